@@ -1,0 +1,72 @@
+"""Entry point: `python -m bot` runs the Telegram bot (polling); `python -m bot chat` the terminal.
+
+Configuration is read here, once, from the environment. Database migrations are applied before
+the event loop starts, so the bot never runs against an out-of-date schema.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from bot.config import ConfigError, database_url_from, settings_from_env
+from bot.db.database import Database
+from bot.db.migrate import upgrade_to_head
+from bot.logs import configure_logging
+from bot.service import utc_now
+
+
+def open_database(url: str) -> Database:
+    db = Database.threaded(url)
+    upgrade_to_head(db.engine)
+    return db
+
+
+def run_bot() -> int:
+    try:
+        settings = settings_from_env(os.environ)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, token=settings.token)
+    from bot.app import build_application  # telegram is only needed for the Telegram bot
+    db = open_database(settings.database_url)
+    application = build_application(
+        token=settings.token,
+        db=db,
+        base_url=settings.base_url,
+        base_file_url=settings.base_file_url,
+    )
+    try:
+        application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+    finally:
+        db.dispose_sync()
+    return 0
+
+
+def run_chat(chat_id: int) -> int:
+    configure_logging(os.environ.get("LOG_LEVEL", "WARNING").upper())
+    db = open_database(database_url_from(os.environ))
+    from bot.console import run_console
+
+    try:
+        run_console(db, clock=utc_now, chat_id=chat_id)
+    finally:
+        db.dispose_sync()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    chat = sub.add_parser("chat", help="chat with the bot in this terminal")
+    chat.add_argument("--chat-id", type=int, default=0, help="which terminal runner (default 0)")
+    args = parser.parse_args(argv)
+    if args.command == "chat":
+        return run_chat(args.chat_id)
+    return run_bot()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Settings, read once from the environment by the entry point (never at import time).
+
+A missing or malformed setting is a `ConfigError` whose message is one line saying what to set,
+so the entry point can print it instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_API_URL = "https://api.telegram.org"
+DEFAULT_DATABASE_URL = "sqlite:///ankle-bot.db"
+# Bot API tokens look like "123456789:AAH..."; the secret part is at least 30 URL-safe characters.
+_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message says what to set."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    token: str = field(repr=False)
+    api_url: str = DEFAULT_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    log_level: str = "INFO"
+
+    @property
+    def base_url(self) -> str:
+        """python-telegram-bot's base_url: the token is appended to it."""
+        return bot_api_base_url(self.api_url)
+
+    @property
+    def base_file_url(self) -> str:
+        return bot_api_base_url(self.api_url, files=True)
+
+
+def bot_api_base_url(api_url: str, *, files: bool = False) -> str:
+    """Accept `https://host`, `https://host/bot` or a URL with `{token}`, as people write them."""
+    if "{token}" in api_url:
+        return api_url.replace("/bot{token}", "/file/bot{token}") if files else api_url
+    root = api_url.rstrip("/")
+    root = root.removesuffix("/bot")
+    return f"{root}/file/bot" if files else f"{root}/bot"
+
+
+def database_url_from(env: Mapping[str, str]) -> str:
+    return env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+
+
+def settings_from_env(env: Mapping[str, str]) -> Settings:
+    """Read and check every setting; raise ConfigError with a one-line message on a bad one."""
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather in Telegram and run "
+            "`export TELEGRAM_BOT_TOKEN=<token>` (or try the bot without Telegram: "
+            "`python -m bot chat`)"
+        )
+    if not _TOKEN.match(token):
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (expected digits, a colon and "
+            "the secret, e.g. 123456789:AA...): copy it again from @BotFather"
+        )
+    api_url = env.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL
+    if not re.match(r"^https?://[^/\s]+", api_url):
+        raise ConfigError(
+            f"TELEGRAM_API_URL must be an http(s) URL such as {DEFAULT_API_URL} or "
+            "http://127.0.0.1:8081"
+        )
+    log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
+    return Settings(
+        token=token,
+        api_url=api_url,
+        database_url=database_url_from(env),
+        log_level=log_level,
+    )

@@ -1,0 +1,110 @@
+"""The terminal chat: the same flows, templates and database as the Telegram bot, in a terminal.
+
+For trying the bot without Telegram. Buttons become numbered choices (type the number), typed
+answers and commands work as in Telegram, and a scripted conversation can be piped in on
+standard input (each line is echoed so the transcript reads like a chat). State is stored in the
+same database, so a conversation left in the terminal carries on where it stopped.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import TextIO
+
+from bot.db.database import Database
+from bot.render import render
+from bot.service import Sender, apply_event
+from flows.dialog import ChooseAnswer, Event, Navigate, Resume, TypedText, event_for_command
+from flows.types import Button, Reply
+
+# Console runners live apart from Telegram chats (whose private chat ids are positive).
+CONSOLE_CHAT_ID = 0
+_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+
+
+def plain_text(telegram_html: str) -> str:
+    """Telegram HTML as terminal text: tags dropped, entities decoded."""
+    return html.unescape(_TAG.sub("", telegram_html))
+
+
+def button_event(button: Button, version: int) -> Event:
+    if button.action == "answer":
+        return ChooseAnswer(step=button.step, value=button.value, version=version)
+    return Navigate(action=button.action, version=version)
+
+
+class ConsoleChat:
+    """One terminal conversation: shows replies, reads lines, turns them into flow events."""
+
+    def __init__(
+        self, db: Database, *, clock: Callable[[], datetime], chat_id: int, out: TextIO
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.chat_id = chat_id
+        self.out = out
+        self.choices: list[Button] = []
+        self.version = 0
+
+    def show(self, replies: tuple[Reply, ...]) -> None:
+        for reply in replies:
+            self.out.write(plain_text(render(reply.template, **reply.context)) + "\n")
+            if reply.buttons:
+                self.choices = [b for row in reply.buttons for b in row]
+                self.version = reply.version
+                for number, button in enumerate(self.choices, start=1):
+                    self.out.write(f"  {number}) {button.label}\n")
+            self.out.write("\n")
+
+    def event_for(self, line: str) -> Event:
+        text = line.strip()
+        if text.startswith("/"):
+            return event_for_command(text[1:].split()[0].split("@")[0])
+        # A choice whose label is the number typed wins (pain 0-10), else the number is a position.
+        by_label = [b for b in self.choices if b.label == text]
+        if by_label:
+            return button_event(by_label[0], self.version)
+        if text.isdigit() and 1 <= int(text) <= len(self.choices):
+            return button_event(self.choices[int(text) - 1], self.version)
+        return TypedText(text)
+
+    def send(self, event: Event) -> None:
+        outcome = self.db.run_sync(
+            apply_event, sender=Sender(chat_id=self.chat_id), event=event, now=self.clock()
+        )
+        if outcome is not None:
+            self.show(outcome.replies)
+
+    def run(self, lines: TextIO, *, echo: bool) -> None:
+        self.send(Resume())
+        while True:
+            self.out.write("> ")
+            self.out.flush()
+            line = lines.readline()
+            if not line:
+                self.out.write("\n")
+                return
+            if echo:
+                self.out.write(line if line.endswith("\n") else line + "\n")
+            if line.strip() in {"/quit", "/exit"}:
+                return
+            if line.strip():
+                self.send(self.event_for(line))
+
+
+def run_console(
+    db: Database,
+    *,
+    clock: Callable[[], datetime],
+    chat_id: int = CONSOLE_CHAT_ID,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> None:
+    lines = stdin or sys.stdin
+    chat = ConsoleChat(db, clock=clock, chat_id=chat_id, out=stdout or sys.stdout)
+    chat.out.write("Terminal chat: type the number of a choice, or an answer; /quit to leave.\n\n")
+    chat.run(lines, echo=not lines.isatty())

@@ -1,0 +1,108 @@
+"""One runner event, applied in one database transaction: load, advance the flow, store.
+
+Both adapters (Telegram and the terminal chat) call `apply_event` through `Database.run`, so the
+whole read-decide-write happens in one transaction and is committed before any reply is sent:
+a crash can cost a reply, never an answer. Telegram redelivers an update that was not confirmed
+before a crash; the runner's last applied update id makes that a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from bot.db import store
+from bot.db.models import Conversation
+from flows.dialog import DialogState, Event, Outcome, advance
+from flows.questions import Step
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who an event comes from, as the adapter knows it."""
+
+    chat_id: int
+    user_id: int | None = None
+    first_name: str | None = None
+    update_id: int | None = None
+
+
+def utc_now() -> datetime:
+    """The real clock, aware UTC; tests and the flows get a clock passed in instead."""
+    return datetime.now(UTC)
+
+
+def state_of(row: Conversation | None) -> DialogState | None:
+    """The flow's view of a stored conversation."""
+    if row is None:
+        return None
+    return DialogState(
+        step=Step(row.step),
+        answers=dict(row.answers or {}),
+        history=tuple(Step(s) for s in row.history or ()),
+        version=row.version,
+        started_at=row.started_at,
+    )
+
+
+def load_state(session: Session, *, chat_id: int) -> DialogState | None:
+    """The stored dialog state of a chat, without changing anything (for tests and tools)."""
+    runner = store.find_runner(session, chat_id=chat_id)
+    if runner is None:
+        return None
+    return state_of(store.load_conversation(session, runner_id=runner.id))
+
+
+def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime) -> Outcome | None:
+    """Apply `event` for `sender` and store the result; None when the update was applied before."""
+    runner = store.get_or_create_runner(
+        session,
+        chat_id=sender.chat_id,
+        user_id=sender.user_id,
+        first_name=sender.first_name,
+        now=now,
+    )
+    if sender.update_id is not None and store.is_update_applied(runner, sender.update_id):
+        log.info(
+            "update %s for runner %s was already applied; skipped", sender.update_id, runner.id
+        )
+        return None
+    state = state_of(store.load_conversation(session, runner_id=runner.id))
+    outcome = advance(state, event, now=now)
+    if outcome.state is not None:
+        new = outcome.state
+        row = store.save_conversation(
+            session,
+            runner_id=runner.id,
+            step=new.step.value,
+            answers=dict(new.answers),
+            history=[s.value for s in new.history],
+            started_at=new.started_at or now,
+            now=now,
+            expected_version=state.version if state is not None else None,
+        )
+        if row.version != new.version:
+            # Buttons carry the version; if the store and the flow disagree, old buttons would
+            # be accepted or new ones refused. Fail loudly (the transaction rolls back).
+            raise RuntimeError(f"stored version {row.version} != flow version {new.version}")
+    if outcome.assessment is not None:
+        done = outcome.assessment
+        store.record_assessment(
+            session,
+            runner_id=runner.id,
+            answers=dict(done.answers),
+            disposition=done.decision.disposition.code,
+            reasons=list(done.decision.reasons),
+            rules_version=done.decision.rules_version,
+            plyometric_gate_open=done.decision.plyometric_gate_open,
+            started_at=done.started_at,
+            completed_at=done.completed_at,
+        )
+    if sender.update_id is not None:
+        store.mark_update_applied(session, runner=runner, update_id=sender.update_id)
+    return outcome

@@ -1,0 +1,127 @@
+"""The triage dialog as data: a transitions table over the question steps, and one shared machine.
+
+Each row says which question follows which, guarded by a small named predicate over the answers
+given so far. Rows are tried in order, so the emergency row stands first for every step: an
+emergency answer ends the questions at once. One `Machine(model=None)` serves every runner; a
+runner's state is restored onto a throw-away model, the event is fired, and the model is removed
+again (transitions keeps models in a list, so leaving them there would grow without bound).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from transitions import Machine
+
+from flows.questions import Step
+from flows.rules import FIVE_DAYS_OR_MORE, Answers, flagged, has_emergency
+from flows.types import Onset
+
+# --- routing predicates: which questions the path needs ----------------------------------------
+
+
+def is_sudden(a: Answers) -> bool:
+    """Sudden-onset questions (crunch, bleeding disorder, Ottawa points) follow an injury."""
+    return a.onset is Onset.SUDDEN
+
+
+def started_five_or_more_days_ago(a: Answers) -> bool:
+    """Improvement is only asked when it started 5 or more days ago (S5)."""
+    return a.started in FIVE_DAYS_OR_MORE
+
+
+def felt_a_pop(a: Answers) -> bool:
+    """The tiptoe test (E3) only matters after a pop, snap or kicked feeling."""
+    return flagged(a.pop)
+
+
+def has_severe_worsening_pain(a: Answers) -> bool:
+    """The tight-calf question (E7) only matters with severe pain that keeps rising."""
+    return flagged(a.severe_pain)
+
+
+QUESTION_STEPS: tuple[Step, ...] = tuple(s for s in Step if s is not Step.DONE)
+
+# fmt: off
+ROUTES: tuple[tuple[Step, Step, Callable[[Answers], bool] | None], ...] = (
+    # after answering        ask next             when
+    (Step.LOCATION,          Step.ONSET,          None),
+    (Step.ONSET,             Step.STARTED,        None),
+    (Step.STARTED,           Step.TREND,          started_five_or_more_days_ago),
+    (Step.STARTED,           Step.SWELLING,       None),
+    (Step.TREND,             Step.SWELLING,       None),
+    (Step.SWELLING,          Step.WEIGHT_BEARING, None),
+    (Step.WEIGHT_BEARING,    Step.PAIN,           None),
+    (Step.PAIN,              Step.DEFORMITY,      None),
+    (Step.DEFORMITY,         Step.CIRCULATION,    None),
+    (Step.CIRCULATION,       Step.CRUNCH,         is_sudden),
+    (Step.CIRCULATION,       Step.POP,            None),
+    (Step.CRUNCH,            Step.POP,            None),
+    (Step.POP,               Step.TIPTOE,         felt_a_pop),
+    (Step.POP,               Step.FEVER,          None),
+    (Step.TIPTOE,            Step.FEVER,          None),
+    (Step.FEVER,             Step.CALF,           is_sudden),
+    (Step.FEVER,             Step.HOT_JOINT,      None),
+    (Step.HOT_JOINT,         Step.CALF,           None),
+    (Step.CALF,              Step.CHEST,          None),
+    (Step.CHEST,             Step.SEVERE_PAIN,    None),
+    (Step.SEVERE_PAIN,       Step.TIGHT_CALF,     has_severe_worsening_pain),
+    (Step.SEVERE_PAIN,       Step.BLEEDING,       is_sudden),
+    (Step.SEVERE_PAIN,       Step.BONE_SPOT,      None),
+    (Step.TIGHT_CALF,        Step.BLEEDING,       is_sudden),
+    (Step.TIGHT_CALF,        Step.BONE_SPOT,      None),
+    (Step.BLEEDING,          Step.OTTAWA,         None),
+    (Step.OTTAWA,            Step.NIGHT_PAIN,     None),
+    (Step.BONE_SPOT,         Step.NIGHT_PAIN,     None),
+    (Step.NIGHT_PAIN,        Step.GIVING_WAY,     None),
+    (Step.GIVING_WAY,        Step.DONE,           None),
+)
+# fmt: on
+
+# Rows are tried in order: the emergency row comes first so that any emergency answer ends the
+# questions at once, whatever step it was given at.
+TRANSITIONS: list[dict] = [
+    {
+        "trigger": "answer",
+        "source": list(QUESTION_STEPS),
+        "dest": Step.DONE,
+        "conditions": has_emergency,
+    },
+    *(
+        {
+            "trigger": "answer",
+            "source": source,
+            "dest": dest,
+            **({"conditions": when} if when is not None else {}),
+        }
+        for source, dest, when in ROUTES
+    ),
+]
+
+FIRST_STEP = Step.LOCATION
+
+MACHINE = Machine(
+    model=None,
+    states=Step,
+    transitions=TRANSITIONS,
+    initial=None,
+    auto_transitions=False,
+)
+
+
+class _Position:
+    """A throw-away model: where one runner is, for the length of one event."""
+
+    def __init__(self) -> None:
+        self.state: Step = FIRST_STEP
+
+
+def next_step(current: Step, answers: Answers) -> Step:
+    """Fire "answer" on the shared machine from `current` with `answers` and return the new step."""
+    position = _Position()
+    MACHINE.add_model(position, initial=current)
+    try:
+        position.trigger("answer", answers)  # type: ignore[attr-defined]
+    finally:
+        MACHINE.remove_model(position)
+    return position.state

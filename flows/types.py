@@ -1,0 +1,111 @@
+"""The vocabulary shared by every flow: answer enums, the runner's answers, events and outcomes.
+
+Everything here is a plain enum or frozen dataclass so that the dialog, the rules and the
+follow-up logic can be tested without Telegram, a database or templates. Enum values are the
+short strings stored in the database and carried in callback data, so they must never change
+meaning once released (add new members instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from typing import Any
+
+
+class Location(StrEnum):
+    OUTSIDE = "outside"
+    INSIDE = "inside"
+    BACK = "back"
+    FRONT = "front"
+    HEEL = "heel"
+    ALL_OVER = "all"
+
+
+class Onset(StrEnum):
+    SUDDEN = "sudden"
+    GRADUAL = "gradual"
+
+
+class Started(StrEnum):
+    """When it started; the edges match the rules (72 h gate, 10-day Ottawa window, S5)."""
+
+    TODAY = "today"
+    DAYS_1_2 = "d1_2"
+    DAYS_3_4 = "d3_4"
+    DAYS_5_10 = "d5_10"
+    DAYS_11_42 = "d11_42"
+    OVER_6_WEEKS = "w6plus"
+
+
+class Trend(StrEnum):
+    BETTER = "better"
+    SAME = "same"
+    WORSE = "worse"
+
+
+class Swelling(StrEnum):
+    NONE = "none"
+    MILD = "mild"
+    MARKED = "marked"
+
+
+class WeightBearing(StrEnum):
+    NORMAL = "normal"
+    PAINFUL = "painful"
+    UNABLE = "unable"
+
+
+class YesNo(StrEnum):
+    """A red-flag answer. "Not sure" counts as yes wherever a rule reads it (safety first)."""
+
+    YES = "yes"
+    NO = "no"
+    UNSURE = "unsure"
+
+
+class Disposition(IntEnum):
+    """Ordered by urgency so that `max()` picks the more urgent one."""
+
+    HOME_CARE = 1
+    SEE_CLINICIAN = 2
+    EMERGENCY = 3
+
+    @property
+    def code(self) -> str:
+        return self.name
+
+
+class Phase(IntEnum):
+    """Exercise plan phases (reference section 4)."""
+
+    MOBILITY = 1
+    STRENGTH = 2
+    BALANCE = 3
+    PLYOMETRIC = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message the runner should see: a template name, its context and optional buttons."""
+
+    template: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    # The conversation version the buttons belong to (carried in their callback data).
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button as the flows see it: a label and an abstract action.
+
+    `action` is one of "answer" (with `step` and `value`), "back" or "restart"; the Telegram
+    adapter turns it into versioned callback data, the terminal chat into a numbered choice.
+    """
+
+    label: str
+    action: str
+    step: str = ""
+    value: str = ""
