@@ -218,14 +218,15 @@ def _typed(state: DialogState | None, text: str, *, now: datetime) -> Outcome:
     words = text.strip().lower()
     if state is None or not state.active:
         return Outcome(replies=(_info("triage/no_assessment.j2"),))
+    # An answer wins over a navigation word: "back" is also where an Achilles problem hurts.
+    value = QUESTIONS[state.step].parse(text)
+    if value is not None:
+        return _answer(state, value, now=now)
     if words in _BACK_WORDS:
         return _back(state)
     if words in _RESTART_WORDS:
         return _new_assessment(state, now=now, intro=False)
-    value = QUESTIONS[state.step].parse(text)
-    if value is None:
-        return Outcome(replies=(question_reply(state, note="reask"),))
-    return _answer(state, value, now=now)
+    return Outcome(replies=(question_reply(state, note="reask"),))
 
 
 def advance(state: DialogState | None, event: Event, *, now: datetime) -> Outcome:

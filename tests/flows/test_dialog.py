@@ -1,0 +1,245 @@
+"""The triage conversation through the flows: transcripts to each disposition, navigation,
+typed answers, stale buttons and bad input."""
+
+from __future__ import annotations
+
+from flows.dialog import (
+    CancelAssessment,
+    ChooseAnswer,
+    DialogState,
+    Navigate,
+    Resume,
+    ShowInfo,
+    StartAssessment,
+    TypedText,
+    Unreadable,
+    advance,
+    event_for_command,
+)
+from flows.questions import Step
+from flows.types import Disposition
+from tests.flows.conftest import NOW, play
+
+# A sudden outside sprain, walking with a limp, pain 4, no warning signs.
+SPRAIN = ["outside", "sudden", "1-2 days ago", "mild", "limp", "4"]
+SUDDEN_FLAGS_NO = ["no"] * 12  # deformity .. giving way on the sudden path without a pop
+
+
+def asked_steps(*typed: str) -> list[Step]:
+    """The steps asked, in order, while typing the answers."""
+    outcome = advance(None, StartAssessment(), now=NOW)
+    state = outcome.state
+    steps = [state.step]
+    for text in typed:
+        outcome = advance(state, TypedText(text), now=NOW)
+        state = outcome.state or state
+        if state.step is not Step.DONE:
+            steps.append(state.step)
+    return steps
+
+
+def test_sudden_sprain_without_warning_signs_ends_in_home_care_with_three_messages() -> None:
+    state, outcome = play(*SPRAIN, *SUDDEN_FLAGS_NO)
+    assert state.step is Step.DONE
+    assert outcome.assessment is not None
+    assert outcome.assessment.decision.disposition is Disposition.HOME_CARE
+    assert [r.template for r in outcome.replies] == [
+        "triage/outcome_home_care.j2",
+        "triage/first_days_care.j2",
+        "triage/exercise_session.j2",
+    ]
+
+
+def test_sudden_path_asks_crunch_bleeding_and_ottawa_but_not_hot_joint_or_bone_spot() -> None:
+    steps = asked_steps(*SPRAIN, *SUDDEN_FLAGS_NO)
+    assert Step.CRUNCH in steps and Step.BLEEDING in steps and Step.OTTAWA in steps
+    assert Step.HOT_JOINT not in steps and Step.BONE_SPOT not in steps
+    assert Step.TREND not in steps  # started 1-2 days ago
+    assert Step.TIPTOE not in steps  # no pop
+    assert len(steps) == len(SPRAIN) + len(SUDDEN_FLAGS_NO)
+
+
+def test_gradual_path_asks_hot_joint_and_bone_spot_but_not_ottawa() -> None:
+    steps = asked_steps("back", "gradual", "more than 6 weeks ago", "same", "none", "normal", "3",
+                        *["no"] * 11)
+    assert Step.TREND in steps and Step.HOT_JOINT in steps and Step.BONE_SPOT in steps
+    assert Step.OTTAWA not in steps and Step.CRUNCH not in steps and Step.BLEEDING not in steps
+
+
+def test_not_improving_after_six_weeks_sends_to_a_clinician() -> None:
+    state, outcome = play("back", "gradual", "more than 6 weeks ago", "same", "none", "normal",
+                          "3", *["no"] * 11)
+    assert outcome.assessment.decision.disposition is Disposition.SEE_CLINICIAN
+    assert outcome.assessment.decision.reasons == ("S5",)
+    assert [r.template for r in outcome.replies] == [
+        "triage/outcome_see_clinician.j2", "triage/first_days_care.j2"]
+
+
+def test_ottawa_bone_tenderness_sends_to_a_clinician() -> None:
+    flags = ["no"] * 9 + ["yes", "no", "no"]  # ... bleeding no, Ottawa yes, night, giving way
+    _, outcome = play(*SPRAIN, *flags)
+    assert outcome.assessment.decision.disposition is Disposition.SEE_CLINICIAN
+    assert outcome.assessment.decision.reasons == ("S1",)
+
+
+def test_cannot_take_four_steps_ends_the_questions_at_once_as_an_emergency() -> None:
+    state, outcome = play("outside", "sudden", "today", "marked", "can't")
+    assert state.step is Step.DONE
+    assert outcome.assessment.decision.disposition is Disposition.EMERGENCY
+    assert outcome.assessment.decision.reasons == ("E4",)
+    assert [r.template for r in outcome.replies] == ["triage/outcome_emergency.j2"]
+
+
+def test_a_pop_with_a_failed_tiptoe_test_is_an_emergency_even_with_little_pain() -> None:
+    # deformity no, circulation no, crunch no, pop yes -> tiptoe asked -> "I can't"
+    steps = asked_steps("back", "sudden", "today", "none", "normal", "1", "no", "no", "no", "yes")
+    assert steps[-1] is Step.TIPTOE
+    _, outcome = play("back", "sudden", "today", "none", "normal", "1", "no", "no", "no", "yes",
+                      "i can't")
+    assert outcome.assessment.decision.reasons == ("E3",)
+
+
+def test_not_sure_to_a_red_flag_escalates() -> None:
+    _, outcome = play(*SPRAIN, "not sure")
+    assert outcome.assessment.decision.disposition is Disposition.EMERGENCY
+
+
+def test_buttons_drive_the_dialog_and_carry_the_version() -> None:
+    outcome = advance(None, StartAssessment(intro=True), now=NOW)
+    question = outcome.replies[-1]
+    assert outcome.replies[0].template == "triage/welcome.j2"
+    outside = question.buttons[0][0]
+    assert (outside.step, outside.value, question.version) == ("loc", "outside", 1)
+    moved = advance(outcome.state, ChooseAnswer("loc", "outside", question.version), now=NOW)
+    assert moved.state.step is Step.ONSET
+    assert moved.state.answers == {"loc": "outside"}
+    assert moved.replies[0].version == 2
+
+
+def test_a_button_from_an_earlier_question_changes_nothing() -> None:
+    start = advance(None, StartAssessment(), now=NOW)
+    moved = advance(start.state, ChooseAnswer("loc", "outside", 1), now=NOW)
+    again = advance(moved.state, ChooseAnswer("loc", "inside", 1), now=NOW)
+    assert again.state is None
+    assert again.replies[0].template == "triage/stale_button.j2"
+    assert again.replies[-1].template == "triage/ask_onset.j2"
+
+
+def test_a_button_with_an_unknown_value_changes_nothing() -> None:
+    start = advance(None, StartAssessment(), now=NOW)
+    outcome = advance(start.state, ChooseAnswer("loc", "knee", 1), now=NOW)
+    assert outcome.state is None
+    assert outcome.replies[0].context["kind"] == "button"
+
+
+def test_back_returns_to_the_previous_question_and_forgets_its_answer() -> None:
+    state, _ = play("outside", "sudden", "5-10 days ago")
+    assert state.step is Step.TREND
+    back = advance(state, Navigate("back", state.version), now=NOW)
+    assert back.state.step is Step.STARTED
+    assert back.state.answers == {"loc": "outside", "onset": "sudden"}
+    # A different answer takes a different path: no improvement question before 5 days.
+    onward = advance(back.state, TypedText("today"), now=NOW)
+    assert onward.state.step is Step.SWELLING
+
+
+def test_typed_back_navigates_except_where_back_is_an_answer() -> None:
+    state, _ = play("back")  # at the location question "back" means the back of the ankle
+    assert state.answers == {"loc": "back"} and state.step is Step.ONSET
+    state, outcome = play("back", "back")
+    assert state.step is Step.LOCATION and state.answers == {}
+
+
+def test_the_first_question_has_nothing_to_go_back_to() -> None:
+    start = advance(None, StartAssessment(), now=NOW)
+    outcome = advance(start.state, Navigate("back", start.state.version), now=NOW)
+    assert outcome.state is None
+    assert outcome.replies[0].context["note"] == "first_question"
+
+
+def test_start_over_begins_a_fresh_assessment() -> None:
+    state, _ = play("outside", "sudden")
+    fresh = advance(state, Navigate("restart", state.version), now=NOW)
+    assert fresh.state.step is Step.LOCATION and fresh.state.answers == {}
+    assert fresh.state.version == state.version + 1
+
+
+def test_unclear_text_is_re_asked_with_the_buttons() -> None:
+    state, _ = play("outside")
+    outcome = advance(state, TypedText("it's complicated"), now=NOW)
+    assert outcome.state is None
+    (reply,) = outcome.replies
+    assert reply.template == "triage/ask_onset.j2" and reply.context["note"] == "reask"
+    assert reply.buttons
+
+
+def test_typed_pain_accepts_seven_and_seven_out_of_ten_but_not_eleven() -> None:
+    state, _ = play(*SPRAIN[:5])
+    assert state.step is Step.PAIN
+    assert advance(state, TypedText("7/10"), now=NOW).state.answers["pain"] == "7"
+    assert advance(state, TypedText("7"), now=NOW).state.answers["pain"] == "7"
+    assert advance(state, TypedText("11"), now=NOW).state is None
+
+
+def test_very_long_text_gets_a_short_reply_and_changes_nothing() -> None:
+    state, _ = play("outside")
+    outcome = advance(state, TypedText("x" * 500), now=NOW)
+    assert outcome.state is None
+    assert outcome.replies[0].context["kind"] == "long_text"
+
+
+def test_stickers_and_other_media_change_nothing_and_repeat_the_question() -> None:
+    state, _ = play("outside")
+    outcome = advance(state, Unreadable("sticker"), now=NOW)
+    assert outcome.state is None
+    assert [r.template for r in outcome.replies] == ["triage/unreadable.j2",
+                                                     "triage/ask_onset.j2"]
+
+
+def test_cancel_ends_the_assessment_and_text_afterwards_points_to_new() -> None:
+    state, _ = play("outside")
+    cancelled = advance(state, CancelAssessment(), now=NOW)
+    assert cancelled.state.step is Step.DONE and cancelled.state.answers == {}
+    after = advance(cancelled.state, TypedText("outside"), now=NOW)
+    assert after.replies[0].template == "triage/no_assessment.j2"
+
+
+def test_resume_shows_the_current_question_without_changing_anything() -> None:
+    state, _ = play("outside", "sudden")
+    outcome = advance(state, Resume(), now=NOW)
+    assert outcome.state is None
+    assert outcome.replies[0].template == "triage/ask_started.j2"
+    assert outcome.replies[0].context["note"] == "resume"
+
+
+def test_help_mid_assessment_repeats_the_question_after_the_help() -> None:
+    state, _ = play("outside")
+    outcome = advance(state, ShowInfo("help"), now=NOW)
+    assert [r.template for r in outcome.replies] == ["triage/help.j2", "triage/ask_onset.j2"]
+
+
+def test_commands_map_to_events_and_unknown_ones_are_unreadable() -> None:
+    assert event_for_command("new") == StartAssessment(intro=False)
+    assert event_for_command("START") == StartAssessment(intro=True)
+    assert event_for_command("frobnicate") == Unreadable("unknown_command")
+
+
+def test_a_new_assessment_keeps_counting_versions_so_old_buttons_stay_stale() -> None:
+    state, _ = play("outside", "sudden")
+    renewed = advance(state, StartAssessment(), now=NOW)
+    assert renewed.state.version == state.version + 1
+    stale = advance(renewed.state, ChooseAnswer("loc", "inside", 1), now=NOW)
+    assert stale.state is None
+
+
+def test_the_finished_assessment_records_when_it_started_and_ended() -> None:
+    later = NOW.replace(hour=10)
+    start = advance(None, StartAssessment(), now=NOW)
+    state = start.state
+    outcome = None
+    for text in ["outside", "sudden", "today", "none", "can't"]:
+        outcome = advance(state, TypedText(text), now=later)
+        state = outcome.state
+    assert outcome.assessment.started_at == NOW
+    assert outcome.assessment.completed_at == later
+    assert isinstance(state, DialogState)
