@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
+from flows import programme
 from flows.questions import Step
 from flows.types import (
     Disposition,
@@ -254,20 +255,16 @@ class Decision:
 def plyometric_gate_blockers(a: Answers, *, has_trigger: bool) -> tuple[str, ...]:
     """Every reason hopping is not yet safe (reference section 4); empty means the gate is open.
 
-    An unanswered item keeps the gate closed: we only open it on evidence.
+    An unanswered item counts as its worst value: the gate only opens on evidence.
     """
-    blockers = []
-    if a.pain is None or a.pain >= 5:
-        blockers.append("pain")
-    if a.onset is None or (a.onset is Onset.SUDDEN and a.started in WITHIN_72_HOURS):
-        blockers.append("recent_injury")
-    if a.weight_bearing is not WeightBearing.NORMAL:
-        blockers.append("walking")
-    if a.swelling is None or a.swelling is Swelling.MARKED:
-        blockers.append("swelling")
-    if has_trigger:
-        blockers.append("trigger")
-    return tuple(blockers)
+    return programme.plyometric_gate_blockers(
+        pain_now=10 if a.pain is None else a.pain,
+        onset=a.onset or Onset.SUDDEN,
+        started=a.started or Started.TODAY,
+        weight_bearing=a.weight_bearing or WeightBearing.UNABLE,
+        swelling=a.swelling or Swelling.MARKED,
+        has_trigger=has_trigger,
+    )
 
 
 def decide(a: Answers, *, extra_reasons: tuple[str, ...] = ()) -> Decision:

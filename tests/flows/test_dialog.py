@@ -60,19 +60,23 @@ def test_sudden_path_asks_crunch_bleeding_and_ottawa_but_not_hot_joint_or_bone_s
 
 
 def test_gradual_path_asks_hot_joint_and_bone_spot_but_not_ottawa() -> None:
-    steps = asked_steps("back", "gradual", "more than 6 weeks ago", "same", "none", "normal", "3",
-                        *["no"] * 11)
+    steps = asked_steps(
+        "back", "gradual", "more than 6 weeks ago", "same", "none", "normal", "3", *["no"] * 11
+    )
     assert Step.TREND in steps and Step.HOT_JOINT in steps and Step.BONE_SPOT in steps
     assert Step.OTTAWA not in steps and Step.CRUNCH not in steps and Step.BLEEDING not in steps
 
 
 def test_not_improving_after_six_weeks_sends_to_a_clinician() -> None:
-    state, outcome = play("back", "gradual", "more than 6 weeks ago", "same", "none", "normal",
-                          "3", *["no"] * 11)
+    _state, outcome = play(
+        "back", "gradual", "more than 6 weeks ago", "same", "none", "normal", "3", *["no"] * 11
+    )
     assert outcome.assessment.decision.disposition is Disposition.SEE_CLINICIAN
     assert outcome.assessment.decision.reasons == ("S5",)
     assert [r.template for r in outcome.replies] == [
-        "triage/outcome_see_clinician.j2", "triage/first_days_care.j2"]
+        "triage/outcome_see_clinician.j2",
+        "triage/first_days_care.j2",
+    ]
 
 
 def test_ottawa_bone_tenderness_sends_to_a_clinician() -> None:
@@ -94,8 +98,9 @@ def test_a_pop_with_a_failed_tiptoe_test_is_an_emergency_even_with_little_pain()
     # deformity no, circulation no, crunch no, pop yes -> tiptoe asked -> "I can't"
     steps = asked_steps("back", "sudden", "today", "none", "normal", "1", "no", "no", "no", "yes")
     assert steps[-1] is Step.TIPTOE
-    _, outcome = play("back", "sudden", "today", "none", "normal", "1", "no", "no", "no", "yes",
-                      "i can't")
+    _, outcome = play(
+        "back", "sudden", "today", "none", "normal", "1", "no", "no", "no", "yes", "i can't"
+    )
     assert outcome.assessment.decision.reasons == ("E3",)
 
 
@@ -146,7 +151,7 @@ def test_back_returns_to_the_previous_question_and_forgets_its_answer() -> None:
 def test_typed_back_navigates_except_where_back_is_an_answer() -> None:
     state, _ = play("back")  # at the location question "back" means the back of the ankle
     assert state.answers == {"loc": "back"} and state.step is Step.ONSET
-    state, outcome = play("back", "back")
+    state, _outcome = play("back", "back")
     assert state.step is Step.LOCATION and state.answers == {}
 
 
@@ -192,8 +197,7 @@ def test_stickers_and_other_media_change_nothing_and_repeat_the_question() -> No
     state, _ = play("outside")
     outcome = advance(state, Unreadable("sticker"), now=NOW)
     assert outcome.state is None
-    assert [r.template for r in outcome.replies] == ["triage/unreadable.j2",
-                                                     "triage/ask_onset.j2"]
+    assert [r.template for r in outcome.replies] == ["triage/unreadable.j2", "triage/ask_onset.j2"]
 
 
 def test_cancel_ends_the_assessment_and_text_afterwards_points_to_new() -> None:

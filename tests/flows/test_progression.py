@@ -1,0 +1,532 @@
+"""Tests for flows/progression.py: the pain-monitoring model and the walk-run progression."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flows.progression import (
+    READINESS_CHECKS,
+    WALK_RUN_STEPS,
+    DayResponse,
+    Reason,
+    RunDay,
+    Step,
+    WalkRunStep,
+    Zone,
+    decide_progression,
+    decide_run_step,
+    is_ready_to_run,
+    is_resolved,
+    readiness_check_passed,
+    weekly_increase,
+    zone_for,
+)
+from flows.types import Phase
+
+FIRST_DAY = date(2026, 3, 2)
+
+
+def day(
+    n: int,
+    pain_during: int | None,
+    *,
+    morning_worse: bool | None = False,
+    morning_pain: int | None = None,
+    done: bool = True,
+) -> DayResponse:
+    """The response for day `n` of the plan (day 0 is FIRST_DAY)."""
+    return DayResponse(
+        day=FIRST_DAY + timedelta(days=n),
+        pain_during=pain_during,
+        morning_pain=morning_pain,
+        morning_worse=morning_worse,
+        done=done,
+    )
+
+
+class TestZones:
+    @pytest.mark.parametrize(
+        ("pain", "zone"),
+        [
+            (0, Zone.SAFE),
+            (3, Zone.SAFE),
+            (4, Zone.ACCEPTABLE),
+            (5, Zone.ACCEPTABLE),
+            (6, Zone.TOO_MUCH),
+            (10, Zone.TOO_MUCH),
+        ],
+        ids=["0_safe", "3_safe", "4_acceptable", "5_acceptable", "6_too_much", "10_too_much"],
+    )
+    def test_zone_edges(self, pain: int, zone: Zone) -> None:
+        assert zone_for(pain) is zone
+
+    @pytest.mark.parametrize("pain", [-1, 11])
+    def test_pain_outside_0_to_10_is_rejected(self, pain: int) -> None:
+        with pytest.raises(ValueError):
+            zone_for(pain)
+
+
+PROGRESSION_CASES = [
+    # Step back
+    pytest.param(
+        Phase.BALANCE,
+        [day(0, 6)],
+        True,
+        Step.BACK,
+        Reason.PAIN_ABOVE_5,
+        Phase.STRENGTH,
+        id="pain_6_during_steps_back",
+    ),
+    pytest.param(
+        Phase.BALANCE,
+        [day(0, 1), day(1, 1), day(2, 7)],
+        True,
+        Step.BACK,
+        Reason.PAIN_ABOVE_5,
+        Phase.STRENGTH,
+        id="pain_above_5_after_safe_days_still_steps_back",
+    ),
+    pytest.param(
+        Phase.STRENGTH,
+        [day(0, 2, morning_worse=True)],
+        True,
+        Step.BACK,
+        Reason.MORNING_WORSE,
+        Phase.MOBILITY,
+        id="worse_next_morning_steps_back",
+    ),
+    pytest.param(
+        Phase.STRENGTH,
+        [day(0, 2, morning_worse=None, morning_pain=6)],
+        True,
+        Step.BACK,
+        Reason.MORNING_PAIN_ABOVE_5,
+        Phase.MOBILITY,
+        id="next_morning_above_5_steps_back",
+    ),
+    pytest.param(
+        Phase.STRENGTH,
+        [
+            day(0, 2, morning_worse=None, morning_pain=1),
+            day(1, 2, morning_worse=None, morning_pain=3),
+        ],
+        True,
+        Step.BACK,
+        Reason.MORNING_WORSE,
+        Phase.MOBILITY,
+        id="morning_pain_higher_than_the_morning_before_counts_as_worse",
+    ),
+    pytest.param(
+        Phase.MOBILITY,
+        [day(0, 8)],
+        False,
+        Step.BACK,
+        Reason.PAIN_ABOVE_5,
+        Phase.MOBILITY,
+        id="step_back_never_goes_below_mobility",
+    ),
+    pytest.param(
+        Phase.PLYOMETRIC,
+        [day(0, 1), day(1, 1)],
+        False,
+        Step.BACK,
+        Reason.GATE_CLOSED,
+        Phase.BALANCE,
+        id="closed_gate_drops_a_plyometric_plan_to_balance",
+    ),
+    # Precedence
+    pytest.param(
+        Phase.BALANCE,
+        [day(0, 7, morning_worse=True)],
+        True,
+        Step.BACK,
+        Reason.PAIN_ABOVE_5,
+        Phase.STRENGTH,
+        id="pain_above_5_is_named_before_a_worse_morning",
+    ),
+    pytest.param(
+        Phase.BALANCE,
+        [day(0, 4, morning_worse=True)],
+        True,
+        Step.BACK,
+        Reason.MORNING_WORSE,
+        Phase.STRENGTH,
+        id="back_wins_over_hold_acceptable_pain_with_a_worse_morning",
+    ),
+    pytest.param(
+        Phase.BALANCE,
+        [day(0, 1), day(1, 1), day(2, 4)],
+        True,
+        Step.HOLD,
+        Reason.ACCEPTABLE_ZONE,
+        Phase.BALANCE,
+        id="hold_wins_over_forward_acceptable_day_after_safe_days",
+    ),
+    # Hold
+    pytest.param(
+        Phase.STRENGTH,
+        [day(0, 4)],
+        True,
+        Step.HOLD,
+        Reason.ACCEPTABLE_ZONE,
+        Phase.STRENGTH,
+        id="pain_4_settled_by_morning_holds",
+    ),
+    pytest.param(
+        Phase.STRENGTH,
+        [day(0, 5)],
+        True,
+        Step.HOLD,
+        Reason.ACCEPTABLE_ZONE,
+        Phase.STRENGTH,
+        id="pain_5_settled_by_morning_holds",
+    ),
+    pytest.param(
+        Phase.STRENGTH,
+        [],
+        True,
+        Step.HOLD,
+        Reason.NOT_ENOUGH_DATA,
+        Phase.STRENGTH,
+        id="no_responses_hold",
+    ),
+    pytest.param(
+        Phase.STRENGTH,
+        [day(0, 1)],
+        True,
+        Step.HOLD,
+        Reason.NOT_ENOUGH_DATA,
+        Phase.STRENGTH,
+        id="one_safe_day_is_not_enough",
+    ),
+    pytest.param(
+        Phase.STRENGTH,
+        [day(0, 1), day(1, 1, morning_worse=None)],
+        True,
+        Step.HOLD,
+        Reason.NOT_ENOUGH_DATA,
+        Phase.STRENGTH,
+        id="safe_days_with_an_unknown_morning_hold",
+    ),
+    pytest.param(
+        Phase.STRENGTH,
+        [day(0, 1), day(1, None, morning_worse=None, done=False)],
+        True,
+        Step.HOLD,
+        Reason.NOT_DONE,
+        Phase.STRENGTH,
+        id="a_skipped_session_holds",
+    ),
+    pytest.param(
+        Phase.STRENGTH,
+        [day(0, 1), day(1, 1), day(1, 6)],
+        True,
+        Step.BACK,
+        Reason.PAIN_ABOVE_5,
+        Phase.MOBILITY,
+        id="duplicate_day_last_report_wins",
+    ),
+    pytest.param(
+        Phase.BALANCE,
+        [day(0, 1), day(1, 2)],
+        False,
+        Step.HOLD,
+        Reason.GATE_CLOSED,
+        Phase.BALANCE,
+        id="two_safe_days_hold_at_balance_while_the_gate_is_closed",
+    ),
+    pytest.param(
+        Phase.PLYOMETRIC,
+        [day(0, 1), day(1, 2)],
+        True,
+        Step.HOLD,
+        Reason.TOP_PHASE,
+        Phase.PLYOMETRIC,
+        id="two_safe_days_in_the_top_phase_hold",
+    ),
+    # Forward
+    pytest.param(
+        Phase.MOBILITY,
+        [day(0, 3), day(1, 0)],
+        False,
+        Step.FORWARD,
+        Reason.TWO_SAFE_DAYS,
+        Phase.STRENGTH,
+        id="two_safe_days_step_forward",
+    ),
+    pytest.param(
+        Phase.BALANCE,
+        [day(0, 1), day(1, 2)],
+        True,
+        Step.FORWARD,
+        Reason.TWO_SAFE_DAYS,
+        Phase.PLYOMETRIC,
+        id="two_safe_days_reach_plyometric_with_the_gate_open",
+    ),
+    pytest.param(
+        Phase.STRENGTH,
+        [day(0, 7), day(1, 4), day(2, 2), day(3, 1)],
+        True,
+        Step.FORWARD,
+        Reason.TWO_SAFE_DAYS,
+        Phase.BALANCE,
+        id="only_the_most_recent_days_count",
+    ),
+    pytest.param(
+        Phase.STRENGTH,
+        [day(3, 1), day(2, 2)],
+        True,
+        Step.FORWARD,
+        Reason.TWO_SAFE_DAYS,
+        Phase.BALANCE,
+        id="responses_are_read_in_day_order",
+    ),
+]
+
+
+class TestDecideProgression:
+    @pytest.mark.parametrize(
+        ("phase", "responses", "gate_open", "step", "reason", "to_phase"), PROGRESSION_CASES
+    )
+    def test_decision(
+        self,
+        phase: Phase,
+        responses: list[DayResponse],
+        gate_open: bool,
+        step: Step,
+        reason: Reason,
+        to_phase: Phase,
+    ) -> None:
+        decision = decide_progression(phase=phase, responses=responses, gate_open=gate_open)
+        assert (decision.step, decision.reason, decision.from_phase, decision.to_phase) == (
+            step,
+            reason,
+            phase,
+            to_phase,
+        )
+
+    def test_reason_codes_are_plain_strings(self) -> None:
+        decision = decide_progression(phase=Phase.STRENGTH, responses=[day(0, 6)], gate_open=True)
+        assert decision.reason == "pain_above_5"
+
+    @given(
+        phase=st.sampled_from(Phase),
+        responses=st.lists(
+            st.builds(
+                DayResponse,
+                day=st.dates(min_value=FIRST_DAY, max_value=FIRST_DAY + timedelta(days=30)),
+                pain_during=st.none() | st.integers(0, 10),
+                morning_pain=st.none() | st.integers(0, 10),
+                morning_worse=st.none() | st.booleans(),
+                done=st.booleans(),
+            ),
+            max_size=6,
+        ),
+    )
+    def test_a_closed_gate_never_leads_to_the_plyometric_phase(
+        self, phase: Phase, responses: list[DayResponse]
+    ) -> None:
+        decision = decide_progression(phase=phase, responses=responses, gate_open=False)
+        assert decision.to_phase is not Phase.PLYOMETRIC
+        assert Phase.MOBILITY <= decision.to_phase <= Phase.BALANCE
+        if decision.step is Step.FORWARD:
+            assert decision.to_phase == decision.from_phase + 1
+        if decision.step is Step.HOLD:
+            assert decision.to_phase is decision.from_phase
+
+
+class TestResolved:
+    @pytest.mark.parametrize(
+        ("soreness", "resolved"),
+        [
+            ([1, 0, 1], True),
+            ([5, 3, 1, 1, 0], True),
+            ([0, 1], False),
+            ([], False),
+            ([1, 2, 1], False),
+            ([0, 0, 0, 2], False),
+            ([1, 1, 2, 1, 1], False),
+        ],
+        ids=[
+            "three_reports_of_0_1_resolve",
+            "the_last_three_count",
+            "two_reports_are_not_enough",
+            "no_reports",
+            "a_2_in_the_middle_breaks_the_run",
+            "a_later_2_undoes_it",
+            "the_run_must_be_the_latest_three",
+        ],
+    )
+    def test_resolved_after_three_reports_of_0_or_1_in_a_row(
+        self, soreness: list[int], resolved: bool
+    ) -> None:
+        assert is_resolved(soreness) is resolved
+
+
+ALL_PASSED = {check_id: True for check_id, _ in READINESS_CHECKS}
+
+
+class TestReadinessToRun:
+    def test_the_five_reference_checks_are_listed(self) -> None:
+        assert [check_id for check_id, _ in READINESS_CHECKS] == [
+            "walk",
+            "stand",
+            "squats",
+            "jog_spot",
+            "hops",
+        ]
+        texts = " ".join(text for _, text in READINESS_CHECKS)
+        for fact in ("30 minutes", "10 seconds", "10 single-leg squats", "1 minute", "10-15"):
+            assert fact in texts
+
+    @pytest.mark.parametrize(
+        ("pain_during", "morning_worse", "passed"),
+        [(0, False, True), (2, False, True), (3, False, False), (1, True, False)],
+        ids=["pain_0_passes", "pain_2_passes", "pain_3_fails", "worse_morning_fails"],
+    )
+    def test_a_check_passes_only_at_2_or_less_and_no_worse_morning(
+        self, pain_during: int, morning_worse: bool, passed: bool
+    ) -> None:
+        assert (
+            readiness_check_passed(pain_during=pain_during, morning_worse=morning_worse) is passed
+        )
+
+    def test_ready_when_every_check_passed_the_gate_is_open_and_no_trigger(self) -> None:
+        assert is_ready_to_run(ALL_PASSED, gate_open=True, has_trigger=False) is True
+
+    @pytest.mark.parametrize("check_id", [c for c, _ in READINESS_CHECKS])
+    def test_not_ready_when_one_check_failed(self, check_id: str) -> None:
+        results = {**ALL_PASSED, check_id: False}
+        assert is_ready_to_run(results, gate_open=True, has_trigger=False) is False
+
+    @pytest.mark.parametrize("check_id", [c for c, _ in READINESS_CHECKS])
+    def test_not_ready_when_one_check_is_missing(self, check_id: str) -> None:
+        results = {c: True for c in ALL_PASSED if c != check_id}
+        assert is_ready_to_run(results, gate_open=True, has_trigger=False) is False
+
+    @pytest.mark.parametrize(
+        ("gate_open", "has_trigger"),
+        [(False, False), (True, True)],
+        ids=["closed_gate", "e_or_s_trigger"],
+    )
+    def test_not_ready_whatever_the_checks(self, gate_open: bool, has_trigger: bool) -> None:
+        assert is_ready_to_run(ALL_PASSED, gate_open=gate_open, has_trigger=has_trigger) is False
+
+
+def run(step_index: int, pain: int, *, worse: bool = False, swollen: bool = False) -> RunDay:
+    return RunDay(
+        step_index=step_index,
+        pain_during=pain,
+        morning_worse=worse,
+        more_swelling_or_stiffness=swollen,
+    )
+
+
+RUN_CASES = [
+    pytest.param([], 0, Step.HOLD, Reason.FIRST_RUN, id="no_runs_start_at_the_first_step"),
+    pytest.param(
+        [run(0, 1)], 0, Step.HOLD, Reason.REPEAT_STEP, id="one_clean_run_repeats_the_step"
+    ),
+    pytest.param(
+        [run(0, 1), run(0, 2)], 1, Step.FORWARD, Reason.STEP_DONE, id="two_clean_runs_move_on"
+    ),
+    pytest.param(
+        [run(1, 0), run(1, 0)],
+        2,
+        Step.FORWARD,
+        Reason.STEP_DONE,
+        id="two_clean_runs_move_on_from_a_later_step",
+    ),
+    pytest.param(
+        [run(0, 1), run(0, 1), run(1, 1)],
+        1,
+        Step.HOLD,
+        Reason.REPEAT_STEP,
+        id="a_new_step_needs_its_own_two_runs",
+    ),
+    pytest.param(
+        [run(0, 4), run(0, 1)],
+        0,
+        Step.HOLD,
+        Reason.REPEAT_STEP,
+        id="a_run_at_3_5_does_not_count_towards_the_two",
+    ),
+    pytest.param([run(0, 1), run(0, 3)], 0, Step.HOLD, Reason.PAIN_3_TO_5, id="pain_3_holds"),
+    pytest.param([run(1, 5)], 1, Step.HOLD, Reason.PAIN_3_TO_5, id="pain_5_holds"),
+    pytest.param(
+        [run(0, 1), run(0, 1, swollen=True)],
+        0,
+        Step.HOLD,
+        Reason.MORE_SWELLING_OR_STIFFNESS,
+        id="more_swelling_or_stiffness_holds",
+    ),
+    pytest.param(
+        [run(2, 1), run(2, 6)], 1, Step.BACK, Reason.PAIN_ABOVE_5, id="pain_above_5_steps_back"
+    ),
+    pytest.param(
+        [run(2, 1), run(2, 1, worse=True)],
+        1,
+        Step.BACK,
+        Reason.MORNING_WORSE,
+        id="worse_morning_steps_back",
+    ),
+    pytest.param(
+        [run(2, 6, worse=True, swollen=True)],
+        1,
+        Step.BACK,
+        Reason.PAIN_ABOVE_5,
+        id="back_wins_over_hold",
+    ),
+    pytest.param(
+        [run(0, 7)], 0, Step.BACK, Reason.PAIN_ABOVE_5, id="back_never_goes_below_the_first_step"
+    ),
+    pytest.param(
+        [run(4, 1), run(4, 0)],
+        4,
+        Step.FORWARD,
+        Reason.WALK_RUN_COMPLETE,
+        id="two_clean_continuous_runs_complete_it",
+    ),
+]
+
+
+class TestWalkRun:
+    def test_the_five_reference_steps(self) -> None:
+        reference_steps = (
+            WalkRunStep(repeats=5, walk_minutes=4, jog_minutes=2),
+            WalkRunStep(repeats=5, walk_minutes=3, jog_minutes=3),
+            WalkRunStep(repeats=5, walk_minutes=2, jog_minutes=4),
+            WalkRunStep(repeats=5, walk_minutes=1, jog_minutes=5),
+            WalkRunStep(repeats=1, walk_minutes=0, jog_minutes=30),
+        )
+        assert reference_steps == WALK_RUN_STEPS
+        assert WALK_RUN_STEPS[-1].continuous and WALK_RUN_STEPS[-1].total_minutes == 30
+        assert not any(step.continuous for step in WALK_RUN_STEPS[:-1])
+
+    @pytest.mark.parametrize(("history", "step_index", "step", "reason"), RUN_CASES)
+    def test_next_run_step(
+        self, history: list[RunDay], step_index: int, step: Step, reason: Reason
+    ) -> None:
+        decision = decide_run_step(history)
+        assert (decision.step_index, decision.step, decision.reason) == (step_index, step, reason)
+
+    @pytest.mark.parametrize("bad_index", [-1, len(WALK_RUN_STEPS)])
+    def test_unknown_step_is_rejected(self, bad_index: int) -> None:
+        with pytest.raises(ValueError):
+            decide_run_step([run(bad_index, 1)])
+
+    @pytest.mark.parametrize(
+        ("previous", "expected"),
+        [(30, 33), (33, 36), (46, 50), (100, 110), (5, 6)],
+        ids=["30_to_33", "33_to_36", "rounds_down_46_to_50", "100_to_110", "small_totals_add_1"],
+    )
+    def test_weekly_increase_is_about_10_percent(self, previous: int, expected: int) -> None:
+        assert weekly_increase(previous) == expected
+
+    def test_weekly_increase_needs_a_positive_total(self) -> None:
+        with pytest.raises(ValueError):
+            weekly_increase(0)
