@@ -1,0 +1,228 @@
+"""The Telegram adapter, end to end in process: real Application, real SQLite, fake Bot API.
+
+Each test plays what a runner does in Telegram and asserts the texts and keyboards they see.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot import service
+from bot.service import load_state
+from flows.questions import Step
+from tests.bot.harness import CHAT, Harness, button_labels, running_bot
+from tests.fakes.botapi import FakeBotApi
+
+SPRAIN_TAPS = [
+    "Outside of the ankle",
+    "Suddenly (a twist, roll, fall, landing or pop)",
+    "1-2 days ago",
+    "A little swollen",
+    "I can walk, but it hurts or I limp",
+    "4",
+]
+# deformity, circulation, crunch, pop, fever, calf, chest, severe pain, bleeding, Ottawa,
+# night pain, giving way: all "No" on the sudden path.
+ALL_NO = ["No"] * 12
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'bot.db'}"
+
+
+def state(h: Harness, chat_id: int = CHAT):
+    return h.db.run_sync(load_state, chat_id=chat_id)
+
+
+async def test_start_introduces_the_bot_then_asks_where_it_hurts(url: str) -> None:
+    async with running_bot(url) as h:
+        welcome, question = await h.say("/start", expect=2)
+        assert "not a diagnosis" in welcome["text"]
+        assert question["text"].startswith("1. Where does your ankle hurt most?")
+        assert button_labels(question)[0] == ["Outside of the ankle"]
+        assert len(button_labels(question)) == 6
+        assert [c["command"] for c in h.api.commands] == ["start", "new", "cancel", "help", "about"]
+
+
+async def test_buttons_lead_to_home_care_with_reasons_care_and_exercises(url: str) -> None:
+    async with running_bot(url) as h:
+        await h.say("/new")
+        for label in SPRAIN_TAPS + ALL_NO[:-1]:
+            await h.tap(label)
+        outcome, care, exercises = await h.tap(ALL_NO[-1], expect=3)
+        assert outcome["text"].startswith("Home care")
+        assert "not a diagnosis" in outcome["text"]
+        assert "Go to urgent care now if" in outcome["text"]
+        assert "Ice" in care["text"]
+        assert exercises["text"].startswith("Today's exercises")
+        assert "No hopping yet" in exercises["text"]
+        assert len(h.api.callback_answers) == len(SPRAIN_TAPS) + len(ALL_NO)
+        assert state(h).step is Step.DONE
+
+
+async def test_cannot_take_four_steps_is_an_emergency_at_once(url: str) -> None:
+    async with running_bot(url) as h:
+        await h.say("/new")
+        for label in SPRAIN_TAPS[:4]:
+            await h.tap(label)
+        (outcome,) = await h.tap("I can't take 4 steps")
+        assert outcome["text"].startswith("Emergency")
+        assert "you can't take 4 steps (Ottawa ankle rules" in outcome["text"]
+        assert "do not drive yourself" in outcome["text"]
+        assert outcome.get("reply_markup") is None
+
+
+async def test_typed_answers_work_and_unclear_ones_are_re_asked_with_buttons(url: str) -> None:
+    async with running_bot(url) as h:
+        await h.say("/new")
+        (onset,) = await h.say("outside")
+        assert onset["text"].startswith("2. How did it start?")
+        (again,) = await h.say("a bit of both really")
+        assert again["text"].startswith("Sorry, I couldn't read that")
+        assert button_labels(again)[0] == ["Suddenly (a twist, roll, fall, landing or pop)"]
+        assert state(h).step is Step.ONSET
+
+
+async def test_back_button_returns_to_the_previous_question(url: str) -> None:
+    async with running_bot(url) as h:
+        await h.say("/new")
+        await h.tap("Outside of the ankle")
+        (question,) = await h.tap("⬅ Back")
+        assert question["text"].startswith("1. Where does your ankle hurt most?")
+        assert state(h).answers == {}
+
+
+async def test_a_button_from_an_old_message_changes_nothing(url: str) -> None:
+    async with running_bot(url) as h:
+        (question,) = await h.say("/new")
+        await h.tap("Outside of the ankle")
+        before = state(h)
+        inside = [
+            d for row in FakeBotApi.buttons(question) for t, d in row if t.startswith("Inside")
+        ]
+        h.api.user_presses(CHAT, question["message_id"], inside[0])
+        note, current = await _two_more(h)
+        assert "earlier question" in note["text"]
+        assert current["text"].startswith("2. How did it start?")
+        assert state(h) == before
+
+
+async def _two_more(h: Harness) -> list[dict]:
+    before = len(h.api.sent_to(CHAT))
+    sent = await h.api.wait_for_sent(CHAT, before + 2)
+    return sent[before:]
+
+
+async def test_callback_data_that_does_not_parse_gets_a_short_reply(url: str) -> None:
+    async with running_bot(url) as h:
+        (question,) = await h.say("/new")
+        h.api.user_presses(CHAT, question["message_id"], "garbage", require_button=False)
+        note, _ = await _two_more(h)
+        assert "couldn't read that button" in note["text"]
+        assert state(h).step is Step.LOCATION
+
+
+@pytest.mark.parametrize(
+    ("send", "expected"),
+    [
+        (lambda api: api.user_sends_sticker(CHAT), "only read text and buttons"),
+        (lambda api: api.user_sends_photo(CHAT), "can't look at photos"),
+        (lambda api: api.user_sends_voice(CHAT), "can't listen to voice"),
+        (lambda api: api.user_sends_text(CHAT, "/frobnicate"), "don't know that command"),
+        (lambda api: api.user_sends_text(CHAT, "x" * 1000), "more than I can read"),
+    ],
+    ids=["sticker", "photo", "voice", "unknown command", "very long text"],
+)
+async def test_unreadable_input_gets_a_short_reply_and_changes_nothing(
+    url: str, send, expected: str
+) -> None:
+    async with running_bot(url) as h:
+        await h.say("/new")
+        await h.tap("Outside of the ankle")
+        before = state(h)
+        send(h.api)
+        note, question = await _two_more(h)
+        assert expected in note["text"]
+        assert question["text"].startswith("2. How did it start?")
+        assert state(h) == before
+
+
+async def test_an_edited_message_changes_nothing(url: str) -> None:
+    async with running_bot(url) as h:
+        await h.say("/new")
+        sent = h.api.user_sends_text(CHAT, "outside")
+        await h.api.wait_for_sent(CHAT, 2)
+        before = state(h)
+        h.api.user_edits(CHAT, sent["message"]["message_id"], "inside")
+        note, _ = await _two_more(h)
+        assert "editing a message" in note["text"]
+        assert state(h) == before
+
+
+async def test_group_chats_get_a_polite_note_and_no_questions(url: str) -> None:
+    async with running_bot(url) as h:
+        h.api.group_message(-500, "/start")
+        (note,) = await h.api.wait_for_sent(-500, 1)
+        assert "private chat" in note["text"]
+        await h.settle()
+        assert len(h.api.sent_to(-500)) == 1
+
+
+async def test_an_unexpected_error_is_logged_the_runner_told_and_state_untouched(
+    url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_bot(url) as h:
+        await h.say("/new")
+        before = state(h)
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr(service, "advance", broken)
+        with caplog.at_level(logging.ERROR):
+            (note,) = await h.say("outside")
+        assert "something went wrong" in note["text"]
+        assert "boom" in caplog.text and "Traceback" in caplog.text
+        monkeypatch.undo()
+        assert state(h) == before
+        (question,) = await h.say("outside")
+        assert question["text"].startswith("2. How did it start?")
+
+
+async def test_a_redelivered_update_is_applied_once(url: str) -> None:
+    """After a crash Telegram sends unconfirmed updates again; the answer must not repeat."""
+    async with running_bot(url) as h:
+        await h.say("/new")
+        update = h.api.user_sends_text(CHAT, "outside", enqueue=False)
+        h.api.enqueue_update(update)
+        await h.api.wait_for_sent(CHAT, 2)
+        h.api.enqueue_update(update)
+        await h.settle()
+        assert len(h.api.sent_to(CHAT)) == 2
+        assert state(h).answers == {"loc": "outside"}
+
+
+async def test_command_registration_failure_is_logged_not_fatal(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = FakeBotApi()
+    api.fail_next("setMyCommands", 400, "Bad Request: something odd")
+    with caplog.at_level(logging.WARNING):
+        async with running_bot(url, api=api) as h:
+            (_, question) = await h.say("/start", expect=2)
+            assert question["text"].startswith("1.")
+    assert "could not register the command list" in caplog.text
+
+
+async def test_state_survives_a_restart_of_the_application(url: str) -> None:
+    api = FakeBotApi()
+    async with running_bot(url, api=api) as h:
+        await h.say("/new")
+        await h.tap("Outside of the ankle")
+    async with running_bot(url, api=api) as h:
+        (question,) = await h.tap("Gradually, building up over runs")
+        assert question["text"].startswith("3. When did it start?")

@@ -1,0 +1,116 @@
+"""The bot as a real process in polling mode against a local fake Bot API HTTP server.
+
+A runner plays a conversation button by button; the bot process is killed (SIGKILL, no chance
+to clean up) in the middle, started again, and the runner finishes where they left off. The
+token must never appear in what the process prints.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.botapi import FakeBotApi
+from tests.fakes.http_server import FakeBotApiServer
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+CHAT = 7001
+TOKEN = "987654321:AAE2eTestTokenThatMustNeverBeLogged123"
+
+
+@pytest.fixture
+def server() -> Iterator[FakeBotApiServer]:
+    with FakeBotApiServer(FakeBotApi(token=TOKEN)) as running:
+        yield running
+
+
+def start_bot(server: FakeBotApiServer, database: Path, log: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": server.url,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "LOG_LEVEL": "DEBUG",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def tap(api: FakeBotApi, label: str, *, expect: int = 1, within: float = 20.0) -> list[dict]:
+    before = len(api.sent_to(CHAT))
+    api.user_taps(CHAT, label)
+    api.wait_until(lambda: len(api.sent_to(CHAT)) >= before + expect, within=within)
+    return api.sent_to(CHAT)[before:]
+
+
+def test_a_conversation_survives_the_bot_being_killed_mid_way(
+    server: FakeBotApiServer, tmp_path: Path
+) -> None:
+    api = server.api
+    database, log = tmp_path / "bot.db", tmp_path / "bot.log"
+    bot = start_bot(server, database, log)
+    try:
+        api.user_sends_text(CHAT, "/start")
+        api.wait_until(lambda: len(api.sent_to(CHAT)) >= 2, within=30)
+        assert api.sent_to(CHAT)[1]["text"].startswith("1. Where does your ankle hurt most?")
+        assert [c["command"] for c in api.commands][:2] == ["start", "new"]
+        tap(api, "Inside of the ankle")
+        (question,) = tap(api, "Gradually, building up over runs")
+        assert question["text"].startswith("3. When did it start?")
+    finally:
+        bot.send_signal(signal.SIGKILL)
+        bot.wait(timeout=10)
+
+    bot = start_bot(server, database, log)
+    try:
+        # The runner taps the button still on their screen: the bot carries on from question 3.
+        (question,) = tap(api, "3-4 days ago", within=30)
+        assert question["text"].startswith("4. Is the ankle swollen?")
+        for label in ["No swelling", "I walk normally, without pain", "2"]:
+            tap(api, label)
+        # Gradual path: deformity, circulation, pop, fever, hot joint, calf, chest, severe
+        # pain, bone spot, night pain, giving way.
+        for _ in range(10):
+            tap(api, "No")
+        outcome, care, exercises = tap(api, "No", expect=3)
+        assert outcome["text"].startswith("Home care")
+        assert exercises["text"].startswith("Today's exercises")
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        bot.wait(timeout=20)
+    output = log.read_text()
+    assert TOKEN.split(":")[1] not in output
+    assert "Traceback" not in output
+
+
+def test_a_missing_token_is_a_one_line_error(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "TELEGRAM_BOT_TOKEN" in done.stderr and "BotFather" in done.stderr
+
+
+def test_a_malformed_token_is_a_one_line_error(tmp_path: Path) -> None:
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": "not a token"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "does not look like a bot token" in done.stderr
