@@ -1,0 +1,143 @@
+"""Run one store transaction from async code without blocking the event loop.
+
+Store functions are plain sync functions taking a `Session` first. `Database.run(fn, **kwargs)`
+calls `fn(session, **kwargs)` inside one transaction (commit on return, roll back and re-raise on
+exception) and returns its result. Two interchangeable ways of doing that exist so the benchmark
+can compare them:
+
+- `Database.threaded(url)`: a sync engine driven from a dedicated thread pool. SQLite gets a
+  single worker by default: SQLite admits one writer at a time anyway, and one thread means the
+  bot never waits on its own file lock.
+- `Database.asyncio(url)`: an asyncio engine (aiosqlite / psycopg async); the sync function runs
+  through `AsyncSession.run_sync`, on the event loop itself: waiting for the database yields to
+  other tasks, but the function's own Python work does not.
+
+Either way `run_sync` runs the same transaction for code outside an event loop (scripts, the
+console) and `engine` is a plain sync `Engine` for migrations; the asyncio variant keeps one
+beside its asyncio engine, because an asyncio engine's `sync_engine` cannot connect outside the
+event loop. Creating a Database connects to nothing: pools fill on first use.
+Sessions keep loaded attributes after commit (`expire_on_commit=False`), so returned objects
+stay readable; they are detached, and relationships must be loaded explicitly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db.engine import make_async_engine, make_engine, normalize_url
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+SQLITE_WORKERS = 1
+POSTGRES_WORKERS = 8
+
+
+class Database(ABC):
+    """A database URL, its engine(s), and the one way to run a transaction against them."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = make_engine(url)
+        """A sync engine on the same database, for migrations and `run_sync`."""
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def threaded(cls, url: str, *, workers: int | None = None) -> ThreadedDatabase:
+        """Sync engine; `run` executes on a dedicated thread pool (SQLite: 1, PostgreSQL: 8)."""
+        return ThreadedDatabase(url, workers=workers)
+
+    @classmethod
+    def asyncio(cls, url: str) -> AsyncioDatabase:
+        """Asyncio engine; `run` executes the sync function via `AsyncSession.run_sync`."""
+        return AsyncioDatabase(url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the URL names SQLite (one writer at a time)."""
+        return make_url(normalize_url(self.url)).get_backend_name() == "sqlite"
+
+    @abstractmethod
+    async def run(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `fn(session, ...)` in one transaction, awaiting the database; return its result."""
+
+    def run_sync(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `fn(session, ...)` in one transaction on the calling thread and return its result."""
+        with self._sessions() as session, session.begin():
+            return fn(session, *args, **kwargs)
+
+    async def dispose(self) -> None:
+        """Close every pooled connection; the Database must not be used afterwards."""
+        self.dispose_sync()
+
+    def dispose_sync(self) -> None:
+        """`dispose` for code outside an event loop."""
+        self.engine.dispose()
+
+
+class ThreadedDatabase(Database):
+    """`Database.run` on a sync engine and a thread pool of its own."""
+
+    def __init__(self, url: str, *, workers: int | None = None) -> None:
+        super().__init__(url)
+        if workers is None:
+            workers = SQLITE_WORKERS if self.is_sqlite else POSTGRES_WORKERS
+        self.workers = workers
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
+
+    async def run(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        call = functools.partial(self.run_sync, fn, *args, **kwargs)
+        # Cancelling the awaiting task does not stop the thread: the transaction still commits.
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def dispose(self) -> None:
+        # Off the loop: shutting the pool down waits for transactions still running in it.
+        await asyncio.to_thread(self.dispose_sync)
+
+    def dispose_sync(self) -> None:
+        self._executor.shutdown(wait=True)
+        super().dispose_sync()
+
+
+class AsyncioDatabase(Database):
+    """`Database.run` on an asyncio engine through `AsyncSession.run_sync`."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.async_engine: AsyncEngine = make_async_engine(url)
+        self._async_sessions = async_sessionmaker(self.async_engine, expire_on_commit=False)
+
+    async def run(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        async with self._async_sessions() as session, session.begin():
+            return await session.run_sync(fn, *args, **kwargs)
+
+    async def dispose(self) -> None:
+        await self.async_engine.dispose()
+        super().dispose_sync()
+
+    def dispose_sync(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(self.async_engine.dispose())
+        else:
+            raise RuntimeError("an event loop is running: use `await db.dispose()`") from None
+        super().dispose_sync()

@@ -1,0 +1,165 @@
+"""Small data-access functions: one question or one change each, inside the caller's transaction.
+
+Every function is synchronous, takes the `Session` first and everything else by keyword, and
+never commits: `Database.run` wraps the call in a transaction, so several of them compose into
+one atomic unit (save the new state and schedule the follow-ups together). Times are passed in
+(`now`) rather than read from the clock, so tests and replays control them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.db.models import Assessment, Conversation, Runner
+
+
+class StaleConversation(Exception):
+    """The conversation changed since the caller loaded it; reload and apply the event again."""
+
+
+def get_or_create_runner(
+    session: Session,
+    *,
+    chat_id: int,
+    user_id: int | None,
+    first_name: str | None,
+    now: datetime,
+) -> Runner:
+    """The runner for `chat_id`, created on first contact; a changed name or user id is kept."""
+    runner = find_runner(session, chat_id=chat_id)
+    if runner is None:
+        runner = Runner(
+            chat_id=chat_id, user_id=user_id, first_name=first_name, created_at=now, updated_at=now
+        )
+        try:
+            # A savepoint, so losing a creation race costs only this insert, not the transaction.
+            with session.begin_nested():
+                session.add(runner)
+        except IntegrityError:
+            existing = find_runner(session, chat_id=chat_id)
+            if existing is None:
+                raise
+            runner = existing
+        else:
+            return runner
+    profile = {"user_id": user_id, "first_name": first_name}
+    changed = {k: v for k, v in profile.items() if v is not None and getattr(runner, k) != v}
+    if changed:
+        for name, value in changed.items():
+            setattr(runner, name, value)
+        runner.updated_at = now
+    return runner
+
+
+def find_runner(session: Session, *, chat_id: int) -> Runner | None:
+    """The runner for `chat_id`, or None if that chat never wrote to the bot."""
+    return session.scalars(select(Runner).where(Runner.chat_id == chat_id)).one_or_none()
+
+
+def load_conversation(session: Session, *, runner_id: int) -> Conversation | None:
+    """The runner's conversation in progress, or None when they are not in one."""
+    return session.scalars(
+        select(Conversation).where(Conversation.runner_id == runner_id)
+    ).one_or_none()
+
+
+def save_conversation(
+    session: Session,
+    *,
+    runner_id: int,
+    step: str,
+    answers: dict[str, str],
+    history: list[str],
+    started_at: datetime,
+    now: datetime,
+    expected_version: int | None,
+) -> Conversation:
+    """Store the runner's conversation state, refusing to overwrite a newer one.
+
+    `expected_version` is the version the caller's state was derived from (None for a fresh
+    conversation with no check). It raises `StaleConversation` when the stored row has moved on
+    or was deleted meanwhile; the mapper's version check catches a writer that slips in between
+    this read and the UPDATE.
+    """
+    conversation = load_conversation(session, runner_id=runner_id)
+    if expected_version is not None and (
+        conversation is None or conversation.version != expected_version
+    ):
+        found = None if conversation is None else conversation.version
+        raise StaleConversation(
+            f"runner {runner_id}: conversation version is {found}, expected {expected_version}"
+        )
+    if conversation is None:
+        conversation = Conversation(runner_id=runner_id)
+        session.add(conversation)
+    conversation.step = step
+    # Fresh containers: JSON columns do not track in-place mutation, and the caller keeps theirs.
+    conversation.answers = dict(answers)
+    conversation.history = list(history)
+    conversation.started_at = started_at
+    conversation.updated_at = now
+    try:
+        session.flush()
+    except StaleDataError as error:
+        raise StaleConversation(f"runner {runner_id}: conversation changed concurrently") from error
+    return conversation
+
+
+def delete_conversation(session: Session, *, runner_id: int) -> None:
+    """End the runner's conversation in progress, if any."""
+    session.execute(delete(Conversation).where(Conversation.runner_id == runner_id))
+
+
+def record_assessment(
+    session: Session,
+    *,
+    runner_id: int,
+    answers: dict[str, str],
+    disposition: str,
+    reasons: list[str],
+    rules_version: str,
+    plyometric_gate_open: bool,
+    started_at: datetime,
+    completed_at: datetime,
+) -> Assessment:
+    """Keep the outcome of a finished triage."""
+    assessment = Assessment(
+        runner_id=runner_id,
+        answers=dict(answers),
+        disposition=disposition,
+        reasons=list(reasons),
+        rules_version=rules_version,
+        plyometric_gate_open=plyometric_gate_open,
+        started_at=started_at,
+        completed_at=completed_at,
+    )
+    session.add(assessment)
+    session.flush()
+    return assessment
+
+
+def latest_assessment(session: Session, *, runner_id: int) -> Assessment | None:
+    """The runner's most recently completed assessment, or None."""
+    return session.scalars(
+        select(Assessment)
+        .where(Assessment.runner_id == runner_id)
+        .order_by(Assessment.completed_at.desc(), Assessment.id.desc())
+        .limit(1)
+    ).one_or_none()
+
+
+def mark_update_applied(session: Session, *, runner: Runner, update_id: int) -> None:
+    """Remember that `update_id` changed this runner's state (never moves backwards)."""
+    if not is_update_applied(runner, update_id):
+        runner.last_update_id = update_id
+    session.add(runner)
+
+
+def is_update_applied(runner: Runner, update_id: int) -> bool:
+    """Whether `update_id` was already applied: Telegram redelivers updates after a crash."""
+    return runner.last_update_id is not None and update_id <= runner.last_update_id

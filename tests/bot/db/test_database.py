@@ -1,0 +1,185 @@
+"""Database: threaded and asyncio variants run the same store function in one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from bot.db import store
+from bot.db.database import Database
+from bot.db.migrate import upgrade_to_head
+from bot.db.models import Runner
+
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+VARIANTS = ["threaded", "asyncio"]
+
+
+class Boom(Exception):
+    pass
+
+
+def create_runner_then_fail(session: Session, *, chat_id: int) -> None:
+    store.get_or_create_runner(session, chat_id=chat_id, user_id=None, first_name=None, now=NOW)
+    session.flush()
+    raise Boom
+
+
+@pytest.fixture(params=VARIANTS)
+async def variant_db(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Database]:
+    """A Database of each variant on a migrated schema."""
+    database = getattr(Database, request.param)(database_url)
+    upgrade_to_head(database.engine)
+    yield database
+    await database.dispose()
+
+
+async def test_run_returns_what_the_store_function_returns(variant_db: Database):
+    runner = await variant_db.run(
+        store.get_or_create_runner, chat_id=42, user_id=7, first_name="Ada", now=NOW
+    )
+    assert isinstance(runner, Runner)
+    assert (runner.chat_id, runner.first_name, runner.created_at) == (42, "Ada", NOW)
+    found = await variant_db.run(store.find_runner, chat_id=42)
+    assert found is not None and found.id == runner.id
+
+
+async def test_run_rolls_back_and_reraises_when_the_function_fails(variant_db: Database):
+    with pytest.raises(Boom):
+        await variant_db.run(create_runner_then_fail, chat_id=42)
+    assert await variant_db.run(store.find_runner, chat_id=42) is None
+
+
+async def test_waiting_for_the_database_does_not_block_the_event_loop(variant_db: Database):
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    def wait_in_the_database(session: Session) -> None:
+        is_postgres = session.get_bind().dialect.name == "postgresql"
+        session.execute(text("SELECT pg_sleep(0.2)" if is_postgres else "SELECT 1"))
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)
+    before = ticks
+    if variant_db.is_sqlite:
+        # SQLite has no sleep: hold the write lock elsewhere so the transaction waits to begin.
+        path = variant_db.url.removeprefix("sqlite:///")
+        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")
+        threading.Timer(0.2, holder.rollback).start()
+    await variant_db.run(wait_in_the_database)
+    ticker.cancel()
+    assert ticks - before > 10
+
+
+async def test_run_sync_runs_the_same_transaction_outside_the_event_loop(variant_db: Database):
+    created = await asyncio.to_thread(
+        variant_db.run_sync,
+        store.get_or_create_runner,
+        chat_id=42,
+        user_id=None,
+        first_name=None,
+        now=NOW,
+    )
+    with pytest.raises(Boom):
+        await asyncio.to_thread(variant_db.run_sync, create_runner_then_fail, chat_id=43)
+    assert (await variant_db.run(store.find_runner, chat_id=42)).id == created.id
+    assert await variant_db.run(store.find_runner, chat_id=43) is None
+
+
+async def test_both_variants_see_the_same_result_from_the_same_store_function(database_url: str):
+    threaded = Database.threaded(database_url)
+    asyncio_db = Database.asyncio(database_url)
+    try:
+        upgrade_to_head(threaded.engine)
+        by_thread = await threaded.run(
+            store.get_or_create_runner, chat_id=42, user_id=7, first_name="Ada", now=NOW
+        )
+        by_asyncio = await asyncio_db.run(
+            store.get_or_create_runner, chat_id=42, user_id=7, first_name="Ada", now=NOW
+        )
+        assert (
+            by_asyncio.id,
+            by_asyncio.chat_id,
+            by_asyncio.first_name,
+            by_asyncio.created_at,
+        ) == (
+            by_thread.id,
+            by_thread.chat_id,
+            by_thread.first_name,
+            by_thread.created_at,
+        )
+    finally:
+        await threaded.dispose()
+        await asyncio_db.dispose()
+
+
+def test_the_threaded_variant_uses_one_worker_for_sqlite(sqlite_url: str):
+    db = Database.threaded(sqlite_url)
+    try:
+        assert db.workers == 1
+    finally:
+        db.dispose_sync()
+
+
+def test_the_threaded_variant_uses_eight_workers_for_postgres():
+    db = Database.threaded("postgresql://bot@db/bot")
+    try:
+        assert db.workers == 8
+    finally:
+        db.dispose_sync()
+
+
+def test_the_worker_count_can_be_chosen(sqlite_url: str):
+    db = Database.threaded(sqlite_url, workers=3)
+    try:
+        assert db.workers == 3
+    finally:
+        db.dispose_sync()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_variant_offers_a_sync_engine_for_migrations(variant: str, sqlite_url: str):
+    db = getattr(Database, variant)(sqlite_url)
+    try:
+        assert isinstance(db.engine, Engine)
+        assert db.url == sqlite_url
+        upgrade_to_head(db.engine)
+        assert db.run_sync(store.find_runner, chat_id=1) is None
+    finally:
+        db.dispose_sync()
+
+
+async def test_many_concurrent_runs_on_sqlite_all_commit(sqlite_url: str):
+    for variant in VARIANTS:
+        db = getattr(Database, variant)(sqlite_url)
+        upgrade_to_head(db.engine)
+        try:
+            base = 1000 if variant == "asyncio" else 0
+            await asyncio.gather(
+                *(
+                    db.run(
+                        store.get_or_create_runner,
+                        chat_id=base + n,
+                        user_id=None,
+                        first_name=None,
+                        now=NOW,
+                    )
+                    for n in range(50)
+                )
+            )
+            found = [await db.run(store.find_runner, chat_id=base + n) for n in range(50)]
+            assert all(runner is not None for runner in found)
+        finally:
+            await db.dispose()

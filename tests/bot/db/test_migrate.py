@@ -1,0 +1,219 @@
+"""Migrations: an empty database reaches head (from code and from the alembic CLI), matches the
+models exactly, and goes back to empty; SQLite table rebuilds cannot cascade-delete children."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, func, inspect, select
+
+from alembic import command
+from bot.db import store
+from bot.db.database import Database
+from bot.db.engine import make_engine
+from bot.db.migrate import (
+    ALEMBIC_DIR,
+    alembic_config,
+    check_no_drift,
+    foreign_keys_suspended,
+    upgrade_to_head,
+)
+from bot.db.models import Assessment, Base, Conversation
+
+PROJECT_ROOT = ALEMBIC_DIR.parent
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+MODEL_TABLES = set(Base.metadata.tables)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names())
+
+
+def alembic_cli(*args: str, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", str(PROJECT_ROOT / "alembic.ini"), *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_first_migration_has_a_descriptive_id():
+    assert ScriptDirectory.from_config(alembic_config()).get_base() == "0001_initial"
+
+
+def test_upgrade_to_head_builds_the_schema_the_models_describe(engine: Engine):
+    upgrade_to_head(engine)
+    assert current_revision(engine) == head_revision()
+    assert tables(engine) == MODEL_TABLES | {"alembic_version"}
+    assert check_no_drift(engine) == []
+
+
+def test_upgrade_to_head_twice_is_harmless(engine: Engine):
+    upgrade_to_head(engine)
+    upgrade_to_head(engine)
+    assert current_revision(engine) == head_revision()
+
+
+def test_downgrade_to_base_removes_every_table(engine: Engine):
+    upgrade_to_head(engine)
+    with engine.connect() as connection:
+        command.downgrade(alembic_config(connection), "base")
+    assert current_revision(engine) is None
+    assert tables(engine) == {"alembic_version"}
+
+
+def test_drift_is_reported_when_the_database_lacks_a_table(engine: Engine):
+    upgrade_to_head(engine)
+    with engine.begin() as connection:
+        Assessment.__table__.drop(connection)
+    diffs = check_no_drift(engine)
+    added = [diff[1].name for diff in diffs if isinstance(diff, tuple) and diff[0] == "add_table"]
+    assert added == ["assessments"]
+
+
+def test_the_alembic_cli_upgrades_and_downgrades_the_database_given_with_x_url(
+    database_url: str, engine: Engine
+):
+    alembic_cli("-x", f"url={database_url}", "upgrade", "head")
+    assert current_revision(engine) == head_revision()
+    assert check_no_drift(engine) == []
+    alembic_cli("-x", f"url={database_url}", "downgrade", "base")
+    assert tables(engine) == {"alembic_version"}
+
+
+def test_the_alembic_cli_reads_database_url_from_the_environment(sqlite_url: str):
+    alembic_cli("upgrade", "head", env={**os.environ, "DATABASE_URL": sqlite_url})
+    engine = make_engine(sqlite_url)
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_foreign_keys_are_back_on_after_migrating(sqlite_url: str):
+    engine = make_engine(sqlite_url, pool_size=1, max_overflow=0)
+    try:
+        upgrade_to_head(engine)
+        # The one pooled connection is the one the migration used.
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+def seed_runner_with_history(db: Database) -> int:
+    def seed(session) -> int:
+        runner = store.get_or_create_runner(
+            session, chat_id=42, user_id=7, first_name="Ada", now=NOW
+        )
+        store.save_conversation(
+            session,
+            runner_id=runner.id,
+            step="onset",
+            answers={"location": "lateral"},
+            history=["location"],
+            started_at=NOW,
+            now=NOW,
+            expected_version=None,
+        )
+        store.record_assessment(
+            session,
+            runner_id=runner.id,
+            answers={},
+            disposition="self_care",
+            reasons=["S1"],
+            rules_version="2026.1",
+            plyometric_gate_open=False,
+            started_at=NOW,
+            completed_at=NOW,
+        )
+        return runner.id
+
+    return db.run_sync(seed)
+
+
+def rebuild_runners_table(engine: Engine, *, suspend_foreign_keys: bool) -> None:
+    with engine.connect() as connection:
+        if suspend_foreign_keys:
+            with foreign_keys_suspended(connection), connection.begin():
+                operations = Operations(MigrationContext.configure(connection))
+                with operations.batch_alter_table("runners", recreate="always"):
+                    pass
+        else:
+            with connection.begin():
+                operations = Operations(MigrationContext.configure(connection))
+                with operations.batch_alter_table("runners", recreate="always"):
+                    pass
+
+
+def child_rows(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as connection:
+        return (
+            connection.execute(select(func.count()).select_from(Conversation)).scalar_one(),
+            connection.execute(select(func.count()).select_from(Assessment)).scalar_one(),
+        )
+
+
+def test_rebuilding_a_parent_table_with_foreign_keys_on_cascades_to_its_children(tmp_path: Path):
+    """Why migrations suspend foreign keys: SQLite's DROP TABLE fires ON DELETE CASCADE."""
+    db = Database.threaded(f"sqlite:///{tmp_path / 'bot.db'}")
+    upgrade_to_head(db.engine)
+    seed_runner_with_history(db)
+    rebuild_runners_table(db.engine, suspend_foreign_keys=False)
+    assert child_rows(db.engine) == (0, 0)
+    db.dispose_sync()
+
+
+def test_rebuilding_a_parent_table_during_a_migration_keeps_its_children(tmp_path: Path):
+    db = Database.threaded(f"sqlite:///{tmp_path / 'bot.db'}")
+    upgrade_to_head(db.engine)
+    seed_runner_with_history(db)
+    rebuild_runners_table(db.engine, suspend_foreign_keys=True)
+    assert child_rows(db.engine) == (1, 1)
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+    db.dispose_sync()
+
+
+def test_foreign_keys_cannot_be_suspended_inside_a_transaction(sqlite_url: str):
+    engine = make_engine(sqlite_url)
+    try:
+        with (
+            engine.begin() as connection,
+            pytest.raises(RuntimeError, match="transaction"),
+            foreign_keys_suspended(connection),
+        ):
+            pass
+    finally:
+        engine.dispose()

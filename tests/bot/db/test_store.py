@@ -1,0 +1,244 @@
+"""Store functions against a migrated database, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db import store
+from bot.db.database import Database
+from bot.db.models import Assessment, Conversation, Runner
+from bot.db.store import StaleConversation
+
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def new_runner(db: Database, chat_id: int = 42) -> Runner:
+    return db.run_sync(
+        store.get_or_create_runner, chat_id=chat_id, user_id=7, first_name="Ada", now=NOW
+    )
+
+
+def save(db: Database, runner_id: int, *, step: str, expected_version: int | None, **extra):
+    fields = {
+        "answers": {"location": "lateral"},
+        "history": ["location"],
+        "started_at": NOW,
+        "now": NOW,
+        **extra,
+    }
+    return db.run_sync(
+        store.save_conversation,
+        runner_id=runner_id,
+        step=step,
+        expected_version=expected_version,
+        **fields,
+    )
+
+
+def count(db: Database, model: type) -> int:
+    return db.run_sync(lambda session: session.scalar(select(func.count()).select_from(model)))
+
+
+class TestRunners:
+    def test_get_or_create_runner_creates_one_runner_per_chat(self, db: Database):
+        first = new_runner(db)
+        again = new_runner(db)
+        assert first.id == again.id
+        assert (first.chat_id, first.user_id, first.first_name) == (42, 7, "Ada")
+        assert first.created_at == NOW
+        assert count(db, Runner) == 1
+
+    def test_a_new_first_name_is_kept_and_a_missing_one_is_not_erased(self, db: Database):
+        new_runner(db)
+        later = NOW + timedelta(days=1)
+        renamed = db.run_sync(
+            store.get_or_create_runner, chat_id=42, user_id=None, first_name="Ada L.", now=later
+        )
+        assert (renamed.user_id, renamed.first_name, renamed.updated_at) == (7, "Ada L.", later)
+        unchanged = db.run_sync(
+            store.get_or_create_runner, chat_id=42, user_id=None, first_name=None, now=NOW
+        )
+        assert (unchanged.first_name, unchanged.updated_at) == ("Ada L.", later)
+
+    def test_find_runner_answers_none_for_an_unknown_chat(self, db: Database):
+        new_runner(db, chat_id=1)
+        assert db.run_sync(store.find_runner, chat_id=2) is None
+        assert db.run_sync(store.find_runner, chat_id=1).chat_id == 1
+
+    def test_chat_ids_beyond_32_bits_fit(self, db: Database):
+        big = -1_001_234_567_890
+        assert new_runner(db, chat_id=big).chat_id == big
+        assert db.run_sync(store.find_runner, chat_id=big) is not None
+
+    def test_an_update_is_applied_once_and_the_mark_never_moves_back(self, db: Database):
+        runner_id = new_runner(db).id
+
+        def apply(session: Session, *, update_id: int) -> bool:
+            runner = session.get(Runner, runner_id)
+            if store.is_update_applied(runner, update_id):
+                return False
+            store.mark_update_applied(session, runner=runner, update_id=update_id)
+            return True
+
+        assert db.run_sync(apply, update_id=100) is True
+        assert db.run_sync(apply, update_id=100) is False
+        assert db.run_sync(apply, update_id=99) is False
+        assert db.run_sync(apply, update_id=101) is True
+        assert db.run_sync(store.find_runner, chat_id=42).last_update_id == 101
+
+
+class TestConversations:
+    def test_a_saved_conversation_loads_back_as_saved(self, db: Database):
+        runner_id = new_runner(db).id
+        saved = save(
+            db,
+            runner_id,
+            step="onset",
+            expected_version=None,
+            answers={"location": "lateral", "pain_now": "6"},
+            history=["location", "pain_now"],
+        )
+        loaded = db.run_sync(store.load_conversation, runner_id=runner_id)
+        assert loaded is not None
+        assert (loaded.step, loaded.answers, loaded.history) == (
+            "onset",
+            {"location": "lateral", "pain_now": "6"},
+            ["location", "pain_now"],
+        )
+        assert (loaded.started_at, loaded.updated_at) == (NOW, NOW)
+        assert loaded.version == saved.version == 1
+
+    def test_each_save_moves_the_version_on(self, db: Database):
+        runner_id = new_runner(db).id
+        save(db, runner_id, step="location", expected_version=None)
+        second = save(db, runner_id, step="onset", expected_version=1)
+        third = save(db, runner_id, step="weight_bearing", expected_version=2)
+        assert (second.version, third.version) == (2, 3)
+        assert db.run_sync(store.load_conversation, runner_id=runner_id).step == "weight_bearing"
+
+    def test_saving_from_an_old_version_raises_and_keeps_the_newer_state(self, db: Database):
+        runner_id = new_runner(db).id
+        save(db, runner_id, step="location", expected_version=None)
+        save(db, runner_id, step="onset", expected_version=1)
+        with pytest.raises(StaleConversation):
+            save(db, runner_id, step="outcome", expected_version=1)
+        assert db.run_sync(store.load_conversation, runner_id=runner_id).step == "onset"
+
+    def test_saving_a_conversation_deleted_meanwhile_raises(self, db: Database):
+        runner_id = new_runner(db).id
+        save(db, runner_id, step="location", expected_version=None)
+        db.run_sync(store.delete_conversation, runner_id=runner_id)
+        with pytest.raises(StaleConversation):
+            save(db, runner_id, step="onset", expected_version=1)
+
+    def test_the_version_column_stops_a_writer_holding_an_outdated_row(self, db: Database):
+        """A session whose copy of the row predates another writer's commit cannot overwrite it,
+        even without an expected version: the UPDATE checks the version it read."""
+        runner_id = new_runner(db).id
+        save(db, runner_id, step="location", expected_version=None)
+        slow = sessionmaker(db.engine, expire_on_commit=False)()
+        try:
+            with slow.begin():
+                # Held, so the session's identity map keeps this copy of the row.
+                outdated = store.load_conversation(slow, runner_id=runner_id)
+            assert outdated is not None and outdated.version == 1
+            save(db, runner_id, step="onset", expected_version=1)
+            with pytest.raises(StaleConversation), slow.begin():
+                store.save_conversation(
+                    slow,
+                    runner_id=runner_id,
+                    step="outcome",
+                    answers={},
+                    history=[],
+                    started_at=NOW,
+                    now=NOW,
+                    expected_version=None,
+                )
+        finally:
+            slow.close()
+        assert db.run_sync(store.load_conversation, runner_id=runner_id).step == "onset"
+
+    def test_a_saved_conversation_does_not_share_the_callers_containers(self, db: Database):
+        runner_id = new_runner(db).id
+        answers = {"location": "lateral"}
+        saved = save(db, runner_id, step="onset", expected_version=None, answers=answers)
+        answers["location"] = "medial"
+        assert saved.answers == {"location": "lateral"}
+
+    def test_delete_conversation_ends_it_and_tolerates_none(self, db: Database):
+        runner_id = new_runner(db).id
+        save(db, runner_id, step="location", expected_version=None)
+        db.run_sync(store.delete_conversation, runner_id=runner_id)
+        db.run_sync(store.delete_conversation, runner_id=runner_id)
+        assert db.run_sync(store.load_conversation, runner_id=runner_id) is None
+
+    def test_each_runner_has_their_own_conversation(self, db: Database):
+        ada, bob = new_runner(db, chat_id=1).id, new_runner(db, chat_id=2).id
+        save(db, ada, step="onset", expected_version=None)
+        assert db.run_sync(store.load_conversation, runner_id=bob) is None
+
+
+def assess(db: Database, runner_id: int, *, disposition: str, completed_at: datetime):
+    return db.run_sync(
+        store.record_assessment,
+        runner_id=runner_id,
+        answers={"location": "lateral"},
+        disposition=disposition,
+        reasons=["E4", "S1"],
+        rules_version="2026.1",
+        plyometric_gate_open=True,
+        started_at=completed_at - timedelta(minutes=3),
+        completed_at=completed_at,
+    )
+
+
+class TestAssessments:
+    def test_a_recorded_assessment_is_the_latest_with_all_its_fields(self, db: Database):
+        runner_id = new_runner(db).id
+        recorded = assess(db, runner_id, disposition="self_care", completed_at=NOW)
+        latest = db.run_sync(store.latest_assessment, runner_id=runner_id)
+        assert latest.id == recorded.id
+        assert (latest.answers, latest.disposition, latest.reasons) == (
+            {"location": "lateral"},
+            "self_care",
+            ["E4", "S1"],
+        )
+        assert (latest.rules_version, latest.plyometric_gate_open) == ("2026.1", True)
+        assert (latest.started_at, latest.completed_at) == (NOW - timedelta(minutes=3), NOW)
+
+    def test_latest_assessment_is_the_last_completed_one(self, db: Database):
+        runner_id = new_runner(db).id
+        assess(db, runner_id, disposition="see_physio", completed_at=NOW + timedelta(days=2))
+        assess(db, runner_id, disposition="self_care", completed_at=NOW)
+        latest = db.run_sync(store.latest_assessment, runner_id=runner_id)
+        assert latest.disposition == "see_physio"
+
+    def test_a_runner_without_assessments_has_no_latest(self, db: Database):
+        other = new_runner(db, chat_id=1).id
+        assess(db, other, disposition="self_care", completed_at=NOW)
+        assert db.run_sync(store.latest_assessment, runner_id=new_runner(db, chat_id=2).id) is None
+
+
+def test_deleting_a_runner_deletes_their_conversation_and_assessments(db: Database):
+    gone, kept = new_runner(db, chat_id=1).id, new_runner(db, chat_id=2).id
+    for runner_id in (gone, kept):
+        save(db, runner_id, step="onset", expected_version=None)
+        assess(db, runner_id, disposition="self_care", completed_at=NOW)
+    # A plain SQL DELETE: the database itself must cascade, not the ORM.
+    db.run_sync(lambda session: session.execute(delete(Runner).where(Runner.id == gone)))
+    assert db.run_sync(store.load_conversation, runner_id=gone) is None
+    assert db.run_sync(store.latest_assessment, runner_id=gone) is None
+    assert (count(db, Conversation), count(db, Assessment)) == (1, 1)
+    assert db.run_sync(store.load_conversation, runner_id=kept) is not None
+
+
+def test_deleting_a_runner_through_the_orm_relies_on_the_database_cascade(db: Database):
+    runner_id = new_runner(db).id
+    save(db, runner_id, step="onset", expected_version=None)
+    assess(db, runner_id, disposition="self_care", completed_at=NOW)
+    db.run_sync(lambda session: session.delete(session.get(Runner, runner_id)))
+    assert (count(db, Runner), count(db, Conversation), count(db, Assessment)) == (0, 0, 0)
