@@ -1,0 +1,1026 @@
+"""A fake Telegram Bot API: the server's state, a runner simulator, and an in-process transport.
+
+Telegram cannot be reached from the machines that test and benchmark this bot, so everything
+that would talk to api.telegram.org talks to a `FakeBotApi` instead. It answers the methods the
+bot uses with the JSON shapes Telegram sends (PTB parses every answer into its own objects), and
+it refuses what Telegram refuses (bad HTML, unchanged edits, oversize callback data, unknown
+methods) with Telegram's status codes and descriptions, so the bot meets the same errors here as
+in production. Tests inject failures (429 with `retry_after`, 403 for a blocked bot) and network
+delay; a runner simulator builds the updates a person would cause (text, button presses,
+stickers, edits) and queues them for `getUpdates`; inspection helpers say what each chat saw.
+`LocalBotApiRequest` plugs the fake into `telegram.Bot` without a socket; `http_server.py`
+serves the same fake over real HTTP. The state is guarded by one lock, so HTTP server threads,
+a benchmark's driver thread and an asyncio event loop can share it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import itertools
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
+from telegram.error import TimedOut
+from telegram.request import BaseRequest, RequestData
+
+from tests.fakes.telegram_rules import (
+    BLOCKED,
+    BOT_COMMAND_NAME_RE,
+    CHAT_ACTIONS,
+    CONFLICT,
+    MAX_CAPTION_LENGTH,
+    MAX_TEXT_LENGTH,
+    NOT_MODIFIED,
+    QUERY_TOO_OLD,
+    ApiError,
+    Json,
+    UploadedFile,
+    bad_request,
+    formatted,
+    inline_keyboard,
+    input_file,
+    normalise_parameters,
+    png_size,
+    text_content,
+    visible_content,
+)
+
+DEFAULT_TOKEN = "123456789:fake-bot-token-for-tests"
+DEFAULT_GROUP_MEMBER_ID = 424242
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file the bot sent with sendPhoto or sendDocument, kept so tests can check the bytes."""
+
+    method: str
+    chat_id: int
+    message_id: int
+    field: str
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class FakeBotApi:
+    """Everything a fake Telegram server knows about one bot, with no transport of its own.
+
+    Entry points: `handle` (blocking; HTTP server threads) and `handle_async` (the event loop);
+    `respond`/`respond_async` wrap them into an HTTP status and JSON body.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        bot_username: str = "ankle_test_bot",
+        bot_name: str = "Ankle Bot",
+        delay: float = 0.0,
+        clock: Callable[[], datetime] | None = None,
+        check_token: bool = True,
+        record_calls: bool = True,
+    ) -> None:
+        """`record_calls=False` keeps `calls` empty, for benchmarks making millions of calls."""
+        bot_id, _, secret = token.partition(":")
+        if not bot_id.isdigit() or not secret:
+            raise ValueError("a bot token looks like '<bot id digits>:<secret>'")
+        self.token = token
+        self.check_token = check_token
+        self.record_calls = record_calls
+        self.delay = delay
+        self.method_delays: dict[str, float] = {}
+        self._clock = clock or _utc_now
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+        self._bot_user: Json = {
+            "id": int(bot_id),
+            "is_bot": True,
+            "first_name": bot_name,
+            "username": bot_username,
+        }
+        self._updates: deque[Json] = deque()
+        self._update_ids = itertools.count(1)
+        self._allowed_updates: list[str] | None = None
+        self._poll_ticket = 0
+        self._wake_epoch = 0
+        self._failures: dict[str, deque[ApiError]] = defaultdict(deque)
+        self._blocked: set[int] = set()
+        self._chats: dict[int, Json] = {}
+        self._message_ids: dict[int, itertools.count[int]] = {}
+        self._messages: dict[int, dict[int, Json]] = defaultdict(dict)
+        self._events: dict[int, list[Json]] = defaultdict(list)
+        self._open_queries: set[str] = set()
+        self._query_ids = itertools.count(1)
+        self._file_numbers = itertools.count(1)
+        self._files: dict[str, Any] = {}
+        self._commands: dict[tuple[str, str], list[Json]] = {}
+        self._callback_answers: list[Json] = []
+        self._calls: list[tuple[str, Json]] = []
+        self._uploads: list[Upload] = []
+        self._chat_actions: list[tuple[int | str, str]] = []
+        self._methods: dict[str, tuple[str, Callable[[Json, Mapping[str, UploadedFile]], Any]]] = {
+            name.lower(): (name, implementation)
+            for name, implementation in [
+                ("getMe", self._get_me),
+                ("deleteWebhook", self._delete_webhook),
+                ("getWebhookInfo", self._get_webhook_info),
+                ("getUpdates", self._get_updates_now),
+                ("setMyCommands", self._set_my_commands),
+                ("getMyCommands", self._get_my_commands),
+                ("sendMessage", self._send_message),
+                ("editMessageText", self._edit_message_text),
+                ("editMessageReplyMarkup", self._edit_message_reply_markup),
+                ("answerCallbackQuery", self._answer_callback_query),
+                ("sendPhoto", self._send_photo),
+                ("sendDocument", self._send_document),
+                ("sendChatAction", self._send_chat_action),
+                ("close", self._true),
+                ("logOut", self._true),
+            ]
+        }
+
+    # ----------------------------------------------------------------------------------------
+    # Configuration: failures, delays, blocked runners
+
+    @property
+    def bot_user(self) -> Json:
+        """The bot as a Telegram User object (what `getMe` describes)."""
+        return dict(self._bot_user)
+
+    def accepts_token(self, token: str) -> bool:
+        """Whether a request carrying `token` is answered (otherwise 401 Unauthorized)."""
+        return not self.check_token or token == self.token
+
+    def fail_next(
+        self,
+        method: str,
+        error_code: int,
+        description: str,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Make the next call of `method` fail with this error; calls queue up in order."""
+        with self._lock:
+            self._failures[method.lower()].append(ApiError(error_code, description, parameters))
+
+    def set_delay(self, seconds: float, *, method: str | None = None) -> None:
+        """Simulate a network round trip of `seconds` on every call, or on one method only.
+
+        Half of it passes before the fake acts and half after, so a client that times out may
+        have had its message delivered, as with a real network.
+        """
+        if method is None:
+            self.delay = seconds
+        else:
+            self.method_delays[method.lower()] = seconds
+
+    def user_blocks_bot(self, chat_id: int) -> None:
+        """From now on sends to this chat fail with 403 "bot was blocked by the user"."""
+        with self._lock:
+            self._blocked.add(chat_id)
+
+    def user_unblocks_bot(self, chat_id: int) -> None:
+        with self._lock:
+            self._blocked.discard(chat_id)
+
+    # ----------------------------------------------------------------------------------------
+    # Entry points
+
+    def handle(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        files: Mapping[str, UploadedFile] | None = None,
+    ) -> tuple[bool, Any]:
+        """Answer one Bot API call, blocking while `getUpdates` long-polls.
+
+        Returns `(True, result)` or `(False, error body)` where the body is what Telegram sends
+        (`ok`, `error_code`, `description`, maybe `parameters`).
+        """
+        delay = self._delay_for(method)
+        if delay:
+            time.sleep(delay / 2)
+        try:
+            name, normalised = self._admit(method, params)
+            if name == "getUpdates":
+                outcome: tuple[bool, Any] = (True, self._get_updates_blocking(normalised))
+            else:
+                outcome = (True, self._run(name, normalised, files or {}))
+        except ApiError as error:
+            outcome = (False, error.body())
+        if delay:
+            time.sleep(delay / 2)
+        return outcome
+
+    async def handle_async(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        files: Mapping[str, UploadedFile] | None = None,
+    ) -> tuple[bool, Any]:
+        """`handle` for the event loop: long polls and delays wait without blocking the loop."""
+        delay = self._delay_for(method)
+        if delay:
+            await asyncio.sleep(delay / 2)
+        try:
+            name, normalised = self._admit(method, params)
+            if name == "getUpdates":
+                outcome: tuple[bool, Any] = (True, await self._get_updates_waiting(normalised))
+            else:
+                outcome = (True, self._run(name, normalised, files or {}))
+        except ApiError as error:
+            outcome = (False, error.body())
+        if delay:
+            await asyncio.sleep(delay / 2)
+        return outcome
+
+    def respond(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        files: Mapping[str, UploadedFile] | None = None,
+    ) -> tuple[int, Json]:
+        """`handle` as an HTTP status code and the JSON body Telegram would send."""
+        return _as_response(self.handle(method, params, files))
+
+    async def respond_async(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        files: Mapping[str, UploadedFile] | None = None,
+    ) -> tuple[int, Json]:
+        """`handle_async` as an HTTP status code and the JSON body Telegram would send."""
+        return _as_response(await self.handle_async(method, params, files))
+
+    def _delay_for(self, method: str) -> float:
+        return self.method_delays.get(method.lower(), self.delay)
+
+    def _admit(self, method: str, params: Mapping[str, Any]) -> tuple[str, Json]:
+        """Log the call, resolve the method (names are case-insensitive), apply injected faults."""
+        with self._lock:
+            known = self._methods.get(method.lower())
+            name = known[0] if known else method
+            try:
+                normalised = normalise_parameters(params)
+            except ApiError:
+                if self.record_calls:
+                    self._calls.append((name, copy.deepcopy(dict(params))))
+                raise
+            if self.record_calls:
+                self._calls.append((name, copy.deepcopy(normalised)))
+            if known is None:
+                raise ApiError(404, "Not Found: method not found")
+            failures = self._failures.get(method.lower())
+            if failures:
+                raise failures.popleft()
+            return known[0], normalised
+
+    def _run(self, name: str, params: Json, files: Mapping[str, UploadedFile]) -> Any:
+        with self._lock:
+            result = self._methods[name.lower()][1](params, files)
+            self._notify()
+            return copy.deepcopy(result)
+
+    def _notify(self) -> None:
+        """Wake everyone waiting for a change: long polls and `wait_until`/`wait_for` callers."""
+        self._changed.notify_all()
+        for loop, event in list(self._async_waiters):
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # that loop is closed; its waiter can never run again
+                self._async_waiters.remove((loop, event))
+
+    # ----------------------------------------------------------------------------------------
+    # getUpdates: confirmation by offset, long polling, one poller at a time
+
+    def _start_poll(self, params: Json) -> tuple[int, int]:
+        offset = params.get("offset")
+        if offset:
+            if offset > 0:
+                while self._updates and self._updates[0]["update_id"] < offset:
+                    self._updates.popleft()
+            else:
+                while len(self._updates) > -offset:
+                    self._updates.popleft()
+        allowed = params.get("allowed_updates")
+        if allowed is not None:
+            self._allowed_updates = list(allowed) or None
+        # A new getUpdates ends the one still waiting, as on Telegram (409 for the old one).
+        self._poll_ticket += 1
+        self._notify()
+        return self._poll_ticket, self._wake_epoch
+
+    def _poll_result(self, params: Json, ticket: int, epoch: int) -> list[Json] | None:
+        if ticket != self._poll_ticket:
+            raise ApiError(409, CONFLICT)
+        if self._updates:
+            limit = min(max(int(params.get("limit") or 100), 1), 100)
+            return copy.deepcopy(list(itertools.islice(self._updates, limit)))
+        if epoch != self._wake_epoch:
+            return []
+        return None
+
+    def _get_updates_now(self, params: Json, files: Mapping[str, UploadedFile]) -> list[Json]:
+        """getUpdates without waiting; `handle` and `handle_async` call the waiting variants."""
+        ticket, epoch = self._start_poll(params)
+        return self._poll_result(params, ticket, epoch) or []
+
+    def _get_updates_blocking(self, params: Json) -> list[Json]:
+        deadline = time.monotonic() + float(params.get("timeout") or 0)
+        with self._lock:
+            ticket, epoch = self._start_poll(params)
+            while True:
+                result = self._poll_result(params, ticket, epoch)
+                if result is not None:
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return []
+                self._changed.wait(remaining)
+
+    async def _get_updates_waiting(self, params: Json) -> list[Json]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + float(params.get("timeout") or 0)
+        with self._lock:
+            ticket, epoch = self._start_poll(params)
+
+        def ready() -> list[Json] | None:
+            result = self._poll_result(params, ticket, epoch)
+            if result is None and loop.time() >= deadline:
+                return []
+            return result
+
+        return await self._wait_async(ready, deadline - loop.time(), on_timeout=list)
+
+    def release_pollers(self) -> None:
+        """End every waiting long poll now with no updates (a server shutting down does this)."""
+        with self._lock:
+            self._wake_epoch += 1
+            self._notify()
+
+    # ----------------------------------------------------------------------------------------
+    # Bot API methods (called with the lock held; they raise ApiError to refuse)
+
+    def _true(self, params: Json, files: Mapping[str, UploadedFile]) -> bool:
+        return True
+
+    def _get_me(self, params: Json, files: Mapping[str, UploadedFile]) -> Json:
+        return {
+            **self._bot_user,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+
+    def _delete_webhook(self, params: Json, files: Mapping[str, UploadedFile]) -> bool:
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    def _get_webhook_info(self, params: Json, files: Mapping[str, UploadedFile]) -> Json:
+        return {
+            "url": "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+
+    def _set_my_commands(self, params: Json, files: Mapping[str, UploadedFile]) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise bad_request("commands must be a list of at most 100 BotCommand objects")
+        for command in commands:
+            if not isinstance(command, dict) or not BOT_COMMAND_NAME_RE.fullmatch(
+                str(command.get("command", ""))
+            ):
+                raise bad_request("BOT_COMMAND_INVALID")
+            if not 1 <= len(str(command.get("description", ""))) <= 256:
+                raise bad_request("command description must be 1-256 characters")
+        self._commands[self._commands_key(params)] = [
+            {"command": c["command"], "description": c["description"]} for c in commands
+        ]
+        return True
+
+    def _get_my_commands(self, params: Json, files: Mapping[str, UploadedFile]) -> list[Json]:
+        return self._commands.get(self._commands_key(params), [])
+
+    @staticmethod
+    def _commands_key(params: Json) -> tuple[str, str]:
+        scope = params.get("scope") or {"type": "default"}
+        return json.dumps(scope, sort_keys=True), str(params.get("language_code") or "")
+
+    def _send_message(self, params: Json, files: Mapping[str, UploadedFile]) -> Json:
+        chat_id = self._sendable_chat(params)
+        text, entities = formatted(
+            params.get("text"), params.get("parse_mode"), params.get("entities"), MAX_TEXT_LENGTH
+        )
+        content: Json = {"text": text}
+        if entities:
+            content["entities"] = entities
+        return self._new_bot_message(chat_id, content, params.get("reply_markup"))
+
+    def _send_photo(self, params: Json, files: Mapping[str, UploadedFile]) -> Json:
+        return self._send_media("sendPhoto", "photo", params, files)
+
+    def _send_document(self, params: Json, files: Mapping[str, UploadedFile]) -> Json:
+        return self._send_media("sendDocument", "document", params, files)
+
+    def _send_media(
+        self, method: str, field: str, params: Json, files: Mapping[str, UploadedFile]
+    ) -> Json:
+        chat_id = self._sendable_chat(params)
+        upload = input_file(field, params, files)
+        content: Json = {}
+        if isinstance(upload, UploadedFile):
+            content[field] = self._stored_media(field, upload)
+        elif upload in self._files:
+            content[field] = self._files[upload]
+        elif upload.startswith(("http://", "https://")):
+            content[field] = self._stored_media(
+                field, UploadedFile(upload.rsplit("/")[-1], None, b"")
+            )
+        else:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        if params.get("caption"):
+            caption, entities = formatted(
+                params["caption"],
+                params.get("parse_mode"),
+                params.get("caption_entities"),
+                MAX_CAPTION_LENGTH,
+                too_long="message caption is too long",
+            )
+            content["caption"] = caption
+            if entities:
+                content["caption_entities"] = entities
+        message = self._new_bot_message(chat_id, content, params.get("reply_markup"))
+        if isinstance(upload, UploadedFile):
+            self._uploads.append(
+                Upload(
+                    method=method,
+                    chat_id=chat_id,
+                    message_id=message["message_id"],
+                    field=field,
+                    filename=upload.filename,
+                    content_type=upload.content_type,
+                    data=upload.data,
+                )
+            )
+        return message
+
+    def _stored_media(self, field: str, upload: UploadedFile) -> Any:
+        number = next(self._file_numbers)
+        file_id = f"fake-{field}-{number}"
+        described: Json = {"file_id": file_id, "file_unique_id": f"u{number}"}
+        if field == "photo":
+            width, height = png_size(upload.data) or (1, 1)
+            media: Any = [
+                {**described, "width": width, "height": height, "file_size": len(upload.data)}
+            ]
+        else:
+            media = {
+                **described,
+                "file_name": upload.filename or "document",
+                "mime_type": upload.content_type or "application/octet-stream",
+                "file_size": len(upload.data),
+            }
+        self._files[file_id] = media
+        return media
+
+    def _send_chat_action(self, params: Json, files: Mapping[str, UploadedFile]) -> bool:
+        chat_id = self._sendable_chat(params)
+        action = params.get("action")
+        if action not in CHAT_ACTIONS:
+            raise bad_request("wrong parameter action in request")
+        self._chat_actions.append((chat_id, str(action)))
+        return True
+
+    def _edit_message_text(self, params: Json, files: Mapping[str, UploadedFile]) -> Json:
+        current = self._editable_message(params)
+        if "text" not in current:
+            raise bad_request("there is no text in the message to edit")
+        text, entities = formatted(
+            params.get("text"), params.get("parse_mode"), params.get("entities"), MAX_TEXT_LENGTH
+        )
+        edited = {
+            k: v for k, v in current.items() if k not in {"entities", "reply_markup", "edit_date"}
+        }
+        edited["text"] = text
+        if entities:
+            edited["entities"] = entities
+        # Like Telegram, an edit without reply_markup removes the inline keyboard.
+        return self._replace_bot_message(current, edited, params.get("reply_markup"))
+
+    def _edit_message_reply_markup(self, params: Json, files: Mapping[str, UploadedFile]) -> Json:
+        current = self._editable_message(params)
+        edited = {k: v for k, v in current.items() if k not in {"reply_markup", "edit_date"}}
+        return self._replace_bot_message(current, edited, params.get("reply_markup"))
+
+    def _answer_callback_query(self, params: Json, files: Mapping[str, UploadedFile]) -> bool:
+        query_id = str(params.get("callback_query_id") or "")
+        if query_id not in self._open_queries:
+            raise ApiError(400, QUERY_TOO_OLD)
+        if len(str(params.get("text") or "")) > 200:
+            raise bad_request("MESSAGE_TOO_LONG")
+        self._open_queries.discard(query_id)
+        self._callback_answers.append(dict(params))
+        return True
+
+    # ----------------------------------------------------------------------------------------
+    # Messages and chats (lock held)
+
+    def _sendable_chat(self, params: Json) -> int:
+        chat_id = params.get("chat_id")
+        if chat_id is None or chat_id == "":
+            raise bad_request("chat_id is empty")
+        if not isinstance(chat_id, int):
+            raise bad_request("chat not found")
+        if chat_id in self._blocked:
+            raise ApiError(403, BLOCKED)
+        return chat_id
+
+    def _editable_message(self, params: Json) -> Json:
+        if "inline_message_id" in params:
+            raise bad_request("inline messages are not supported by the fake Bot API")
+        chat_id = params.get("chat_id")
+        if chat_id is None:
+            raise bad_request("chat_id is empty")
+        message = self._messages.get(chat_id, {}).get(params.get("message_id", 0))
+        if message is None:
+            raise bad_request("message to edit not found")
+        if message.get("from", {}).get("id") != self._bot_user["id"]:
+            raise bad_request("message can't be edited")
+        return message
+
+    def _chat(
+        self, chat_id: int, *, first_name: str | None = None, title: str | None = None
+    ) -> Json:
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            if chat_id > 0:
+                chat = {
+                    "id": chat_id,
+                    "type": "private",
+                    "first_name": first_name or f"Runner {chat_id}",
+                }
+            else:
+                supergroup = str(chat_id).startswith("-100") and len(str(chat_id)) > 13
+                chat = {
+                    "id": chat_id,
+                    "type": "supergroup" if supergroup else "group",
+                    "title": title or f"Running club {-chat_id}",
+                }
+            self._chats[chat_id] = chat
+        return chat
+
+    def _next_message_id(self, chat_id: int) -> int:
+        # One sequence per chat shared by the runner's and the bot's messages, as in private chats.
+        return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
+
+    def _now(self) -> int:
+        return int(self._clock().timestamp())
+
+    def _new_bot_message(self, chat_id: int, content: Json, reply_markup: Any) -> Json:
+        message: Json = {
+            "message_id": self._next_message_id(chat_id),
+            "from": dict(self._bot_user),
+            "chat": self._chat(chat_id),
+            "date": self._now(),
+            **content,
+        }
+        inline = inline_keyboard(reply_markup)
+        if inline is not None:
+            message["reply_markup"] = inline
+        self._store(message, bot_event=True)
+        return message
+
+    def _replace_bot_message(self, current: Json, edited: Json, reply_markup: Any) -> Json:
+        inline = inline_keyboard(reply_markup)
+        if inline is not None:
+            edited["reply_markup"] = inline
+        if visible_content(edited) == visible_content(current):
+            raise bad_request(NOT_MODIFIED.removeprefix("Bad Request: "))
+        edited["edit_date"] = self._now()
+        self._store(edited, bot_event=True)
+        return edited
+
+    def _store(self, message: Json, *, bot_event: bool) -> None:
+        """Keep the message's current state; a stored dict is never mutated, only replaced."""
+        chat_id = message["chat"]["id"]
+        self._messages[chat_id][message["message_id"]] = message
+        if bot_event:
+            self._events[chat_id].append(message)
+
+    # ----------------------------------------------------------------------------------------
+    # Runner simulator: the updates people cause
+
+    def enqueue_update(self, update: Json) -> None:
+        """Queue a ready-made update for getUpdates (unless allowed_updates filters it out)."""
+        with self._lock:
+            kind = next((key for key in update if key != "update_id"), "")
+            if self._allowed_updates is None or kind in self._allowed_updates:
+                self._updates.append(copy.deepcopy(update))
+            self._notify()
+
+    def user_sends_text(
+        self, chat_id: int, text: str, *, user: Json | None = None, enqueue: bool = True
+    ) -> Json:
+        """A runner (or, for chat_id < 0, a group member) writes `text`; `/cmd` is a command."""
+        with self._lock:
+            message = self._new_user_message(chat_id, user, text_content(text))
+            return self._emit({"message": message}, enqueue)
+
+    def user_presses(
+        self,
+        chat_id: int,
+        message_id: int,
+        callback_data: str,
+        *,
+        user: Json | None = None,
+        enqueue: bool = True,
+        require_button: bool = True,
+    ) -> Json:
+        """A runner presses the inline button carrying `callback_data` under a bot message.
+
+        A person can only press buttons that are on the message, so by default pressing data
+        the message does not offer is a test error; `require_button=False` forges it.
+        """
+        with self._lock:
+            message = self._messages.get(chat_id, {}).get(message_id)
+            if message is None:
+                raise LookupError(f"chat {chat_id} has no message {message_id}")
+            offered = [data for row in self.buttons(message) for _, data in row]
+            if require_button and callback_data not in offered:
+                raise ValueError(
+                    f"message {message_id} in chat {chat_id} has no button {callback_data!r}; "
+                    f"its buttons: {self.buttons(message)}"
+                )
+            query_id = str(next(self._query_ids))
+            self._open_queries.add(query_id)
+            query = {
+                "id": query_id,
+                "from": self._sender(chat_id, user),
+                "message": message,
+                "chat_instance": f"fake-instance{chat_id}",
+                "data": callback_data,
+            }
+            return self._emit({"callback_query": query}, enqueue)
+
+    def user_taps(
+        self,
+        chat_id: int,
+        button_text: str,
+        *,
+        message_id: int | None = None,
+        user: Json | None = None,
+        enqueue: bool = True,
+    ) -> Json:
+        """Press the button labelled `button_text` on the newest bot message that shows it."""
+        with self._lock:
+            candidates = (
+                [self._messages.get(chat_id, {}).get(message_id, {})]
+                if message_id is not None
+                else sorted(
+                    self._messages.get(chat_id, {}).values(), key=lambda m: -m["message_id"]
+                )
+            )
+            for message in candidates:
+                for row in self.buttons(message):
+                    for text, data in row:
+                        if text == button_text and data is not None:
+                            return self.user_presses(
+                                chat_id, message["message_id"], data, user=user, enqueue=enqueue
+                            )
+            raise LookupError(f"no message in chat {chat_id} shows a button {button_text!r}")
+
+    def user_sends_sticker(
+        self, chat_id: int, *, emoji: str = "👍", user: Json | None = None, enqueue: bool = True
+    ) -> Json:
+        with self._lock:
+            number = next(self._file_numbers)
+            sticker = {
+                "file_id": f"fake-sticker-{number}",
+                "file_unique_id": f"u{number}",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "type": "regular",
+                "emoji": emoji,
+            }
+            message = self._new_user_message(chat_id, user, {"sticker": sticker})
+            return self._emit({"message": message}, enqueue)
+
+    def user_sends_photo(
+        self,
+        chat_id: int,
+        *,
+        caption: str | None = None,
+        user: Json | None = None,
+        enqueue: bool = True,
+    ) -> Json:
+        with self._lock:
+            number = next(self._file_numbers)
+            sizes = [
+                {
+                    "file_id": f"fake-photo-{number}-{w}",
+                    "file_unique_id": f"u{number}-{w}",
+                    "width": w,
+                    "height": h,
+                    "file_size": w * h // 10,
+                }
+                for w, h in ((90, 67), (1280, 960))
+            ]
+            content: Json = {"photo": sizes}
+            if caption:
+                content["caption"] = caption
+            message = self._new_user_message(chat_id, user, content)
+            return self._emit({"message": message}, enqueue)
+
+    def user_sends_voice(
+        self, chat_id: int, *, duration: int = 3, user: Json | None = None, enqueue: bool = True
+    ) -> Json:
+        with self._lock:
+            number = next(self._file_numbers)
+            voice = {
+                "file_id": f"fake-voice-{number}",
+                "file_unique_id": f"u{number}",
+                "duration": duration,
+                "mime_type": "audio/ogg",
+                "file_size": 4000 * duration,
+            }
+            message = self._new_user_message(chat_id, user, {"voice": voice})
+            return self._emit({"message": message}, enqueue)
+
+    def user_edits(self, chat_id: int, message_id: int, text: str, *, enqueue: bool = True) -> Json:
+        """A runner edits one of their own earlier text messages (an `edited_message` update)."""
+        with self._lock:
+            current = self._messages.get(chat_id, {}).get(message_id)
+            if current is None or current.get("from", {}).get("id") == self._bot_user["id"]:
+                raise LookupError(f"chat {chat_id} has no runner message {message_id}")
+            edited = {k: v for k, v in current.items() if k not in {"text", "entities"}}
+            edited.update(text_content(text), edit_date=self._now())
+            self._store(edited, bot_event=False)
+            return self._emit({"edited_message": edited}, enqueue)
+
+    def group_message(
+        self, chat_id: int, text: str, *, user: Json | None = None, enqueue: bool = True
+    ) -> Json:
+        """Someone writes in a group the bot was added to (group chat ids are negative)."""
+        if chat_id >= 0:
+            raise ValueError("group chat ids are negative")
+        return self.user_sends_text(chat_id, text, user=user, enqueue=enqueue)
+
+    def _sender(self, chat_id: int, user: Json | None) -> Json:
+        if user is not None:
+            return {"is_bot": False, "first_name": f"Runner {user['id']}", **user}
+        if chat_id > 0:
+            return {
+                "id": chat_id,
+                "is_bot": False,
+                "first_name": f"Runner {chat_id}",
+                "language_code": "en",
+            }
+        return {
+            "id": DEFAULT_GROUP_MEMBER_ID,
+            "is_bot": False,
+            "first_name": "Club member",
+            "language_code": "en",
+        }
+
+    def _new_user_message(self, chat_id: int, user: Json | None, content: Json) -> Json:
+        sender = self._sender(chat_id, user)
+        message: Json = {
+            "message_id": self._next_message_id(chat_id),
+            "from": sender,
+            "chat": self._chat(chat_id, first_name=sender["first_name"]),
+            "date": self._now(),
+            **content,
+        }
+        self._store(message, bot_event=False)
+        return message
+
+    def _emit(self, payload: Json, enqueue: bool) -> Json:
+        update = {"update_id": next(self._update_ids), **copy.deepcopy(payload)}
+        if enqueue:
+            self.enqueue_update(update)
+        return copy.deepcopy(update)
+
+    # ----------------------------------------------------------------------------------------
+    # Inspection
+
+    def sent_to(self, chat_id: int) -> list[Json]:
+        """What the bot showed this chat, in order: each send, and each edit as the edited message
+        (it carries `edit_date`)."""
+        with self._lock:
+            return copy.deepcopy(self._events.get(chat_id, []))
+
+    def last_message(self, chat_id: int) -> Json:
+        """The newest entry of `sent_to(chat_id)`; LookupError when the bot sent nothing there."""
+        with self._lock:
+            events = self._events.get(chat_id)
+            if not events:
+                raise LookupError(f"the bot has sent nothing to chat {chat_id}")
+            return copy.deepcopy(events[-1])
+
+    def message(self, chat_id: int, message_id: int) -> Json:
+        """The current state of any message in a chat (the runner's or the bot's)."""
+        with self._lock:
+            found = self._messages.get(chat_id, {}).get(message_id)
+            if found is None:
+                raise LookupError(f"chat {chat_id} has no message {message_id}")
+            return copy.deepcopy(found)
+
+    @staticmethod
+    def buttons(message: Mapping[str, Any]) -> list[list[tuple[str, str | None]]]:
+        """The inline keyboard of a message as rows of (label, callback_data or None)."""
+        keyboard = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+        return [
+            [(button["text"], button.get("callback_data")) for button in row] for row in keyboard
+        ]
+
+    @property
+    def callback_answers(self) -> list[Json]:
+        """Parameters of every accepted answerCallbackQuery, in order."""
+        with self._lock:
+            return copy.deepcopy(self._callback_answers)
+
+    @property
+    def commands(self) -> list[Json]:
+        """The commands setMyCommands registered for the default scope and all languages."""
+        with self._lock:
+            return copy.deepcopy(self._commands.get(self._commands_key({}), []))
+
+    @property
+    def calls(self) -> list[tuple[str, Json]]:
+        """Every call as (method, parameters), including refused ones, in arrival order."""
+        with self._lock:
+            return copy.deepcopy(self._calls)
+
+    def calls_to(self, method: str) -> list[Json]:
+        """The parameters of every call of one method."""
+        with self._lock:
+            return [copy.deepcopy(p) for name, p in self._calls if name.lower() == method.lower()]
+
+    @property
+    def uploads(self) -> list[Upload]:
+        with self._lock:
+            return list(self._uploads)
+
+    @property
+    def chat_actions(self) -> list[tuple[int | str, str]]:
+        with self._lock:
+            return list(self._chat_actions)
+
+    @property
+    def pending_updates(self) -> list[Json]:
+        """Updates queued and not yet confirmed by a getUpdates offset."""
+        with self._lock:
+            return copy.deepcopy(list(self._updates))
+
+    # ----------------------------------------------------------------------------------------
+    # Waiting for the bot
+
+    def wait_until(self, predicate: Callable[[], T], *, within: float = 5.0) -> T:
+        """Block until `predicate()` is truthy and return it; TimeoutError after `within` s."""
+        deadline = time.monotonic() + within
+        with self._lock:
+            while not (result := predicate()):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"condition not met within {within} s")
+                self._changed.wait(remaining)
+            return result
+
+    async def wait_for(self, predicate: Callable[[], T], *, within: float = 5.0) -> T:
+        """`wait_until` for the event loop: re-checks `predicate()` after every state change."""
+
+        def give_up() -> T:
+            raise TimeoutError(f"condition not met within {within} s")
+
+        return await self._wait_async(lambda: predicate() or None, within, on_timeout=give_up)
+
+    async def wait_for_sent(
+        self, chat_id: int, count: int = 1, *, within: float = 5.0
+    ) -> list[Json]:
+        """Wait until the bot has shown this chat at least `count` messages or edits."""
+        return await self.wait_for(
+            lambda: self.sent_to(chat_id) if len(self._events.get(chat_id, [])) >= count else None,
+            within=within,
+        )
+
+    async def _wait_async(
+        self, ready: Callable[[], T | None], within: float, *, on_timeout: Callable[[], T]
+    ) -> T:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        event = asyncio.Event()
+        waiter = (loop, event)
+        with self._lock:
+            self._async_waiters.append(waiter)
+        try:
+            while True:
+                with self._lock:
+                    event.clear()
+                    result = ready()
+                if result is not None:
+                    return result
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return on_timeout()
+                try:
+                    async with asyncio.timeout(remaining):
+                        await event.wait()
+                except TimeoutError:
+                    pass
+        finally:
+            with self._lock, contextlib.suppress(ValueError):
+                self._async_waiters.remove(waiter)
+
+
+def _as_response(outcome: tuple[bool, Any]) -> tuple[int, Json]:
+    ok, payload = outcome
+    if ok:
+        return 200, {"ok": True, "result": payload}
+    return int(payload["error_code"]), payload
+
+
+class LocalBotApiRequest(BaseRequest):
+    """PTB's request interface answered by a `FakeBotApi` in the same process, without sockets.
+
+    Parameters go through their wire form (`json_parameters`, the text a real HTTP request
+    carries) so the fake reads exactly what Telegram would. A call slower than the read timeout
+    raises `telegram.error.TimedOut` like an HTTP client does.
+    """
+
+    def __init__(self, api: FakeBotApi, *, read_timeout: float | None = 5.0) -> None:
+        self.api = api
+        self._read_timeout = read_timeout
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        """Nothing to open: there is no connection pool."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        segments = urlsplit(url).path.rstrip("/").split("/")
+        if method == "GET" or len(segments) < 2:
+            # File downloads (getFile paths) are not served by the fake.
+            return 404, _encode({"ok": False, "error_code": 404, "description": "Not Found"})
+        token = segments[-2].removeprefix("bot")
+        if not self.api.accepts_token(token):
+            return 401, _encode({"ok": False, "error_code": 401, "description": "Unauthorized"})
+        params = request_data.json_parameters if request_data else {}
+        files = _uploaded_files(request_data) if request_data else {}
+        timeout = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
+        try:
+            async with asyncio.timeout(timeout):
+                status, body = await self.api.respond_async(segments[-1], params, files)
+        except TimeoutError as error:
+            raise TimedOut(
+                f"the fake Bot API did not answer {segments[-1]} in {timeout} s"
+            ) from error
+        return status, _encode(body)
+
+
+def _uploaded_files(request_data: RequestData) -> dict[str, UploadedFile]:
+    uploaded: dict[str, UploadedFile] = {}
+    for part_name, (filename, content, mime_type) in request_data.multipart_data.items():
+        data = content if isinstance(content, bytes) else content.read()
+        uploaded[part_name] = UploadedFile(filename=filename, content_type=mime_type, data=data)
+    return uploaded
+
+
+def _encode(body: Json) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
