@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from flows.advice import outcome_replies
-from flows.questions import QUESTIONS, Step, label_of
+from flows.questions import QUESTIONS, Step
 from flows.rules import Answers, Decision, decide
 from flows.triage import FIRST_STEP, next_step
 from flows.types import Button, Reply
@@ -283,8 +283,3 @@ COMMANDS: dict[str, Event] = {
 def event_for_command(name: str) -> Event:
     """The event of a command such as "new" (an unknown command is an Unreadable event)."""
     return COMMANDS.get(name.lower(), Unreadable(kind="unknown_command"))
-
-
-def answered_labels(answers: Mapping[str, str]) -> list[tuple[str, str]]:
-    """(step id, label) pairs of the answers given, in question order, for summaries."""
-    return [(s.value, label_of(s, answers[s.value])) for s in QUESTIONS if s.value in answers]

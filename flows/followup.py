@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flows.progression import is_resolved
-from flows.rules import Answers, Decision, decide, flagged
+from flows.rules import Answers, Decision, decide
 from flows.types import Disposition, Trend, WeightBearing, YesNo
 
 # S5 counts from about 5 days after the first assessment (reference sections 1 and 6).
@@ -112,7 +112,3 @@ def should_send_safety_net(unanswered_in_a_row: int) -> bool:
 def keeps_nudging(unanswered_in_a_row: int) -> bool:
     """Whether to schedule another check-in: not once two in a row went unanswered."""
     return unanswered_in_a_row < UNANSWERED_LIMIT
-
-
-def has_any_flag(check_in: CheckIn) -> bool:
-    return not check_in.can_take_four_steps or any(flagged(v) for v in check_in.flags.values())

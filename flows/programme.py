@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from flows.types import Location, Onset, Phase, Started, Swelling, WeightBearing
+from flows.types import (
+    FIVE_DAYS_OR_MORE,
+    WITHIN_72_HOURS,
+    Location,
+    Onset,
+    Phase,
+    Started,
+    Swelling,
+    WeightBearing,
+)
 
 # Pain now at or above this closes the plyometric gate: 5 is the top of the acceptable zone,
 # so no margin would be left for the impact of hopping (reference section 4).
@@ -326,8 +335,6 @@ def exercise_by_id(exercise_id: str) -> Exercise | None:
 
 # --- the plyometric gate -------------------------------------------------------------------
 
-_WITHIN_72_HOURS = frozenset({Started.TODAY, Started.DAYS_1_2})
-
 
 def plyometric_gate_blockers(
     *,
@@ -348,7 +355,7 @@ def plyometric_gate_blockers(
     blockers: list[str] = []
     if pain_now >= GATE_PAIN_LIMIT:
         blockers.append("pain")
-    if onset is Onset.SUDDEN and started in _WITHIN_72_HOURS:
+    if onset is Onset.SUDDEN and started in WITHIN_72_HOURS:
         blockers.append("recent_injury")
     if weight_bearing is not WeightBearing.NORMAL:
         blockers.append("walking")
@@ -400,7 +407,6 @@ def phase_allowed(phase: Phase, *, gate_open: bool) -> Phase:
 
 
 # A problem that started this long ago or more counts as "not new" for a plyometric start.
-_FIVE_DAYS_OR_MORE = frozenset({Started.DAYS_5_10, Started.DAYS_11_42, Started.OVER_6_WEEKS})
 _ELEVEN_DAYS_OR_MORE = frozenset({Started.DAYS_11_42, Started.OVER_6_WEEKS})
 
 
@@ -425,7 +431,7 @@ def initial_phase(
     # swollen. Not bearing weight would be an emergency, but if it ever reaches here the
     # ankle gets movement only.
     if (
-        (onset is Onset.SUDDEN and started in _WITHIN_72_HOURS)
+        (onset is Onset.SUDDEN and started in WITHIN_72_HOURS)
         or pain_now > ACCEPTABLE_PAIN_MAX
         or swelling is Swelling.MARKED
         or weight_bearing is WeightBearing.UNABLE
@@ -439,7 +445,7 @@ def initial_phase(
     # an overuse problem of 5 days or more, or an injury past its first 10 days (the window in
     # which a missed fracture is still likeliest, Ottawa). Everyone else starts with balance.
     settled_long_enough = (
-        started in _ELEVEN_DAYS_OR_MORE if onset is Onset.SUDDEN else started in _FIVE_DAYS_OR_MORE
+        started in _ELEVEN_DAYS_OR_MORE if onset is Onset.SUDDEN else started in FIVE_DAYS_OR_MORE
     )
     if gate_open and settled_long_enough:
         return Phase.PLYOMETRIC

@@ -214,11 +214,3 @@ QUESTIONS: dict[Step, Question] = {
         yes_no(Step.GIVING_WAY, "triage/ask_giving_way.j2"),
     )
 }
-
-
-def label_of(step: Step, value: str) -> str:
-    """The button label of a stored answer, for summaries."""
-    for choice in QUESTIONS[step].choices:
-        if choice.value == value:
-            return choice.label
-    return value

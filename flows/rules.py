@@ -15,6 +15,8 @@ from dataclasses import dataclass, fields
 from flows import programme
 from flows.questions import Step
 from flows.types import (
+    FIVE_DAYS_OR_MORE,
+    WITHIN_10_DAYS,
     Disposition,
     Location,
     Onset,
@@ -26,12 +28,6 @@ from flows.types import (
 )
 
 RULES_VERSION = "2026.11.1"
-
-# "today" and "1-2 days" are within 72 h of an injury (plyometric gate); the Ottawa rules are
-# validated up to 10 days; "not improving" counts from 5 days (S5).
-WITHIN_72_HOURS = frozenset({Started.TODAY, Started.DAYS_1_2})
-WITHIN_10_DAYS = frozenset({Started.TODAY, Started.DAYS_1_2, Started.DAYS_3_4, Started.DAYS_5_10})
-FIVE_DAYS_OR_MORE = frozenset({Started.DAYS_5_10, Started.DAYS_11_42, Started.OVER_6_WEEKS})
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from transitions import Machine
 
 from flows.questions import Step
-from flows.rules import FIVE_DAYS_OR_MORE, Answers, flagged, has_emergency
-from flows.types import Onset
+from flows.rules import Answers, flagged, has_emergency
+from flows.types import FIVE_DAYS_OR_MORE, Onset
 
 # --- routing predicates: which questions the path needs ----------------------------------------
 

@@ -39,6 +39,13 @@ class Started(StrEnum):
     OVER_6_WEEKS = "w6plus"
 
 
+# "today" and "1-2 days" are within 72 h of an injury (plyometric gate); the Ottawa rules are
+# validated up to 10 days; "not improving" counts from 5 days (S5).
+WITHIN_72_HOURS = frozenset({Started.TODAY, Started.DAYS_1_2})
+WITHIN_10_DAYS = frozenset({Started.TODAY, Started.DAYS_1_2, Started.DAYS_3_4, Started.DAYS_5_10})
+FIVE_DAYS_OR_MORE = frozenset({Started.DAYS_5_10, Started.DAYS_11_42, Started.OVER_6_WEEKS})
+
+
 class Trend(StrEnum):
     BETTER = "better"
     SAME = "same"
