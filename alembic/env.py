@@ -14,11 +14,11 @@ import os
 from logging.config import fileConfig
 from typing import Any
 
+from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 
-from alembic import context
 from bot.db.engine import make_engine, normalize_url
 from bot.db.migrate import assert_foreign_keys_hold, foreign_keys_suspended
 from bot.db.models import Base

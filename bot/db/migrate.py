@@ -19,12 +19,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine
 
-from alembic import command
 from bot.db.models import Base
 
 ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"

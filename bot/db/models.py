@@ -7,6 +7,10 @@ overwrite each other. An assessment is the immutable record of a finished triage
 the disposition and the rule codes that led to it, stamped with the rules version that decided.
 Deleting a runner deletes everything of theirs in the database itself (ON DELETE CASCADE).
 
+A scheduled message is one follow-up (check-in, reminder, safety net) waiting to be sent, being
+sent or done with: the scheduler (`bot.scheduler`) works through them by state, and a runner's
+schedule record says whether Telegram still lets the bot reach them (see `bot.db.schedule_store`).
+
 Relationships never lazy-load (`raise_on_sql`): objects leave their transaction detached, and
 under asyncio an implicit load cannot run at all, so every query is an explicit store function.
 """
@@ -14,9 +18,20 @@ under asyncio an implicit load cannot run at all, so every query is an explicit 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, MetaData, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.db.types import UTCDateTime
@@ -104,3 +119,87 @@ class Assessment(Base):
     completed_at: Mapped[datetime]
 
     runner: Mapped[Runner] = relationship(back_populates="assessments", lazy="raise_on_sql")
+
+
+class MessageState(StrEnum):
+    """Where a scheduled message is in its life; the values are stored, so never change them.
+
+    pending -> claimed (a scheduler holds it under a lease) -> sending (recorded just before the
+    Bot API call) -> sent; or dropped (late, or nothing to say), failed (gave up, or the outcome
+    of a send is unknown), cancelled (the runner's plan changed or they blocked the bot).
+    """
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENDING = "sending"
+    SENT = "sent"
+    DROPPED = "dropped"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+# States a message can still leave; only these need the due-time index.
+UNFINISHED_STATES = (MessageState.PENDING, MessageState.CLAIMED, MessageState.SENDING)
+
+
+def _quoted(states: tuple[MessageState, ...]) -> str:
+    return ", ".join(f"'{state.value}'" for state in states)
+
+
+class ScheduledMessage(Base):
+    """One follow-up message for a runner, due at an instant, sent at most once."""
+
+    __tablename__ = "scheduled_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    runner_id: Mapped[int] = mapped_column(ForeignKey("runners.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(12), default=MessageState.PENDING.value)
+    # Failed attempts so far (a RetryAfter is not a failure and does not count).
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Scheduling the same key again is a no-op, so replays and restarts never double a message.
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The scheduler holding the message, and until when; kept after sending as a record of who
+    # sent it.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint(f"state IN ({_quoted(tuple(MessageState))})", name="state"),
+        # The due query: state = 'pending' AND due_at <= now ORDER BY due_at, id LIMIT n is one
+        # range scan. On PostgreSQL the index leaves out finished messages, which pile up as
+        # history while the unfinished ones stay few; SQLite would use a partial index only when
+        # every query repeats its predicate verbatim, so there it covers every row.
+        Index(
+            "ix_scheduled_messages_due",
+            "state",
+            "due_at",
+            "id",
+            postgresql_where=text(f"state IN ({_quoted(UNFINISHED_STATES)})"),
+        ),
+        # A runner's messages by state: /status, cancelling a plan, deleting a runner.
+        Index("ix_scheduled_messages_runner_id_state", "runner_id", "state"),
+    )
+
+
+class RunnerSchedule(Base):
+    """Whether follow-ups may be sent to a runner; no row means they may.
+
+    A row goes inactive when Telegram refuses every message to the runner (they blocked the bot
+    or deleted their account), and active again when they write to the bot.
+    """
+
+    __tablename__ = "runner_schedules"
+
+    runner_id: Mapped[int] = mapped_column(
+        ForeignKey("runners.id", ondelete="CASCADE"), primary_key=True
+    )
+    active: Mapped[bool]
+    reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
