@@ -7,14 +7,15 @@ the event loop starts, so the bot never runs against an out-of-date schema.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
+from bot.clock import file_clock, utc_now
 from bot.config import ConfigError, database_url_from, settings_from_env
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from bot.logs import configure_logging
-from bot.service import utc_now
 
 
 def open_database(url: str) -> Database:
@@ -31,12 +32,21 @@ def run_bot() -> int:
         return 2
     configure_logging(settings.log_level, token=settings.token)
     from bot.app import build_application  # telegram is only needed for the Telegram bot
+
     db = open_database(settings.database_url)
+    clock = utc_now
+    if settings.clock_file is not None:
+        logging.getLogger(__name__).warning(
+            "BOT_CLOCK_FILE is set: the bot's clock reads %s (testing only)", settings.clock_file
+        )
+        clock = file_clock(settings.clock_file)
     application = build_application(
         token=settings.token,
         db=db,
         base_url=settings.base_url,
         base_file_url=settings.base_file_url,
+        clock=clock,
+        scheduler_interval=settings.scheduler_interval,
     )
     try:
         application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])

@@ -13,9 +13,11 @@ from datetime import datetime
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
+from bot.clock import utc_now
 from bot.db.database import Database
+from bot.followups import compose
 from bot.handlers import Deps, add_handlers, register_commands
-from bot.service import utc_now
+from bot.scheduler import Scheduler, attach
 from bot.updates import PerChatUpdateProcessor
 
 
@@ -28,8 +30,13 @@ def build_application(
     clock: Callable[[], datetime] = utc_now,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
+    scheduler_interval: float | None = 1.0,
 ) -> Application:
-    """The bot's Application; `request`s replace the HTTP layer in tests and benchmarks."""
+    """The bot's Application; `request`s replace the HTTP layer in tests and benchmarks.
+
+    The follow-up scheduler runs inside it, waking every `scheduler_interval` seconds (None:
+    no scheduler, for tests that drive it themselves).
+    """
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -45,4 +52,9 @@ def build_application(
     application = builder.build()
     application.bot_data["deps"] = Deps(db=db, clock=clock)
     add_handlers(application)
+    if scheduler_interval is not None:
+        scheduler = Scheduler(
+            db=db, bot=application.bot, compose=compose, clock=clock, interval=scheduler_interval
+        )
+        attach(application, scheduler)
     return application

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DATABASE_URL = "sqlite:///ankle-bot.db"
@@ -27,6 +28,8 @@ class Settings:
     api_url: str = DEFAULT_API_URL
     database_url: str = DEFAULT_DATABASE_URL
     log_level: str = "INFO"
+    scheduler_interval: float = 1.0
+    clock_file: Path | None = None
 
     @property
     def base_url(self) -> str:
@@ -74,9 +77,18 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
+    try:
+        interval = float(env.get("SCHEDULER_INTERVAL", "1") or "1")
+    except ValueError:
+        interval = -1.0
+    if not 0.05 <= interval <= 3600:
+        raise ConfigError("SCHEDULER_INTERVAL must be a number of seconds, 0.05 to 3600")
+    clock_file = env.get("BOT_CLOCK_FILE", "").strip()
     return Settings(
         token=token,
         api_url=api_url,
         database_url=database_url_from(env),
         log_level=log_level,
+        scheduler_interval=interval,
+        clock_file=Path(clock_file) if clock_file else None,
     )

@@ -18,7 +18,8 @@ from typing import TextIO
 from bot.db.database import Database
 from bot.render import render
 from bot.service import Sender, apply_event
-from flows.dialog import ChooseAnswer, Event, Navigate, Resume, TypedText, event_for_command
+from flows.dialog import Event, Resume, TypedText, event_for_command
+from flows.events import event_for_button
 from flows.types import Button, Reply
 
 # Console runners live apart from Telegram chats (whose private chat ids are positive).
@@ -29,12 +30,6 @@ _TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 def plain_text(telegram_html: str) -> str:
     """Telegram HTML as terminal text: tags dropped, entities decoded."""
     return html.unescape(_TAG.sub("", telegram_html))
-
-
-def button_event(button: Button, version: int) -> Event:
-    if button.action == "answer":
-        return ChooseAnswer(step=button.step, value=button.value, version=version)
-    return Navigate(action=button.action, version=version)
 
 
 class ConsoleChat:
@@ -63,13 +58,14 @@ class ConsoleChat:
     def event_for(self, line: str) -> Event:
         text = line.strip()
         if text.startswith("/"):
-            return event_for_command(text[1:].split()[0].split("@")[0])
+            name, _, argument = text[1:].partition(" ")
+            return event_for_command(name.split("@")[0], argument)
         # A choice whose label is the number typed wins (pain 0-10), else the number is a position.
         by_label = [b for b in self.choices if b.label == text]
         if by_label:
-            return button_event(by_label[0], self.version)
+            return event_for_button(by_label[0], self.version) or TypedText(text)
         if text.isdigit() and 1 <= int(text) <= len(self.choices):
-            return button_event(self.choices[int(text) - 1], self.version)
+            return event_for_button(self.choices[int(text) - 1], self.version) or TypedText(text)
         return TypedText(text)
 
     def send(self, event: Event) -> None:

@@ -45,6 +45,12 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("cancel", "Stop the current assessment"),
     ("help", "How to use the bot"),
     ("about", "What this bot is and is not"),
+    ("sore", "Tell me how sore your ankle is now"),
+    ("status", "Your assessment, plan and what is coming up"),
+    ("reminders", "Set your daily exercise reminder and time zone"),
+    ("pause", "Pause daily reminders"),
+    ("resume", "Resume reminders and check-ins"),
+    ("stop", "Stop every check-in and reminder"),
 )
 
 
@@ -101,8 +107,9 @@ async def apply(update: Update, context: Context, event: Event) -> None:
 async def on_command(update: Update, context: Context) -> None:
     """/start, /new, /cancel, /help, /about."""
     assert update.effective_message is not None and update.effective_message.text is not None
-    name = update.effective_message.text.split()[0].lstrip("/").split("@")[0].lower()
-    await apply(update, context, event_for_command(name))
+    command, _, argument = update.effective_message.text.partition(" ")
+    name = command.lstrip("/").split("@")[0].lower()
+    await apply(update, context, event_for_command(name, argument))
 
 
 async def on_text(update: Update, context: Context) -> None:

@@ -1,47 +1,63 @@
 """Buttons as the flows describe them -> Telegram inline keyboards, and callback data both ways.
 
-Callback data is versioned (`a1`/`n1` prefixes) so that a future format can still read today's
-buttons, carries the conversation version the question was shown at (so a button from an older
-question is recognised as stale), and is checked against Telegram's 64-byte limit when it is
-made: python-telegram-bot does not check it, and Telegram would reject the whole message.
+Callback data is versioned by its prefix (`a1` answer, `n1` Back / Start over, `k1` check-in
+soreness, `s1` were-you-seen, `x1` exercise result), so a future format can still read today's
+buttons. Question buttons carry the conversation version they were shown at, so a button from an
+older question is recognised as stale. Every value is checked against Telegram's 64-byte limit
+when it is made: python-telegram-bot does not check it, and Telegram would reject the message.
 """
 
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from flows.dialog import ChooseAnswer, Navigate
+from flows.events import Event, event_for_button
 from flows.types import Button, Reply
 
 CALLBACK_DATA_LIMIT = 64
-_ANSWER = "a1"
-_NAVIGATE = "n1"
-_NAVIGATIONS = frozenset({"back", "restart"})
+_PREFIX = {
+    "answer": "a1",
+    "back": "n1",
+    "restart": "n1",
+    "checkin": "k1",
+    "seen": "s1",
+    "exercise": "x1",
+}
 
 
 def encode_button(button: Button, version: int) -> str:
     """The callback data of one button shown at conversation `version`."""
-    if button.action == "answer":
-        data = f"{_ANSWER}:{version}:{button.step}:{button.value}"
-    elif button.action in _NAVIGATIONS:
-        data = f"{_NAVIGATE}:{version}:{button.action}"
-    else:
+    prefix = _PREFIX.get(button.action)
+    if prefix is None:
         raise ValueError(f"unknown button action {button.action!r}")
+    if prefix == "a1":
+        data = f"a1:{version}:{button.step}:{button.value}"
+    elif prefix == "n1":
+        data = f"n1:{version}:{button.action}"
+    else:
+        data = f"{prefix}:{button.step}:{button.value}"
     if len(data.encode()) > CALLBACK_DATA_LIMIT:
         raise ValueError(f"callback data over {CALLBACK_DATA_LIMIT} bytes: {data!r}")
     return data
 
 
-def decode_callback(data: str | None) -> ChooseAnswer | Navigate | None:
+def decode_callback(data: str | None) -> Event | None:
     """The flow event a button stands for, or None when the data does not parse."""
     if not data or len(data.encode()) > CALLBACK_DATA_LIMIT:
         return None
     parts = data.split(":")
     try:
-        if parts[0] == _ANSWER and len(parts) == 4 and parts[2] and parts[3]:
-            return ChooseAnswer(step=parts[2], value=parts[3], version=int(parts[1]))
-        if parts[0] == _NAVIGATE and len(parts) == 3 and parts[2] in _NAVIGATIONS:
-            return Navigate(action=parts[2], version=int(parts[1]))
+        match parts:
+            case ["a1", version, step, value] if step and value:
+                return event_for_button(Button("", "answer", step, value), int(version))
+            case ["n1", version, ("back" | "restart") as action]:
+                return event_for_button(Button("", action), int(version))
+            case ["k1", message, value]:
+                return event_for_button(Button("", "checkin", message, value), 0)
+            case ["s1", message, value]:
+                return event_for_button(Button("", "seen", message, value), 0)
+            case ["x1", day, value]:
+                return event_for_button(Button("", "exercise", day, value), 0)
     except ValueError:
         return None
     return None

@@ -7,9 +7,11 @@ Blocks are trimmed so templates can be laid out readably without stray blank lin
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -28,7 +30,27 @@ def environment() -> Environment:
         keep_trailing_newline=True,
         auto_reload=False,
     )
+    env.filters["localtime"] = localtime
+    env.filters["ago"] = ago
     return env
+
+
+def localtime(instant: datetime, zone: str | None) -> str:
+    """An instant as the runner's wall clock shows it, e.g. "Sun 22 Nov, 09:00"."""
+    local = instant.astimezone(ZoneInfo(zone or "UTC"))
+    text = f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+    return text if zone else f"{text} UTC"
+
+
+def ago(then: datetime, now: datetime) -> str:
+    """How long ago, in words a runner would use."""
+    minutes = int((now - then).total_seconds() // 60)
+    if minutes < 60:
+        return "just now" if minutes < 2 else f"{minutes} minutes ago"
+    hours = minutes // 60
+    if hours < 36:
+        return f"{hours} hour{'s' if hours != 1 else ''} ago"
+    return f"{round(hours / 24)} days ago"
 
 
 def render(name: str, /, **context: Any) -> str:

@@ -62,13 +62,13 @@ from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, T
 from telegram.ext import Application
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.clock import utc_now
 from bot.db import schedule_store
 from bot.db.database import Database
 from bot.db.models import ScheduledMessage
 from bot.keyboards import inline_keyboard
 from bot.ratelimit import SendRateLimiter
 from bot.render import render
-from bot.service import utc_now
 from flows.schedule import FollowUpKind, is_valid_zone, late_policy
 from flows.types import Reply
 

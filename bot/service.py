@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.db import store
+from bot import followups
+from bot.db import schedule_store, store
 from bot.db.models import Conversation
 from flows.dialog import DialogState, Event, Outcome, advance
 from flows.questions import Step
@@ -30,11 +31,6 @@ class Sender:
     user_id: int | None = None
     first_name: str | None = None
     update_id: int | None = None
-
-
-def utc_now() -> datetime:
-    """The real clock, aware UTC; tests and the flows get a clock passed in instead."""
-    return datetime.now(UTC)
 
 
 def state_of(row: Conversation | None) -> DialogState | None:
@@ -72,8 +68,11 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
             "update %s for runner %s was already applied; skipped", sender.update_id, runner.id
         )
         return None
+    # The runner wrote: a schedule stopped by a block (403) may send again.
+    schedule_store.reactivate_schedule(session, runner_id=runner.id, now=now)
     state = state_of(store.load_conversation(session, runner_id=runner.id))
-    outcome = advance(state, event, now=now)
+    profile = followups.load_profile(session, runner=runner)
+    outcome = advance(state, event, now=now, profile=profile)
     if outcome.state is not None:
         new = outcome.state
         row = store.save_conversation(
@@ -92,7 +91,7 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
             raise RuntimeError(f"stored version {row.version} != flow version {new.version}")
     if outcome.assessment is not None:
         done = outcome.assessment
-        store.record_assessment(
+        record = store.record_assessment(
             session,
             runner_id=runner.id,
             answers=dict(done.answers),
@@ -103,6 +102,16 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
             started_at=done.started_at,
             completed_at=done.completed_at,
         )
+        followups.open_episode_for(
+            session,
+            runner_id=runner.id,
+            assessment_id=record.id,
+            answers=dict(done.answers),
+            disposition=done.decision.disposition.code,
+            assessed_at=done.completed_at,
+            now=now,
+        )
+    followups.apply_effects(session, runner_id=runner.id, effects=outcome.effects, now=now)
     if sender.update_id is not None:
         store.mark_update_applied(session, runner=runner, update_id=sender.update_id)
     return outcome

@@ -10,10 +10,17 @@ which the rules count as yes.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
+from flows.schedule import (
+    COMMON_OFFSETS,
+    parse_local_time,
+    resolve_zone,
+    zones_for_offset,
+)
 from flows.types import Location, Onset, Started, Swelling, Trend, WeightBearing, YesNo
 
 
@@ -43,7 +50,33 @@ class Step(StrEnum):
     BONE_SPOT = "s2"
     NIGHT_PAIN = "s3"
     GIVING_WAY = "s4"
+    # A check-in (after an assessment): soreness, change, red-flag re-screen, exercises.
+    CHECKIN_TREND = "c_trend"
+    CHECKIN_FLAGS = "c_flags"
+    CHECKIN_WALK = "c_walk"
+    CHECKIN_CIRCULATION = "c_e2"
+    CHECKIN_FEVER = "c_e5"
+    CHECKIN_CALF = "c_e6c"
+    CHECKIN_CHEST = "c_e6x"
+    CHECKIN_SEVERE_PAIN = "c_e7p"
+    CHECKIN_TIGHT_CALF = "c_e7h"
+    CHECKIN_EXERCISES = "c_exd"
+    CHECKIN_EXERCISE_PAIN = "c_exp"
+    CHECKIN_MORNING = "c_exm"
+    # A soreness report (/sore) and the reminder set-up (/reminders).
+    SORENESS = "sore"
+    ZONE = "zone"
+    CITY = "city"
+    REMINDER_TIME = "rtime"
     DONE = "done"
+
+
+# The questions of the first assessment (the rest belong to check-ins, reports and set-up).
+TRIAGE_STEPS = (
+    frozenset(Step)
+    - {s for s in Step if s.value.startswith("c_")}
+    - {Step.SORENESS, Step.ZONE, Step.CITY, Step.REMINDER_TIME, Step.DONE}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +96,11 @@ class Question:
     parse: Callable[[str], str | None]
     # How many buttons share a row on a phone screen.
     per_row: int = 1
+    # Choices that depend on earlier answers and the time (the time-zone picker), else None.
+    dynamic: Callable[[Mapping[str, str], datetime], tuple[Choice, ...]] | None = None
+
+    def choices_for(self, answers: Mapping[str, str], now: datetime) -> tuple[Choice, ...]:
+        return self.dynamic(answers, now) if self.dynamic is not None else self.choices
 
 
 def _normalise(text: str) -> str:
@@ -176,6 +214,82 @@ _WEIGHT_BEARING = (
     ),
 )
 _PAIN_CHOICES = tuple(Choice(str(n), str(n)) for n in range(11))
+_CHANGE = (
+    Choice(Trend.BETTER, "Better", ("better", "improving")),
+    Choice(Trend.SAME, "About the same", ("same", "no change", "unchanged")),
+    Choice(Trend.WORSE, "Worse", ("worse", "worsening")),
+)
+_EXERCISES = (
+    Choice("all", "Yes, all of them", ("yes", "all", "done")),
+    Choice("some", "Some of them", ("some", "partly", "a few")),
+    Choice("none", "No", ("no", "none", "not done")),
+)
+_MORNING = (
+    Choice("settled", "Settled by the next morning", ("settled", "fine", "ok", "yes")),
+    Choice("worse", "Worse the next morning", ("worse", "no", "stiff")),
+    Choice(YesNo.UNSURE, "Not sure yet", _UNSURE),
+)
+_REMINDER_TIMES = (
+    *(Choice(t, t) for t in ("07:00", "08:00", "12:30", "18:00", "20:00")),
+    Choice("off", "No daily reminder", ("off", "no", "none", "no thanks", "stop")),
+)
+_CITY_NAME = re.compile(r"^[^/]+/")
+
+
+def city_label(zone: str) -> str:
+    """A zone as people know it: "America/New_York" -> "New York"."""
+    return _CITY_NAME.sub("", zone).split("/")[-1].replace("_", " ")
+
+
+def offset_label(minutes: int) -> str:
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def zone_choices(answers: Mapping[str, str], now: datetime) -> tuple[Choice, ...]:
+    """One button per common UTC offset in use now, named after two cities that have it."""
+    choices = []
+    for minutes in COMMON_OFFSETS:
+        cities = zones_for_offset(minutes, at=now, limit=2)
+        if cities:
+            names = ", ".join(city_label(z) for z in cities)
+            choices.append(Choice(f"o{minutes}", f"{offset_label(minutes)} ({names})"))
+    return tuple(choices)
+
+
+def city_choices(answers: Mapping[str, str], now: datetime) -> tuple[Choice, ...]:
+    """The zones sharing the offset the runner picked, as city buttons."""
+    picked = answers.get(Step.ZONE.value, "o0")
+    minutes = int(picked[1:]) if picked.startswith("o") else 0
+    return tuple(Choice(z, city_label(z)) for z in zones_for_offset(minutes, at=now, limit=6))
+
+
+_OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$")
+
+
+def parse_zone(text: str) -> str | None:
+    """A typed city or zone name -> "z<zone>"; a typed offset such as "UTC+1" -> "o60"."""
+    cleaned = _normalise(text)
+    match = _OFFSET.match(cleaned)
+    if match:
+        minutes = int(match.group(2)) * 60 + int(match.group(3) or 0)
+        return f"o{-minutes if match.group(1) == '-' else minutes}"
+    if cleaned in {"utc", "gmt"}:
+        return "zUTC"
+    zone = resolve_zone(text)
+    return f"z{zone}" if zone else None
+
+
+def parse_city(text: str) -> str | None:
+    return resolve_zone(text)
+
+
+def parse_reminder_time(text: str) -> str | None:
+    parsed = parse_local_time(text)
+    if parsed is not None:
+        return parsed.strftime("%H:%M")
+    return choice_parser(_REMINDER_TIMES)(text)
 
 
 QUESTIONS: dict[Step, Question] = {
@@ -212,5 +326,40 @@ QUESTIONS: dict[Step, Question] = {
         yes_no(Step.BONE_SPOT, "triage/ask_bone_spot.j2"),
         yes_no(Step.NIGHT_PAIN, "triage/ask_night_pain.j2"),
         yes_no(Step.GIVING_WAY, "triage/ask_giving_way.j2"),
+        # Check-ins re-use the red-flag questions of the triage where they ask the same thing.
+        _choice_question(Step.CHECKIN_TREND, "care/ask_checkin_trend.j2", _CHANGE, per_row=3),
+        yes_no(
+            Step.CHECKIN_FLAGS,
+            "care/ask_checkin_flags.j2",
+            yes="Yes, at least one",
+            no="None of these",
+            no_aliases=("none of these", "none"),
+        ),
+        _choice_question(Step.CHECKIN_WALK, "triage/ask_weight_bearing.j2", _WEIGHT_BEARING),
+        yes_no(Step.CHECKIN_CIRCULATION, "triage/ask_circulation.j2"),
+        yes_no(Step.CHECKIN_FEVER, "triage/ask_fever.j2"),
+        yes_no(Step.CHECKIN_CALF, "triage/ask_calf.j2"),
+        yes_no(Step.CHECKIN_CHEST, "triage/ask_chest.j2"),
+        yes_no(Step.CHECKIN_SEVERE_PAIN, "triage/ask_severe_pain.j2"),
+        yes_no(Step.CHECKIN_TIGHT_CALF, "triage/ask_tight_calf.j2"),
+        _choice_question(Step.CHECKIN_EXERCISES, "care/ask_exercises_done.j2", _EXERCISES),
+        Question(
+            Step.CHECKIN_EXERCISE_PAIN,
+            "care/ask_exercise_pain.j2",
+            _PAIN_CHOICES,
+            parse_pain,
+            per_row=6,
+        ),
+        _choice_question(Step.CHECKIN_MORNING, "care/ask_morning.j2", _MORNING),
+        Question(Step.SORENESS, "care/ask_soreness.j2", _PAIN_CHOICES, parse_pain, per_row=6),
+        Question(Step.ZONE, "care/ask_zone.j2", (), parse_zone, per_row=2, dynamic=zone_choices),
+        Question(Step.CITY, "care/ask_city.j2", (), parse_city, per_row=2, dynamic=city_choices),
+        Question(
+            Step.REMINDER_TIME,
+            "care/ask_reminder_time.j2",
+            _REMINDER_TIMES,
+            parse_reminder_time,
+            per_row=3,
+        ),
     )
 }

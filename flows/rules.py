@@ -57,6 +57,20 @@ class Answers:
     bone_spot: YesNo | None = None
     night_pain: YesNo | None = None
     giving_way: YesNo | None = None
+    # Check-ins, soreness reports and the reminder set-up share the conversation; their answers
+    # live here too (the rules above never read them).
+    soreness: int | None = None
+    change: Trend | None = None
+    new_flags: YesNo | None = None
+    plan: YesNo | None = None
+    check_in_message: int | None = None
+    exercises: str | None = None
+    exercise_pain: int | None = None
+    morning: str | None = None
+    soreness_report: int | None = None
+    zone_choice: str | None = None
+    city: str | None = None
+    reminder_time: str | None = None
 
     @classmethod
     def from_mapping(cls, stored: Mapping[str, str]) -> Answers:
@@ -67,14 +81,6 @@ class Answers:
             if name is not None:
                 values[name] = _CONVERTERS[name](raw)
         return cls(**values)  # type: ignore[arg-type]
-
-    def to_mapping(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for step, name in STEP_FIELDS.items():
-            value = getattr(self, name)
-            if value is not None:
-                out[step.value] = str(value)
-        return out
 
 
 STEP_FIELDS: dict[Step, str] = {
@@ -101,8 +107,29 @@ STEP_FIELDS: dict[Step, str] = {
     Step.BONE_SPOT: "bone_spot",
     Step.NIGHT_PAIN: "night_pain",
     Step.GIVING_WAY: "giving_way",
+    Step.CHECKIN_TREND: "change",
+    Step.CHECKIN_FLAGS: "new_flags",
+    Step.CHECKIN_WALK: "weight_bearing",
+    Step.CHECKIN_CIRCULATION: "circulation",
+    Step.CHECKIN_FEVER: "fever",
+    Step.CHECKIN_CALF: "calf",
+    Step.CHECKIN_CHEST: "chest",
+    Step.CHECKIN_SEVERE_PAIN: "severe_pain",
+    Step.CHECKIN_TIGHT_CALF: "tight_calf",
+    Step.CHECKIN_EXERCISES: "exercises",
+    Step.CHECKIN_EXERCISE_PAIN: "exercise_pain",
+    Step.CHECKIN_MORNING: "morning",
+    Step.SORENESS: "soreness_report",
+    Step.ZONE: "zone_choice",
+    Step.CITY: "city",
+    Step.REMINDER_TIME: "reminder_time",
 }
-FIELD_OF_STEP: dict[str, str] = {step.value: name for step, name in STEP_FIELDS.items()}
+# Answers kept in the conversation that no question asks directly (set when a check-in starts).
+HIDDEN_FIELDS = {"c_sore": "soreness", "plan": "plan", "ci": "check_in_message"}
+FIELD_OF_STEP: dict[str, str] = {
+    **{step.value: name for step, name in STEP_FIELDS.items()},
+    **HIDDEN_FIELDS,
+}
 
 _CONVERTERS: dict[str, Callable[[str], object]] = {f.name: YesNo for f in fields(Answers)} | {
     "location": Location,
@@ -112,6 +139,16 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {f.name: YesNo for f in fields
     "swelling": Swelling,
     "weight_bearing": WeightBearing,
     "pain": int,
+    "soreness": int,
+    "change": Trend,
+    "check_in_message": int,
+    "exercises": str,
+    "exercise_pain": int,
+    "morning": str,
+    "soreness_report": int,
+    "zone_choice": str,
+    "city": str,
+    "reminder_time": str,
 }
 
 

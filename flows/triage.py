@@ -15,7 +15,7 @@ from transitions import Machine
 
 from flows.questions import Step
 from flows.rules import Answers, flagged, has_emergency
-from flows.types import FIVE_DAYS_OR_MORE, Onset
+from flows.types import FIVE_DAYS_OR_MORE, Onset, YesNo
 
 # --- routing predicates: which questions the path needs ----------------------------------------
 
@@ -38,6 +38,25 @@ def felt_a_pop(a: Answers) -> bool:
 def has_severe_worsening_pain(a: Answers) -> bool:
     """The tight-calf question (E7) only matters with severe pain that keeps rising."""
     return flagged(a.severe_pain)
+
+
+def reported_new_signs(a: Answers) -> bool:
+    """At a check-in, the warning signs are asked one by one only if any may have appeared."""
+    return flagged(a.new_flags)
+
+
+def has_a_plan(a: Answers) -> bool:
+    """Exercise questions belong to check-ins while a home-care plan is running."""
+    return a.plan is YesNo.YES
+
+
+def did_exercises(a: Answers) -> bool:
+    return a.exercises in ("all", "some")
+
+
+def picked_an_offset(a: Answers) -> bool:
+    """An offset has several cities to choose from; a typed city is already a zone."""
+    return (a.zone_choice or "").startswith("o")
 
 
 QUESTION_STEPS: tuple[Step, ...] = tuple(s for s in Step if s is not Step.DONE)
@@ -75,6 +94,31 @@ ROUTES: tuple[tuple[Step, Step, Callable[[Answers], bool] | None], ...] = (
     (Step.BONE_SPOT,         Step.NIGHT_PAIN,     None),
     (Step.NIGHT_PAIN,        Step.GIVING_WAY,     None),
     (Step.GIVING_WAY,        Step.DONE,           None),
+    # a check-in: change since last time, then the red-flag re-screen only if something is new
+    (Step.CHECKIN_TREND,       Step.CHECKIN_FLAGS,          None),
+    (Step.CHECKIN_FLAGS,       Step.CHECKIN_WALK,           reported_new_signs),
+    (Step.CHECKIN_FLAGS,       Step.CHECKIN_EXERCISES,      has_a_plan),
+    (Step.CHECKIN_FLAGS,       Step.DONE,                   None),
+    (Step.CHECKIN_WALK,        Step.CHECKIN_CIRCULATION,    None),
+    (Step.CHECKIN_CIRCULATION, Step.CHECKIN_FEVER,          None),
+    (Step.CHECKIN_FEVER,       Step.CHECKIN_CALF,           None),
+    (Step.CHECKIN_CALF,        Step.CHECKIN_CHEST,          None),
+    (Step.CHECKIN_CHEST,       Step.CHECKIN_SEVERE_PAIN,    None),
+    (Step.CHECKIN_SEVERE_PAIN, Step.CHECKIN_TIGHT_CALF,     has_severe_worsening_pain),
+    (Step.CHECKIN_SEVERE_PAIN, Step.CHECKIN_EXERCISES,      has_a_plan),
+    (Step.CHECKIN_SEVERE_PAIN, Step.DONE,                   None),
+    (Step.CHECKIN_TIGHT_CALF,  Step.CHECKIN_EXERCISES,      has_a_plan),
+    (Step.CHECKIN_TIGHT_CALF,  Step.DONE,                   None),
+    (Step.CHECKIN_EXERCISES,   Step.CHECKIN_EXERCISE_PAIN,  did_exercises),
+    (Step.CHECKIN_EXERCISES,   Step.DONE,                   None),
+    (Step.CHECKIN_EXERCISE_PAIN, Step.CHECKIN_MORNING,      None),
+    (Step.CHECKIN_MORNING,     Step.DONE,                   None),
+    # a soreness report, and the reminder set-up
+    (Step.SORENESS,            Step.DONE,                   None),
+    (Step.ZONE,                Step.CITY,                   picked_an_offset),
+    (Step.ZONE,                Step.REMINDER_TIME,          None),
+    (Step.CITY,                Step.REMINDER_TIME,          None),
+    (Step.REMINDER_TIME,       Step.DONE,                   None),
 )
 # fmt: on
 

@@ -11,13 +11,19 @@ A scheduled message is one follow-up (check-in, reminder, safety net) waiting to
 sent or done with: the scheduler (`bot.scheduler`) works through them by state, and a runner's
 schedule record says whether Telegram still lets the bot reach them (see `bot.db.schedule_store`).
 
+After an assessment the runner is in an episode: the follow-up of one sore ankle, with the
+exercise plan's phase and the check-in bookkeeping. Soreness reports, answered check-ins and the
+daily exercise log record how it goes (see `bot.db.followup_store`); they point at their episode
+but outlive it (ON DELETE SET NULL), and belong to the runner. The runner's own follow-up
+settings (time zone, reminder time, paused or stopped) live on the runner.
+
 Relationships never lazy-load (`raise_on_sql`): objects leave their transaction detached, and
 under asyncio an implicit load cannot run at all, so every query is an explicit store function.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -30,6 +36,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -64,6 +72,13 @@ class Runner(Base):
     # The last Telegram update applied for this runner: an update redelivered after a crash
     # (same or lower id) has already changed the state and must be skipped.
     last_update_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Follow-up settings. The IANA zone (such as "Europe/Berlin") and the "HH:MM" local time
+    # of the daily reminder stay None until the runner chooses them. The flags have server
+    # defaults so that runners who existed before these settings get them switched off.
+    zone: Mapped[str | None] = mapped_column(String(64))
+    reminder_time: Mapped[str | None] = mapped_column(String(5))
+    reminders_paused: Mapped[bool] = mapped_column(default=False, server_default=false())
+    followups_stopped: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -203,3 +218,150 @@ class RunnerSchedule(Base):
     active: Mapped[bool]
     reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+def _in(values: type[StrEnum]) -> str:
+    return ", ".join(f"'{member.value}'" for member in values)
+
+
+# A 0-10 pain score; NULL passes, so optional scores use the same check.
+ZERO_TO_TEN = "BETWEEN 0 AND 10"
+
+
+class EpisodeStatus(StrEnum):
+    """Where an episode is; the values are stored, so never change them.
+
+    active (being followed up; at most one per runner) -> resolved (the check-ins said so) or
+    closed (a new assessment opened another episode, or the runner stopped follow-ups).
+    """
+
+    ACTIVE = "active"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class SorenessSource(StrEnum):
+    """How a soreness score reached the bot; stored values."""
+
+    ASSESSMENT = "assessment"
+    REPORT = "report"  # the runner volunteered it
+    CHECKIN = "checkin"
+
+
+class ExerciseResult(StrEnum):
+    """What the runner said about a day's exercises; stored values."""
+
+    DONE = "done"
+    SKIPPED = "skipped"
+    TOO_SORE = "too_sore"
+
+
+class Episode(Base):
+    """The follow-up of one sore ankle, from an assessment until it resolves or is replaced."""
+
+    __tablename__ = "episodes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    runner_id: Mapped[int] = mapped_column(ForeignKey("runners.id", ondelete="CASCADE"), index=True)
+    # Indexed because deleting an assessment (with its runner) looks episodes up by it.
+    assessment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assessments.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(12), default=EpisodeStatus.ACTIVE.value)
+    disposition: Mapped[str] = mapped_column(String(20))
+    location: Mapped[str] = mapped_column(String(12))
+    pain_at_assessment: Mapped[int]
+    assessed_at: Mapped[datetime]
+    # The exercise plan phase the runner is in (flows.types.Phase).
+    phase: Mapped[int] = mapped_column(default=1)
+    # Check-ins sent and not answered in a row; after the limit, one safety-net message and
+    # `checkins_muted` until the runner writes again.
+    unanswered_checkins: Mapped[int] = mapped_column(default=0)
+    checkins_muted: Mapped[bool] = mapped_column(default=False)
+    resolved_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_in(EpisodeStatus)})", name="status"),
+        CheckConstraint(f"pain_at_assessment {ZERO_TO_TEN}", name="pain_at_assessment"),
+        # At most one active episode per runner, even when two transactions open one at once.
+        Index(
+            "uq_episodes_active_runner_id",
+            "runner_id",
+            unique=True,
+            postgresql_where=text(f"status = '{EpisodeStatus.ACTIVE.value}'"),
+            sqlite_where=text(f"status = '{EpisodeStatus.ACTIVE.value}'"),
+        ),
+    )
+
+
+class SorenessReport(Base):
+    """One 0-10 soreness score, from an assessment, a check-in or the runner's own report."""
+
+    __tablename__ = "soreness_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    runner_id: Mapped[int] = mapped_column(ForeignKey("runners.id", ondelete="CASCADE"))
+    # Indexed so that deleting an episode does not scan the whole table to clear the link.
+    episode_id: Mapped[int | None] = mapped_column(
+        ForeignKey("episodes.id", ondelete="SET NULL"), index=True
+    )
+    at: Mapped[datetime]
+    value: Mapped[int]
+    source: Mapped[str] = mapped_column(String(12))
+
+    __table_args__ = (
+        CheckConstraint(f"value {ZERO_TO_TEN}", name="value"),
+        CheckConstraint(f"source IN ({_in(SorenessSource)})", name="source"),
+        Index("ix_soreness_reports_runner_id_at", "runner_id", "at"),
+    )
+
+
+class CheckInRecord(Base):
+    """One answered check-in and what it decided (the pure side is `flows.followup.CheckIn`)."""
+
+    __tablename__ = "check_ins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    runner_id: Mapped[int] = mapped_column(ForeignKey("runners.id", ondelete="CASCADE"))
+    episode_id: Mapped[int | None] = mapped_column(
+        ForeignKey("episodes.id", ondelete="SET NULL"), index=True
+    )
+    at: Mapped[datetime]
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    soreness: Mapped[int]
+    trend: Mapped[str] = mapped_column(String(8))
+    verdict: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (
+        CheckConstraint(f"soreness {ZERO_TO_TEN}", name="soreness"),
+        Index("ix_check_ins_runner_id_at", "runner_id", "at"),
+    )
+
+
+class ExerciseLog(Base):
+    """What the runner did about their exercises on one day of their own calendar.
+
+    One row per runner and local date: a second answer for the same day replaces the first.
+    """
+
+    __tablename__ = "exercise_logs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    runner_id: Mapped[int] = mapped_column(ForeignKey("runners.id", ondelete="CASCADE"))
+    episode_id: Mapped[int | None] = mapped_column(
+        ForeignKey("episodes.id", ondelete="SET NULL"), index=True
+    )
+    local_date: Mapped[date]
+    result: Mapped[str] = mapped_column(String(12))
+    at: Mapped[datetime]
+    pain_during: Mapped[int | None]
+    morning_worse: Mapped[bool | None]
+
+    __table_args__ = (
+        CheckConstraint(f"result IN ({_in(ExerciseResult)})", name="result"),
+        CheckConstraint(f"pain_during {ZERO_TO_TEN}", name="pain_during"),
+        # Also the index for a runner's log by date.
+        UniqueConstraint("runner_id", "local_date", name="uq_exercise_logs_runner_id_local_date"),
+    )

@@ -70,18 +70,24 @@ def button_labels(message: dict[str, Any]) -> list[list[str]]:
 
 @asynccontextmanager
 async def running_bot(
-    database_url: str, *, api: FakeBotApi | None = None
+    database_url: str,
+    *,
+    api: FakeBotApi | None = None,
+    scheduler_interval: float | None = None,
+    clock: FakeClock | None = None,
 ) -> AsyncIterator[Harness]:
+    """The bot running in process; with `scheduler_interval`, its follow-up scheduler too."""
     api = api or FakeBotApi()
     db = Database.threaded(database_url)
     upgrade_to_head(db.engine)
-    clock = FakeClock()
+    clock = clock or FakeClock()
     app = build_application(
         token=DEFAULT_TOKEN,
         db=db,
         clock=clock,
         request=LocalBotApiRequest(api),
         get_updates_request=LocalBotApiRequest(api, read_timeout=30),
+        scheduler_interval=scheduler_interval,
     )
     async with app:
         # run_polling() would call post_init; starting by hand, we call it ourselves.
@@ -95,4 +101,6 @@ async def running_bot(
             api.release_pollers()
             await app.updater.stop()
             await app.stop()
+            if app.post_stop is not None:
+                await app.post_stop(app)
     await db.dispose()

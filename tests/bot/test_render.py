@@ -9,24 +9,31 @@ of advice must say it is not a diagnosis.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from jinja2 import UndefinedError
 
 from bot.render import environment, render, template_names
+from flows import care
 from flows.dialog import (
+    AnswerSeenCheck,
     CancelAssessment,
     ChooseAnswer,
+    Command,
+    LogExercise,
     Navigate,
     Outcome,
     Resume,
     ShowInfo,
     StartAssessment,
+    StartCheckIn,
     TypedText,
     Unreadable,
     advance,
 )
+from flows.events import CheckInView
 from flows.types import Reply
 from tests.fakes.telegram_html import parse_html
 
@@ -97,7 +104,75 @@ def one_off_replies() -> list[Reply]:
         ),
     ]
     extra = [Reply("triage/group_chat.j2"), Reply("triage/error.j2")]
-    return [r for o in outcomes for r in o.replies] + extra
+    return [r for o in outcomes for r in o.replies] + extra + follow_up_replies()
+
+
+def follow_up_replies() -> list[Reply]:
+    """Every follow-up message, through the flows, for a runner in a home-care episode."""
+    from tests.flows.test_care import PROFILE, checkin_through, setup_through
+
+    profile = PROFILE
+    replies: list[Reply] = []
+    for kind in ("checkin", "seen_check", "reminder"):
+        due = care.compose_due(
+            kind,
+            {"episode": care.episode_key(NOW), "n": 1, "zone": "UTC", "time": "07:00"},
+            message_id=5,
+            due_at=NOW,
+            profile=profile,
+            now=NOW,
+        )
+        replies += due.replies
+    quiet = replace(profile, unanswered_checkins=2)
+    replies += care.compose_due(
+        "checkin",
+        {"episode": care.episode_key(NOW), "n": 4},
+        message_id=6,
+        due_at=NOW,
+        profile=quiet,
+        now=NOW,
+    ).replies
+    for typed in (
+        ["same", "none", "all", "3", "settled"],
+        ["worse", "none", "some", "7", "worse"],
+        ["better", "none", "none"],
+        ["better", "yes", "can't"],
+    ):
+        replies += checkin_through(typed)
+    history = replace(
+        profile.episode,
+        check_ins=(CheckInView(NOW, 1, "better"), CheckInView(NOW, 0, "better")),
+    )
+    replies += checkin_through(
+        ["better", "none", "none"], soreness=1, profile=replace(profile, episode=history)
+    )
+    replies += setup_through(["o60", "Europe/Paris", "07:30"])
+    replies += setup_through(["London", "off"])
+    for event in (
+        Command("sore", "4"),
+        Command("sore"),
+        Command("status"),
+        Command("pause"),
+        Command("resume"),
+        Command("stop"),
+        Command("reminders"),
+        TypedText("3/10"),
+        AnswerSeenCheck(5, True),
+        AnswerSeenCheck(5, False),
+        *(LogExercise(NOW.date(), r) for r in ("done", "skipped", "too_sore")),
+        StartCheckIn(77, 3),
+    ):
+        for p in (profile, replace(profile, soreness=(), episode=None)):
+            replies += advance(None, event, now=NOW, profile=p).replies
+    start = advance(None, StartAssessment(), now=NOW)
+    replies += advance(start.state, StartCheckIn(5, 3), now=NOW, profile=profile).replies
+    replies += advance(
+        None,
+        StartCheckIn(5, 3),
+        now=NOW,
+        profile=replace(profile, answered_messages=frozenset({5})),
+    ).replies
+    return replies
 
 
 @pytest.fixture(scope="module")

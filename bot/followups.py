@@ -1,0 +1,225 @@
+"""The database side of follow-ups: a runner's `Profile` for the flows, and their effects applied.
+
+`load_profile` gathers what `flows.care` needs to decide (settings, the active episode with its
+check-ins, recent soreness, what is scheduled, which check-ins went unanswered);
+`apply_effects` carries out what it decided, inside the caller's transaction; `compose` is the
+scheduler's hook that turns a due row into replies and follow-ups via `flows.care.compose_due`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.db import followup_store, schedule_store
+from bot.db.models import (
+    Assessment,
+    CheckInRecord,
+    Conversation,
+    Runner,
+    ScheduledMessage,
+    SorenessReport,
+)
+from bot.scheduler import Composed, FollowUp
+from flows import care
+from flows.events import (
+    CancelMessages,
+    ChangeEpisode,
+    ChangeSettings,
+    CheckInView,
+    Effect,
+    EpisodeView,
+    Profile,
+    RecordCheckIn,
+    RecordExercise,
+    RecordSoreness,
+    ScheduleMessage,
+)
+from flows.types import Disposition
+
+RECENT_SORENESS = 10
+
+
+def _last_interaction(session: Session, runner_id: int) -> datetime | None:
+    """When the runner last did something that counts as writing to the bot."""
+    candidates = [
+        session.scalar(select(Conversation.updated_at).where(Conversation.runner_id == runner_id)),
+        session.scalar(
+            select(func.max(SorenessReport.at)).where(
+                SorenessReport.runner_id == runner_id, SorenessReport.source != "assessment"
+            )
+        ),
+        session.scalar(
+            select(func.max(CheckInRecord.at)).where(CheckInRecord.runner_id == runner_id)
+        ),
+    ]
+    found = [_aware(c) for c in candidates if c is not None]
+    return max(found) if found else None
+
+
+def _aware(value: datetime) -> datetime:
+    # func.max() bypasses the column type on SQLite, so the offset may be missing there.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _unanswered_check_ins(session: Session, runner_id: int) -> list[int]:
+    """Check-in messages sent since the runner last wrote, oldest first."""
+    since = _last_interaction(session, runner_id)
+    query = select(ScheduledMessage.id).where(
+        ScheduledMessage.runner_id == runner_id,
+        ScheduledMessage.kind == "checkin",
+        ScheduledMessage.state == "sent",
+    )
+    if since is not None:
+        query = query.where(ScheduledMessage.sent_at > since)
+    return list(session.scalars(query.order_by(ScheduledMessage.sent_at, ScheduledMessage.id)))
+
+
+def load_profile(session: Session, *, runner: Runner) -> Profile:
+    episode_row = followup_store.active_episode(session, runner_id=runner.id)
+    episode = None
+    answered: set[int] = set()
+    if episode_row is not None:
+        assessment = (
+            session.get(Assessment, episode_row.assessment_id)
+            if episode_row.assessment_id is not None
+            else None
+        )
+        records = followup_store.check_ins_for(session, episode_id=episode_row.id)
+        answered = {int(r.answers["ci"]) for r in records if str(r.answers.get("ci", "")).isdigit()}
+        episode = EpisodeView(
+            assessed_at=episode_row.assessed_at,
+            disposition=Disposition[episode_row.disposition],
+            location=episode_row.location,
+            pain_at_assessment=episode_row.pain_at_assessment,
+            phase=episode_row.phase,
+            status=episode_row.status,
+            reasons=tuple(assessment.reasons) if assessment else (),
+            answers=dict(assessment.answers) if assessment else {},
+            check_ins=tuple(
+                CheckInView(at=r.at, soreness=r.soreness, trend=r.trend) for r in records if r.trend
+            ),
+        )
+    soreness = followup_store.recent_soreness(session, runner_id=runner.id, limit=RECENT_SORENESS)
+    upcoming = schedule_store.pending_for(session, runner_id=runner.id)
+    unanswered = _unanswered_check_ins(session, runner.id)
+    return Profile(
+        runner_id=runner.id,
+        zone=runner.zone,
+        reminder_time=runner.reminder_time,
+        reminders_paused=runner.reminders_paused,
+        followups_stopped=runner.followups_stopped,
+        episode=episode,
+        soreness=tuple((r.at, r.value) for r in soreness),
+        upcoming=tuple((m.kind, m.due_at) for m in upcoming),
+        unanswered_checkins=len(unanswered),
+        answered_messages=frozenset(answered),
+        open_check_in=unanswered[-1] if unanswered and unanswered[-1] not in answered else None,
+    )
+
+
+def apply_effects(
+    session: Session, *, runner_id: int, effects: tuple[Effect, ...], now: datetime
+) -> None:
+    """Carry out what the flow decided, in the caller's transaction, in order."""
+    for effect in effects:
+        episode = followup_store.active_episode(session, runner_id=runner_id)
+        episode_id = episode.id if episode is not None else None
+        match effect:
+            case ScheduleMessage():
+                schedule_store.schedule(
+                    session,
+                    runner_id=runner_id,
+                    kind=effect.kind,
+                    due_at=effect.due_at,
+                    idempotency_key=effect.key,
+                    payload=dict(effect.payload),
+                    now=now,
+                )
+            case CancelMessages(kinds=kinds):
+                schedule_store.cancel_pending(
+                    session, runner_id=runner_id, now=now, kinds=kinds or None
+                )
+            case RecordSoreness():
+                followup_store.record_soreness(
+                    session,
+                    runner_id=runner_id,
+                    episode_id=episode_id,
+                    at=effect.at,
+                    value=effect.value,
+                    source=effect.source,
+                )
+            case RecordCheckIn():
+                followup_store.record_check_in(
+                    session,
+                    runner_id=runner_id,
+                    episode_id=episode_id,
+                    at=effect.at,
+                    answers=dict(effect.answers),
+                    soreness=effect.soreness,
+                    trend=effect.trend,
+                    verdict=effect.verdict,
+                )
+            case RecordExercise():
+                followup_store.log_exercise(
+                    session,
+                    runner_id=runner_id,
+                    episode_id=episode_id,
+                    local_date=effect.local_date,
+                    result=effect.result,
+                    at=effect.at,
+                )
+            case ChangeSettings(changes=changes):
+                followup_store.update_runner_settings(
+                    session, runner_id=runner_id, now=now, **changes
+                )
+            case ChangeEpisode(changes=changes) if episode_id is not None:
+                followup_store.update_episode(session, episode_id=episode_id, now=now, **changes)
+
+
+def open_episode_for(
+    session: Session,
+    *,
+    runner_id: int,
+    assessment_id: int,
+    answers: dict,
+    disposition: str,
+    assessed_at: datetime,
+    now: datetime,
+) -> None:
+    """A finished assessment becomes the runner's active episode."""
+    followup_store.open_episode(
+        session,
+        runner_id=runner_id,
+        assessment_id=assessment_id,
+        disposition=disposition,
+        location=answers.get("loc", "all"),
+        # An emergency can end the questions before the pain score; 0 stands for "not asked"
+        # (the pain at assessment only matters for S5, which applies to home care).
+        pain_at_assessment=int(answers.get("pain", 0)),
+        assessed_at=assessed_at,
+        phase=1,
+        now=now,
+    )
+
+
+def compose(session: Session, *, message: ScheduledMessage, now: datetime) -> Composed | None:
+    """The scheduler's hook: what a due row says, via the pure `flows.care.compose_due`."""
+    runner = followup_store.runner_by_id(session, runner_id=message.runner_id)
+    if runner is None:
+        return None
+    due = care.compose_due(
+        message.kind,
+        dict(message.payload or {}),
+        message_id=message.id,
+        due_at=message.due_at,
+        profile=load_profile(session, runner=runner),
+        now=now,
+    )
+    follow_ups = tuple(
+        FollowUp(kind=f.kind, due_at=f.due_at, idempotency_key=f.key, payload=dict(f.payload))
+        for f in due.follow_ups
+    )
+    return Composed(replies=due.replies, follow_ups=follow_ups, drop_reason=due.drop_reason)

@@ -1,0 +1,526 @@
+"""After the assessment: check-ins, soreness reports, daily reminders and follow-up commands (pure).
+
+Everything here answers one question: given a runner's `Profile` (settings, current episode,
+recent soreness, what is scheduled) and one event or one due message, what should the runner
+see and what should change? The answers are replies plus `Effect`s (record this, schedule or
+cancel that) that the adapter applies in one transaction. Check-ins and seen-checks follow
+reference section 6; a check-in is judged by `flows.followup.decide_check_in`, with the same
+rules and outcome messages as the first assessment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+
+from flows.advice import OUTCOME_TEMPLATES, outcome_replies, reason_items
+from flows.events import (
+    Assessment,
+    CancelMessages,
+    ChangeEpisode,
+    ChangeSettings,
+    DialogState,
+    Effect,
+    Outcome,
+    Profile,
+    RecordCheckIn,
+    RecordExercise,
+    RecordSoreness,
+    ScheduleMessage,
+)
+from flows.followup import CheckIn, Episode, Verdict, decide_check_in
+from flows.programme import build_session
+from flows.questions import TRIAGE_STEPS, Step
+from flows.replies import info, question_reply
+from flows.rules import Answers, Decision, plyometric_gate_blockers
+from flows.schedule import (
+    FollowUpKind,
+    checkin_due_times,
+    local_date_of,
+    next_daily_checkin,
+    next_local_occurrence,
+)
+from flows.types import Button, Disposition, Location, Phase, Reply, Trend, WeightBearing
+
+SAFETY_NET = "safety_net"
+FOLLOW_UP_KINDS = (FollowUpKind.CHECKIN, FollowUpKind.SEEN_CHECK, SAFETY_NET)
+# Without a known zone, follow-ups keep the time of day of the assessment (the runner was awake
+# then) by adding whole days, instead of guessing a daytime window in the wrong zone.
+NOMINAL_DELAYS = {
+    Disposition.HOME_CARE: (timedelta(hours=24), timedelta(hours=48), timedelta(hours=72)),
+    Disposition.SEE_CLINICIAN: (timedelta(hours=48),),
+    Disposition.EMERGENCY: (timedelta(hours=24),),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """What a due scheduled message becomes: replies, the follow-ups it starts, or a drop."""
+
+    replies: tuple[Reply, ...] = ()
+    follow_ups: tuple[ScheduleMessage, ...] = ()
+    drop_reason: str | None = None
+
+
+# --- scheduling --------------------------------------------------------------------------------
+
+
+def episode_key(assessed_at: datetime) -> str:
+    """Identifies an episode in payloads and idempotency keys (its assessment time)."""
+    return assessed_at.strftime("%Y%m%dT%H%M%S")
+
+
+def follow_up_times(
+    profile: Profile, *, assessed_at: datetime, disposition: Disposition
+) -> list[tuple[str, datetime]]:
+    """The check-ins or seen-check an assessment starts, in the runner's daytime if known."""
+    if profile.zone:
+        return checkin_due_times(
+            assessed_at=assessed_at, disposition=disposition, zone=profile.zone
+        )
+    kind = FollowUpKind.CHECKIN if disposition is Disposition.HOME_CARE else FollowUpKind.SEEN_CHECK
+    return [(kind, assessed_at + delay) for delay in NOMINAL_DELAYS[disposition]]
+
+
+def schedule_follow_up(
+    profile: Profile, *, kind: str, due_at: datetime, assessed_at: datetime, number: int
+) -> ScheduleMessage:
+    key = f"r{profile.runner_id}:e{episode_key(assessed_at)}:{kind}:{number}"
+    payload = {"episode": episode_key(assessed_at), "n": number, "zone": profile.zone or "UTC"}
+    return ScheduleMessage(kind=kind, due_at=due_at, key=key, payload=payload)
+
+
+def next_reminder(profile: Profile, *, after: datetime) -> ScheduleMessage | None:
+    """The next daily exercise reminder, when reminders are on and a home-care plan runs."""
+    episode = profile.episode
+    if (
+        profile.reminder_time is None
+        or profile.zone is None
+        or profile.reminders_paused
+        or profile.followups_stopped
+        or episode is None
+        or episode.status != "active"
+        or episode.disposition is not Disposition.HOME_CARE
+    ):
+        return None
+    local = time.fromisoformat(profile.reminder_time)
+    due = next_local_occurrence(after=after, local_time=local, zone=profile.zone)
+    day = local_date_of(due, profile.zone)
+    key = f"r{profile.runner_id}:reminder:{day.isoformat()}:{profile.reminder_time}"
+    payload = {"zone": profile.zone, "time": profile.reminder_time}
+    return ScheduleMessage(kind=FollowUpKind.REMINDER, due_at=due, key=key, payload=payload)
+
+
+def after_assessment(profile: Profile, assessment: Assessment) -> tuple[Effect, ...]:
+    """A finished assessment opens an episode: soreness recorded, follow-ups scheduled."""
+    answers = Answers.from_mapping(assessment.answers)
+    disposition = assessment.decision.disposition
+    at = assessment.completed_at
+    effects: list[Effect] = [CancelMessages(FOLLOW_UP_KINDS)]
+    if profile.followups_stopped:
+        effects.append(ChangeSettings({"followups_stopped": False}))
+        profile = replace(profile, followups_stopped=False)
+    if answers.pain is not None:
+        effects.append(RecordSoreness(at=at, value=answers.pain, source="assessment"))
+    kind, due = follow_up_times(profile, assessed_at=at, disposition=disposition)[0]
+    effects.append(schedule_follow_up(profile, kind=kind, due_at=due, assessed_at=at, number=1))
+    return tuple(effects)
+
+
+# --- composing a due message ---------------------------------------------------------------------
+
+
+def _belongs_to_episode(profile: Profile, payload: dict) -> bool:
+    episode = profile.episode
+    return (
+        episode is not None
+        and episode.status == "active"
+        and payload.get("episode") == episode_key(episode.assessed_at)
+    )
+
+
+def check_in_reply(message_id: int, *, number: int, plan: bool) -> Reply:
+    buttons = tuple(
+        tuple(Button(str(v), "checkin", str(message_id), str(v)) for v in row)
+        for row in (range(6), range(6, 11))
+    )
+    return Reply("care/checkin.j2", {"number": number, "plan": plan}, buttons)
+
+
+def seen_check_reply(message_id: int, disposition: Disposition) -> Reply:
+    buttons = (
+        (
+            Button("Yes, I've been seen", "seen", str(message_id), "y"),
+            Button("Not yet", "seen", str(message_id), "n"),
+        ),
+    )
+    return Reply("care/seen_check.j2", {"disposition": disposition.code}, buttons)
+
+
+def todays_session(profile: Profile) -> Reply:
+    """Today's exercise session for the running plan, with the gate re-checked on today's pain."""
+    episode = profile.episode
+    assert episode is not None
+    answers = Answers.from_mapping(episode.answers)
+    pain = profile.soreness[-1][1] if profile.soreness else episode.pain_at_assessment
+    answers = replace(answers, pain=pain)
+    blockers = plyometric_gate_blockers(
+        answers, has_trigger=episode.disposition is not Disposition.HOME_CARE
+    )
+    session = build_session(
+        location=Location(episode.location),
+        phase=Phase(episode.phase),
+        pain_now=pain,
+        gate_open=not blockers,
+        outside_sprain_healing=(
+            episode.location == Location.OUTSIDE
+            and answers.weight_bearing is not WeightBearing.NORMAL
+        ),
+    )
+    return Reply(
+        "triage/exercise_session.j2", {"session": session, "gate_blockers": blockers, "pain": pain}
+    )
+
+
+def reminder_reply(profile: Profile, day: date) -> tuple[Reply, ...]:
+    stamp = day.strftime("%Y%m%d")
+    buttons = (
+        (
+            Button("✅ Done", "exercise", stamp, "d"),
+            Button("⏭ Skipped", "exercise", stamp, "s"),
+            Button("😣 Too sore", "exercise", stamp, "t"),
+        ),
+    )
+    return (info("care/reminder.j2"), replace(todays_session(profile), buttons=buttons))
+
+
+def compose_due(
+    kind: str, payload: dict, *, message_id: int, due_at: datetime, profile: Profile, now: datetime
+) -> Due:
+    """What a due scheduled message says now, and what it schedules next."""
+    if profile.followups_stopped:
+        return Due(drop_reason="follow-ups stopped by the runner")
+    if kind == FollowUpKind.REMINDER:
+        follow = next_reminder(profile, after=due_at)
+        if follow is None or payload.get("time") != profile.reminder_time:
+            return Due(drop_reason="reminders off, paused or changed")
+        day = local_date_of(due_at, profile.zone or "UTC")
+        return Due(replies=reminder_reply(profile, day), follow_ups=(follow,))
+    if not _belongs_to_episode(profile, payload):
+        return Due(drop_reason="the episode it belongs to is over")
+    episode = profile.episode
+    assert episode is not None
+    number = int(payload.get("n", 1))
+    if kind == FollowUpKind.SEEN_CHECK:
+        return Due(replies=(seen_check_reply(message_id, episode.disposition),))
+    if kind == FollowUpKind.CHECKIN:
+        if episode.disposition is not Disposition.HOME_CARE:
+            return Due(drop_reason="check-ins stop once a clinician is involved")
+        if profile.unanswered_checkins >= 2:
+            # Two unanswered in a row: one safety net, then quiet until the runner writes.
+            return Due(replies=(info("care/safety_net.j2"),))
+        nominal = follow_up_times(
+            profile, assessed_at=episode.assessed_at, disposition=episode.disposition
+        )
+        if number < len(nominal):
+            kind_next, due_next = nominal[number]
+        else:
+            kind_next = FollowUpKind.CHECKIN
+            due_next = (
+                next_daily_checkin(after=due_at, zone=profile.zone)
+                if profile.zone
+                else due_at + timedelta(hours=24)
+            )
+        follow = schedule_follow_up(
+            profile,
+            kind=kind_next,
+            due_at=due_next,
+            assessed_at=episode.assessed_at,
+            number=number + 1,
+        )
+        reply = check_in_reply(message_id, number=number, plan=True)
+        return Due(replies=(reply,), follow_ups=(follow,))
+    return Due(drop_reason=f"unknown kind {kind}")
+
+
+# --- events --------------------------------------------------------------------------------------
+
+
+def _stale_note(state: DialogState | None, *, now: datetime) -> Outcome:
+    replies: tuple[Reply, ...] = (info("care/already_answered.j2"),)
+    if state is not None and state.active:
+        replies += (question_reply(state, now=now),)
+    return Outcome(replies=replies)
+
+
+def _version(state: DialogState | None) -> int:
+    return (state.version if state is not None else 0) + 1
+
+
+def start_check_in(
+    state: DialogState | None, profile: Profile, *, message_id: int, soreness: int, now: datetime
+) -> Outcome:
+    """The first answer of a check-in (its soreness button): ask the rest as a conversation."""
+    episode = profile.episode
+    if message_id in profile.answered_messages or episode is None or episode.status != "active":
+        return _stale_note(state, now=now)
+    if state is not None and state.active:
+        if state.answers.get("ci") == str(message_id):
+            return _stale_note(state, now=now)
+        if state.step in TRIAGE_STEPS:
+            return Outcome(
+                replies=(info("care/finish_assessment_first.j2"), question_reply(state, now=now))
+            )
+    answers = {
+        "c_sore": str(soreness),
+        "ci": str(message_id),
+        "plan": "yes" if episode.disposition is Disposition.HOME_CARE else "no",
+    }
+    fresh = DialogState(Step.CHECKIN_TREND, answers, (), _version(state), now)
+    return Outcome(state=fresh, replies=(question_reply(fresh, now=now),))
+
+
+def finish_check_in(state: DialogState, profile: Profile, *, now: datetime) -> Outcome:
+    answers = Answers.from_mapping(state.answers)
+    episode = profile.episode
+    done = replace(state, step=Step.DONE)
+    assert answers.soreness is not None and answers.change is not None
+    flags = {
+        name: getattr(answers, name)
+        for name in ("circulation", "fever", "calf", "chest", "severe_pain", "tight_calf")
+        if getattr(answers, name) is not None
+    }
+    check_in = CheckIn(
+        at=now,
+        soreness=answers.soreness,
+        trend=answers.change,
+        can_take_four_steps=answers.weight_bearing is not WeightBearing.UNABLE,
+        flags=flags,
+    )
+    if episode is None:
+        return Outcome(state=done, replies=(info("care/already_answered.j2"),))
+    history = tuple(
+        CheckIn(at=c.at, soreness=c.soreness, trend=Trend(c.trend)) for c in episode.check_ins
+    )
+    result = decide_check_in(
+        Episode(
+            assessed_at=episode.assessed_at,
+            disposition=episode.disposition,
+            pain_at_assessment=episode.pain_at_assessment,
+            check_ins=history,
+        ),
+        check_in,
+    )
+    effects: list[Effect] = [
+        RecordCheckIn(
+            at=now,
+            answers=dict(state.answers),
+            soreness=answers.soreness,
+            trend=answers.change.value,
+            verdict=result.verdict.value,
+        ),
+        RecordSoreness(at=now, value=answers.soreness, source="checkin"),
+    ]
+    previous = episode.check_ins[-1].soreness if episode.check_ins else episode.pain_at_assessment
+    context = {
+        "soreness": answers.soreness,
+        "previous": previous,
+        "change": answers.change.value,
+        "exercises": answers.exercises or "",
+        "exercise_pain": answers.exercise_pain,
+        "morning": answers.morning or "",
+    }
+    if result.verdict in (Verdict.RETRIAGE, Verdict.SEE_CLINICIAN):
+        decision = result.decision
+        assert decision is not None
+        kind, due = follow_up_times(profile, assessed_at=now, disposition=decision.disposition)[0]
+        effects += [
+            ChangeEpisode({"disposition": decision.disposition.code}),
+            CancelMessages((FollowUpKind.CHECKIN, FollowUpKind.REMINDER)),
+            schedule_follow_up(
+                profile, kind=kind, due_at=due, assessed_at=episode.assessed_at, number=100
+            ),
+        ]
+        replies = outcome_replies(answers, decision)[:1]
+        return Outcome(
+            state=done,
+            replies=(info("care/checkin_escalated.j2"), *replies),
+            effects=tuple(effects),
+        )
+    if result.verdict is Verdict.RESOLVED:
+        effects += [
+            ChangeEpisode({"status": "resolved", "resolved_at": now}),
+            CancelMessages((FollowUpKind.CHECKIN, FollowUpKind.REMINDER)),
+        ]
+        return Outcome(
+            state=done, replies=(info("care/resolved.j2", **context),), effects=tuple(effects)
+        )
+    upcoming = next((due for kind, due in profile.upcoming if kind == FollowUpKind.CHECKIN), None)
+    return Outcome(
+        state=done,
+        replies=(
+            info("care/checkin_thanks.j2", **context, next_check_in=upcoming, zone=profile.zone),
+        ),
+        effects=tuple(effects),
+    )
+
+
+def record_soreness(profile: Profile, value: int, *, now: datetime) -> Outcome:
+    """A soreness report at any time: recorded, and answered with the trend since the last."""
+    previous = profile.soreness[-1] if profile.soreness else None
+    context = {
+        "value": value,
+        "previous": previous[1] if previous else None,
+        "since": previous[0] if previous else None,
+        "now": now,
+    }
+    return Outcome(
+        replies=(info("care/soreness_noted.j2", **context),),
+        effects=(RecordSoreness(at=now, value=value, source="report"),),
+    )
+
+
+def finish_setup(state: DialogState, profile: Profile, *, now: datetime) -> Outcome:
+    """The time zone and reminder time are chosen: store them and (re)plan the reminders."""
+    answers = Answers.from_mapping(state.answers)
+    choice = answers.zone_choice or ""
+    zone = answers.city or (choice[1:] if choice.startswith("z") else profile.zone or "UTC")
+    reminder_time = None if answers.reminder_time == "off" else answers.reminder_time
+    updated = replace(profile, zone=zone, reminder_time=reminder_time, reminders_paused=False)
+    effects: list[Effect] = [
+        ChangeSettings({"zone": zone, "reminder_time": reminder_time, "reminders_paused": False}),
+        CancelMessages((FollowUpKind.REMINDER,)),
+    ]
+    follow = next_reminder(updated, after=now)
+    if follow is not None:
+        effects.append(follow)
+    context = {
+        "zone": zone,
+        "reminder_time": reminder_time,
+        "next_at": follow.due_at if follow else None,
+        "has_plan": follow is not None,
+    }
+    return Outcome(
+        state=replace(state, step=Step.DONE),
+        effects=tuple(effects),
+        replies=(info("care/reminders_set.j2", **context),),
+    )
+
+
+def start_setup(state: DialogState | None, profile: Profile, *, now: datetime) -> Outcome:
+    answers = {"cur_zone": profile.zone} if profile.zone else {}
+    fresh = DialogState(Step.ZONE, answers, (), _version(state), now)
+    intro = info(
+        "care/reminders_intro.j2",
+        zone=profile.zone,
+        reminder_time=profile.reminder_time,
+        paused=profile.reminders_paused,
+    )
+    return Outcome(state=fresh, replies=(intro, question_reply(fresh, now=now)))
+
+
+def answer_seen_check(profile: Profile, *, message_id: int, seen: bool, now: datetime) -> Outcome:
+    episode = profile.episode
+    if message_id in profile.answered_messages or episode is None:
+        return Outcome(replies=(info("care/already_answered.j2"),))
+    record = RecordCheckIn(
+        at=now,
+        answers={"ci": str(message_id), "seen": "y" if seen else "n"},
+        soreness=profile.soreness[-1][1] if profile.soreness else 0,
+        trend="",
+        verdict="seen" if seen else "not_seen",
+    )
+    if seen:
+        return Outcome(
+            replies=(info("care/seen_yes.j2"),),
+            effects=(record, ChangeEpisode({"status": "closed"})),
+        )
+    # Not seen yet: repeat the advice once, with the reasons it was given for.
+    repeat = Reply(
+        OUTCOME_TEMPLATES[episode.disposition],
+        {
+            "answers": Answers.from_mapping(episode.answers),
+            "reasons": reason_items(
+                Answers.from_mapping(episode.answers),
+                Decision(episode.disposition, episode.reasons, ()),
+            ),
+            "codes": set(episode.reasons),
+            "rules_version": "",
+        },
+    )
+    return Outcome(replies=(info("care/seen_no.j2"), repeat), effects=(record,))
+
+
+def log_exercise(profile: Profile, *, day: date, result: str, now: datetime) -> Outcome:
+    return Outcome(
+        replies=(info("care/exercise_logged.j2", result=result),),
+        effects=(RecordExercise(local_date=day, result=result, at=now),),
+    )
+
+
+def show_status(profile: Profile, *, now: datetime) -> Outcome:
+    return Outcome(replies=(info("care/status.j2", profile=profile, now=now),))
+
+
+def pause(profile: Profile) -> Outcome:
+    return Outcome(
+        replies=(info("care/paused.j2"),),
+        effects=(
+            ChangeSettings({"reminders_paused": True}),
+            CancelMessages((FollowUpKind.REMINDER,)),
+        ),
+    )
+
+
+def resume(profile: Profile, *, now: datetime) -> Outcome:
+    updated = replace(profile, reminders_paused=False, followups_stopped=False)
+    effects: list[Effect] = [
+        ChangeSettings({"reminders_paused": False, "followups_stopped": False})
+    ]
+    reminder = next_reminder(updated, after=now)
+    if reminder is not None:
+        effects.append(reminder)
+    effects += restart_check_ins(updated, now=now)
+    return Outcome(
+        replies=(info("care/resumed.j2", has_reminder=reminder is not None),),
+        effects=tuple(effects),
+    )
+
+
+def stop(profile: Profile) -> Outcome:
+    return Outcome(
+        replies=(info("care/stopped.j2"),),
+        effects=(ChangeSettings({"followups_stopped": True}), CancelMessages(())),
+    )
+
+
+def restart_check_ins(profile: Profile, *, now: datetime) -> tuple[Effect, ...]:
+    """After a quiet spell (two unanswered check-ins) the runner wrote: check in again tomorrow."""
+    episode = profile.episode
+    if (
+        episode is None
+        or episode.status != "active"
+        or profile.followups_stopped
+        or episode.disposition is not Disposition.HOME_CARE
+        or any(kind == FollowUpKind.CHECKIN for kind, _ in profile.upcoming)
+    ):
+        return ()
+    due = (
+        next_daily_checkin(after=now, zone=profile.zone)
+        if profile.zone
+        else now + timedelta(hours=24)
+    )
+    number = 1000 + len(episode.check_ins) + int(now.timestamp()) % 100000
+    return (
+        schedule_follow_up(
+            profile,
+            kind=FollowUpKind.CHECKIN,
+            due_at=due,
+            assessed_at=episode.assessed_at,
+            number=number,
+        ),
+    )
+
+
+def is_check_in(state: DialogState) -> bool:
+    return "ci" in state.answers
