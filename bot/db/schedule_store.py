@@ -45,8 +45,9 @@ def schedule(
 ) -> bool:
     """Add a pending message; False when nothing was added.
 
-    Nothing is added when a message with `idempotency_key` already exists (whatever its state:
-    scheduling again after a replay or restart is a no-op) or when the runner's schedule is
+    Nothing is added when a message with `idempotency_key` already exists (scheduling again
+    after a replay or restart is a no-op), unless that message was cancelled: then it is
+    pending again with the new time. Nothing is added either when the runner's schedule is
     inactive (Telegram refuses to deliver to them; see `reactivate_schedule`).
     """
     if not schedule_is_active(session, runner_id=runner_id):
@@ -67,7 +68,28 @@ def schedule(
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(ScheduledMessage.id)
     )
-    return session.execute(statement).scalar_one_or_none() is not None
+    if session.execute(statement).scalar_one_or_none() is not None:
+        return True
+    # A message cancelled earlier (reminders paused, then resumed the same day) comes back to
+    # life under its key; any other state means it was already handled and stays as it is.
+    revived = session.execute(
+        update(ScheduledMessage)
+        .where(
+            ScheduledMessage.idempotency_key == idempotency_key,
+            ScheduledMessage.state == MessageState.CANCELLED.value,
+        )
+        .values(
+            state=MessageState.PENDING.value,
+            due_at=due_at,
+            payload=dict(payload),
+            attempts=0,
+            last_error=None,
+            claimed_by=None,
+            claimed_until=None,
+            updated_at=now,
+        )
+    )
+    return revived.rowcount == 1
 
 
 def claim_due(
