@@ -28,6 +28,7 @@ from bot.db.models import (
     Episode,
     EpisodeStatus,
     ExerciseLog,
+    PlanEvent,
     Runner,
     SorenessReport,
 )
@@ -308,3 +309,32 @@ def _insert(session: Session, model: type[Any]) -> Any:
     if dialect == "sqlite":
         return sqlite.insert(model)
     raise NotImplementedError(f"no upsert for {dialect}")
+
+
+# --- the plan's history --------------------------------------------------------------------------
+
+
+def record_plan_event(
+    session: Session,
+    *,
+    runner_id: int,
+    episode_id: int | None,
+    at: datetime,
+    kind: str,
+    data: Mapping[str, Any],
+) -> PlanEvent:
+    """Keep one plan event (a phase change, a readiness check, a run day)."""
+    event = PlanEvent(runner_id=runner_id, episode_id=episode_id, at=at, kind=kind, data=dict(data))
+    session.add(event)
+    session.flush()
+    return event
+
+
+def plan_events_for(
+    session: Session, *, runner_id: int, episode_id: int | None = None
+) -> list[PlanEvent]:
+    """The runner's plan events (of one episode, if given), oldest first."""
+    query = select(PlanEvent).where(PlanEvent.runner_id == runner_id)
+    if episode_id is not None:
+        query = query.where(PlanEvent.episode_id == episode_id)
+    return list(session.scalars(query.order_by(PlanEvent.at, PlanEvent.id)))

@@ -365,3 +365,24 @@ class ExerciseLog(Base):
         # Also the index for a runner's log by date.
         UniqueConstraint("runner_id", "local_date", name="uq_exercise_logs_runner_id_local_date"),
     )
+
+
+class PlanEvent(Base):
+    """Something that happened to a runner's plan: a phase change, a readiness check, a run.
+
+    `kind` says which ("phase", "readiness", "run") and `data` holds its details; one table for
+    the plan's history keeps the chart and the return-to-running logic on a single query.
+    """
+
+    __tablename__ = "plan_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    runner_id: Mapped[int] = mapped_column(ForeignKey("runners.id", ondelete="CASCADE"))
+    episode_id: Mapped[int | None] = mapped_column(
+        ForeignKey("episodes.id", ondelete="SET NULL"), index=True
+    )
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(12))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_plan_events_runner_id_at", "runner_id", "at"),)

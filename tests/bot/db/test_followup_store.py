@@ -684,6 +684,14 @@ def seed_everything(db: Database, runner_id: int, *, chat_id: int) -> None:
     soreness(db, runner_id, 4, episode_id=opened.id)
     check_in(db, runner_id, opened.id)
     log(db, runner_id, date(2026, 11, 21), episode_id=opened.id)
+    db.run_sync(
+        followup_store.record_plan_event,
+        runner_id=runner_id,
+        episode_id=opened.id,
+        at=NOW,
+        kind="phase",
+        data={"from": 1, "to": 2},
+    )
 
 
 def rows_by_table(db: Database, runner_id: int) -> dict[str, int]:
@@ -725,3 +733,21 @@ def test_deleting_a_runner_leaves_no_row_of_theirs_in_any_table(
 
     assert rows_by_table(db, gone) == dict.fromkeys(every_table, 0)
     assert rows_by_table(db, kept) == seeded
+
+
+def test_plan_events_are_kept_in_order_per_episode(db: Database) -> None:
+    runner_id = new_runner(db, chat_id=77)
+    first = open_episode(db, runner_id, assessment_id=assess(db, runner_id))
+    for hours, to in ((2, 3), (1, 2)):
+        db.run_sync(
+            followup_store.record_plan_event,
+            runner_id=runner_id,
+            episode_id=first.id,
+            at=NOW + timedelta(hours=hours),
+            kind="phase",
+            data={"to": to},
+        )
+    events = db.run_sync(followup_store.plan_events_for, runner_id=runner_id, episode_id=first.id)
+    assert [e.data["to"] for e in events] == [2, 3]
+    assert events[0].at == NOW + timedelta(hours=1)
+    assert db.run_sync(followup_store.plan_events_for, runner_id=runner_id, episode_id=999) == []
