@@ -13,11 +13,13 @@ import re
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
+from bot.charts import render_png
 from bot.db.database import Database
 from bot.render import render
-from bot.service import Sender, apply_event
+from bot.service import Attachment, Sender, apply_event
 from flows.dialog import Event, Resume, TypedText, event_for_command
 from flows.events import event_for_button
 from flows.types import Button, Reply
@@ -45,9 +47,13 @@ class ConsoleChat:
         self.choices: list[Button] = []
         self.version = 0
 
-    def show(self, replies: tuple[Reply, ...]) -> None:
+    def show(
+        self, replies: tuple[Reply, ...], attachments: dict[str, Attachment] | None = None
+    ) -> None:
         for reply in replies:
-            self.out.write(plain_text(render(reply.template, **reply.context)) + "\n")
+            attachment = (attachments or {}).get(reply.attachment)
+            extra = attachment.summary if attachment is not None else {}
+            self.out.write(plain_text(render(reply.template, **reply.context, **extra)) + "\n")
             if reply.buttons:
                 self.choices = [b for row in reply.buttons for b in row]
                 self.version = reply.version
@@ -73,7 +79,21 @@ class ConsoleChat:
             apply_event, sender=Sender(chat_id=self.chat_id), event=event, now=self.clock()
         )
         if outcome is not None:
-            self.show(outcome.replies)
+            self.show(outcome.replies, outcome.attachments)
+            for attachment in outcome.attachments.values():
+                self.save(attachment)
+
+    def save(self, attachment: Attachment) -> None:
+        """Attachments are files in the working directory (a terminal cannot show a chart)."""
+        if attachment.kind == "export":
+            path = Path(f"ankle-bot-export-{self.chat_id}.json")
+            path.write_bytes(attachment.export)
+        elif attachment.progress is not None and attachment.summary.get("has_data"):
+            path = Path(f"ankle-bot-progress-{self.chat_id}.png")
+            path.write_bytes(render_png(attachment.progress))
+        else:
+            return
+        self.out.write(f"(saved {path})\n\n")
 
     def run(self, lines: TextIO, *, echo: bool) -> None:
         self.send(Resume())

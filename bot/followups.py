@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.db import followup_store, schedule_store
+from bot.db import followup_store, privacy_store, schedule_store
 from bot.db.models import (
     Assessment,
     CheckInRecord,
@@ -29,11 +29,14 @@ from flows.events import (
     ChangeEpisode,
     ChangeSettings,
     CheckInView,
+    DeleteEverything,
     Effect,
     EpisodeView,
+    PlanEventView,
     Profile,
     RecordCheckIn,
     RecordExercise,
+    RecordPlanEvent,
     RecordSoreness,
     ScheduleMessage,
 )
@@ -77,6 +80,22 @@ def _unanswered_check_ins(session: Session, runner_id: int) -> list[int]:
     return list(session.scalars(query.order_by(ScheduledMessage.sent_at, ScheduledMessage.id)))
 
 
+def check_in_view(record: CheckInRecord) -> CheckInView:
+    """A stored check-in as the flows see it, with its exercise answers if it had them."""
+    answers = record.answers or {}
+    done = {"all": True, "some": True, "none": False}.get(answers.get("c_exd", ""))
+    pain = answers.get("c_exp")
+    morning = answers.get("c_exm")
+    return CheckInView(
+        at=record.at,
+        soreness=record.soreness,
+        trend=record.trend,
+        exercises_done=done,
+        exercise_pain=int(pain) if pain is not None else None,
+        morning_worse=None if morning in (None, "unsure") else morning == "worse",
+    )
+
+
 def load_profile(session: Session, *, runner: Runner) -> Profile:
     episode_row = followup_store.active_episode(session, runner_id=runner.id)
     episode = None
@@ -117,6 +136,14 @@ def load_profile(session: Session, *, runner: Runner) -> Profile:
         unanswered_checkins=len(unanswered),
         answered_messages=frozenset(answered),
         open_check_in=unanswered[-1] if unanswered and unanswered[-1] not in answered else None,
+        plan_events=tuple(
+            PlanEventView(at=e.at, kind=e.kind, data=dict(e.data))
+            for e in followup_store.plan_events_for(
+                session, runner_id=runner.id, episode_id=episode_row.id
+            )
+        )
+        if episode_row is not None
+        else (),
     )
 
 
@@ -177,6 +204,22 @@ def apply_effects(
                 )
             case ChangeEpisode(changes=changes) if episode_id is not None:
                 followup_store.update_episode(session, episode_id=episode_id, now=now, **changes)
+            case RecordPlanEvent():
+                followup_store.record_plan_event(
+                    session,
+                    runner_id=runner_id,
+                    episode_id=episode_id,
+                    at=effect.at,
+                    kind=effect.kind,
+                    data=dict(effect.data),
+                )
+            case DeleteEverything():
+                # Write out what is pending first, then forget every loaded object: none of
+                # them may be flushed again after their rows are gone.
+                session.flush()
+                privacy_store.delete_runner(session, runner_id=runner_id)
+                session.expunge_all()
+                return
 
 
 def open_episode_for(

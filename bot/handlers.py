@@ -30,10 +30,11 @@ from telegram.ext import (
     filters,
 )
 
+from bot.charts import render_png
 from bot.db.database import Database
 from bot.keyboards import decode_callback, inline_keyboard
 from bot.render import render
-from bot.service import Sender, apply_event
+from bot.service import Attachment, Sender, apply_event
 from flows.dialog import Event, TypedText, Unreadable, event_for_command
 from flows.types import Reply
 
@@ -51,6 +52,12 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("pause", "Pause daily reminders"),
     ("resume", "Resume reminders and check-ins"),
     ("stop", "Stop every check-in and reminder"),
+    ("plan", "Today's exercises, with how-tos"),
+    ("exercises", "Browse the exercise library"),
+    ("run", "Return to running: readiness checks and walk-run steps"),
+    ("progress", "A chart of your recovery"),
+    ("export", "Download all your data"),
+    ("delete", "Erase all your data"),
 )
 
 
@@ -81,9 +88,18 @@ def sender_of(update: Update) -> Sender:
     )
 
 
-async def send_replies(context: Context, chat_id: int, replies: tuple[Reply, ...]) -> None:
+async def send_replies(
+    context: Context,
+    chat_id: int,
+    replies: tuple[Reply, ...],
+    attachments: dict[str, Attachment] | None = None,
+) -> None:
     """Render and send each reply in order (order matters: the question comes last)."""
     for reply in replies:
+        attachment = (attachments or {}).get(reply.attachment)
+        if attachment is not None:
+            await send_attachment(context, chat_id, reply, attachment)
+            continue
         await context.bot.send_message(
             chat_id=chat_id,
             text=render(reply.template, **reply.context),
@@ -92,13 +108,37 @@ async def send_replies(context: Context, chat_id: int, replies: tuple[Reply, ...
         )
 
 
+async def send_attachment(
+    context: Context, chat_id: int, reply: Reply, attachment: Attachment
+) -> None:
+    """A progress chart as a photo (or words when there is nothing to plot), an export as a
+    file; the reply's text goes with it as the caption."""
+    caption = render(reply.template, **{**reply.context, **attachment.summary})
+    if attachment.kind == "export":
+        await context.bot.send_document(
+            chat_id=chat_id,
+            document=attachment.export,
+            filename="ankle-bot-export.json",
+            caption=caption,
+            parse_mode=ParseMode.HTML,
+        )
+    elif attachment.progress is not None and attachment.summary.get("has_data"):
+        # Drawing takes a moment of CPU: keep it off the event loop.
+        png = await asyncio.to_thread(render_png, attachment.progress)
+        await context.bot.send_photo(
+            chat_id=chat_id, photo=png, caption=caption, parse_mode=ParseMode.HTML
+        )
+    else:
+        await context.bot.send_message(chat_id=chat_id, text=caption, parse_mode=ParseMode.HTML)
+
+
 async def apply(update: Update, context: Context, event: Event) -> None:
     """Apply one flow event for the update's chat and send what the flow asked for."""
     deps = deps_of(context)
     sender = sender_of(update)
-    outcome = await deps.db.run(apply_event, sender=sender, event=event, now=deps.clock())
-    if outcome is not None:
-        await send_replies(context, sender.chat_id, outcome.replies)
+    applied = await deps.db.run(apply_event, sender=sender, event=event, now=deps.clock())
+    if applied is not None:
+        await send_replies(context, sender.chat_id, applied.replies, applied.attachments)
 
 
 # --- handlers --------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Buttons as the flows describe them -> Telegram inline keyboards, and callback data both ways.
 
 Callback data is versioned by its prefix (`a1` answer, `n1` Back / Start over, `k1` check-in
-soreness, `s1` were-you-seen, `x1` exercise result), so a future format can still read today's
+soreness, `s1` were-you-seen, `x1` exercise result,
+`h1` an exercise's how-to), so a future format can still read today's
 buttons. Question buttons carry the conversation version they were shown at, so a button from an
 older question is recognised as stale. Every value is checked against Telegram's 64-byte limit
 when it is made: python-telegram-bot does not check it, and Telegram would reject the message.
@@ -22,6 +23,7 @@ _PREFIX = {
     "checkin": "k1",
     "seen": "s1",
     "exercise": "x1",
+    "howto": "h1",
 }
 
 
@@ -34,6 +36,8 @@ def encode_button(button: Button, version: int) -> str:
         data = f"a1:{version}:{button.step}:{button.value}"
     elif prefix == "n1":
         data = f"n1:{version}:{button.action}"
+    elif prefix == "h1":
+        data = f"h1:{button.value}"
     else:
         data = f"{prefix}:{button.step}:{button.value}"
     if len(data.encode()) > CALLBACK_DATA_LIMIT:
@@ -58,6 +62,8 @@ def decode_callback(data: str | None) -> Event | None:
                 return event_for_button(Button("", "seen", message, value), 0)
             case ["x1", day, value]:
                 return event_for_button(Button("", "exercise", day, value), 0)
+            case ["h1", exercise_id]:
+                return event_for_button(Button("", "howto", "", exercise_id), 0)
     except ValueError:
         return None
     return None

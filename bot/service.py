@@ -8,19 +8,35 @@ before a crash; the runner's last applied update id makes that a no-op.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import followups
-from bot.db import schedule_store, store
+from bot import charts, followups
+from bot.charts import ProgressData
+from bot.db import privacy_store, schedule_store, store
 from bot.db.models import Conversation
 from flows.dialog import DialogState, Event, Outcome, advance
+from flows.events import DeleteEverything
 from flows.questions import Step
+from flows.types import Reply
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """Data a reply carries besides its text, read in the same transaction: a progress chart's
+    data (drawn later, outside the transaction) or an export file."""
+
+    kind: str
+    summary: dict[str, Any]
+    progress: ProgressData | None = None
+    export: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +70,7 @@ def load_state(session: Session, *, chat_id: int) -> DialogState | None:
     return state_of(store.load_conversation(session, runner_id=runner.id))
 
 
-def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime) -> Outcome | None:
+def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime) -> Applied | None:
     """Apply `event` for `sender` and store the result; None when the update was applied before."""
     runner = store.get_or_create_runner(
         session,
@@ -111,7 +127,38 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
             assessed_at=done.completed_at,
             now=now,
         )
+    attachments = {
+        r.attachment: attachment_for(session, r.attachment, runner_id=runner.id, now=now)
+        for r in outcome.replies
+        if r.attachment
+    }
     followups.apply_effects(session, runner_id=runner.id, effects=outcome.effects, now=now)
+    if any(isinstance(e, DeleteEverything) for e in outcome.effects):
+        return Applied(outcome, attachments)  # the runner is gone: nothing more to remember
     if sender.update_id is not None:
         store.mark_update_applied(session, runner=runner, update_id=sender.update_id)
-    return outcome
+    return Applied(outcome, attachments)
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What `apply_event` did: the flow's outcome and the data its replies attach."""
+
+    outcome: Outcome
+    attachments: dict[str, Attachment]
+
+    @property
+    def replies(self) -> tuple[Reply, ...]:
+        return self.outcome.replies
+
+
+def attachment_for(session: Session, kind: str, *, runner_id: int, now: datetime) -> Attachment:
+    if kind == "export":
+        data = privacy_store.export_runner(session, runner_id=runner_id, now=now)
+        return Attachment(kind, {}, export=json.dumps(data, indent=2).encode())
+    progress = charts.load_progress(session, runner_id=runner_id)
+    return Attachment(
+        kind,
+        {"has_data": charts.has_anything(progress), "summary": charts.summary(progress, now=now)},
+        progress=progress,
+    )

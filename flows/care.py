@@ -29,10 +29,10 @@ from flows.events import (
     ScheduleMessage,
 )
 from flows.followup import CheckIn, Episode, Verdict, decide_check_in
-from flows.programme import build_session
+from flows.plan import progress_after_check_in, todays_session
 from flows.questions import TRIAGE_STEPS, Step
 from flows.replies import info, question_reply
-from flows.rules import Answers, Decision, plyometric_gate_blockers
+from flows.rules import Answers, Decision
 from flows.schedule import (
     FollowUpKind,
     checkin_due_times,
@@ -40,7 +40,7 @@ from flows.schedule import (
     next_daily_checkin,
     next_local_occurrence,
 )
-from flows.types import Button, Disposition, Location, Phase, Reply, Trend, WeightBearing
+from flows.types import Button, Disposition, Reply, Trend, WeightBearing
 
 SAFETY_NET = "safety_net"
 FOLLOW_UP_KINDS = (FollowUpKind.CHECKIN, FollowUpKind.SEEN_CHECK, SAFETY_NET)
@@ -155,31 +155,6 @@ def seen_check_reply(message_id: int, disposition: Disposition) -> Reply:
         ),
     )
     return Reply("care/seen_check.j2", {"disposition": disposition.code}, buttons)
-
-
-def todays_session(profile: Profile) -> Reply:
-    """Today's exercise session for the running plan, with the gate re-checked on today's pain."""
-    episode = profile.episode
-    assert episode is not None
-    answers = Answers.from_mapping(episode.answers)
-    pain = profile.soreness[-1][1] if profile.soreness else episode.pain_at_assessment
-    answers = replace(answers, pain=pain)
-    blockers = plyometric_gate_blockers(
-        answers, has_trigger=episode.disposition is not Disposition.HOME_CARE
-    )
-    session = build_session(
-        location=Location(episode.location),
-        phase=Phase(episode.phase),
-        pain_now=pain,
-        gate_open=not blockers,
-        outside_sprain_healing=(
-            episode.location == Location.OUTSIDE
-            and answers.weight_bearing is not WeightBearing.NORMAL
-        ),
-    )
-    return Reply(
-        "triage/exercise_session.j2", {"session": session, "gate_blockers": blockers, "pain": pain}
-    )
 
 
 def reminder_reply(profile: Profile, day: date) -> tuple[Reply, ...]:
@@ -356,10 +331,13 @@ def finish_check_in(state: DialogState, profile: Profile, *, now: datetime) -> O
             state=done, replies=(info("care/resolved.j2", **context),), effects=tuple(effects)
         )
     upcoming = next((due for kind, due in profile.upcoming if kind == FollowUpKind.CHECKIN), None)
+    plan_replies, plan_effects = progress_after_check_in(profile, answers, now=now)
+    effects += plan_effects
     return Outcome(
         state=done,
         replies=(
             info("care/checkin_thanks.j2", **context, next_check_in=upcoming, zone=profile.zone),
+            *plan_replies,
         ),
         effects=tuple(effects),
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from flows import care
+from flows import care, plan
 from flows.advice import outcome_replies
 from flows.events import (
     AnswerSeenCheck,
@@ -29,6 +29,7 @@ from flows.events import (
     Outcome,
     Profile,
     Resume,
+    ShowExercise,
     ShowInfo,
     StartAssessment,
     StartCheckIn,
@@ -105,6 +106,12 @@ def _answer(state: DialogState, value: str, profile: Profile, *, now: datetime) 
         return replace(outcome, state=moved)
     if Step.REMINDER_TIME.value in answers:
         return care.finish_setup(moved, profile, now=now)
+    if plan.is_readiness(moved):
+        return plan.finish_readiness(moved, profile, now=now)
+    if plan.is_run(moved):
+        return plan.finish_run(moved, profile, now=now)
+    if Step.CONFIRM_DELETE.value in answers:
+        return plan.finish_delete(moved)
     decision = decide(typed)
     assessment = Assessment(
         answers=answers,
@@ -192,6 +199,18 @@ def _command(
             return care.stop(profile)
         case "status":
             return care.show_status(profile, now=now)
+        case "plan":
+            return plan.show_plan(profile)
+        case "exercises":
+            return plan.browse_exercises()
+        case "run":
+            return plan.start_running(state, profile, now=now)
+        case "progress":
+            return plan.progress(profile)
+        case "export":
+            return plan.export(profile)
+        case "delete":
+            return plan.ask_delete(state, now=now)
     return _with_current_question(
         state, info("triage/unreadable.j2", kind="unknown_command"), now=now
     )
@@ -249,6 +268,8 @@ def _dispatch(
             return care.log_exercise(profile, day=day, result=result, now=now)
         case Command():
             return _command(state, event, profile, now=now)
+        case ShowExercise(exercise_id=exercise_id):
+            return plan.show_exercise(exercise_id, profile)
     raise TypeError(f"unknown event {event!r}")
 
 
@@ -275,7 +296,22 @@ COMMANDS: dict[str, Event] = {
     "help": ShowInfo(topic="help"),
     "about": ShowInfo(topic="about"),
 }
-FOLLOW_UP_COMMANDS = frozenset({"sore", "reminders", "pause", "resume", "stop", "status"})
+FOLLOW_UP_COMMANDS = frozenset(
+    {
+        "sore",
+        "reminders",
+        "pause",
+        "resume",
+        "stop",
+        "status",
+        "plan",
+        "exercises",
+        "run",
+        "progress",
+        "export",
+        "delete",
+    }
+)
 
 
 def event_for_command(name: str, argument: str = "") -> Event:

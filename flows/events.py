@@ -119,6 +119,13 @@ class LogExercise:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowExercise:
+    """A how-to button: show one exercise of the library."""
+
+    exercise_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Command:
     """A follow-up command: sore, reminders, pause, resume, stop, status."""
 
@@ -127,7 +134,8 @@ class Command:
 
 
 Event = (
-    StartCheckIn
+    ShowExercise
+    | StartCheckIn
     | AnswerSeenCheck
     | LogExercise
     | Command
@@ -210,8 +218,22 @@ class ChangeEpisode:
     changes: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class RecordPlanEvent:
+    at: datetime
+    kind: str  # "phase", "readiness" or "run"
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteEverything:
+    """Erase every row of the runner (after they confirmed /delete)."""
+
+
 Effect = (
-    ScheduleMessage
+    RecordPlanEvent
+    | DeleteEverything
+    | ScheduleMessage
     | CancelMessages
     | RecordSoreness
     | RecordCheckIn
@@ -237,6 +259,18 @@ class CheckInView:
     at: datetime
     soreness: int
     trend: str
+    exercises_done: bool | None = None  # None: no exercise questions at that check-in
+    exercise_pain: int | None = None
+    morning_worse: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanEventView:
+    """One event of the plan's history: a phase change, a readiness check or a run day."""
+
+    at: datetime
+    kind: str
+    data: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +304,7 @@ class Profile:
     answered_messages: frozenset[int] = frozenset()
     # The newest check-in message sent and not yet answered (a typed "4/10" answers it).
     open_check_in: int | None = None
+    plan_events: tuple[PlanEventView, ...] = ()
 
 
 def event_for_button(button: Button, version: int) -> Event | None:
@@ -287,6 +322,8 @@ def event_for_button(button: Button, version: int) -> Event | None:
                 return StartCheckIn(message_id=int(button.step), soreness=soreness)
             case "seen" if button.value in ("y", "n"):
                 return AnswerSeenCheck(message_id=int(button.step), seen=button.value == "y")
+            case "howto" if button.value:
+                return ShowExercise(exercise_id=button.value)
             case "exercise" if button.value in EXERCISE_RESULTS:
                 day = date.fromisoformat(button.step)
                 return LogExercise(local_date=day, result=EXERCISE_RESULTS[button.value])

@@ -68,14 +68,25 @@ class Step(StrEnum):
     ZONE = "zone"
     CITY = "city"
     REMINDER_TIME = "rtime"
+    # Return to running: the five readiness checks, then logging a walk-run day.
+    READY_WALK = "r_walk"
+    READY_STAND = "r_stand"
+    READY_SQUATS = "r_squat"
+    READY_JOG = "r_jog"
+    READY_HOPS = "r_hops"
+    RUN_PAIN = "r_pain"
+    RUN_MORNING = "r_morn"
+    RUN_SWELLING = "r_swell"
+    # Confirming /delete.
+    CONFIRM_DELETE = "del"
     DONE = "done"
 
 
 # The questions of the first assessment (the rest belong to check-ins, reports and set-up).
 TRIAGE_STEPS = (
     frozenset(Step)
-    - {s for s in Step if s.value.startswith("c_")}
-    - {Step.SORENESS, Step.ZONE, Step.CITY, Step.REMINDER_TIME, Step.DONE}
+    - {s for s in Step if s.value.startswith(("c_", "r_"))}
+    - {Step.SORENESS, Step.ZONE, Step.CITY, Step.REMINDER_TIME, Step.CONFIRM_DELETE, Step.DONE}
 )
 
 
@@ -233,6 +244,15 @@ _REMINDER_TIMES = (
     *(Choice(t, t) for t in ("07:00", "08:00", "12:30", "18:00", "20:00")),
     Choice("off", "No daily reminder", ("off", "no", "none", "no thanks", "stop")),
 )
+_READINESS = (
+    Choice("pass", "Yes: pain 2/10 or less, no worse next morning", ("yes", "pass", "passed")),
+    Choice("fail", "No: it hurt more than that", ("no", "fail", "failed", "hurt")),
+    Choice("untried", "Haven't tried yet", ("not tried", "untried", "haven't tried", "not yet")),
+)
+_CONFIRM = (
+    Choice("yes", "Yes, delete everything", ("yes", "delete", "yes delete")),
+    Choice("no", "No, keep my data", ("no", "keep", "cancel")),
+)
 _CITY_NAME = re.compile(r"^[^/]+/")
 
 
@@ -361,5 +381,19 @@ QUESTIONS: dict[Step, Question] = {
             parse_reminder_time,
             per_row=3,
         ),
+        *(
+            _choice_question(step, "plan/ask_readiness.j2", _READINESS)
+            for step in (
+                Step.READY_WALK,
+                Step.READY_STAND,
+                Step.READY_SQUATS,
+                Step.READY_JOG,
+                Step.READY_HOPS,
+            )
+        ),
+        Question(Step.RUN_PAIN, "plan/ask_run_pain.j2", _PAIN_CHOICES, parse_pain, per_row=6),
+        _choice_question(Step.RUN_MORNING, "care/ask_morning.j2", _MORNING),
+        yes_no(Step.RUN_SWELLING, "plan/ask_run_swelling.j2"),
+        _choice_question(Step.CONFIRM_DELETE, "plan/ask_delete.j2", _CONFIRM),
     )
 }

@@ -30,6 +30,7 @@ def question_reply(state: DialogState, *, now: datetime, note: str = "") -> Repl
         rows.append((Button("⬅ Back", "back"),))
     context = {
         "number": len(state.history) + 1,
+        "step": state.step.value,
         "note": note,
         "answers": Answers.from_mapping(state.answers),
     }

@@ -119,6 +119,16 @@ ROUTES: tuple[tuple[Step, Step, Callable[[Answers], bool] | None], ...] = (
     (Step.ZONE,                Step.REMINDER_TIME,          None),
     (Step.CITY,                Step.REMINDER_TIME,          None),
     (Step.REMINDER_TIME,       Step.DONE,                   None),
+    # return to running: readiness checks, a run day; and confirming /delete
+    (Step.READY_WALK,          Step.READY_STAND,            None),
+    (Step.READY_STAND,         Step.READY_SQUATS,           None),
+    (Step.READY_SQUATS,        Step.READY_JOG,              None),
+    (Step.READY_JOG,           Step.READY_HOPS,             None),
+    (Step.READY_HOPS,          Step.DONE,                   None),
+    (Step.RUN_PAIN,            Step.RUN_MORNING,            None),
+    (Step.RUN_MORNING,         Step.RUN_SWELLING,           None),
+    (Step.RUN_SWELLING,        Step.DONE,                   None),
+    (Step.CONFIRM_DELETE,      Step.DONE,                   None),
 )
 # fmt: on
 

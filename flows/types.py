@@ -102,6 +102,8 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     # The conversation version the buttons belong to (carried in their callback data).
     version: int = 0
+    # Something the adapter adds from the runner's data: "progress" (a chart), "export" (a file).
+    attachment: str = ""
 
 
 @dataclass(frozen=True, slots=True)

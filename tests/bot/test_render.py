@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from jinja2 import UndefinedError
 
+from bot import charts
+from bot.charts import AssessmentMark, ProgressData, SorenessPoint
 from bot.render import environment, render, template_names
 from flows import care
 from flows.dialog import (
@@ -26,6 +28,7 @@ from flows.dialog import (
     Navigate,
     Outcome,
     Resume,
+    ShowExercise,
     ShowInfo,
     StartAssessment,
     StartCheckIn,
@@ -33,7 +36,7 @@ from flows.dialog import (
     Unreadable,
     advance,
 )
-from flows.events import CheckInView
+from flows.events import CheckInView, PlanEventView
 from flows.types import Reply
 from tests.fakes.telegram_html import parse_html
 
@@ -71,6 +74,73 @@ def random_walk(seed: int) -> list[Reply]:
         outcome = advance(state, event, now=NOW)
         state = outcome.state or state
         replies.extend(outcome.replies)
+    return replies
+
+
+def plan_replies(profile) -> list[Reply]:
+    """The exercise plan, how-tos, return to running and the data commands."""
+    from flows.programme import EXERCISES
+    from tests.flows.test_care import checkin_through
+
+    replies: list[Reply] = []
+    top = replace(profile, episode=replace(profile.episode, phase=4), soreness=((NOW, 1),))
+    for p in (profile, top, replace(profile, episode=None)):
+        for name in ("plan", "exercises", "run", "progress", "export", "delete"):
+            replies += advance(None, Command(name), now=NOW, profile=p).replies
+    replies += [
+        r
+        for e in EXERCISES
+        for r in advance(None, ShowExercise(e.id), now=NOW, profile=profile).replies
+    ]
+    replies += advance(None, ShowExercise("nope"), now=NOW, profile=profile).replies
+    for answers in (["yes"] * 5, ["yes", "no", "not tried", "yes", "yes"]):
+        replies += walk(advance(None, Command("run"), now=NOW, profile=top), answers, top)
+    ran = replace(top, plan_events=(PlanEventView(NOW, "readiness", {"ready": True}),))
+    for answers in (["1", "settled", "no"], ["4", "settled", "no"], ["7", "worse", "yes"]):
+        replies += walk(advance(None, Command("run"), now=NOW, profile=ran), answers, ran)
+    done_runs = tuple(
+        PlanEventView(NOW, "run", {"step": 4, "pain": 0, "morning_worse": False, "swelling": False})
+        for _ in range(2)
+    )
+    replies += walk(
+        advance(
+            None,
+            Command("run"),
+            now=NOW,
+            profile=replace(ran, plan_events=ran.plan_events + done_runs),
+        ),
+        ["0", "settled", "no"],
+        ran,
+    )
+    for answer in ("yes", "no"):
+        replies += walk(
+            advance(None, Command("delete"), now=NOW, profile=profile), [answer], profile
+        )
+    ready_answers = {
+        **profile.episode.answers,
+        "walk": "normal",
+        "swell": "none",
+        "pain": "2",
+        "onset": "gradual",
+    }
+    yesterday = CheckInView(NOW - timedelta(days=1), 2, "better", True, 2, False)
+    good = replace(
+        profile,
+        soreness=((NOW, 2),),
+        episode=replace(profile.episode, phase=3, answers=ready_answers, check_ins=(yesterday,)),
+    )
+    replies += checkin_through(["better", "none", "all", "1", "settled"], soreness=2, profile=good)
+    replies += checkin_through(["worse", "none", "all", "8", "worse"], soreness=5, profile=good)
+    return replies
+
+
+def walk(outcome, answers, profile) -> list[Reply]:
+    replies = list(outcome.replies)
+    state = outcome.state
+    for text in answers:
+        outcome = advance(state, TypedText(text), now=NOW, profile=profile)
+        state = outcome.state or state
+        replies += outcome.replies
     return replies
 
 
@@ -166,6 +236,7 @@ def follow_up_replies() -> list[Reply]:
             replies += advance(None, event, now=NOW, profile=p).replies
     start = advance(None, StartAssessment(), now=NOW)
     replies += advance(start.state, StartCheckIn(5, 3), now=NOW, profile=profile).replies
+    replies += plan_replies(profile)
     replies += advance(
         None,
         StartCheckIn(5, 3),
@@ -183,11 +254,31 @@ def all_replies() -> list[Reply]:
     return replies
 
 
+def text_of(reply: Reply) -> list[str]:
+    """A reply's text; one that carries an attachment is rendered with and without data."""
+    if reply.attachment != "progress":
+        return [render(reply.template, **reply.context)]
+    with_data = ProgressData(
+        zone="UTC",
+        soreness=(SorenessPoint(NOW, 4, "assessment"), SorenessPoint(NOW, 2, "report")),
+        assessments=(AssessmentMark(NOW, "HOME_CARE"),),
+    )
+    return [
+        render(
+            reply.template,
+            **reply.context,
+            has_data=charts.has_anything(data),
+            summary=charts.summary(data, now=NOW),
+        )
+        for data in (ProgressData(zone="UTC"), with_data)
+    ]
+
+
 def test_every_template_is_reached_and_renders(all_replies: list[Reply]) -> None:
     rendered = {reply.template for reply in all_replies}
     assert set(template_names()) <= rendered, set(template_names()) - rendered
     for reply in all_replies:
-        assert render(reply.template, **reply.context).strip()
+        assert all(text.strip() for text in text_of(reply))
 
 
 def test_every_reply_is_valid_telegram_html_within_the_message_limit(
@@ -195,24 +286,24 @@ def test_every_reply_is_valid_telegram_html_within_the_message_limit(
 ) -> None:
     seen: set[str] = set()
     for reply in all_replies:
-        text = render(reply.template, **reply.context)
-        if text in seen:
-            continue
-        seen.add(text)
-        plain, _ = parse_html(text)  # raises on markup Telegram would refuse
-        assert len(plain) <= TELEGRAM_MESSAGE_LIMIT, reply.template
+        for text in text_of(reply):
+            if text in seen:
+                continue
+            seen.add(text)
+            plain, _ = parse_html(text)  # raises on markup Telegram would refuse
+            assert len(plain) <= TELEGRAM_MESSAGE_LIMIT, reply.template
 
 
 def test_every_piece_of_advice_says_it_is_not_a_diagnosis(all_replies: list[Reply]) -> None:
     for reply in all_replies:
         if reply.template in ADVICE:
-            assert "not a diagnosis" in render(reply.template, **reply.context)
+            assert all("not a diagnosis" in text for text in text_of(reply))
 
 
 def test_every_outcome_says_what_would_change_the_advice(all_replies: list[Reply]) -> None:
     for reply in all_replies:
         if reply.template.startswith("triage/outcome_"):
-            text = render(reply.template, **reply.context)
+            (text,) = text_of(reply)
             assert "Why:" in text
             assert "Go to urgent care now" in text or "What would change" in text
 

@@ -1,0 +1,407 @@
+"""The /progress chart: a runner's soreness, exercise days, assessments and plan phase as a PNG.
+
+`load_progress` reads what the database holds about one runner into a frozen `ProgressData`;
+`build_figure` draws it (soreness 0-10 as a line with markers, each day's exercises as a coloured
+marker along the bottom, assessment outcomes as labelled vertical lines, the plan phase as a step
+line on a second axis), with the time axis in the runner's own time zone; `render_png` turns that
+into PNG bytes, and `summary` gives the figures for the text sent beside the chart. Drawing uses
+a bare `Figure` on the Agg canvas, never pyplot: pyplot keeps global state and is not
+thread-safe, and the chart is drawn in a worker thread. Instants are plotted as true instants
+(`matplotlib.dates.date2num` of aware datetimes), and only the tick locator and formatter work
+in the runner's zone, so `num2date` on a plotted point gives back the instant that was stored.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db.models import (
+    Assessment,
+    Episode,
+    ExerciseLog,
+    ExerciseResult,
+    PlanEvent,
+    Runner,
+    SorenessReport,
+)
+from flows.types import Phase, Trend
+
+
+class SorenessPoint(NamedTuple):
+    """One 0-10 soreness score, when it was given and how (a `SorenessSource` value)."""
+
+    at: datetime
+    value: int
+    source: str
+
+
+class ExerciseDay(NamedTuple):
+    """What the runner said about one day's exercises (an `ExerciseResult` value)."""
+
+    local_date: date
+    result: str
+
+
+class PhaseChange(NamedTuple):
+    """From `at`, the runner's exercise plan was in `phase` (a `flows.types.Phase` value)."""
+
+    at: datetime
+    phase: int
+
+
+class AssessmentMark(NamedTuple):
+    """A finished assessment and its disposition code (such as "HOME_CARE")."""
+
+    at: datetime
+    disposition: str
+
+
+@dataclass(frozen=True)
+class ProgressData:
+    """Everything the chart and its summary show about one runner, oldest first in each part.
+
+    `zone` is the runner's IANA time zone ("UTC" until they choose one).
+    """
+
+    zone: str
+    soreness: tuple[SorenessPoint, ...] = ()
+    sessions: tuple[ExerciseDay, ...] = ()
+    phase_changes: tuple[PhaseChange, ...] = ()
+    assessments: tuple[AssessmentMark, ...] = ()
+
+
+# 8 x 5 in at 120 dpi: 960 x 600 px, readable on a phone without zooming.
+FIGURE_SIZE = (8.0, 5.0)
+DPI = 120
+
+DISPOSITION_LABELS = {
+    "HOME_CARE": "Home care",
+    "SEE_CLINICIAN": "See a clinician",
+    "EMERGENCY": "Emergency",
+}
+DISPOSITION_COLOURS = {"HOME_CARE": "#2e7d32", "SEE_CLINICIAN": "#ef6c00", "EMERGENCY": "#c62828"}
+SESSION_STYLES = {
+    ExerciseResult.DONE.value: ("Exercises done", "#2e7d32", "o"),
+    ExerciseResult.SKIPPED.value: ("Exercises skipped", "#9e9e9e", "s"),
+    ExerciseResult.TOO_SORE.value: ("Too sore for exercises", "#c62828", "X"),
+}
+SORENESS_COLOUR = "#1565c0"
+PHASE_COLOUR = "#7b1fa2"
+
+# Exercise days sit below the 0 of the soreness scale, in a band of their own.
+SESSION_ROW_Y = -1.2
+SORENESS_AXIS_LIMITS = (-2.0, 10.6)
+PHASE_AXIS_LIMITS = (0.5, 4.5)
+
+# A day's exercises are drawn at local noon: the middle of the day they belong to.
+SESSION_TIME_OF_DAY = time(12, 0)
+
+# Room left either side of the data, so the first and last markers are not cut in half.
+MIN_MARGIN = timedelta(hours=12)
+SINGLE_INSTANT_MARGIN = timedelta(days=1)
+
+# The kind of plan event that records a phase change (`flows.plan`).
+PHASE_EVENT = "phase"
+
+# Artist ids, so tests and callers can find each part of the chart.
+SORENESS_GID = "soreness"
+PHASE_GID = "phase"
+ASSESSMENT_GID = "assessment"
+SESSION_GID_PREFIX = "sessions:"
+
+
+# --- reading the database -------------------------------------------------------------------------
+
+
+def load_progress(session: Session, *, runner_id: int) -> ProgressData:
+    """What the database holds about the runner's progress, oldest first.
+
+    The plan's phases come from each episode (the phase it started in, at its creation) and the
+    "phase" plan events (`{"from": ..., "to": ...}`) recorded at each change since. An episode
+    with no phase event keeps the phase it is in now from its creation: episodes from before
+    plan events were recorded have no other history.
+    """
+    zone = session.scalar(select(Runner.zone).where(Runner.id == runner_id)) or "UTC"
+    soreness = session.execute(
+        select(SorenessReport.at, SorenessReport.value, SorenessReport.source)
+        .where(SorenessReport.runner_id == runner_id)
+        .order_by(SorenessReport.at, SorenessReport.id)
+    )
+    sessions = session.execute(
+        select(ExerciseLog.local_date, ExerciseLog.result)
+        .where(ExerciseLog.runner_id == runner_id)
+        .order_by(ExerciseLog.local_date)
+    )
+    assessments = session.execute(
+        select(Assessment.completed_at, Assessment.disposition)
+        .where(Assessment.runner_id == runner_id)
+        .order_by(Assessment.completed_at, Assessment.id)
+    )
+    return ProgressData(
+        zone=zone,
+        soreness=tuple(SorenessPoint(*row) for row in soreness),
+        sessions=tuple(ExerciseDay(*row) for row in sessions),
+        phase_changes=_phase_changes(session, runner_id=runner_id),
+        assessments=tuple(AssessmentMark(*row) for row in assessments),
+    )
+
+
+# --- what there is to say -------------------------------------------------------------------------
+
+
+def has_anything(data: ProgressData) -> bool:
+    """Whether there is anything to plot (False: say "nothing to plot yet" instead)."""
+    return bool(data.soreness or data.sessions or data.phase_changes or data.assessments)
+
+
+def summary(data: ProgressData, *, now: datetime) -> dict[str, Any]:
+    """The figures for the text beside the chart.
+
+    `trend` compares the latest soreness score with the first (None with fewer than two);
+    `days_tracked` counts whole days from the first thing recorded to `now` (None when nothing
+    is); `current_phase` is the phase after the latest phase change.
+    """
+    first = data.soreness[0] if data.soreness else None
+    latest = data.soreness[-1] if data.soreness else None
+    counts = {result.value: 0 for result in ExerciseResult}
+    for day in data.sessions:
+        counts[day.result] = counts.get(day.result, 0) + 1
+    started = min(_instants(data), default=None)
+    return {
+        "reports": len(data.soreness),
+        "first_soreness": first.value if first else None,
+        "first_at": first.at if first else None,
+        "latest_soreness": latest.value if latest else None,
+        "latest_at": latest.at if latest else None,
+        "trend": _trend(first.value, latest.value) if len(data.soreness) >= 2 else None,
+        "sessions_done": counts[ExerciseResult.DONE.value],
+        "sessions_skipped": counts[ExerciseResult.SKIPPED.value],
+        "sessions_too_sore": counts[ExerciseResult.TOO_SORE.value],
+        "current_phase": data.phase_changes[-1].phase if data.phase_changes else None,
+        "last_disposition": data.assessments[-1].disposition if data.assessments else None,
+        "days_tracked": (now - started).days if started is not None else None,
+    }
+
+
+# --- drawing --------------------------------------------------------------------------------------
+
+
+def build_figure(data: ProgressData) -> Figure:
+    """The progress chart; with nothing recorded, a chart that says so."""
+    figure = Figure(figsize=FIGURE_SIZE, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    zone = _zone(data.zone)
+    axes = figure.add_subplot()
+    axes.set_title("Your ankle: soreness and exercise plan", fontsize=14)
+    axes.set_ylabel("Soreness (0-10)", fontsize=12)
+    axes.set_xlabel(f"Date ({zone} time)", fontsize=11)
+    axes.set_ylim(*SORENESS_AXIS_LIMITS)
+    axes.set_yticks(range(0, 11, 2))
+    axes.grid(axis="y", alpha=0.3)
+    axes.tick_params(labelsize=10)
+    if not has_anything(data):
+        axes.text(
+            0.5,
+            0.5,
+            "Nothing recorded yet",
+            transform=axes.transAxes,
+            ha="center",
+            va="center",
+            fontsize=14,
+            color="#616161",
+        )
+        axes.set_xticks([])
+        return figure
+
+    start, end = _x_range(data)
+    # Phases first, so that the twin axes they need sits behind everything drawn after.
+    phase_line = _draw_phases(axes, data.phase_changes, end=end) if data.phase_changes else None
+    for mark in data.assessments:
+        _draw_assessment(axes, mark)
+    handles: list[Any] = []
+    if data.soreness:
+        handles.append(_draw_soreness(axes, data.soreness))
+    if phase_line is not None:
+        handles.append(phase_line)
+    handles.extend(_draw_sessions(axes, data.sessions, zone))
+    if data.assessments:
+        handles.append(Line2D([], [], color="#616161", linestyle="--", label="Assessment"))
+
+    axes.set_xlim(date2num(start), date2num(end))
+    locator = AutoDateLocator(tz=zone, minticks=3, maxticks=8)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=zone))
+    figure.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=10)
+    return figure
+
+
+def render_png(data: ProgressData) -> bytes:
+    """The progress chart as PNG bytes."""
+    figure = build_figure(data)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def session_instant(local_date: date, zone: tzinfo) -> datetime:
+    """Where a day's exercises are drawn: noon of that date in the runner's zone."""
+    return datetime.combine(local_date, SESSION_TIME_OF_DAY, tzinfo=zone)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _phase_changes(session: Session, *, runner_id: int) -> tuple[PhaseChange, ...]:
+    episodes = session.execute(
+        select(Episode.id, Episode.created_at, Episode.phase)
+        .where(Episode.runner_id == runner_id)
+        .order_by(Episode.created_at, Episode.id)
+    ).all()
+    events = session.execute(
+        select(PlanEvent.episode_id, PlanEvent.at, PlanEvent.data)
+        .where(PlanEvent.runner_id == runner_id, PlanEvent.kind == PHASE_EVENT)
+        .order_by(PlanEvent.at, PlanEvent.id)
+    ).all()
+    changes = []
+    for episode_id, created_at, phase in episodes:
+        first = next((data for owner, _, data in events if owner == episode_id), None)
+        started = first.get("from", phase) if first is not None else phase
+        changes.append(PhaseChange(created_at, int(started)))
+    changes.extend(
+        PhaseChange(at, data["to"]) for _, at, data in events if isinstance(data.get("to"), int)
+    )
+    # Stable, starts first: a change at the very instant an episode opened still comes after it.
+    return tuple(sorted(changes, key=lambda change: change.at))
+
+
+def _draw_soreness(axes: Axes, points: Iterable[SorenessPoint]) -> Line2D:
+    points = list(points)
+    (line,) = axes.plot(
+        date2num([point.at for point in points]),
+        [point.value for point in points],
+        color=SORENESS_COLOUR,
+        marker="o",
+        markersize=7,
+        linewidth=2.2,
+        label="Soreness",
+        zorder=3,
+    )
+    line.set_gid(SORENESS_GID)
+    return line
+
+
+def _draw_sessions(axes: Axes, days: Iterable[ExerciseDay], zone: tzinfo) -> list[Any]:
+    by_result: dict[str, list[date]] = {}
+    for day in days:
+        by_result.setdefault(day.result, []).append(day.local_date)
+    handles = []
+    for result, (label, colour, marker) in SESSION_STYLES.items():
+        dates = by_result.get(result)
+        if not dates:
+            continue
+        collection = axes.scatter(
+            date2num([session_instant(day, zone) for day in dates]),
+            [SESSION_ROW_Y] * len(dates),
+            color=colour,
+            marker=marker,
+            s=60,
+            label=label,
+            zorder=3,
+        )
+        collection.set_gid(SESSION_GID_PREFIX + result)
+        handles.append(collection)
+    return handles
+
+
+def _draw_assessment(axes: Axes, mark: AssessmentMark) -> None:
+    colour = DISPOSITION_COLOURS.get(mark.disposition, "#616161")
+    x = date2num(mark.at)
+    line = axes.axvline(x, color=colour, linestyle="--", linewidth=1.5, zorder=2)
+    line.set_gid(ASSESSMENT_GID)
+    label = DISPOSITION_LABELS.get(mark.disposition, mark.disposition)
+    axes.text(
+        x,
+        SORENESS_AXIS_LIMITS[1] - 0.2,
+        label,
+        rotation=90,
+        ha="right",
+        va="top",
+        fontsize=10,
+        color=colour,
+    )
+
+
+def _draw_phases(axes: Axes, changes: tuple[PhaseChange, ...], *, end: datetime) -> Line2D:
+    phase_axes = axes.twinx()
+    phase_axes.set_ylim(*PHASE_AXIS_LIMITS)
+    phase_axes.set_yticks(
+        [phase.value for phase in Phase],
+        [f"{phase.value} {phase.name.lower()}" for phase in Phase],
+    )
+    phase_axes.set_ylabel("Exercise plan phase", fontsize=12, color=PHASE_COLOUR)
+    phase_axes.tick_params(labelsize=10, colors=PHASE_COLOUR)
+    # Steps hold each phase until the next change; the last one holds to the chart's edge.
+    instants = [change.at for change in changes] + [end]
+    phases = [change.phase for change in changes] + [changes[-1].phase]
+    (line,) = phase_axes.plot(
+        date2num(instants),
+        phases,
+        drawstyle="steps-post",
+        color=PHASE_COLOUR,
+        linewidth=2,
+        alpha=0.55,
+        label="Plan phase",
+    )
+    line.set_gid(PHASE_GID)
+    # The twin axes is drawn over the first; put the soreness back in front of it.
+    axes.set_zorder(phase_axes.get_zorder() + 1)
+    axes.patch.set_visible(False)
+    return line
+
+
+def _instants(data: ProgressData) -> list[datetime]:
+    zone = _zone(data.zone)
+    return [
+        *(point.at for point in data.soreness),
+        *(session_instant(day.local_date, zone) for day in data.sessions),
+        *(change.at for change in data.phase_changes),
+        *(mark.at for mark in data.assessments),
+    ]
+
+
+def _x_range(data: ProgressData) -> tuple[datetime, datetime]:
+    instants = _instants(data)
+    first, last = min(instants), max(instants)
+    span = last - first
+    margin = SINGLE_INSTANT_MARGIN if not span else max(span * 0.05, MIN_MARGIN)
+    return first - margin, last + margin
+
+
+def _trend(first: int, latest: int) -> str:
+    if latest < first:
+        return Trend.BETTER.value
+    if latest > first:
+        return Trend.WORSE.value
+    return Trend.SAME.value
+
+
+def _zone(name: str) -> tzinfo:
+    # Zones are checked when the runner picks one; a zone since removed from tzdata should
+    # still give a chart, in UTC, rather than no chart at all.
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC

@@ -1,0 +1,329 @@
+"""The exercise plan after home care: today's session, how-tos, progression and return to running.
+
+Pure decisions over the runner's `Profile`: `/plan` shows today's session with a how-to button
+per exercise, `/exercises` browses the library, each check-in's exercise answers move the plan
+by the pain-monitoring model (`flows.progression`, reference section 5) with the reason
+announced, and `/run` leads through the readiness checks and the walk-run progression
+(reference section 7). `/progress`, `/export` and `/delete` ask the adapter for the runner's
+data (a chart, a file, an erasure) through reply attachments and effects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from flows.events import (
+    ChangeEpisode,
+    DeleteEverything,
+    DialogState,
+    Effect,
+    Outcome,
+    Profile,
+    RecordPlanEvent,
+)
+from flows.programme import EXERCISES, build_session, exercise_by_id
+from flows.progression import (
+    READINESS_CHECKS,
+    WALK_RUN_STEPS,
+    DayResponse,
+    Reason,
+    RunDay,
+    decide_progression,
+    decide_run_step,
+    is_ready_to_run,
+    weekly_increase,
+)
+from flows.questions import Step
+from flows.replies import info, question_reply
+from flows.rules import Answers, plyometric_gate_blockers
+from flows.types import Button, Disposition, Location, Phase, Reply, WeightBearing
+
+READINESS_STEPS = {
+    "walk": Step.READY_WALK,
+    "stand": Step.READY_STAND,
+    "squats": Step.READY_SQUATS,
+    "jog_spot": Step.READY_JOG,
+    "hops": Step.READY_HOPS,
+}
+
+
+def todays_session(profile: Profile) -> Reply:
+    """Today's exercise session for the running plan, with the gate re-checked on today's pain."""
+    episode = profile.episode
+    assert episode is not None
+    answers = Answers.from_mapping(episode.answers)
+    pain = profile.soreness[-1][1] if profile.soreness else episode.pain_at_assessment
+    answers = replace(answers, pain=pain)
+    blockers = plyometric_gate_blockers(
+        answers, has_trigger=episode.disposition is not Disposition.HOME_CARE
+    )
+    session = build_session(
+        location=Location(episode.location),
+        phase=Phase(episode.phase),
+        pain_now=pain,
+        gate_open=not blockers,
+        outside_sprain_healing=(
+            episode.location == Location.OUTSIDE
+            and answers.weight_bearing is not WeightBearing.NORMAL
+        ),
+    )
+    return Reply(
+        "triage/exercise_session.j2", {"session": session, "gate_blockers": blockers, "pain": pain}
+    )
+
+
+def has_plan(profile: Profile) -> bool:
+    episode = profile.episode
+    return (
+        episode is not None
+        and episode.disposition is Disposition.HOME_CARE
+        and episode.status in ("active", "resolved")
+    )
+
+
+def _no_plan() -> Outcome:
+    return Outcome(replies=(info("plan/no_plan.j2"),))
+
+
+def howto_buttons(exercise_ids: list[str]) -> tuple[tuple[Button, ...], ...]:
+    return tuple(
+        (Button(f"How to: {exercise_by_id(i).name}", "howto", "", i),)
+        for i in exercise_ids
+        if exercise_by_id(i) is not None
+    )
+
+
+def show_plan(profile: Profile) -> Outcome:
+    """Today's session, with a button per exercise that opens its how-to."""
+    if not has_plan(profile):
+        return _no_plan()
+    session = todays_session(profile)
+    ids = [item.exercise.id for item in session.context["session"].items]
+    return Outcome(replies=(replace(session, buttons=howto_buttons(ids)),))
+
+
+def browse_exercises() -> Outcome:
+    by_phase = {phase: [e for e in EXERCISES if e.phase is phase] for phase in Phase}
+    return Outcome(
+        replies=(
+            Reply(
+                "plan/exercises.j2",
+                {"by_phase": by_phase},
+                howto_buttons([e.id for e in EXERCISES]),
+            ),
+        )
+    )
+
+
+def show_exercise(exercise_id: str, profile: Profile) -> Outcome:
+    exercise = exercise_by_id(exercise_id)
+    if exercise is None:
+        return Outcome(replies=(info("triage/unreadable.j2", kind="button"),))
+    location = profile.episode.location if profile.episode else ""
+    return Outcome(
+        replies=(
+            info(
+                "plan/exercise.j2",
+                exercise=exercise,
+                note=exercise.note_for(location) if location else "",
+            ),
+        )
+    )
+
+
+# --- progression at a check-in -------------------------------------------------------------------
+
+
+def gate_open(profile: Profile) -> bool:
+    """The plyometric gate, re-checked on the latest soreness (reference section 4)."""
+    episode = profile.episode
+    if episode is None:
+        return False
+    answers = Answers.from_mapping(episode.answers)
+    if profile.soreness:
+        answers = replace(answers, pain=profile.soreness[-1][1])
+    return not plyometric_gate_blockers(
+        answers, has_trigger=episode.disposition is not Disposition.HOME_CARE
+    )
+
+
+def day_responses(profile: Profile, latest: DayResponse) -> list[DayResponse]:
+    episode = profile.episode
+    assert episode is not None
+    earlier = [
+        DayResponse(
+            day=c.at.date(),
+            pain_during=c.exercise_pain,
+            morning_pain=None,
+            morning_worse=c.morning_worse,
+            done=c.exercises_done,
+        )
+        for c in episode.check_ins
+        if c.exercises_done is not None
+    ]
+    return [*earlier, latest]
+
+
+def progress_after_check_in(
+    profile: Profile, answers: Answers, *, now: datetime
+) -> tuple[tuple[Reply, ...], tuple[Effect, ...]]:
+    """Move the plan by the pain-monitoring model; announce a change with its reason."""
+    episode = profile.episode
+    if episode is None or not has_plan(profile) or answers.exercises is None:
+        return (), ()
+    done = answers.exercises in ("all", "some")
+    latest = DayResponse(
+        day=now.date(),
+        pain_during=answers.exercise_pain if done else None,
+        morning_pain=None,
+        morning_worse=None if answers.morning in (None, "unsure") else answers.morning == "worse",
+        done=done,
+    )
+    decision = decide_progression(
+        phase=Phase(episode.phase),
+        responses=day_responses(profile, latest),
+        gate_open=gate_open(profile),
+    )
+    if decision.to_phase == decision.from_phase:
+        return (), ()
+    change = {
+        "from": int(decision.from_phase),
+        "to": int(decision.to_phase),
+        "reason": str(decision.reason),
+    }
+    replies: tuple[Reply, ...] = (info("plan/phase_changed.j2", **change),)
+    if decision.to_phase is Phase.PLYOMETRIC:
+        replies += (info("plan/run_offer.j2"),)
+    return replies, (
+        ChangeEpisode({"phase": int(decision.to_phase)}),
+        RecordPlanEvent(at=now, kind="phase", data=change),
+    )
+
+
+# --- return to running ---------------------------------------------------------------------------
+
+
+def readiness_passed(profile: Profile) -> bool:
+    return any(e.kind == "readiness" and e.data.get("ready") for e in profile.plan_events)
+
+
+def run_days(profile: Profile) -> list[RunDay]:
+    return [
+        RunDay(
+            step_index=e.data["step"],
+            pain_during=e.data["pain"],
+            morning_worse=e.data["morning_worse"],
+            more_swelling_or_stiffness=e.data["swelling"],
+        )
+        for e in profile.plan_events
+        if e.kind == "run"
+    ]
+
+
+def start_running(state: DialogState | None, profile: Profile, *, now: datetime) -> Outcome:
+    """`/run`: the readiness checks first, then one walk-run day at a time."""
+    episode = profile.episode
+    if not has_plan(profile) or episode is None:
+        return _no_plan()
+    if episode.status == "active" and episode.phase < Phase.PLYOMETRIC:
+        return Outcome(replies=(info("plan/run_not_yet.j2", phase=episode.phase),))
+    version = (state.version if state is not None else 0) + 1
+    if not readiness_passed(profile):
+        fresh = DialogState(Step.READY_WALK, {}, (), version, now)
+        return Outcome(
+            state=fresh, replies=(info("plan/readiness_intro.j2"), question_reply(fresh, now=now))
+        )
+    step_index = decide_run_step(run_days(profile)).step_index
+    fresh = DialogState(Step.RUN_PAIN, {"r_step": str(step_index)}, (), version, now)
+    return Outcome(
+        state=fresh,
+        replies=(
+            info("plan/run_intro.j2", step=WALK_RUN_STEPS[step_index], number=step_index + 1),
+            question_reply(fresh, now=now),
+        ),
+    )
+
+
+def finish_readiness(state: DialogState, profile: Profile, *, now: datetime) -> Outcome:
+    results = {
+        check: state.answers.get(step.value) == "pass" for check, step in READINESS_STEPS.items()
+    }
+    ready = is_ready_to_run(results, gate_open=gate_open(profile), has_trigger=False)
+    missing = [text for check, text in READINESS_CHECKS if not results[check]]
+    done = replace(state, step=Step.DONE)
+    event = RecordPlanEvent(at=now, kind="readiness", data={"results": results, "ready": ready})
+    context = {
+        "ready": ready,
+        "missing": missing,
+        "gate_open": gate_open(profile),
+        "first": WALK_RUN_STEPS[0],
+    }
+    return Outcome(
+        state=done, replies=(info("plan/readiness_result.j2", **context),), effects=(event,)
+    )
+
+
+def finish_run(state: DialogState, profile: Profile, *, now: datetime) -> Outcome:
+    step_index = int(state.answers.get("r_step", "0"))
+    day = RunDay(
+        step_index=step_index,
+        pain_during=int(state.answers["r_pain"]),
+        morning_worse=state.answers.get("r_morn") == "worse",
+        more_swelling_or_stiffness=state.answers.get("r_swell") in ("yes", "unsure"),
+    )
+    decision = decide_run_step([*run_days(profile), day])
+    data = {
+        "step": step_index,
+        "pain": day.pain_during,
+        "morning_worse": day.morning_worse,
+        "swelling": day.more_swelling_or_stiffness,
+        "next": decision.step_index,
+        "decision": str(decision.step),
+        "reason": str(decision.reason),
+    }
+    final = WALK_RUN_STEPS[-1]
+    context = {
+        "decision": str(decision.step),
+        "reason": str(decision.reason),
+        "next": WALK_RUN_STEPS[decision.step_index],
+        "number": decision.step_index + 1,
+        "complete": decision.reason == Reason.WALK_RUN_COMPLETE,
+        "next_week_minutes": weekly_increase(final.total_minutes),
+    }
+    return Outcome(
+        state=replace(state, step=Step.DONE),
+        replies=(info("plan/run_logged.j2", **context),),
+        effects=(RecordPlanEvent(at=now, kind="run", data=data),),
+    )
+
+
+# --- the runner's data ---------------------------------------------------------------------------
+
+
+def progress(profile: Profile) -> Outcome:
+    return Outcome(replies=(Reply("plan/progress.j2", {}, attachment="progress"),))
+
+
+def export(profile: Profile) -> Outcome:
+    return Outcome(replies=(Reply("plan/export.j2", {}, attachment="export"),))
+
+
+def ask_delete(state: DialogState | None, *, now: datetime) -> Outcome:
+    version = (state.version if state is not None else 0) + 1
+    fresh = DialogState(Step.CONFIRM_DELETE, {}, (), version, now)
+    return Outcome(state=fresh, replies=(question_reply(fresh, now=now),))
+
+
+def finish_delete(state: DialogState) -> Outcome:
+    if state.answers.get(Step.CONFIRM_DELETE.value) == "yes":
+        return Outcome(replies=(info("plan/deleted.j2"),), effects=(DeleteEverything(),))
+    return Outcome(state=replace(state, step=Step.DONE), replies=(info("plan/kept.j2"),))
+
+
+def is_readiness(state: DialogState) -> bool:
+    return Step.READY_WALK.value in state.answers
+
+
+def is_run(state: DialogState) -> bool:
+    return Step.RUN_PAIN.value in state.answers

@@ -1,0 +1,340 @@
+"""Exporting and deleting a runner's data, on SQLite and on PostgreSQL: the export holds every
+row of that runner in every table and nothing of anyone else's, survives `json.dumps` with its
+times as ISO 8601, and deleting leaves no row of the runner anywhere (with foreign keys enforced
+or not) while the other runner's rows stay as they were."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Table,
+    create_engine,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session
+
+from bot.db import followup_store, schedule_store, store
+from bot.db.database import Database
+from bot.db.engine import normalize_url
+from bot.db.models import Base, Runner
+from bot.db.privacy_store import (
+    EXPORT_FORMAT,
+    UnreachableTable,
+    delete_runner,
+    export_runner,
+    runner_tables,
+)
+from bot.db.types import UTCDateTime
+
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+EVERY_TABLE = frozenset(table.name for table in Base.metadata.sorted_tables)
+
+
+def seed_runner(db: Database, *, chat_id: int) -> int:
+    """A runner with rows in every table that holds runners' data (two in some of them)."""
+
+    def seed(session: Session) -> int:
+        runner = store.get_or_create_runner(
+            session, chat_id=chat_id, user_id=chat_id * 10, first_name=f"Runner {chat_id}", now=NOW
+        )
+        session.flush()
+        runner_id = runner.id
+        followup_store.update_runner_settings(
+            session, runner_id=runner_id, now=NOW, zone="Europe/Berlin", reminder_time="07:30"
+        )
+        store.save_conversation(
+            session,
+            runner_id=runner_id,
+            step="onset",
+            answers={"location": "outside"},
+            history=["location"],
+            started_at=NOW,
+            now=NOW,
+            expected_version=None,
+        )
+        assessment = store.record_assessment(
+            session,
+            runner_id=runner_id,
+            answers={"location": "outside", "pain": "4"},
+            disposition="HOME_CARE",
+            reasons=["S1"],
+            rules_version="2026.1",
+            plyometric_gate_open=False,
+            started_at=NOW - timedelta(minutes=3),
+            completed_at=NOW,
+        )
+        for days in (1, 2):
+            schedule_store.schedule(
+                session,
+                runner_id=runner_id,
+                kind="checkin",
+                due_at=NOW + days * DAY,
+                idempotency_key=f"checkin:{chat_id}:{days}",
+                payload={"n": days},
+                now=NOW,
+            )
+        # An inactive schedule record; it cancels the messages above but keeps their rows.
+        schedule_store.deactivate_schedule(session, runner_id=runner_id, reason="test", now=NOW)
+        episode = followup_store.open_episode(
+            session,
+            runner_id=runner_id,
+            assessment_id=assessment.id,
+            disposition="HOME_CARE",
+            location="outside",
+            pain_at_assessment=4,
+            assessed_at=NOW,
+            phase=1,
+            now=NOW,
+        )
+        for hours, value in ((0, 4), (24, 3)):
+            followup_store.record_soreness(
+                session,
+                runner_id=runner_id,
+                episode_id=episode.id,
+                at=NOW + timedelta(hours=hours),
+                value=value,
+                source="checkin",
+            )
+        followup_store.record_check_in(
+            session,
+            runner_id=runner_id,
+            episode_id=episode.id,
+            at=NOW + DAY,
+            answers={"soreness": 3},
+            soreness=3,
+            trend="better",
+            verdict="continue",
+        )
+        followup_store.record_plan_event(
+            session,
+            runner_id=runner_id,
+            episode_id=episode.id,
+            at=NOW + DAY,
+            kind="phase",
+            data={"from": 1, "to": 2, "reason": "two good days"},
+        )
+        for day in (date(2026, 11, 21), date(2026, 11, 22)):
+            followup_store.log_exercise(
+                session,
+                runner_id=runner_id,
+                episode_id=episode.id,
+                local_date=day,
+                result="done",
+                at=NOW,
+                pain_during=2,
+                morning_worse=False,
+            )
+        return runner_id
+
+    return db.run_sync(seed)
+
+
+def stored_keys(db: Database, runner_id: int) -> dict[str, set[tuple[Any, ...]]]:
+    """The primary keys of the runner's rows, by table, read straight from the database."""
+
+    def keys(session: Session) -> dict[str, set[tuple[Any, ...]]]:
+        found = {}
+        for table in Base.metadata.sorted_tables:
+            column = table.c.id if table.name == "runners" else table.c.runner_id
+            primary_key = list(table.primary_key.columns)
+            rows = session.execute(select(*primary_key).where(column == runner_id))
+            found[table.name] = {tuple(row) for row in rows}
+        return found
+
+    return db.run_sync(keys)
+
+
+def exported_keys(export: dict[str, Any]) -> dict[str, set[tuple[Any, ...]]]:
+    return {
+        table.name: {
+            tuple(row[column.name] for column in table.primary_key.columns)
+            for row in export["tables"][table.name]
+        }
+        for table in Base.metadata.sorted_tables
+    }
+
+
+@pytest.fixture
+def two_runners(db: Database) -> tuple[int, int]:
+    """Two runners, each with rows in every table."""
+    first, second = seed_runner(db, chat_id=1), seed_runner(db, chat_id=2)
+    for runner_id in (first, second):
+        seeded = stored_keys(db, runner_id)
+        assert {name for name, keys in seeded.items() if keys} == EVERY_TABLE, "seed every table"
+    return first, second
+
+
+# --- reaching every table -------------------------------------------------------------------------
+
+
+def test_every_table_of_the_schema_can_be_reached_from_a_runner():
+    """A new table without a runner_id column makes this fail (and export/delete refuse)."""
+    reached = runner_tables()
+    assert {table.name for table, _ in reached} == EVERY_TABLE
+    assert reached[0][0].name == "runners", "the runners table comes before its children"
+
+
+def test_a_table_with_no_runner_column_is_refused():
+    metadata = MetaData()
+    Table("runners", metadata, Column("id", Integer, primary_key=True))
+    Table("orphans", metadata, Column("id", Integer, primary_key=True))
+    with pytest.raises(UnreachableTable, match="orphans"):
+        runner_tables(metadata)
+
+
+def test_children_come_after_the_tables_they_point_at():
+    metadata = MetaData()
+    Table("runners", metadata, Column("id", Integer, primary_key=True))
+    Table(
+        "notes",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("runner_id", ForeignKey("runners.id")),
+        Column("parent_id", ForeignKey("parents.id")),
+    )
+    Table(
+        "parents",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("runner_id", ForeignKey("runners.id")),
+    )
+    names = [table.name for table, _ in runner_tables(metadata)]
+    assert names.index("runners") < names.index("parents") < names.index("notes")
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+def test_the_export_holds_every_row_of_the_runner_and_none_of_anyone_else(
+    db: Database, two_runners: tuple[int, int]
+):
+    first, second = two_runners
+    export = db.run_sync(export_runner, runner_id=first, now=NOW)
+
+    assert set(export["tables"]) == EVERY_TABLE
+    assert exported_keys(export) == stored_keys(db, first)
+    others = stored_keys(db, second)
+    for name, keys in exported_keys(export).items():
+        assert not keys & others[name], f"{name}: the other runner's rows were exported"
+    for name, rows in export["tables"].items():
+        owner = "id" if name == "runners" else "runner_id"
+        assert {row[owner] for row in rows} == {first}, name
+
+
+def test_the_export_says_what_it_is_and_when_it_was_made(
+    db: Database, two_runners: tuple[int, int]
+):
+    first, _ = two_runners
+    export = db.run_sync(export_runner, runner_id=first, now=NOW + DAY)
+    assert export["format"] == EXPORT_FORMAT == "ankle-bot-export/1"
+    assert export["exported_at"] == "2026-11-22T09:00:00+00:00"
+    assert export["runner_id"] == first
+
+
+def test_the_export_survives_json_with_times_as_iso_8601_with_offset(
+    db: Database, two_runners: tuple[int, int]
+):
+    first, _ = two_runners
+    export = json.loads(json.dumps(db.run_sync(export_runner, runner_id=first, now=NOW)))
+
+    for table in Base.metadata.sorted_tables:
+        rows = export["tables"][table.name]
+        for column in table.columns:
+            values = [row[column.name] for row in rows if row[column.name] is not None]
+            if isinstance(column.type, UTCDateTime):
+                for value in values:
+                    parsed = datetime.fromisoformat(value)
+                    assert parsed.utcoffset() == timedelta(0), f"{table.name}.{column.name}"
+    tables = export["tables"]
+    assert datetime.fromisoformat(tables["assessments"][0]["completed_at"]) == NOW
+    assert tables["assessments"][0]["answers"] == {"location": "outside", "pain": "4"}
+    assert [row["local_date"] for row in tables["exercise_logs"]] == ["2026-11-21", "2026-11-22"]
+    assert [row["value"] for row in tables["soreness_reports"]] == [4, 3]
+    assert tables["runners"][0]["zone"] == "Europe/Berlin"
+    assert tables["runner_schedules"][0]["active"] is False
+
+
+def test_an_unknown_runner_exports_every_table_empty(db: Database, two_runners: tuple[int, int]):
+    export = db.run_sync(export_runner, runner_id=max(two_runners) + 1000, now=NOW)
+    assert export["tables"] == {name: [] for name in EVERY_TABLE}
+
+
+# --- delete ---------------------------------------------------------------------------------------
+
+
+def test_deleting_a_runner_leaves_no_row_of_theirs_and_keeps_the_others(
+    db: Database, two_runners: tuple[int, int]
+):
+    first, second = two_runners
+    seeded = stored_keys(db, first)
+    kept = stored_keys(db, second)
+
+    deleted = db.run_sync(delete_runner, runner_id=first)
+
+    assert stored_keys(db, first) == {name: set() for name in EVERY_TABLE}
+    assert stored_keys(db, second) == kept
+    assert deleted == sum(len(keys) for keys in seeded.values())
+
+
+def test_deleting_a_runner_that_is_not_there_deletes_nothing(
+    db: Database, two_runners: tuple[int, int]
+):
+    before = [stored_keys(db, runner_id) for runner_id in two_runners]
+    assert db.run_sync(delete_runner, runner_id=max(two_runners) + 1000) == 0
+    assert [stored_keys(db, runner_id) for runner_id in two_runners] == before
+
+
+@contextmanager
+def foreign_keys_off(db: Database) -> Iterator[Session]:
+    """A transaction in which the database does not enforce foreign keys (so no cascades)."""
+    if db.is_sqlite:
+        # The bot's engine turns foreign keys on for every connection; a plain one leaves them
+        # off, as SQLite does by default.
+        engine = create_engine(normalize_url(db.url))
+        try:
+            with Session(engine) as session, session.begin():
+                assert session.scalar(text("PRAGMA foreign_keys")) == 0
+                yield session
+        finally:
+            engine.dispose()
+    else:
+        # Replica mode skips the triggers that enforce foreign keys, cascades included.
+        with Session(db.engine) as session, session.begin():
+            session.execute(text("SET LOCAL session_replication_role = replica"))
+            yield session
+
+
+def test_without_foreign_keys_deleting_the_runner_row_alone_would_leave_orphans(
+    db: Database, two_runners: tuple[int, int]
+):
+    """The setting used below really turns cascades off (else the next test proves nothing)."""
+    first, _ = two_runners
+    with foreign_keys_off(db) as session:
+        session.execute(Runner.__table__.delete().where(Runner.id == first))
+        orphans = session.scalar(
+            select(func.count()).select_from(Base.metadata.tables["soreness_reports"])
+        )
+    assert orphans == 4, "both runners' two soreness reports are still there"
+
+
+def test_deleting_a_runner_works_with_foreign_keys_off(db: Database, two_runners: tuple[int, int]):
+    first, second = two_runners
+    kept = stored_keys(db, second)
+    with foreign_keys_off(db) as session:
+        delete_runner(session, runner_id=first)
+
+    assert stored_keys(db, first) == {name: set() for name in EVERY_TABLE}
+    assert stored_keys(db, second) == kept

@@ -1,0 +1,121 @@
+"""The exercise plan and the runner's data through the real bot: /plan with how-to buttons,
+/exercises, /run, /progress as a chart, /export as a file, /delete after a confirmation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.db.models import Base
+from bot.db.privacy_store import runner_tables
+from tests.bot.harness import Harness, button_labels, running_bot
+
+SPRAIN = [
+    "Outside of the ankle",
+    "Suddenly (a twist, roll, fall, landing or pop)",
+    "1-2 days ago",
+    "A little swollen",
+    "I can walk, but it hurts or I limp",
+    "4",
+]
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'bot.db'}"
+
+
+async def home_care(h: Harness, chat: int) -> None:
+    await h.say("/new", chat)
+    for label in SPRAIN:
+        await h.tap(label, chat)
+    for _ in range(11):
+        await h.tap("No", chat)
+    await h.tap("No", chat, expect=3)
+
+
+async def test_plan_shows_todays_session_with_a_how_to_button_per_exercise(url: str) -> None:
+    async with running_bot(url) as h:
+        (none_yet,) = await h.say("/plan", 1)
+        assert "no exercise plan yet" in none_yet["text"]
+        await home_care(h, 1)
+        (plan,) = await h.say("/plan", 1)
+        assert plan["text"].startswith("Today's exercises")
+        labels = [row[0] for row in button_labels(plan)]
+        assert labels and all(label.startswith("How to: ") for label in labels)
+        (howto,) = await h.tap(labels[0], 1)
+        assert "How to" in howto["text"] and "Stop if:" in howto["text"]
+
+
+async def test_exercises_lists_the_whole_library(url: str) -> None:
+    async with running_bot(url) as h:
+        (library,) = await h.say("/exercises", 1)
+        assert "Eccentric" in library["text"] or "heel drops" in library["text"].lower()
+        assert len(button_labels(library)) == 13
+
+
+async def test_run_waits_until_the_plan_reaches_the_hopping_phase(url: str) -> None:
+    async with running_bot(url) as h:
+        await home_care(h, 1)
+        (reply,) = await h.say("/run", 1)
+        assert reply["text"].startswith("Not yet")
+
+
+async def test_progress_says_so_in_words_when_there_is_nothing_to_plot(url: str) -> None:
+    async with running_bot(url) as h:
+        (reply,) = await h.say("/progress", 1)
+        assert "Nothing to plot yet" in reply["text"]
+
+
+async def test_progress_sends_a_chart_with_a_summary(url: str) -> None:
+    async with running_bot(url) as h:
+        await home_care(h, 1)
+        await h.say("2/10", 1)
+        before = len(h.api.uploads)
+        (chart,) = await h.say("/progress", 1)
+        assert "photo" in chart
+        assert "Soreness: 4/10 at first, 2/10 now" in chart["caption"]
+        upload = h.api.uploads[before]
+        assert upload.data.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+async def test_export_then_delete_leaves_no_row_of_the_runner(url: str) -> None:
+    async with running_bot(url) as h:
+        await home_care(h, 1)
+        await home_care(h, 2)
+        await h.say("/reminders", 1, expect=2)
+        await h.say("London", 1)
+        await h.say("07:00", 1)
+        before = len(h.api.uploads)
+        (_document,) = await h.say("/export", 1)
+        exported = json.loads(h.api.uploads[before].data)
+        assert exported["format"] == "ankle-bot-export/1"
+        assert exported["tables"]["assessments"] and exported["tables"]["scheduled_messages"]
+        (confirm,) = await h.say("/delete", 1)
+        assert button_labels(confirm)[0] == ["Yes, delete everything"]
+        (done,) = await h.tap("Yes, delete everything", 1)
+        assert "deleted" in done["text"]
+
+        def rows_left(session, runner_id):
+            return {
+                t.name: session.scalar(select(func.count()).select_from(t).where(c == runner_id))
+                for t, c in runner_tables(Base.metadata)
+            }
+
+        left = h.db.run_sync(rows_left, runner_id=exported["runner_id"])
+        assert set(left.values()) == {0}, left
+        (again,) = await h.say("/status", 2)
+        assert "Last assessment: Home care" in again["text"]
+
+
+async def test_delete_can_be_declined(url: str) -> None:
+    async with running_bot(url) as h:
+        await home_care(h, 1)
+        await h.say("/delete", 1)
+        (kept,) = await h.tap("No, keep my data", 1)
+        assert "Nothing was deleted" in kept["text"]
+        (status,) = await h.say("/status", 1)
+        assert "Home care" in status["text"]
