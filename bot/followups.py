@@ -96,6 +96,17 @@ def check_in_view(record: CheckInRecord) -> CheckInView:
     )
 
 
+def settings_profile(runner: Runner) -> Profile:
+    """The runner's settings alone, for events that need nothing more (no queries)."""
+    return Profile(
+        runner_id=runner.id,
+        zone=runner.zone,
+        reminder_time=runner.reminder_time,
+        reminders_paused=runner.reminders_paused,
+        followups_stopped=runner.followups_stopped,
+    )
+
+
 def load_profile(session: Session, *, runner: Runner) -> Profile:
     episode_row = followup_store.active_episode(session, runner_id=runner.id)
     episode = None

@@ -33,3 +33,5 @@ def configure_logging(level: str, *, token: str = "") -> None:
     # httpx logs every request URL (with the token) at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # transitions logs every state change at INFO: one line per answer is noise.
+    logging.getLogger("transitions").setLevel(logging.WARNING)

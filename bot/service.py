@@ -20,7 +20,7 @@ from bot import charts, followups
 from bot.charts import ProgressData
 from bot.db import privacy_store, schedule_store, store
 from bot.db.models import Conversation
-from flows.dialog import DialogState, Event, Outcome, advance
+from flows.dialog import DialogState, Event, Outcome, advance, needs_profile
 from flows.events import DeleteEverything
 from flows.questions import Step
 from flows.types import Reply
@@ -84,11 +84,19 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
             "update %s for runner %s was already applied; skipped", sender.update_id, runner.id
         )
         return None
-    # The runner wrote: a schedule stopped by a block (403) may send again.
-    schedule_store.reactivate_schedule(session, runner_id=runner.id, now=now)
-    state = state_of(store.load_conversation(session, runner_id=runner.id))
-    profile = followups.load_profile(session, runner=runner)
+    conversation = store.load_conversation(session, runner_id=runner.id)
+    state = state_of(conversation)
+    # Answering triage questions is the busiest path and needs only the runner's settings;
+    # everything else sees the whole follow-up profile.
+    full = needs_profile(state, event)
+    if full:
+        profile = followups.load_profile(session, runner=runner)
+    else:
+        profile = followups.settings_profile(runner)
     outcome = advance(state, event, now=now, profile=profile)
+    if full or outcome.assessment is not None:
+        # The runner wrote: a schedule stopped by a block (403) may send again.
+        schedule_store.reactivate_schedule(session, runner_id=runner.id, now=now)
     if outcome.state is not None:
         new = outcome.state
         row = store.save_conversation(
@@ -100,6 +108,7 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
             started_at=new.started_at or now,
             now=now,
             expected_version=state.version if state is not None else None,
+            conversation=conversation,
         )
         if row.version != new.version:
             # Buttons carry the version; if the store and the flow disagree, old buttons would

@@ -21,6 +21,7 @@ from flows.events import (
     ChangeSettings,
     DialogState,
     Effect,
+    EpisodeView,
     Outcome,
     Profile,
     RecordCheckIn,
@@ -124,6 +125,19 @@ def after_assessment(profile: Profile, assessment: Assessment) -> tuple[Effect, 
         effects.append(RecordSoreness(at=at, value=answers.pain, source="assessment"))
     kind, due = follow_up_times(profile, assessed_at=at, disposition=disposition)[0]
     effects.append(schedule_follow_up(profile, kind=kind, due_at=due, assessed_at=at, number=1))
+    # A reminder time chosen before there was a plan starts with the plan.
+    opened = EpisodeView(
+        assessed_at=at,
+        disposition=disposition,
+        location=answers.location or "all",
+        pain_at_assessment=answers.pain or 0,
+        phase=1,
+        status="active",
+        answers=dict(assessment.answers),
+    )
+    reminder = next_reminder(replace(profile, episode=opened), after=at)
+    if reminder is not None:
+        effects += [CancelMessages((FollowUpKind.REMINDER,)), reminder]
     return tuple(effects)
 
 

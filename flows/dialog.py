@@ -273,6 +273,18 @@ def _dispatch(
     raise TypeError(f"unknown event {event!r}")
 
 
+def needs_profile(state: DialogState | None, event: Event) -> bool:
+    """Whether `event` needs the runner's whole follow-up profile, or only their settings.
+
+    Answering the triage questions (and moving within them) decides nothing about follow-ups
+    until the last answer, which needs only the settings; every other event may.
+    """
+    in_triage = state is not None and state.active and state.step in TRIAGE_STEPS
+    if isinstance(event, (ChooseAnswer, Navigate, TypedText)):
+        return not in_triage
+    return not isinstance(event, (StartAssessment, ShowInfo, Unreadable, Resume))
+
+
 def advance(
     state: DialogState | None, event: Event, *, now: datetime, profile: Profile | None = None
 ) -> Outcome:

@@ -3,12 +3,13 @@
 Each row says which question follows which, guarded by a small named predicate over the answers
 given so far. Rows are tried in order, so the emergency row stands first for every step: an
 emergency answer ends the questions at once. One `Machine(model=None)` serves every runner; a
-runner's state is restored onto a throw-away model, the event is fired, and the model is removed
-again (transitions keeps models in a list, so leaving them there would grow without bound).
+runner's state is restored onto a model (one per thread, kept on the machine), the event is
+fired, and the new step read back. No runner's state lives in the machine between events.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from transitions import Machine
@@ -164,18 +165,30 @@ MACHINE = Machine(
 
 
 class _Position:
-    """A throw-away model: where one runner is, for the length of one event."""
+    """Where one runner is, for the length of one event: the machine's model."""
 
     def __init__(self) -> None:
         self.state: Step = FIRST_STEP
 
 
+# transitions keeps its models in a list and adding one binds a method per state and trigger,
+# which costs more than the answer itself; so each thread keeps one model on the shared machine
+# for good and moves it to the runner's step before firing (one thread handles one event at a
+# time, so no two events share a model).
+_local = threading.local()
+
+
+def _position() -> _Position:
+    position = getattr(_local, "position", None)
+    if position is None:
+        position = _local.position = _Position()
+        MACHINE.add_model(position, initial=FIRST_STEP)
+    return position
+
+
 def next_step(current: Step, answers: Answers) -> Step:
     """Fire "answer" on the shared machine from `current` with `answers` and return the new step."""
-    position = _Position()
-    MACHINE.add_model(position, initial=current)
-    try:
-        position.trigger("answer", answers)  # type: ignore[attr-defined]
-    finally:
-        MACHINE.remove_model(position)
+    position = _position()
+    MACHINE.set_state(current, model=position)
+    position.trigger("answer", answers)  # type: ignore[attr-defined]
     return position.state

@@ -78,6 +78,7 @@ def save_conversation(
     started_at: datetime,
     now: datetime,
     expected_version: int | None,
+    conversation: Conversation | None = None,
 ) -> Conversation:
     """Store the runner's conversation state, refusing to overwrite a newer one.
 
@@ -86,7 +87,8 @@ def save_conversation(
     or was deleted meanwhile; the mapper's version check catches a writer that slips in between
     this read and the UPDATE.
     """
-    conversation = load_conversation(session, runner_id=runner_id)
+    if conversation is None:  # the caller may pass the row it loaded in this transaction
+        conversation = load_conversation(session, runner_id=runner_id)
     if expected_version is not None and (
         conversation is None or conversation.version != expected_version
     ):

@@ -107,8 +107,10 @@ def setup_through(typed: list[str], profile: Profile = PROFILE) -> list[Reply]:
 def test_home_care_schedules_the_first_check_in_about_24_hours_later_in_daytime() -> None:
     _, outcome = play("outside", "sudden", "1-2 days ago", "mild", "limp", "4", *["no"] * 12)
     effects = care.after_assessment(PROFILE, outcome.assessment)
-    (first,) = of(ScheduleMessage, effects)
+    first, reminder = of(ScheduleMessage, effects)
     assert first.kind == "checkin"
+    # A reminder time chosen earlier starts with the plan: 07:00 London, the next morning.
+    assert reminder.kind == "reminder" and reminder.due_at == datetime(2026, 11, 22, 7, tzinfo=UTC)
     assert first.due_at == outcome.assessment.completed_at + timedelta(hours=24)
     assert of(RecordSoreness, effects)[0].value == 4
     assert of(CancelMessages, effects)  # an older episode's follow-ups end
@@ -121,7 +123,7 @@ def test_without_a_zone_follow_ups_keep_the_time_of_day_of_the_assessment() -> N
     )
     (first,) = of(ScheduleMessage, care.after_assessment(Profile(runner_id=1), outcome.assessment))
     assert first.due_at == night + timedelta(hours=24)
-    (zoned,) = of(ScheduleMessage, care.after_assessment(PROFILE, outcome.assessment))
+    zoned = of(ScheduleMessage, care.after_assessment(PROFILE, outcome.assessment))[0]
     assert zoned.due_at.astimezone().hour != 23 or zoned.due_at != first.due_at
 
 
@@ -159,8 +161,7 @@ def test_the_check_in_chain_is_24_48_72_hours_then_daily() -> None:
     assert dues[0] == NOW + timedelta(hours=48)
     assert dues[1] == NOW + timedelta(hours=72)
     assert all(
-        timedelta(hours=20) <= b - a <= timedelta(hours=34)
-        for a, b in itertools.pairwise(dues)
+        timedelta(hours=20) <= b - a <= timedelta(hours=34) for a, b in itertools.pairwise(dues)
     )
 
 
