@@ -337,7 +337,7 @@ async def measure_bot(
     """The real bot: each runner plays the first `updates_per_runner` updates of the
     conversation (all of it by default), every Bot API call delayed by `delay` s."""
     script = bot_script()[:updates_per_runner]
-    api = FakeBotApi()
+    api = FakeBotApi(record_calls=False)  # the call log is for tests; it costs a deep copy
     api.set_delay(delay)
     db = open_database(db_kind, directory)
     app = build_application(token=DEFAULT_TOKEN, db=db, request=LocalBotApiRequest(api))
@@ -388,7 +388,7 @@ def build_bare_application(api: FakeBotApi) -> Application:
 
 async def measure_bare(*, runners: int, label: str) -> Measurement:
     """The bare Application on the same driver and number of updates, without delay."""
-    api = FakeBotApi()
+    api = FakeBotApi(record_calls=False)  # the call log is for tests; it costs a deep copy
 
     def completed(chat_id: int) -> bool:
         sent = api.sent_to(chat_id)

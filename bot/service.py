@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot import charts, followups
 from bot.charts import ProgressData
-from bot.db import privacy_store, schedule_store, store
+from bot.db import chat_store, privacy_store, schedule_store, store
 from bot.db.models import Conversation
 from flows.dialog import DialogState, Event, Outcome, advance, needs_profile
 from flows.events import DeleteEverything
@@ -49,8 +49,8 @@ class Sender:
     update_id: int | None = None
 
 
-def state_of(row: Conversation | None) -> DialogState | None:
-    """The flow's view of a stored conversation."""
+def state_of(row: Conversation | chat_store.ChatRow | None) -> DialogState | None:
+    """The flow's view of a stored conversation (an ORM row or the hot path's joined row)."""
     if row is None:
         return None
     return DialogState(
@@ -72,53 +72,59 @@ def load_state(session: Session, *, chat_id: int) -> DialogState | None:
 
 def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime) -> Applied | None:
     """Apply `event` for `sender` and store the result; None when the update was applied before."""
-    runner = store.get_or_create_runner(
-        session,
-        chat_id=sender.chat_id,
-        user_id=sender.user_id,
-        first_name=sender.first_name,
-        now=now,
-    )
-    if sender.update_id is not None and store.is_update_applied(runner, sender.update_id):
-        log.info(
-            "update %s for runner %s was already applied; skipped", sender.update_id, runner.id
+    chat = chat_store.load_chat(session, chat_id=sender.chat_id)
+    if chat is None or _profile_changed(chat, sender):
+        # First contact (or a new name): the ORM creates or updates the runner.
+        store.get_or_create_runner(
+            session,
+            chat_id=sender.chat_id,
+            user_id=sender.user_id,
+            first_name=sender.first_name,
+            now=now,
         )
+        session.flush()
+        chat = chat_store.load_chat(session, chat_id=sender.chat_id)
+        assert chat is not None
+    if (
+        sender.update_id is not None
+        and chat.last_update_id is not None
+        and sender.update_id <= chat.last_update_id
+    ):
+        log.info("update %s for runner %s was already applied; skipped", sender.update_id, chat.id)
         return None
-    conversation = store.load_conversation(session, runner_id=runner.id)
-    state = state_of(conversation)
+    state = state_of(chat if chat.step is not None else None)
     # Answering triage questions is the busiest path and needs only the runner's settings;
     # everything else sees the whole follow-up profile.
     full = needs_profile(state, event)
     if full:
-        profile = followups.load_profile(session, runner=runner)
+        profile = followups.load_profile(session, runner=chat)
     else:
-        profile = followups.settings_profile(runner)
+        profile = followups.settings_profile(chat)
     outcome = advance(state, event, now=now, profile=profile)
     if full or outcome.assessment is not None:
         # The runner wrote: a schedule stopped by a block (403) may send again.
-        schedule_store.reactivate_schedule(session, runner_id=runner.id, now=now)
+        schedule_store.reactivate_schedule(session, runner_id=chat.id, now=now)
     if outcome.state is not None:
         new = outcome.state
-        row = store.save_conversation(
+        version = chat_store.write_conversation(
             session,
-            runner_id=runner.id,
+            runner_id=chat.id,
+            expected_version=state.version if state is not None else None,
             step=new.step.value,
             answers=dict(new.answers),
             history=[s.value for s in new.history],
             started_at=new.started_at or now,
             now=now,
-            expected_version=state.version if state is not None else None,
-            conversation=conversation,
         )
-        if row.version != new.version:
+        if version != new.version:
             # Buttons carry the version; if the store and the flow disagree, old buttons would
             # be accepted or new ones refused. Fail loudly (the transaction rolls back).
-            raise RuntimeError(f"stored version {row.version} != flow version {new.version}")
+            raise RuntimeError(f"stored version {version} != flow version {new.version}")
     if outcome.assessment is not None:
         done = outcome.assessment
         record = store.record_assessment(
             session,
-            runner_id=runner.id,
+            runner_id=chat.id,
             answers=dict(done.answers),
             disposition=done.decision.disposition.code,
             reasons=list(done.decision.reasons),
@@ -129,7 +135,7 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
         )
         followups.open_episode_for(
             session,
-            runner_id=runner.id,
+            runner_id=chat.id,
             assessment_id=record.id,
             answers=dict(done.answers),
             disposition=done.decision.disposition.code,
@@ -137,16 +143,23 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
             now=now,
         )
     attachments = {
-        r.attachment: attachment_for(session, r.attachment, runner_id=runner.id, now=now)
+        r.attachment: attachment_for(session, r.attachment, runner_id=chat.id, now=now)
         for r in outcome.replies
         if r.attachment
     }
-    followups.apply_effects(session, runner_id=runner.id, effects=outcome.effects, now=now)
+    followups.apply_effects(session, runner_id=chat.id, effects=outcome.effects, now=now)
     if any(isinstance(e, DeleteEverything) for e in outcome.effects):
         return Applied(outcome, attachments)  # the runner is gone: nothing more to remember
     if sender.update_id is not None:
-        store.mark_update_applied(session, runner=runner, update_id=sender.update_id)
+        chat_store.mark_applied(session, runner_id=chat.id, update_id=sender.update_id)
     return Applied(outcome, attachments)
+
+
+def _profile_changed(chat: chat_store.ChatRow, sender: Sender) -> bool:
+    return bool(
+        (sender.first_name and sender.first_name != chat.first_name)
+        or (sender.user_id and sender.user_id != chat.user_id)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ text plus entities). Refusals are `ApiError`s carrying Telegram's status code an
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -178,9 +179,10 @@ def formatted(
     text = str(text)
     if str(parse_mode or "").lower() == "html":
         try:
-            text, entities = parse_html(text)
+            text, parsed = _parse_html_cached(text)
         except HtmlParseError as error:
             raise bad_request(f"can't parse entities: {error}") from None
+        entities = copy.deepcopy(list(parsed))
     # Markdown modes are stored as sent: this bot speaks HTML, and no fake parses Markdown.
     entities = list(entities) if isinstance(entities, list) else []
     if not text.strip():
@@ -272,3 +274,11 @@ def input_file(field: str, params: Json, files: Mapping[str, UploadedFile]) -> U
     if isinstance(value, str) and value:
         return value
     raise bad_request(f"there is no {field} in the request")
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_html_cached(source: str) -> tuple[str, tuple[Json, ...]]:
+    """Bots send the same question texts over and over; parse each text once (the result is
+    copied before use, so nobody shares the cached entities)."""
+    text, entities = parse_html(source)
+    return text, tuple(entities)

@@ -1,0 +1,146 @@
+"""The hot path of every update, in plain SQL statements: load a chat, store its dialog state.
+
+Every runner update reads the runner and their conversation and writes the new state; doing that
+through the ORM's unit of work costs several times the database's own time. These few functions
+use Core statements built once: one joined SELECT, one guarded UPDATE (or an INSERT for a new
+conversation) and one UPDATE of the runner's last applied update id. The conversation's
+`version` is checked and advanced here by hand, as the mapper's version counter would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.db.models import Conversation, Runner
+from bot.db.store import StaleConversation
+
+_runners = Runner.__table__
+_conversations = Conversation.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRow:
+    """A runner and their conversation (None fields when they have none), as one row."""
+
+    id: int
+    first_name: str | None
+    user_id: int | None
+    last_update_id: int | None
+    zone: str | None
+    reminder_time: str | None
+    reminders_paused: bool
+    followups_stopped: bool
+    step: str | None
+    answers: dict[str, str] | None
+    history: list[str] | None
+    version: int | None
+    started_at: datetime | None
+
+
+_LOAD = (
+    select(
+        _runners.c.id,
+        _runners.c.first_name,
+        _runners.c.user_id,
+        _runners.c.last_update_id,
+        _runners.c.zone,
+        _runners.c.reminder_time,
+        _runners.c.reminders_paused,
+        _runners.c.followups_stopped,
+        _conversations.c.step,
+        _conversations.c.answers,
+        _conversations.c.history,
+        _conversations.c.version,
+        _conversations.c.started_at,
+    )
+    .select_from(_runners.outerjoin(_conversations, _conversations.c.runner_id == _runners.c.id))
+    .where(_runners.c.chat_id == bindparam("chat_id"))
+)
+_UPDATE = (
+    update(_conversations)
+    .where(
+        and_(
+            _conversations.c.runner_id == bindparam("rid"),
+            _conversations.c.version == bindparam("expected"),
+        )
+    )
+    .values(
+        step=bindparam("step"),
+        answers=bindparam("answers"),
+        history=bindparam("history"),
+        started_at=bindparam("started_at"),
+        updated_at=bindparam("now"),
+        version=_conversations.c.version + 1,
+    )
+)
+_APPLIED = (
+    update(_runners)
+    .where(
+        and_(
+            _runners.c.id == bindparam("rid"),
+            or_(
+                _runners.c.last_update_id.is_(None),
+                _runners.c.last_update_id < bindparam("update_id"),
+            ),
+        )
+    )
+    .values(last_update_id=bindparam("update_id"))
+)
+
+
+def load_chat(session: Session, *, chat_id: int) -> ChatRow | None:
+    """The runner of `chat_id` with their conversation, or None for a chat never seen."""
+    row = session.execute(_LOAD, {"chat_id": chat_id}).one_or_none()
+    return ChatRow(*row) if row is not None else None
+
+
+def write_conversation(
+    session: Session,
+    *,
+    runner_id: int,
+    expected_version: int | None,
+    step: str,
+    answers: dict[str, str],
+    history: list[str],
+    started_at: datetime,
+    now: datetime,
+) -> int:
+    """Store the dialog state and return its new version.
+
+    `expected_version` is the version the state was derived from (None: the runner had no
+    conversation); a row that moved on meanwhile raises `StaleConversation`.
+    """
+    values: dict[str, Any] = {
+        "step": step,
+        "answers": answers,
+        "history": history,
+        "started_at": started_at,
+        "now": now,
+    }
+    if expected_version is None:
+        session.execute(
+            insert(_conversations).values(
+                runner_id=runner_id,
+                step=step,
+                answers=answers,
+                history=history,
+                version=1,
+                started_at=started_at,
+                updated_at=now,
+            )
+        )
+        return 1
+    result = session.execute(_UPDATE, {**values, "rid": runner_id, "expected": expected_version})
+    if result.rowcount != 1:
+        raise StaleConversation(f"runner {runner_id}: conversation is not at {expected_version}")
+    return expected_version + 1
+
+
+def mark_applied(session: Session, *, runner_id: int, update_id: int) -> None:
+    """Remember the last update applied for the runner (never moves backwards)."""
+    session.execute(_APPLIED, {"rid": runner_id, "update_id": update_id})
