@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import itertools
 import json
 import threading
@@ -281,10 +280,10 @@ class FakeBotApi:
                 normalised = normalise_parameters(params)
             except ApiError:
                 if self.record_calls:
-                    self._calls.append((name, copy.deepcopy(dict(params))))
+                    self._calls.append((name, _copy(dict(params))))
                 raise
             if self.record_calls:
-                self._calls.append((name, copy.deepcopy(normalised)))
+                self._calls.append((name, _copy(normalised)))
             if known is None:
                 raise ApiError(404, "Not Found: method not found")
             failures = self._failures.get(method.lower())
@@ -296,7 +295,7 @@ class FakeBotApi:
         with self._lock:
             result = self._methods[name.lower()][1](params, files)
             self._notify()
-            return copy.deepcopy(result)
+            return _copy(result)
 
     def _notify(self) -> None:
         """Wake everyone waiting for a change: long polls and `wait_until`/`wait_for` callers."""
@@ -332,7 +331,7 @@ class FakeBotApi:
             raise ApiError(409, CONFLICT)
         if self._updates:
             limit = min(max(int(params.get("limit") or 100), 1), 100)
-            return copy.deepcopy(list(itertools.islice(self._updates, limit)))
+            return _copy(list(itertools.islice(self._updates, limit)))
         if epoch != self._wake_epoch:
             return []
         return None
@@ -636,7 +635,7 @@ class FakeBotApi:
         with self._lock:
             kind = next((key for key in update if key != "update_id"), "")
             if self._allowed_updates is None or kind in self._allowed_updates:
-                self._updates.append(copy.deepcopy(update))
+                self._updates.append(_copy(update))
             self._notify()
 
     def user_sends_text(
@@ -818,10 +817,10 @@ class FakeBotApi:
         return message
 
     def _emit(self, payload: Json, enqueue: bool) -> Json:
-        update = {"update_id": next(self._update_ids), **copy.deepcopy(payload)}
+        update = {"update_id": next(self._update_ids), **_copy(payload)}
         if enqueue:
             self.enqueue_update(update)
-        return copy.deepcopy(update)
+        return _copy(update)
 
     # ----------------------------------------------------------------------------------------
     # Inspection
@@ -830,7 +829,7 @@ class FakeBotApi:
         """What the bot showed this chat, in order: each send, and each edit as the edited message
         (it carries `edit_date`)."""
         with self._lock:
-            return copy.deepcopy(self._events.get(chat_id, []))
+            return _copy(self._events.get(chat_id, []))
 
     def last_message(self, chat_id: int) -> Json:
         """The newest entry of `sent_to(chat_id)`; LookupError when the bot sent nothing there."""
@@ -838,7 +837,7 @@ class FakeBotApi:
             events = self._events.get(chat_id)
             if not events:
                 raise LookupError(f"the bot has sent nothing to chat {chat_id}")
-            return copy.deepcopy(events[-1])
+            return _copy(events[-1])
 
     def message(self, chat_id: int, message_id: int) -> Json:
         """The current state of any message in a chat (the runner's or the bot's)."""
@@ -846,7 +845,7 @@ class FakeBotApi:
             found = self._messages.get(chat_id, {}).get(message_id)
             if found is None:
                 raise LookupError(f"chat {chat_id} has no message {message_id}")
-            return copy.deepcopy(found)
+            return _copy(found)
 
     @staticmethod
     def buttons(message: Mapping[str, Any]) -> list[list[tuple[str, str | None]]]:
@@ -860,24 +859,24 @@ class FakeBotApi:
     def callback_answers(self) -> list[Json]:
         """Parameters of every accepted answerCallbackQuery, in order."""
         with self._lock:
-            return copy.deepcopy(self._callback_answers)
+            return _copy(self._callback_answers)
 
     @property
     def commands(self) -> list[Json]:
         """The commands setMyCommands registered for the default scope and all languages."""
         with self._lock:
-            return copy.deepcopy(self._commands.get(self._commands_key({}), []))
+            return _copy(self._commands.get(self._commands_key({}), []))
 
     @property
     def calls(self) -> list[tuple[str, Json]]:
         """Every call as (method, parameters), including refused ones, in arrival order."""
         with self._lock:
-            return copy.deepcopy(self._calls)
+            return _copy(self._calls)
 
     def calls_to(self, method: str) -> list[Json]:
         """The parameters of every call of one method."""
         with self._lock:
-            return [copy.deepcopy(p) for name, p in self._calls if name.lower() == method.lower()]
+            return [_copy(p) for name, p in self._calls if name.lower() == method.lower()]
 
     @property
     def uploads(self) -> list[Upload]:
@@ -893,7 +892,7 @@ class FakeBotApi:
     def pending_updates(self) -> list[Json]:
         """Updates queued and not yet confirmed by a getUpdates offset."""
         with self._lock:
-            return copy.deepcopy(list(self._updates))
+            return _copy(list(self._updates))
 
     # ----------------------------------------------------------------------------------------
     # Waiting for the bot
@@ -953,6 +952,12 @@ class FakeBotApi:
         finally:
             with self._lock, contextlib.suppress(ValueError):
                 self._async_waiters.remove(waiter)
+
+
+def _copy(value: Any) -> Any:
+    """A private copy of JSON data: a JSON round trip is several times faster than deepcopy,
+    which matters when benchmarks send thousands of messages through the fake."""
+    return json.loads(json.dumps(value))
 
 
 def _as_response(outcome: tuple[bool, Any]) -> tuple[int, Json]:
