@@ -93,6 +93,7 @@ def check_in_view(record: CheckInRecord) -> CheckInView:
         exercises_done=done,
         exercise_pain=int(pain) if pain is not None else None,
         morning_worse=None if morning in (None, "unsure") else morning == "worse",
+        walking=answers.get("c_walk"),
     )
 
 

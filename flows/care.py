@@ -84,9 +84,17 @@ def follow_up_times(
 
 
 def schedule_follow_up(
-    profile: Profile, *, kind: str, due_at: datetime, assessed_at: datetime, number: int
+    profile: Profile,
+    *,
+    kind: str,
+    due_at: datetime,
+    assessed_at: datetime,
+    number: int,
+    tag: str = "",
 ) -> ScheduleMessage:
-    key = f"r{profile.runner_id}:e{episode_key(assessed_at)}:{kind}:{number}"
+    """A check-in or seen-check of an episode; its key makes scheduling it twice a no-op
+    (`tag` tells apart a chain started again later, which may reuse a number)."""
+    key = f"r{profile.runner_id}:e{episode_key(assessed_at)}:{kind}:{number}{tag}"
     payload = {"episode": episode_key(assessed_at), "n": number, "zone": profile.zone or "UTC"}
     return ScheduleMessage(kind=kind, due_at=due_at, key=key, payload=payload)
 
@@ -171,7 +179,7 @@ def seen_check_reply(message_id: int, disposition: Disposition) -> Reply:
     return Reply("care/seen_check.j2", {"disposition": disposition.code}, buttons)
 
 
-def reminder_reply(profile: Profile, day: date) -> tuple[Reply, ...]:
+def reminder_reply(profile: Profile, day: date, *, now: datetime) -> tuple[Reply, ...]:
     stamp = day.strftime("%Y%m%d")
     buttons = (
         (
@@ -180,7 +188,7 @@ def reminder_reply(profile: Profile, day: date) -> tuple[Reply, ...]:
             Button("😣 Too sore", "exercise", stamp, "t"),
         ),
     )
-    return (info("care/reminder.j2"), replace(todays_session(profile), buttons=buttons))
+    return (info("care/reminder.j2"), replace(todays_session(profile, now=now), buttons=buttons))
 
 
 def compose_due(
@@ -194,7 +202,7 @@ def compose_due(
         if follow is None or payload.get("time") != profile.reminder_time:
             return Due(drop_reason="reminders off, paused or changed")
         day = local_date_of(due_at, profile.zone or "UTC")
-        return Due(replies=reminder_reply(profile, day), follow_ups=(follow,))
+        return Due(replies=reminder_reply(profile, day, now=now), follow_ups=(follow,))
     if not _belongs_to_episode(profile, payload):
         return Due(drop_reason="the episode it belongs to is over")
     episode = profile.episode
@@ -502,7 +510,8 @@ def restart_check_ins(profile: Profile, *, now: datetime) -> tuple[Effect, ...]:
         if profile.zone
         else now + timedelta(hours=24)
     )
-    number = 1000 + len(episode.check_ins) + int(now.timestamp()) % 100000
+    # The check-ins sent so far: those answered and those that went unanswered.
+    number = len(episode.check_ins) + profile.unanswered_checkins + 1
     return (
         schedule_follow_up(
             profile,
@@ -510,6 +519,7 @@ def restart_check_ins(profile: Profile, *, now: datetime) -> tuple[Effect, ...]:
             due_at=due,
             assessed_at=episode.assessed_at,
             number=number,
+            tag=f":again{now:%Y%m%d%H%M}",
         ),
     )
 

@@ -200,7 +200,7 @@ def _command(
         case "status":
             return care.show_status(profile, now=now)
         case "plan":
-            return plan.show_plan(profile)
+            return plan.show_plan(profile, now=now)
         case "exercises":
             return plan.browse_exercises()
         case "run":

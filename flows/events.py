@@ -262,6 +262,7 @@ class CheckInView:
     exercises_done: bool | None = None  # None: no exercise questions at that check-in
     exercise_pain: int | None = None
     morning_worse: bool | None = None
+    walking: str | None = None  # the weight-bearing answer, when that check-in asked it
 
 
 @dataclass(frozen=True, slots=True)

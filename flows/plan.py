@@ -11,7 +11,7 @@ data (a chart, a file, an erasure) through reply attachments and effects.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flows.events import (
     ChangeEpisode,
@@ -37,7 +37,16 @@ from flows.progression import (
 from flows.questions import Step
 from flows.replies import info, question_reply
 from flows.rules import Answers, plyometric_gate_blockers
-from flows.types import Button, Disposition, Location, Phase, Reply, WeightBearing
+from flows.types import (
+    WITHIN_72_HOURS,
+    Button,
+    Disposition,
+    Location,
+    Phase,
+    Reply,
+    Started,
+    WeightBearing,
+)
 
 READINESS_STEPS = {
     "walk": Step.READY_WALK,
@@ -48,16 +57,48 @@ READINESS_STEPS = {
 }
 
 
-def todays_session(profile: Profile) -> Reply:
-    """Today's exercise session for the running plan, with the gate re-checked on today's pain."""
+def current_answers(profile: Profile, *, now: datetime) -> Answers:
+    """The assessment's answers brought up to date with what is known since.
+
+    Pain is the latest soreness report, walking the latest check-in's answer, and an injury
+    counts as recent (under 72 h) only while it still is: the plyometric gate must be able to
+    open as the ankle recovers (reference section 4: re-check it before every session).
+    """
     episode = profile.episode
     assert episode is not None
     answers = Answers.from_mapping(episode.answers)
-    pain = profile.soreness[-1][1] if profile.soreness else episode.pain_at_assessment
-    answers = replace(answers, pain=pain)
-    blockers = plyometric_gate_blockers(
-        answers, has_trigger=episode.disposition is not Disposition.HOME_CARE
+    if profile.soreness:
+        answers = replace(answers, pain=profile.soreness[-1][1])
+    walked = [c.walking for c in episode.check_ins if c.walking is not None]
+    if walked:
+        answers = replace(answers, weight_bearing=WeightBearing(walked[-1]))
+    if answers.started in WITHIN_72_HOURS and now - episode.assessed_at >= timedelta(hours=72):
+        answers = replace(answers, started=Started.DAYS_3_4)
+    return answers
+
+
+def gate_blockers(profile: Profile, *, now: datetime) -> tuple[str, ...]:
+    """What keeps the plyometric gate closed today (empty: open)."""
+    episode = profile.episode
+    if episode is None:
+        return ("trigger",)
+    return plyometric_gate_blockers(
+        current_answers(profile, now=now),
+        has_trigger=episode.disposition is not Disposition.HOME_CARE,
     )
+
+
+def gate_open(profile: Profile, *, now: datetime) -> bool:
+    return not gate_blockers(profile, now=now)
+
+
+def todays_session(profile: Profile, *, now: datetime) -> Reply:
+    """Today's exercise session for the running plan, the gate re-checked on today's answers."""
+    episode = profile.episode
+    assert episode is not None
+    answers = current_answers(profile, now=now)
+    blockers = gate_blockers(profile, now=now)
+    pain = answers.pain if answers.pain is not None else episode.pain_at_assessment
     session = build_session(
         location=Location(episode.location),
         phase=Phase(episode.phase),
@@ -94,11 +135,11 @@ def howto_buttons(exercise_ids: list[str]) -> tuple[tuple[Button, ...], ...]:
     )
 
 
-def show_plan(profile: Profile) -> Outcome:
+def show_plan(profile: Profile, *, now: datetime) -> Outcome:
     """Today's session, with a button per exercise that opens its how-to."""
     if not has_plan(profile):
         return _no_plan()
-    session = todays_session(profile)
+    session = todays_session(profile, now=now)
     ids = [item.exercise.id for item in session.context["session"].items]
     return Outcome(replies=(replace(session, buttons=howto_buttons(ids)),))
 
@@ -133,19 +174,6 @@ def show_exercise(exercise_id: str, profile: Profile) -> Outcome:
 
 
 # --- progression at a check-in -------------------------------------------------------------------
-
-
-def gate_open(profile: Profile) -> bool:
-    """The plyometric gate, re-checked on the latest soreness (reference section 4)."""
-    episode = profile.episode
-    if episode is None:
-        return False
-    answers = Answers.from_mapping(episode.answers)
-    if profile.soreness:
-        answers = replace(answers, pain=profile.soreness[-1][1])
-    return not plyometric_gate_blockers(
-        answers, has_trigger=episode.disposition is not Disposition.HOME_CARE
-    )
 
 
 def day_responses(profile: Profile, latest: DayResponse) -> list[DayResponse]:
@@ -183,7 +211,7 @@ def progress_after_check_in(
     decision = decide_progression(
         phase=Phase(episode.phase),
         responses=day_responses(profile, latest),
-        gate_open=gate_open(profile),
+        gate_open=gate_open(profile, now=now),
     )
     if decision.to_phase == decision.from_phase:
         return (), ()
@@ -249,14 +277,14 @@ def finish_readiness(state: DialogState, profile: Profile, *, now: datetime) -> 
     results = {
         check: state.answers.get(step.value) == "pass" for check, step in READINESS_STEPS.items()
     }
-    ready = is_ready_to_run(results, gate_open=gate_open(profile), has_trigger=False)
+    ready = is_ready_to_run(results, gate_open=gate_open(profile, now=now), has_trigger=False)
     missing = [text for check, text in READINESS_CHECKS if not results[check]]
     done = replace(state, step=Step.DONE)
     event = RecordPlanEvent(at=now, kind="readiness", data={"results": results, "ready": ready})
     context = {
         "ready": ready,
         "missing": missing,
-        "gate_open": gate_open(profile),
+        "gate_open": gate_open(profile, now=now),
         "first": WALK_RUN_STEPS[0],
     }
     return Outcome(

@@ -98,9 +98,11 @@ ROUTES: tuple[tuple[Step, Step, Callable[[Answers], bool] | None], ...] = (
     # a check-in: change since last time, then the red-flag re-screen only if something is new
     (Step.CHECKIN_TREND,       Step.CHECKIN_FLAGS,          None),
     (Step.CHECKIN_FLAGS,       Step.CHECKIN_WALK,           reported_new_signs),
-    (Step.CHECKIN_FLAGS,       Step.CHECKIN_EXERCISES,      has_a_plan),
+    (Step.CHECKIN_FLAGS,       Step.CHECKIN_WALK,           has_a_plan),
     (Step.CHECKIN_FLAGS,       Step.DONE,                   None),
-    (Step.CHECKIN_WALK,        Step.CHECKIN_CIRCULATION,    None),
+    (Step.CHECKIN_WALK,        Step.CHECKIN_CIRCULATION,    reported_new_signs),
+    (Step.CHECKIN_WALK,        Step.CHECKIN_EXERCISES,      has_a_plan),
+    (Step.CHECKIN_WALK,        Step.DONE,                   None),
     (Step.CHECKIN_CIRCULATION, Step.CHECKIN_FEVER,          None),
     (Step.CHECKIN_FEVER,       Step.CHECKIN_CALF,           None),
     (Step.CHECKIN_CALF,        Step.CHECKIN_CHEST,          None),

@@ -129,8 +129,12 @@ def plan_replies(profile) -> list[Reply]:
         soreness=((NOW, 2),),
         episode=replace(profile.episode, phase=3, answers=ready_answers, check_ins=(yesterday,)),
     )
-    replies += checkin_through(["better", "none", "all", "1", "settled"], soreness=2, profile=good)
-    replies += checkin_through(["worse", "none", "all", "8", "worse"], soreness=5, profile=good)
+    replies += checkin_through(
+        ["better", "none", "normal", "all", "1", "settled"], soreness=2, profile=good
+    )
+    replies += checkin_through(
+        ["worse", "none", "normal", "all", "8", "worse"], soreness=5, profile=good
+    )
     return replies
 
 
@@ -203,9 +207,9 @@ def follow_up_replies() -> list[Reply]:
         now=NOW,
     ).replies
     for typed in (
-        ["same", "none", "all", "3", "settled"],
-        ["worse", "none", "some", "7", "worse"],
-        ["better", "none", "none"],
+        ["same", "none", "normal", "all", "3", "settled"],
+        ["worse", "none", "normal", "some", "7", "worse"],
+        ["better", "none", "normal", "none"],
         ["better", "yes", "can't"],
     ):
         replies += checkin_through(typed)
@@ -214,7 +218,7 @@ def follow_up_replies() -> list[Reply]:
         check_ins=(CheckInView(NOW, 1, "better"), CheckInView(NOW, 0, "better")),
     )
     replies += checkin_through(
-        ["better", "none", "none"], soreness=1, profile=replace(profile, episode=history)
+        ["better", "none", "normal", "none"], soreness=1, profile=replace(profile, episode=history)
     )
     replies += setup_through(["o60", "Europe/Paris", "07:30"])
     replies += setup_through(["London", "off"])

@@ -67,6 +67,7 @@ SPRAIN = [
 CHECK_IN_ANSWERS = [
     "About the same",
     "None of these",
+    "I can walk, but it hurts or I limp",
     "Yes, all of them",
     "2",
     "Settled by the next morning",

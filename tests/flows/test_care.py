@@ -245,7 +245,7 @@ def test_a_paused_or_changed_reminder_is_dropped() -> None:
 
 
 def test_a_calm_check_in_asks_change_signs_and_exercises_then_thanks() -> None:
-    outcome, replies = checkin_outcome(["same", "none", "all", "3", "settled"])
+    outcome, replies = checkin_outcome(["same", "none", "normal", "all", "3", "settled"])
     assert [r.template for r in replies][-1] == "care/checkin_thanks.j2"
     assert outcome.state.step is Step.DONE
     (record,) = of(RecordCheckIn, outcome.effects)
@@ -266,14 +266,16 @@ def test_a_new_warning_sign_at_a_check_in_re_triages_as_an_emergency() -> None:
 
 def test_worse_at_two_check_ins_in_a_row_moves_to_see_a_clinician() -> None:
     worse = replace(PROFILE, episode=replace(EPISODE, check_ins=(CheckInView(NOW, 5, "worse"),)))
-    _outcome, replies = checkin_outcome(["worse", "none", "none"], soreness=6, profile=worse)
+    _outcome, replies = checkin_outcome(
+        ["worse", "none", "normal", "none"], soreness=6, profile=worse
+    )
     assert replies[-1].template == "triage/outcome_see_clinician.j2"
     assert replies[-1].context["codes"] == {"S6"}
 
 
 def test_no_improvement_five_days_after_home_care_moves_to_see_a_clinician() -> None:
     later = NOW + timedelta(hours=121)
-    _outcome, replies = checkin_outcome(["same", "none", "none"], soreness=4, at=later)
+    _outcome, replies = checkin_outcome(["same", "none", "normal", "none"], soreness=4, at=later)
     assert replies[-1].context["codes"] == {"S5"}
 
 
@@ -284,7 +286,9 @@ def test_three_check_ins_at_0_or_1_resolve_the_episode() -> None:
             EPISODE, check_ins=(CheckInView(NOW, 1, "better"), CheckInView(NOW, 0, "better"))
         ),
     )
-    outcome, replies = checkin_outcome(["better", "none", "none"], soreness=1, profile=low)
+    outcome, replies = checkin_outcome(
+        ["better", "none", "normal", "none"], soreness=1, profile=low
+    )
     assert replies[-1].template == "care/resolved.j2"
     assert of(ChangeEpisode, outcome.effects)[0].changes["status"] == "resolved"
 

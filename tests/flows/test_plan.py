@@ -1,0 +1,153 @@
+"""The plan after home care: the gate re-checked on what is known today, progression announced
+at check-ins, the readiness checks and the walk-run days (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from flows import plan
+from flows.dialog import Command, ShowExercise, TypedText, advance
+from flows.events import ChangeEpisode, CheckInView, PlanEventView, RecordPlanEvent
+from flows.rules import Answers
+from flows.types import Started, WeightBearing
+from tests.flows.test_care import EPISODE, NOW, PROFILE
+
+
+def day(n: float):
+    return NOW + timedelta(days=n)
+
+
+def profile_at(*, walking: str | None = None, soreness: int = 2, phase: int = 1, check_ins=()):
+    views = tuple(check_ins) or (
+        (CheckInView(day(2), soreness, "better", walking=walking),) if walking else ()
+    )
+    return replace(
+        PROFILE,
+        soreness=((day(3), soreness),),
+        episode=replace(EPISODE, phase=phase, check_ins=views),
+    )
+
+
+def test_the_gate_stays_closed_while_walking_hurts_and_the_injury_is_fresh() -> None:
+    assert set(plan.gate_blockers(profile_at(), now=day(1))) >= {"walking", "recent_injury"}
+
+
+def test_the_gate_opens_once_walking_is_normal_72_hours_later_and_pain_is_low() -> None:
+    profile = profile_at(walking=WeightBearing.NORMAL)
+    assert plan.gate_blockers(profile, now=day(2)) == ("recent_injury",)
+    assert plan.gate_blockers(profile, now=day(3)) == ()
+    answers = plan.current_answers(profile, now=day(3))
+    assert answers.started is Started.DAYS_3_4 and answers.pain == 2
+
+
+def test_pain_5_closes_the_gate_again() -> None:
+    assert plan.gate_blockers(profile_at(walking="normal", soreness=5), now=day(4)) == ("pain",)
+
+
+def check_in_answers(pain: int, morning: str = "settled") -> Answers:
+    return Answers(exercises="all", exercise_pain=pain, morning=morning)
+
+
+def test_two_safe_days_step_the_plan_forward_with_the_reason() -> None:
+    yesterday = CheckInView(
+        day(1), 3, "better", exercises_done=True, exercise_pain=2, morning_worse=False
+    )
+    replies, effects = plan.progress_after_check_in(
+        profile_at(check_ins=(yesterday,)), check_in_answers(2), now=day(2)
+    )
+    assert replies[0].template == "plan/phase_changed.j2"
+    assert replies[0].context == {"from": 1, "to": 2, "reason": "two_safe_days"}
+    assert ChangeEpisode({"phase": 2}) in effects
+    assert any(isinstance(e, RecordPlanEvent) and e.kind == "phase" for e in effects)
+
+
+def test_pain_above_5_during_exercise_steps_the_plan_back() -> None:
+    replies, effects = plan.progress_after_check_in(
+        profile_at(phase=3), check_in_answers(7), now=day(4)
+    )
+    assert replies[0].context == {"from": 3, "to": 2, "reason": "pain_above_5"}
+    assert ChangeEpisode({"phase": 2}) in effects
+
+
+def test_the_acceptable_zone_holds_the_plan_without_a_message() -> None:
+    assert plan.progress_after_check_in(profile_at(phase=2), check_in_answers(4), now=day(4)) == (
+        (),
+        (),
+    )
+
+
+def test_run_waits_for_phase_4_then_asks_the_readiness_checks() -> None:
+    early = advance(None, Command("run"), now=day(5), profile=profile_at(phase=2))
+    assert early.replies[0].template == "plan/run_not_yet.j2"
+    ready = profile_at(walking="normal", soreness=1, phase=4)
+    outcome = advance(None, Command("run"), now=day(8), profile=ready)
+    state = outcome.state
+    for _ in range(5):
+        outcome = advance(state, TypedText("yes"), now=day(8), profile=ready)
+        state = outcome.state
+    assert outcome.replies[0].context["ready"] is True
+    (event,) = outcome.effects
+    assert (event.kind, event.data["ready"]) == ("readiness", True)
+
+
+def test_a_failed_readiness_check_is_named() -> None:
+    ready = profile_at(walking="normal", soreness=1, phase=4)
+    outcome = advance(None, Command("run"), now=day(8), profile=ready)
+    state = outcome.state
+    for answer in ("yes", "no", "yes", "yes", "not tried"):
+        outcome = advance(state, TypedText(answer), now=day(8), profile=ready)
+        state = outcome.state
+    context = outcome.replies[0].context
+    assert context["ready"] is False
+    assert context["missing"] == [
+        "Stand on the sore leg alone for 10 seconds",
+        "Hop 10-15 times on the sore leg",
+    ]
+
+
+def run_profile(*runs: tuple[int, int]) -> object:
+    events = [PlanEventView(day(8), "readiness", {"ready": True})]
+    events += [
+        PlanEventView(
+            day(9 + i),
+            "run",
+            {"step": step, "pain": pain, "morning_worse": False, "swelling": False},
+        )
+        for i, (step, pain) in enumerate(runs)
+    ]
+    return replace(profile_at(walking="normal", soreness=1, phase=4), plan_events=tuple(events))
+
+
+def log_run(profile, pain: str, morning: str = "settled", swelling: str = "no"):
+    outcome = advance(None, Command("run"), now=day(20), profile=profile)
+    state = outcome.state
+    for answer in (pain, morning, swelling):
+        outcome = advance(state, TypedText(answer), now=day(20), profile=profile)
+        state = outcome.state
+    return outcome
+
+
+def test_each_walk_run_step_is_done_twice_before_the_next() -> None:
+    first = log_run(run_profile(), "1")
+    assert first.replies[0].context["number"] == 1  # one clean run is not yet two
+    second = log_run(run_profile((0, 1)), "1")
+    assert second.replies[0].context["number"] == 2
+    assert second.effects[0].data["next"] == 1
+
+
+def test_pain_above_5_on_a_run_steps_back_and_3_to_5_holds() -> None:
+    back = log_run(run_profile((0, 1), (0, 1), (1, 1)), "7")
+    assert (back.replies[0].context["decision"], back.replies[0].context["number"]) == ("back", 1)
+    hold = log_run(run_profile((0, 1), (0, 1), (1, 1)), "4")
+    assert (hold.replies[0].context["decision"], hold.replies[0].context["number"]) == ("hold", 2)
+
+
+def test_plan_lists_todays_exercises_with_how_to_buttons() -> None:
+    outcome = advance(None, Command("plan"), now=day(1), profile=PROFILE)
+    labels = [row[0].label for row in outcome.replies[0].buttons]
+    assert labels and all(label.startswith("How to: ") for label in labels)
+    howto = advance(
+        None, ShowExercise(outcome.replies[0].buttons[0][0].value), now=day(1), profile=PROFILE
+    )
+    assert howto.replies[0].template == "plan/exercise.j2"
