@@ -22,6 +22,17 @@ from bot.db.migrate import upgrade_to_head
 from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
 
 CHAT = 1001
+# A sudden outside sprain 1-2 days ago, walking with a limp, pain 4: with every warning sign
+# answered "No" (12 questions on this path) it ends in home care.
+SPRAIN_TAPS = [
+    "Outside of the ankle",
+    "Suddenly (a twist, roll, fall, landing or pop)",
+    "1-2 days ago",
+    "A little swollen",
+    "I can walk, but it hurts or I limp",
+    "4",
+]
+WARNING_SIGNS_ON_THE_SPRAIN_PATH = 12
 
 
 @dataclass
@@ -62,6 +73,16 @@ class Harness:
         # PTB offers no "idle" event, so poll its counters.
         while self.app.update_queue.qsize() or self.app.update_processor.current_concurrent_updates:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
+
+
+async def home_care(h: Harness, chat: int = CHAT) -> None:
+    """Play the sprain to its home-care outcome (three messages)."""
+    await h.say("/new", chat)
+    for label in SPRAIN_TAPS:
+        await h.tap(label, chat)
+    for _ in range(WARNING_SIGNS_ON_THE_SPRAIN_PATH - 1):
+        await h.tap("No", chat)
+    await h.tap("No", chat, expect=3)
 
 
 def button_labels(message: dict[str, Any]) -> list[list[str]]:

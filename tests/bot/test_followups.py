@@ -15,32 +15,15 @@ import pytest
 from bot.db.models import ScheduledMessage
 from bot.followups import compose
 from bot.scheduler import Scheduler
-from tests.bot.harness import FakeClock, Harness, button_labels, running_bot
+from tests.bot.harness import FakeClock, Harness, button_labels, home_care, running_bot
 from tests.fakes.botapi import FakeBotApi
 
 START = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
-SPRAIN = [
-    "Outside of the ankle",
-    "Suddenly (a twist, roll, fall, landing or pop)",
-    "1-2 days ago",
-    "A little swollen",
-    "I can walk, but it hurts or I limp",
-    "4",
-]
 
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'bot.db'}"
-
-
-async def home_care(h: Harness, chat: int) -> None:
-    await h.say("/new", chat)
-    for label in SPRAIN:
-        await h.tap(label, chat)
-    for _ in range(11):
-        await h.tap("No", chat)
-    await h.tap("No", chat, expect=3)
 
 
 async def run_due(h: Harness, at: datetime) -> int:

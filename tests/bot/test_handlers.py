@@ -13,17 +13,9 @@ import pytest
 from bot import service
 from bot.service import load_state
 from flows.questions import Step
-from tests.bot.harness import CHAT, Harness, button_labels, running_bot
+from tests.bot.harness import CHAT, SPRAIN_TAPS, Harness, button_labels, running_bot
 from tests.fakes.botapi import FakeBotApi
 
-SPRAIN_TAPS = [
-    "Outside of the ankle",
-    "Suddenly (a twist, roll, fall, landing or pop)",
-    "1-2 days ago",
-    "A little swollen",
-    "I can walk, but it hurts or I limp",
-    "4",
-]
 # deformity, circulation, crunch, pop, fever, calf, chest, severe pain, bleeding, Ottawa,
 # night pain, giving way: all "No" on the sudden path.
 ALL_NO = ["No"] * 12

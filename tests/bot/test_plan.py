@@ -11,30 +11,12 @@ from sqlalchemy import func, select
 
 from bot.db.models import Base
 from bot.db.privacy_store import runner_tables
-from tests.bot.harness import Harness, button_labels, running_bot
-
-SPRAIN = [
-    "Outside of the ankle",
-    "Suddenly (a twist, roll, fall, landing or pop)",
-    "1-2 days ago",
-    "A little swollen",
-    "I can walk, but it hurts or I limp",
-    "4",
-]
+from tests.bot.harness import button_labels, home_care, running_bot
 
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'bot.db'}"
-
-
-async def home_care(h: Harness, chat: int) -> None:
-    await h.say("/new", chat)
-    for label in SPRAIN:
-        await h.tap(label, chat)
-    for _ in range(11):
-        await h.tap("No", chat)
-    await h.tap("No", chat, expect=3)
 
 
 async def test_plan_shows_todays_session_with_a_how_to_button_per_exercise(url: str) -> None:
