@@ -61,6 +61,7 @@ from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from bot.service import load_state
 from flows.questions import Step
+from tests.bot.harness import SPRAIN_TAPS, WARNING_SIGNS_ON_THE_SPRAIN_PATH
 from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
 
 DbKind = Literal["threaded", "asyncio"]
@@ -68,16 +69,8 @@ Json = dict[str, Any]
 # One step of a runner's script: build the next update in the fake without queueing it.
 ScriptStep = Callable[[FakeBotApi, int], Json]
 
-SPRAIN_TAPS: tuple[str, ...] = (
-    "Outside of the ankle",
-    "Suddenly (a twist, roll, fall, landing or pop)",
-    "1-2 days ago",
-    "A little swollen",
-    "I can walk, but it hurts or I limp",
-    "4",
-)
 # The red-flag and Ottawa questions of the sudden-onset path, all answered "No": home care.
-NO_TAPS: tuple[str, ...] = ("No",) * 12
+NO_TAPS: tuple[str, ...] = ("No",) * WARNING_SIGNS_ON_THE_SPRAIN_PATH
 UPDATES_PER_CONVERSATION = 1 + len(SPRAIN_TAPS) + len(NO_TAPS)
 # The scaling workload plays the conversation up to the pain score by default: the per-update
 # cost is the same as in the rest of it, and the default run stays within about two minutes.
@@ -179,7 +172,7 @@ def bot_script() -> list[ScriptStep]:
         return lambda api, chat: api.user_taps(chat, label, enqueue=False)
 
     steps: list[ScriptStep] = [lambda api, chat: api.user_sends_text(chat, "/new", enqueue=False)]
-    steps += [tap(label) for label in SPRAIN_TAPS + NO_TAPS]
+    steps += [tap(label) for label in [*SPRAIN_TAPS, *NO_TAPS]]
     return steps
 
 
