@@ -224,3 +224,23 @@ async def test_every_due_message_is_sent_once_across_a_restart(url: str) -> None
         for chat in (11, 12, 13):
             checkins = [m for m in api.sent_to(chat) if m["text"].startswith("Check-in")]
             assert len(checkins) == 1
+
+
+async def test_emergency_gets_a_seen_check_after_24_hours_and_yes_closes_it(url: str) -> None:
+    async with running_bot(url, clock=FakeClock(START)) as h:
+        await h.say("/new", 14)
+        for label in [
+            "Outside of the ankle",
+            "Suddenly (a twist, roll, fall, landing or pop)",
+            "Today",
+            "Very swollen",
+        ]:
+            await h.tap(label, 14)
+        (emergency,) = await h.tap("I can't take 4 steps", 14)
+        assert emergency["text"].startswith("Emergency")
+        assert await run_due(h, START + timedelta(hours=23)) == 0
+        assert await run_due(h, START + timedelta(hours=24, minutes=1)) == 1
+        assert "have you been seen" in h.api.sent_to(14)[-1]["text"]
+        (reply,) = await h.tap("Yes, I've been seen", 14)
+        assert "Follow the advice" in reply["text"]
+        assert ("checkin", "pending") not in {(k, s) for k, s, _ in scheduled(h)}
