@@ -109,7 +109,7 @@ def settings_profile(runner: Runner) -> Profile:
 
 
 def load_profile(session: Session, *, runner: Runner) -> Profile:
-    episode_row = followup_store.active_episode(session, runner_id=runner.id)
+    episode_row = followup_store.current_episode(session, runner_id=runner.id)
     episode = None
     answered: set[int] = set()
     if episode_row is not None:
@@ -129,9 +129,7 @@ def load_profile(session: Session, *, runner: Runner) -> Profile:
             status=episode_row.status,
             reasons=tuple(assessment.reasons) if assessment else (),
             answers=dict(assessment.answers) if assessment else {},
-            check_ins=tuple(
-                CheckInView(at=r.at, soreness=r.soreness, trend=r.trend) for r in records if r.trend
-            ),
+            check_ins=tuple(check_in_view(r) for r in records if r.trend),
         )
     soreness = followup_store.recent_soreness(session, runner_id=runner.id, limit=RECENT_SORENESS)
     upcoming = schedule_store.pending_for(session, runner_id=runner.id)
@@ -164,7 +162,7 @@ def apply_effects(
 ) -> None:
     """Carry out what the flow decided, in the caller's transaction, in order."""
     for effect in effects:
-        episode = followup_store.active_episode(session, runner_id=runner_id)
+        episode = followup_store.current_episode(session, runner_id=runner_id)
         episode_id = episode.id if episode is not None else None
         match effect:
             case ScheduleMessage():

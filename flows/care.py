@@ -19,6 +19,7 @@ from flows.events import (
     CancelMessages,
     ChangeEpisode,
     ChangeSettings,
+    CheckInView,
     DialogState,
     Effect,
     EpisodeView,
@@ -30,7 +31,7 @@ from flows.events import (
     ScheduleMessage,
 )
 from flows.followup import CheckIn, Episode, Verdict, decide_check_in
-from flows.plan import progress_after_check_in, todays_session
+from flows.plan import progress_after_check_in, todays_session, with_check_in
 from flows.questions import TRIAGE_STEPS, Step
 from flows.replies import info, question_reply
 from flows.rules import Answers, Decision
@@ -277,6 +278,21 @@ def start_check_in(
     return Outcome(state=fresh, replies=(question_reply(fresh, now=now),))
 
 
+def check_in_view(at: datetime, answers: Answers) -> CheckInView:
+    """A check-in just answered, as the stored ones are seen."""
+    assert answers.soreness is not None and answers.change is not None
+    asked_exercises = answers.exercises is not None
+    return CheckInView(
+        at=at,
+        soreness=answers.soreness,
+        trend=answers.change.value,
+        exercises_done=answers.exercises in ("all", "some") if asked_exercises else None,
+        exercise_pain=answers.exercise_pain,
+        morning_worse=None if answers.morning in (None, "unsure") else answers.morning == "worse",
+        walking=answers.weight_bearing.value if answers.weight_bearing is not None else None,
+    )
+
+
 def finish_check_in(state: DialogState, profile: Profile, *, now: datetime) -> Outcome:
     answers = Answers.from_mapping(state.answers)
     episode = profile.episode
@@ -344,17 +360,21 @@ def finish_check_in(state: DialogState, profile: Profile, *, now: datetime) -> O
             replies=(info("care/checkin_escalated.j2"), *replies),
             effects=tuple(effects),
         )
+    # The plan moves on this check-in's exercise answers, the gate judged on today's.
+    counted = with_check_in(profile, check_in_view(now, answers))
+    plan_replies, plan_effects = progress_after_check_in(counted, now=now)
+    effects += plan_effects
     if result.verdict is Verdict.RESOLVED:
         effects += [
             ChangeEpisode({"status": "resolved", "resolved_at": now}),
             CancelMessages((FollowUpKind.CHECKIN, FollowUpKind.REMINDER)),
         ]
         return Outcome(
-            state=done, replies=(info("care/resolved.j2", **context),), effects=tuple(effects)
+            state=done,
+            replies=(info("care/resolved.j2", **context), *plan_replies),
+            effects=tuple(effects),
         )
     upcoming = next((due for kind, due in profile.upcoming if kind == FollowUpKind.CHECKIN), None)
-    plan_replies, plan_effects = progress_after_check_in(profile, answers, now=now)
-    effects += plan_effects
     return Outcome(
         state=done,
         replies=(

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from flows.events import (
     ChangeEpisode,
+    CheckInView,
     DeleteEverything,
     DialogState,
     Effect,
@@ -176,41 +177,56 @@ def show_exercise(exercise_id: str, profile: Profile) -> Outcome:
 # --- progression at a check-in -------------------------------------------------------------------
 
 
-def day_responses(profile: Profile, latest: DayResponse) -> list[DayResponse]:
+def day_responses(profile: Profile) -> list[DayResponse]:
+    """The exercise days of the current phase, from the check-ins that asked about them.
+
+    Days before the last phase change belong to the previous phase: two good days there must
+    not carry the plan straight through the next one too.
+    """
     episode = profile.episode
     assert episode is not None
-    earlier = [
+    changes = [e.at for e in profile.plan_events if e.kind == "phase"]
+    since = max(changes) if changes else None
+    return [
         DayResponse(
             day=c.at.date(),
             pain_during=c.exercise_pain,
             morning_pain=None,
             morning_worse=c.morning_worse,
-            done=c.exercises_done,
+            done=bool(c.exercises_done),
         )
         for c in episode.check_ins
-        if c.exercises_done is not None
+        if c.exercises_done is not None and (since is None or c.at > since)
     ]
-    return [*earlier, latest]
+
+
+def with_check_in(profile: Profile, view: CheckInView) -> Profile:
+    """The profile as it stands once this check-in is counted (its soreness and answers)."""
+    episode = profile.episode
+    assert episode is not None
+    return replace(
+        profile,
+        soreness=(*profile.soreness, (view.at, view.soreness)),
+        episode=replace(episode, check_ins=(*episode.check_ins, view)),
+    )
 
 
 def progress_after_check_in(
-    profile: Profile, answers: Answers, *, now: datetime
+    profile: Profile, *, now: datetime
 ) -> tuple[tuple[Reply, ...], tuple[Effect, ...]]:
-    """Move the plan by the pain-monitoring model; announce a change with its reason."""
+    """Move the plan by the pain-monitoring model; announce a change with its reason.
+
+    `profile` already counts the check-in just answered (`with_check_in`), so the gate is
+    judged on today's soreness and walking, not yesterday's.
+    """
     episode = profile.episode
-    if episode is None or not has_plan(profile) or answers.exercises is None:
+    if episode is None or not has_plan(profile) or not episode.check_ins:
         return (), ()
-    done = answers.exercises in ("all", "some")
-    latest = DayResponse(
-        day=now.date(),
-        pain_during=answers.exercise_pain if done else None,
-        morning_pain=None,
-        morning_worse=None if answers.morning in (None, "unsure") else answers.morning == "worse",
-        done=done,
-    )
+    if episode.check_ins[-1].exercises_done is None:
+        return (), ()
     decision = decide_progression(
         phase=Phase(episode.phase),
-        responses=day_responses(profile, latest),
+        responses=day_responses(profile),
         gate_open=gate_open(profile, now=now),
     )
     if decision.to_phase == decision.from_phase:

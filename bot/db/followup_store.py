@@ -76,6 +76,20 @@ def active_episode(session: Session, *, runner_id: int) -> Episode | None:
     ).one_or_none()
 
 
+def current_episode(session: Session, *, runner_id: int) -> Episode | None:
+    """The episode the runner's plan belongs to: the active one, else the latest resolved one
+    (a resolved episode keeps its plan: prevention and the return to running go on)."""
+    active = active_episode(session, runner_id=runner_id)
+    if active is not None:
+        return active
+    return session.scalars(
+        select(Episode)
+        .where(Episode.runner_id == runner_id, Episode.status == EpisodeStatus.RESOLVED.value)
+        .order_by(Episode.created_at.desc(), Episode.id.desc())
+        .limit(1)
+    ).one_or_none()
+
+
 def open_episode(
     session: Session,
     *,

@@ -64,8 +64,13 @@ async def test_home_care_gets_check_ins_at_24_48_72_hours_then_daily(url: str) -
                 "2",
             ):
                 await h.tap(label, 1)
-            (thanks,) = await h.tap("Settled by the next morning", 1)
+            before = len(h.api.sent_to(1))
+            await h.tap("Settled by the next morning", 1)
+            await h.settle()
+            # Thanks first; two good days in a row also step the plan forward, announced next.
+            thanks, *plan_news = h.api.sent_to(1)[before:]
             assert thanks["text"].startswith("Thanks, noted: 3/10")
+            assert all(m["text"].startswith("Your plan steps forward") for m in plan_news)
         kinds = [(k, s) for k, s, _ in scheduled(h)]
         assert kinds.count(("checkin", "sent")) == 4
         assert kinds.count(("checkin", "pending")) == 1

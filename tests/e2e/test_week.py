@@ -226,11 +226,16 @@ class Week:
                 self.stop(stops[self.clock.now])
 
     def collect(self, chat: int) -> list[Received]:
-        """What the chat received since the last collect, stamped with the fake clock."""
+        """What the chat received since the last collect, stamped with the fake clock (a photo
+        or a file counts with its caption as its text)."""
         messages = self.api.sent_to(chat)[self.seen.get(chat, 0) :]
         self.seen[chat] = self.seen.get(chat, 0) + len(messages)
         return [
-            Received(datetime.fromtimestamp(m["date"], UTC), m["text"], m["message_id"])
+            Received(
+                datetime.fromtimestamp(m["date"], UTC),
+                m.get("text", m.get("caption", "")),
+                m["message_id"],
+            )
             for m in messages
         ]
 
@@ -303,6 +308,8 @@ def kind_of(text: str) -> str:
         return "session"
     if text.startswith("I haven't heard from you for a couple of check-ins"):
         return "safety_net"
+    if text.startswith("Your plan steps"):
+        return "plan_change"  # follows a check-in's thanks when the plan moves
     return "other"
 
 

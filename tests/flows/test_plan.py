@@ -9,7 +9,6 @@ from datetime import timedelta
 from flows import plan
 from flows.dialog import Command, ShowExercise, TypedText, advance
 from flows.events import ChangeEpisode, CheckInView, PlanEventView, RecordPlanEvent
-from flows.rules import Answers
 from flows.types import Started, WeightBearing
 from tests.flows.test_care import EPISODE, NOW, PROFILE
 
@@ -45,17 +44,24 @@ def test_pain_5_closes_the_gate_again() -> None:
     assert plan.gate_blockers(profile_at(walking="normal", soreness=5), now=day(4)) == ("pain",)
 
 
-def check_in_answers(pain: int, morning: str = "settled") -> Answers:
-    return Answers(exercises="all", exercise_pain=pain, morning=morning)
+def today(pain: int, *, at=None, morning_worse: bool = False) -> CheckInView:
+    """Today's check-in: exercises done with `pain`, the morning after as given."""
+    return CheckInView(
+        at or day(2),
+        2,
+        "better",
+        exercises_done=True,
+        exercise_pain=pain,
+        morning_worse=morning_worse,
+    )
 
 
 def test_two_safe_days_step_the_plan_forward_with_the_reason() -> None:
     yesterday = CheckInView(
         day(1), 3, "better", exercises_done=True, exercise_pain=2, morning_worse=False
     )
-    replies, effects = plan.progress_after_check_in(
-        profile_at(check_ins=(yesterday,)), check_in_answers(2), now=day(2)
-    )
+    counted = plan.with_check_in(profile_at(check_ins=(yesterday,)), today(2))
+    replies, effects = plan.progress_after_check_in(counted, now=day(2))
     assert replies[0].template == "plan/phase_changed.j2"
     assert replies[0].context == {"from": 1, "to": 2, "reason": "two_safe_days"}
     assert ChangeEpisode({"phase": 2}) in effects
@@ -63,18 +69,44 @@ def test_two_safe_days_step_the_plan_forward_with_the_reason() -> None:
 
 
 def test_pain_above_5_during_exercise_steps_the_plan_back() -> None:
-    replies, effects = plan.progress_after_check_in(
-        profile_at(phase=3), check_in_answers(7), now=day(4)
-    )
+    counted = plan.with_check_in(profile_at(phase=3), today(7, at=day(4)))
+    replies, effects = plan.progress_after_check_in(counted, now=day(4))
     assert replies[0].context == {"from": 3, "to": 2, "reason": "pain_above_5"}
     assert ChangeEpisode({"phase": 2}) in effects
 
 
 def test_the_acceptable_zone_holds_the_plan_without_a_message() -> None:
-    assert plan.progress_after_check_in(profile_at(phase=2), check_in_answers(4), now=day(4)) == (
-        (),
-        (),
+    counted = plan.with_check_in(profile_at(phase=2), today(4, at=day(4)))
+    assert plan.progress_after_check_in(counted, now=day(4)) == ((), ())
+
+
+def test_good_days_of_an_earlier_phase_do_not_carry_the_plan_on() -> None:
+    """After stepping forward, two more good days are needed in the new phase."""
+    yesterday = CheckInView(
+        day(1), 3, "better", exercises_done=True, exercise_pain=2, morning_worse=False
     )
+    stepped = replace(
+        profile_at(phase=2, check_ins=(yesterday,)),
+        plan_events=(PlanEventView(day(1.5), "phase", {"from": 1, "to": 2}),),
+    )
+    counted = plan.with_check_in(stepped, today(2))
+    assert plan.progress_after_check_in(counted, now=day(2)) == ((), ())
+
+
+def test_the_gate_is_judged_on_the_walking_reported_at_this_check_in() -> None:
+    walked = CheckInView(
+        day(3),
+        2,
+        "better",
+        exercises_done=True,
+        exercise_pain=2,
+        morning_worse=False,
+        walking="normal",
+    )
+    limping = replace(today(2, at=day(4)), walking="painful")
+    counted = plan.with_check_in(profile_at(phase=3, check_ins=(walked,)), limping)
+    assert "walking" in plan.gate_blockers(counted, now=day(4))
+    assert plan.progress_after_check_in(counted, now=day(4)) == ((), ())
 
 
 def test_run_waits_for_phase_4_then_asks_the_readiness_checks() -> None:
