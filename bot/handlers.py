@@ -85,7 +85,19 @@ def sender_of(update: Update) -> Sender:
         user_id=user.id if user else None,
         first_name=user.first_name if user else None,
         update_id=update.update_id,
+        update_key=update_key(update),
     )
+
+
+def update_key(update: Update) -> str:
+    """The update id plus what makes the update itself unique (message id and date, or the
+    callback query id): a redelivered update matches, a new one with a reused id does not."""
+    if update.callback_query is not None:
+        return f"{update.update_id}:q{update.callback_query.id}"
+    message = update.effective_message
+    if message is not None:
+        return f"{update.update_id}:m{message.message_id}:{int(message.date.timestamp())}"
+    return str(update.update_id)
 
 
 async def send_replies(

@@ -47,6 +47,8 @@ class Sender:
     user_id: int | None = None
     first_name: str | None = None
     update_id: int | None = None
+    # Identifies the update itself (id plus what it carries), to recognise a redelivery.
+    update_key: str | None = None
 
 
 def state_of(row: Conversation | chat_store.ChatRow | None) -> DialogState | None:
@@ -85,11 +87,7 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
         session.flush()
         chat = chat_store.load_chat(session, chat_id=sender.chat_id)
         assert chat is not None
-    if (
-        sender.update_id is not None
-        and chat.last_update_id is not None
-        and sender.update_id <= chat.last_update_id
-    ):
+    if sender.update_key is not None and chat_store.was_applied(chat, sender.update_key):
         log.info("update %s for runner %s was already applied; skipped", sender.update_id, chat.id)
         return None
     state = state_of(chat if chat.step is not None else None)
@@ -150,8 +148,10 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
     followups.apply_effects(session, runner_id=chat.id, effects=outcome.effects, now=now)
     if any(isinstance(e, DeleteEverything) for e in outcome.effects):
         return Applied(outcome, attachments)  # the runner is gone: nothing more to remember
-    if sender.update_id is not None:
-        chat_store.mark_applied(session, runner_id=chat.id, update_id=sender.update_id)
+    if sender.update_id is not None and sender.update_key is not None:
+        chat_store.mark_applied(
+            session, chat=chat, update_id=sender.update_id, update_key=sender.update_key
+        )
     return Applied(outcome, attachments)
 
 

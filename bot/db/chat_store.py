@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Conversation, Runner
@@ -31,6 +31,7 @@ class ChatRow:
     first_name: str | None
     user_id: int | None
     last_update_id: int | None
+    recent_updates: list[str] | None
     zone: str | None
     reminder_time: str | None
     reminders_paused: bool
@@ -48,6 +49,7 @@ _LOAD = (
         _runners.c.first_name,
         _runners.c.user_id,
         _runners.c.last_update_id,
+        _runners.c.recent_updates,
         _runners.c.zone,
         _runners.c.reminder_time,
         _runners.c.reminders_paused,
@@ -80,17 +82,12 @@ _UPDATE = (
 )
 _APPLIED = (
     update(_runners)
-    .where(
-        and_(
-            _runners.c.id == bindparam("rid"),
-            or_(
-                _runners.c.last_update_id.is_(None),
-                _runners.c.last_update_id < bindparam("update_id"),
-            ),
-        )
-    )
-    .values(last_update_id=bindparam("update_id"))
+    .where(_runners.c.id == bindparam("rid"))
+    .values(last_update_id=bindparam("update_id"), recent_updates=bindparam("recent"))
 )
+# Enough to cover every update of one runner that a crash can leave unconfirmed: they send one
+# at a time and wait for the reply.
+RECENT_UPDATES_KEPT = 16
 
 
 def load_chat(session: Session, *, chat_id: int) -> ChatRow | None:
@@ -141,6 +138,12 @@ def write_conversation(
     return expected_version + 1
 
 
-def mark_applied(session: Session, *, runner_id: int, update_id: int) -> None:
-    """Remember the last update applied for the runner (never moves backwards)."""
-    session.execute(_APPLIED, {"rid": runner_id, "update_id": update_id})
+def was_applied(chat: ChatRow, update_key: str) -> bool:
+    """Whether the update with this key already changed the runner's state."""
+    return update_key in (chat.recent_updates or ())
+
+
+def mark_applied(session: Session, *, chat: ChatRow, update_id: int, update_key: str) -> None:
+    """Remember an applied update among the runner's most recent ones."""
+    recent = [*(chat.recent_updates or ()), update_key][-RECENT_UPDATES_KEPT:]
+    session.execute(_APPLIED, {"rid": chat.id, "update_id": update_id, "recent": recent})

@@ -200,6 +200,21 @@ async def test_a_redelivered_update_is_applied_once(url: str) -> None:
         assert state(h).answers == {"loc": "outside"}
 
 
+async def test_a_new_update_reusing_an_old_id_is_still_applied(url: str) -> None:
+    """A restarted Bot API server counts update ids from 1 again, and Telegram may restart them
+    after a quiet week: only a true redelivery (same id and same content) is skipped."""
+    async with running_bot(url) as h:
+        await h.say("/new")
+        first = h.api.user_sends_text(CHAT, "outside", enqueue=False)
+        h.api.enqueue_update(first)
+        await h.api.wait_for_sent(CHAT, 2)
+        reused = h.api.user_sends_text(CHAT, "sudden", enqueue=False)
+        reused["update_id"] = first["update_id"]
+        h.api.enqueue_update(reused)
+        await h.api.wait_for_sent(CHAT, 3)
+        assert state(h).answers == {"loc": "outside", "onset": "sudden"}
+
+
 async def test_command_registration_failure_is_logged_not_fatal(
     url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
