@@ -13,7 +13,6 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from bot.db.models import Assessment, Conversation, Runner
 
@@ -68,50 +67,6 @@ def load_conversation(session: Session, *, runner_id: int) -> Conversation | Non
     ).one_or_none()
 
 
-def save_conversation(
-    session: Session,
-    *,
-    runner_id: int,
-    step: str,
-    answers: dict[str, str],
-    history: list[str],
-    started_at: datetime,
-    now: datetime,
-    expected_version: int | None,
-    conversation: Conversation | None = None,
-) -> Conversation:
-    """Store the runner's conversation state, refusing to overwrite a newer one.
-
-    `expected_version` is the version the caller's state was derived from (None for a fresh
-    conversation with no check). It raises `StaleConversation` when the stored row has moved on
-    or was deleted meanwhile; the mapper's version check catches a writer that slips in between
-    this read and the UPDATE.
-    """
-    if conversation is None:  # the caller may pass the row it loaded in this transaction
-        conversation = load_conversation(session, runner_id=runner_id)
-    if expected_version is not None and (
-        conversation is None or conversation.version != expected_version
-    ):
-        found = None if conversation is None else conversation.version
-        raise StaleConversation(
-            f"runner {runner_id}: conversation version is {found}, expected {expected_version}"
-        )
-    if conversation is None:
-        conversation = Conversation(runner_id=runner_id)
-        session.add(conversation)
-    conversation.step = step
-    # Fresh containers: JSON columns do not track in-place mutation, and the caller keeps theirs.
-    conversation.answers = dict(answers)
-    conversation.history = list(history)
-    conversation.started_at = started_at
-    conversation.updated_at = now
-    try:
-        session.flush()
-    except StaleDataError as error:
-        raise StaleConversation(f"runner {runner_id}: conversation changed concurrently") from error
-    return conversation
-
-
 def delete_conversation(session: Session, *, runner_id: int) -> None:
     """End the runner's conversation in progress, if any."""
     session.execute(delete(Conversation).where(Conversation.runner_id == runner_id))
@@ -153,15 +108,3 @@ def latest_assessment(session: Session, *, runner_id: int) -> Assessment | None:
         .order_by(Assessment.completed_at.desc(), Assessment.id.desc())
         .limit(1)
     ).one_or_none()
-
-
-def mark_update_applied(session: Session, *, runner: Runner, update_id: int) -> None:
-    """Remember that `update_id` changed this runner's state (never moves backwards)."""
-    if not is_update_applied(runner, update_id):
-        runner.last_update_id = update_id
-    session.add(runner)
-
-
-def is_update_applied(runner: Runner, update_id: int) -> bool:
-    """Whether `update_id` was already applied: Telegram redelivers updates after a crash."""
-    return runner.last_update_id is not None and update_id <= runner.last_update_id

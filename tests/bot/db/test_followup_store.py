@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db import followup_store, schedule_store, store
+from bot.db import chat_store, followup_store, schedule_store, store
 from bot.db.database import Database
 from bot.db.followup_store import UNSET
 from bot.db.migrate import alembic_config, upgrade_to_head
@@ -645,7 +645,7 @@ class TestMigration:
 
 def store_conversation(db: Database, runner_id: int) -> None:
     db.run_sync(
-        store.save_conversation,
+        chat_store.write_conversation,
         runner_id=runner_id,
         step="onset",
         answers={"location": "outside"},

@@ -17,7 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, inspect, select
 
-from bot.db import store
+from bot.db import chat_store, store
 from bot.db.database import Database
 from bot.db.engine import make_engine
 from bot.db.migrate import (
@@ -138,7 +138,7 @@ def seed_runner_with_history(db: Database) -> int:
         runner = store.get_or_create_runner(
             session, chat_id=42, user_id=7, first_name="Ada", now=NOW
         )
-        store.save_conversation(
+        chat_store.write_conversation(
             session,
             runner_id=runner.id,
             step="onset",

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from bot.db import followup_store, schedule_store, store
+from bot.db import chat_store, followup_store, schedule_store, store
 from bot.db.database import Database
 from bot.db.engine import normalize_url
 from bot.db.models import Base, Runner
@@ -55,7 +55,7 @@ def seed_runner(db: Database, *, chat_id: int) -> int:
         followup_store.update_runner_settings(
             session, runner_id=runner_id, now=NOW, zone="Europe/Berlin", reminder_time="07:30"
         )
-        store.save_conversation(
+        chat_store.write_conversation(
             session,
             runner_id=runner_id,
             step="onset",

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from bot.db import store
+from bot.db import chat_store, store
 from bot.db.database import Database
 from bot.db.models import Assessment, Conversation, Runner
 from bot.db.store import StaleConversation
@@ -23,6 +23,7 @@ def new_runner(db: Database, chat_id: int = 42) -> Runner:
 
 
 def save(db: Database, runner_id: int, *, step: str, expected_version: int | None, **extra):
+    """Store a conversation the way every update does (`chat_store.write_conversation`)."""
     fields = {
         "answers": {"location": "lateral"},
         "history": ["location"],
@@ -31,7 +32,7 @@ def save(db: Database, runner_id: int, *, step: str, expected_version: int | Non
         **extra,
     }
     return db.run_sync(
-        store.save_conversation,
+        chat_store.write_conversation,
         runner_id=runner_id,
         step=step,
         expected_version=expected_version,
@@ -74,21 +75,26 @@ class TestRunners:
         assert new_runner(db, chat_id=big).chat_id == big
         assert db.run_sync(store.find_runner, chat_id=big) is not None
 
-    def test_an_update_is_applied_once_and_the_mark_never_moves_back(self, db: Database):
+    def test_an_update_is_applied_once_by_its_key_even_when_ids_restart(self, db: Database):
         runner_id = new_runner(db).id
 
-        def apply(session: Session, *, update_id: int) -> bool:
-            runner = session.get(Runner, runner_id)
-            if store.is_update_applied(runner, update_id):
+        def apply(session: Session, *, update_id: int, key: str) -> bool:
+            chat = chat_store.load_chat(session, chat_id=42)
+            if chat_store.was_applied(chat, key):
                 return False
-            store.mark_update_applied(session, runner=runner, update_id=update_id)
+            chat_store.mark_applied(session, chat=chat, update_id=update_id, update_key=key)
             return True
 
-        assert db.run_sync(apply, update_id=100) is True
-        assert db.run_sync(apply, update_id=100) is False
-        assert db.run_sync(apply, update_id=99) is False
-        assert db.run_sync(apply, update_id=101) is True
-        assert db.run_sync(store.find_runner, chat_id=42).last_update_id == 101
+        assert db.run_sync(apply, update_id=100, key="100:m5") is True
+        assert db.run_sync(apply, update_id=100, key="100:m5") is False  # redelivered
+        assert db.run_sync(apply, update_id=1, key="1:m9") is True  # a restarted server
+        assert db.run_sync(store.find_runner, chat_id=42).last_update_id == 1
+        for n in range(chat_store.RECENT_UPDATES_KEPT):
+            db.run_sync(apply, update_id=200 + n, key=f"{200 + n}:m")
+        assert db.run_sync(store.find_runner, chat_id=42).id == runner_id
+        assert len(db.run_sync(chat_store.load_chat, chat_id=42).recent_updates) == (
+            chat_store.RECENT_UPDATES_KEPT
+        )
 
 
 class TestConversations:
@@ -110,14 +116,21 @@ class TestConversations:
             ["location", "pain_now"],
         )
         assert (loaded.started_at, loaded.updated_at) == (NOW, NOW)
-        assert loaded.version == saved.version == 1
+        assert loaded.version == saved == 1
+        chat = db.run_sync(chat_store.load_chat, chat_id=42)
+        assert (chat.id, chat.step, chat.version, chat.answers) == (
+            runner_id,
+            "onset",
+            1,
+            {"location": "lateral", "pain_now": "6"},
+        )
 
     def test_each_save_moves_the_version_on(self, db: Database):
         runner_id = new_runner(db).id
         save(db, runner_id, step="location", expected_version=None)
         second = save(db, runner_id, step="onset", expected_version=1)
         third = save(db, runner_id, step="weight_bearing", expected_version=2)
-        assert (second.version, third.version) == (2, 3)
+        assert (second, third) == (2, 3)
         assert db.run_sync(store.load_conversation, runner_id=runner_id).step == "weight_bearing"
 
     def test_saving_from_an_old_version_raises_and_keeps_the_newer_state(self, db: Database):
@@ -135,39 +148,23 @@ class TestConversations:
         with pytest.raises(StaleConversation):
             save(db, runner_id, step="onset", expected_version=1)
 
-    def test_the_version_column_stops_a_writer_holding_an_outdated_row(self, db: Database):
-        """A session whose copy of the row predates another writer's commit cannot overwrite it,
-        even without an expected version: the UPDATE checks the version it read."""
+    def test_two_writers_from_the_same_version_cannot_both_win(self, db: Database):
+        """Both loaded version 1; the second to write finds the row moved on and fails."""
         runner_id = new_runner(db).id
         save(db, runner_id, step="location", expected_version=None)
-        slow = sessionmaker(db.engine, expire_on_commit=False)()
-        try:
-            with slow.begin():
-                # Held, so the session's identity map keeps this copy of the row.
-                outdated = store.load_conversation(slow, runner_id=runner_id)
-            assert outdated is not None and outdated.version == 1
-            save(db, runner_id, step="onset", expected_version=1)
-            with pytest.raises(StaleConversation), slow.begin():
-                store.save_conversation(
-                    slow,
-                    runner_id=runner_id,
-                    step="outcome",
-                    answers={},
-                    history=[],
-                    started_at=NOW,
-                    now=NOW,
-                    expected_version=None,
-                )
-        finally:
-            slow.close()
-        assert db.run_sync(store.load_conversation, runner_id=runner_id).step == "onset"
+        assert db.run_sync(chat_store.load_chat, chat_id=42).version == 1
+        save(db, runner_id, step="onset", expected_version=1)
+        with pytest.raises(StaleConversation):
+            save(db, runner_id, step="outcome", expected_version=1)
+        assert db.run_sync(store.load_conversation, runner_id=runner_id).version == 2
 
-    def test_a_saved_conversation_does_not_share_the_callers_containers(self, db: Database):
+    def test_a_chat_never_seen_loads_as_none_and_a_new_runner_without_a_conversation(
+        self, db: Database
+    ):
+        assert db.run_sync(chat_store.load_chat, chat_id=42) is None
         runner_id = new_runner(db).id
-        answers = {"location": "lateral"}
-        saved = save(db, runner_id, step="onset", expected_version=None, answers=answers)
-        answers["location"] = "medial"
-        assert saved.answers == {"location": "lateral"}
+        chat = db.run_sync(chat_store.load_chat, chat_id=42)
+        assert (chat.id, chat.step, chat.version) == (runner_id, None, None)
 
     def test_delete_conversation_ends_it_and_tolerates_none(self, db: Database):
         runner_id = new_runner(db).id
