@@ -161,9 +161,12 @@ def apply_effects(
     session: Session, *, runner_id: int, effects: tuple[Effect, ...], now: datetime
 ) -> None:
     """Carry out what the flow decided, in the caller's transaction, in order."""
+    if not effects:
+        return
+    # Effects may change the episode's fields, never which episode is current.
+    episode = followup_store.current_episode(session, runner_id=runner_id)
+    episode_id = episode.id if episode is not None else None
     for effect in effects:
-        episode = followup_store.current_episode(session, runner_id=runner_id)
-        episode_id = episode.id if episode is not None else None
         match effect:
             case ScheduleMessage():
                 schedule_store.schedule(

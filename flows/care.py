@@ -351,7 +351,12 @@ def finish_check_in(state: DialogState, profile: Profile, *, now: datetime) -> O
             ChangeEpisode({"disposition": decision.disposition.code}),
             CancelMessages((FollowUpKind.CHECKIN, FollowUpKind.REMINDER)),
             schedule_follow_up(
-                profile, kind=kind, due_at=due, assessed_at=episode.assessed_at, number=100
+                profile,
+                kind=kind,
+                due_at=due,
+                assessed_at=episode.assessed_at,
+                number=1,
+                tag=":escalated",
             ),
         ]
         replies = outcome_replies(answers, decision)[:1]
