@@ -11,6 +11,13 @@ stickers, edits) and queues them for `getUpdates`; inspection helpers say what e
 `LocalBotApiRequest` plugs the fake into `telegram.Bot` without a socket; `http_server.py`
 serves the same fake over real HTTP. The state is guarded by one lock, so HTTP server threads,
 a benchmark's driver thread and an asyncio event loop can share it.
+
+Faults for crash-safety tests hit exact calls: `fail_next`, `reset_next` (the connection closes
+without an answer, before or after the call took effect) and `hang_next` can target the call
+whose text contains a phrase; `pause_next` holds one call until the test releases it, so a test
+can kill the bot process at that moment; `on_call` runs a callback when a call arrives or has
+taken effect. `enqueue_raw` queues updates PTB cannot parse. `confirmations` and `duplicates`
+say when each update was confirmed by a getUpdates offset and what a chat received twice.
 """
 
 from __future__ import annotations
@@ -21,16 +28,17 @@ import itertools
 import json
 import threading
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import httpx
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
-from telegram.error import TimedOut
+from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from tests.fakes.telegram_rules import (
@@ -57,8 +65,16 @@ from tests.fakes.telegram_rules import (
 
 DEFAULT_TOKEN = "123456789:fake-bot-token-for-tests"
 DEFAULT_GROUP_MEMBER_ID = 424242
+# What httpx says when a server closes the connection instead of answering; PTB's HTTPXRequest
+# wraps it as NetworkError("httpx.RemoteProtocolError: <this>").
+DISCONNECTED = "Server disconnected without sending a response."
+# A paused call waits for its release this long at most when the fake runs in an event loop (a
+# forgotten pause must not hang a test run forever); over HTTP it waits until the server stops.
+MAX_ASYNC_PAUSE = 3600.0
 
 T = TypeVar("T")
+# The `result` of a call the fake has not performed yet (None is a real result).
+_NOT_PERFORMED: Any = object()
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,180 @@ class Upload:
     filename: str | None
     content_type: str | None
     data: bytes
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call as an `on_call` callback sees it: its parameters and, once it took effect, the
+    result the fake is about to answer with."""
+
+    method: str
+    params: Json
+    after_delivery: bool
+    result: Any = None
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """An update a getUpdates `offset` confirmed: Telegram forgets it and never sends it again.
+
+    `at` is the wall clock (`time.time()`) when the fake applied the confirming offset (a
+    getUpdates paused before delivery confirms nothing until released), comparable with what
+    another process records; `deliveries` is how many getUpdates answers had carried it.
+    """
+
+    update_id: int
+    offset: int
+    at: float
+    deliveries: int
+
+
+class DroppedConnection(Exception):
+    """The fake ends a call by closing the connection without an answer (an injected reset, or
+    the end of a hang). The HTTP server closes the socket; `LocalBotApiRequest` raises what PTB
+    raises for a dropped connection. `delivered` says whether the call had taken effect."""
+
+    def __init__(self, method: str, *, delivered: bool) -> None:
+        state = "after it took effect" if delivered else "before it took effect"
+        super().__init__(f"{method}: connection closed without an answer {state}")
+        self.method = method
+        self.delivered = delivered
+
+
+@dataclass(frozen=True)
+class _Match:
+    """Which calls a fault, pause or hook applies to: one method, optionally narrowed."""
+
+    method: str
+    text_contains: str | None = None
+    chat_id: int | str | None = None
+    confirms: int | None = None
+    delivers: int | None = None
+    when: Callable[[Json], bool] | None = None
+
+    def matches(self, method: str, params: Json, result: Any) -> bool:
+        if method != self.method:
+            return False
+        if self.text_contains is not None:
+            # A media send has no text; its caption is what the runner reads.
+            text = params.get("text", params.get("caption"))
+            if not isinstance(text, str) or self.text_contains not in text:
+                return False
+        if self.chat_id is not None and params.get("chat_id") != self.chat_id:
+            return False
+        if self.confirms is not None:
+            offset = params.get("offset")
+            if not isinstance(offset, int) or offset <= self.confirms:
+                return False
+        if self.delivers is not None and (
+            not isinstance(result, list)
+            or all(update.get("update_id") != self.delivers for update in result)
+        ):
+            return False
+        return self.when is None or bool(self.when(_copy(params)))
+
+    def describe(self) -> Json:
+        described: Json = {"method": self.method}
+        for key in ("text_contains", "chat_id", "confirms", "delivers"):
+            if getattr(self, key) is not None:
+                described[key] = getattr(self, key)
+        if self.when is not None:
+            described["when"] = getattr(self.when, "__name__", "predicate")
+        return described
+
+
+@dataclass
+class _Fault:
+    kind: str  # "fail", "reset" or "hang"
+    match: _Match
+    after_delivery: bool
+    remaining: int
+    error: tuple[int, str, Json | None] | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class _Hook:
+    match: _Match
+    callback: Callable[[Call], Any]
+    after_delivery: bool
+    once: bool
+
+
+class _Hold:
+    """A call the fake keeps without answering. `state` is "blocked" while held, then
+    "released" (the call carries on), "dropped" (the connection closes without an answer) or
+    "abandoned" (the in-process client gave up waiting)."""
+
+    def __init__(self, method: str, *, after_delivery: bool, deadline: float | None) -> None:
+        self.method = method
+        self.after_delivery = after_delivery
+        self.deadline = deadline
+        self.state = "blocked"
+        self.params: Json | None = None
+        self.result: Any = None
+
+
+class Pause(_Hold):
+    """One `pause_next`: armed until a matching call arrives, then that call is blocked (before
+    or after it took effect) until `release()`.
+
+    The test learns the moment with `wait()`, and may then kill the bot process: the call is
+    held exactly between "the server received it" (or "the server performed it") and "the client
+    got an answer". `release(drop=True)` then closes the connection without an answer.
+    """
+
+    def __init__(self, api: FakeBotApi, number: int, match: _Match, *, after_delivery: bool):
+        super().__init__(match.method, after_delivery=after_delivery, deadline=None)
+        self.id = number
+        self.match = match
+        self.state = "armed"
+        self._api = api
+
+    @property
+    def blocked(self) -> bool:
+        """Whether a call is held here right now."""
+        with self._api._lock:
+            return self.state == "blocked"
+
+    def wait(self, *, within: float = 5.0) -> Json:
+        """Block until a call has reached this pause; returns its parameters."""
+        return self._api.wait_until(self._reached, within=within)
+
+    async def wait_async(self, *, within: float = 5.0) -> Json:
+        """`wait` for the event loop (where the paused call may itself be running)."""
+        return await self._api.wait_for(self._reached, within=within)
+
+    def release(self, *, drop: bool = False) -> None:
+        """Let the held call carry on (perform it and answer, or just answer), or with
+        `drop=True` close its connection without an answer. Releasing a pause no call has
+        reached yet disarms it."""
+        with self._api._lock:
+            if self.state == "armed":
+                self._api._armed_pauses.remove(self)
+                self.state = "released"
+            elif self.state == "blocked":
+                self.state = "dropped" if drop else "released"
+            self._api._notify()
+
+    def describe(self) -> Json:
+        """The pause as JSON (what the HTTP control API answers)."""
+        with self._api._lock:
+            return {
+                "id": self.id,
+                **self.match.describe(),
+                "after_delivery": self.after_delivery,
+                "state": self.state,
+                "params": _copy(self.params),
+                "result": _copy(self.result),
+            }
+
+    def _reached(self) -> Json | None:
+        if self.params is not None:
+            return _copy(self.params)
+        if self.state != "armed":
+            raise RuntimeError(f"pause {self.id} was released before any call reached it")
+        return None
 
 
 def _utc_now() -> datetime:
@@ -116,11 +306,23 @@ class FakeBotApi:
             "username": bot_username,
         }
         self._updates: deque[Json] = deque()
-        self._update_ids = itertools.count(1)
+        self._last_update_id = 0
         self._allowed_updates: list[str] | None = None
         self._poll_ticket = 0
         self._wake_epoch = 0
-        self._failures: dict[str, deque[ApiError]] = defaultdict(deque)
+        # Faults, pauses and hooks, each in the order they were set up: the first that matches
+        # a call applies (hooks: every one that matches).
+        self._faults: list[_Fault] = []
+        self._armed_pauses: list[Pause] = []
+        self._pauses: dict[int, Pause] = {}
+        self._pause_numbers = itertools.count(1)
+        self._held: list[_Hold] = []
+        self._hooks: list[_Hook] = []
+        self._hook_errors: list[BaseException] = []
+        self._dropped: list[Json] = []
+        self._confirmations: list[Confirmation] = []
+        self._confirmed: dict[int, Confirmation] = {}
+        self._deliveries: dict[int, list[float]] = defaultdict(list)
         self._blocked: set[int] = set()
         self._chats: dict[int, Json] = {}
         self._message_ids: dict[int, itertools.count[int]] = {}
@@ -174,10 +376,220 @@ class FakeBotApi:
         error_code: int,
         description: str,
         parameters: Mapping[str, Any] | None = None,
+        *,
+        text_contains: str | None = None,
+        when_text_contains: str | None = None,
+        chat_id: int | str | None = None,
+        when: Callable[[Json], bool] | None = None,
+        count: int = 1,
     ) -> None:
-        """Make the next call of `method` fail with this error; calls queue up in order."""
+        """Make the next call of `method` fail with this error, without performing it.
+
+        Failures queue up in order. A targeted one (`text_contains`, or its alias
+        `when_text_contains`, on the `text` or `caption` parameter; `chat_id`; `when(params)`)
+        fails only a call that matches and lets the others through; `count` fails that many
+        matching calls. For a 429, pass `parameters={"retry_after": seconds}`.
+        """
+        if text_contains is not None and when_text_contains is not None:
+            raise ValueError("give text_contains or when_text_contains, not both")
+        match = self._match(
+            method, text_contains=text_contains or when_text_contains, chat_id=chat_id, when=when
+        )
+        error = (error_code, description, dict(parameters) if parameters else None)
+        self._add_fault(_Fault("fail", match, False, count, error=error))
+
+    def reset_next(
+        self,
+        method: str,
+        *,
+        after_delivery: bool,
+        text_contains: str | None = None,
+        chat_id: int | str | None = None,
+        confirms: int | None = None,
+        delivers: int | None = None,
+        when: Callable[[Json], bool] | None = None,
+        count: int = 1,
+    ) -> None:
+        """Close the connection of the next matching call without answering.
+
+        With `after_delivery=False` the call never takes effect; with `after_delivery=True` it
+        does (the message is in the chat, a getUpdates offset has confirmed its updates) but the
+        client sees only the dropped connection: PTB raises NetworkError in both cases.
+        `confirms=N` matches a getUpdates whose offset confirms update N; `delivers=N` (with
+        `after_delivery=True`) a getUpdates whose answer carries update N. After-delivery faults
+        only hit calls the fake accepted: a refused call has nothing delivered.
+        """
+        match = self._match(
+            method,
+            text_contains=text_contains,
+            chat_id=chat_id,
+            confirms=confirms,
+            delivers=delivers,
+            when=when,
+            after_delivery=after_delivery,
+        )
+        self._add_fault(_Fault("reset", match, after_delivery, count))
+
+    def hang_next(
+        self,
+        method: str,
+        seconds: float,
+        *,
+        after_delivery: bool = False,
+        text_contains: str | None = None,
+        chat_id: int | str | None = None,
+        confirms: int | None = None,
+        delivers: int | None = None,
+        when: Callable[[Json], bool] | None = None,
+        count: int = 1,
+    ) -> None:
+        """Let the next matching call go unanswered for `seconds`, then close its connection.
+
+        A client with a shorter timeout times out (PTB: TimedOut); one that waits longer sees
+        the connection dropped (NetworkError). The call takes effect first with
+        `after_delivery=True` (a timed-out send that did reach the chat), never otherwise. For
+        a slow answer that does arrive, use `set_delay`. Matching as in `reset_next`.
+        """
+        if seconds < 0:
+            raise ValueError("a hang lasts zero seconds or more")
+        match = self._match(
+            method,
+            text_contains=text_contains,
+            chat_id=chat_id,
+            confirms=confirms,
+            delivers=delivers,
+            when=when,
+            after_delivery=after_delivery,
+        )
+        self._add_fault(_Fault("hang", match, after_delivery, count, seconds=float(seconds)))
+
+    def pause_next(
+        self,
+        method: str,
+        *,
+        after_delivery: bool = False,
+        text_contains: str | None = None,
+        chat_id: int | str | None = None,
+        confirms: int | None = None,
+        delivers: int | None = None,
+        when: Callable[[Json], bool] | None = None,
+    ) -> Pause:
+        """Hold the next matching call until the test releases it; returns the `Pause`.
+
+        Before delivery the call has reached the server and not taken effect; after delivery
+        it has taken effect and its answer is held. `pause.wait()` (or `wait_paused()`) returns
+        once a call is held, which is when an end-to-end test kills the bot process; then
+        `pause.release()` lets it carry on, `release(drop=True)` drops its connection. Stopping
+        the HTTP server drops held calls. Matching as in `reset_next`.
+        """
+        match = self._match(
+            method,
+            text_contains=text_contains,
+            chat_id=chat_id,
+            confirms=confirms,
+            delivers=delivers,
+            when=when,
+            after_delivery=after_delivery,
+        )
         with self._lock:
-            self._failures[method.lower()].append(ApiError(error_code, description, parameters))
+            pause = Pause(self, next(self._pause_numbers), match, after_delivery=after_delivery)
+            self._pauses[pause.id] = pause
+            self._armed_pauses.append(pause)
+            return pause
+
+    def on_call(
+        self,
+        method: str,
+        callback: Callable[[Call], Any],
+        *,
+        after_delivery: bool = False,
+        text_contains: str | None = None,
+        chat_id: int | str | None = None,
+        confirms: int | None = None,
+        delivers: int | None = None,
+        when: Callable[[Json], bool] | None = None,
+        once: bool = False,
+    ) -> Callable[[], None]:
+        """Run `callback(Call)` when a matching call arrives (before it takes effect) or, with
+        `after_delivery=True`, once it took effect and before its answer goes out. Returns a
+        function that removes the hook; `once=True` removes it after the first call.
+
+        The callback runs in the thread serving the call (the event loop, in process), without
+        the fake's lock: it may inspect the bot's database or kill the bot process. What it
+        raises is kept in `hook_errors` and the call carries on. Matching as in `reset_next`.
+        """
+        match = self._match(
+            method,
+            text_contains=text_contains,
+            chat_id=chat_id,
+            confirms=confirms,
+            delivers=delivers,
+            when=when,
+            after_delivery=after_delivery,
+        )
+        hook = _Hook(match, callback, after_delivery, once)
+        with self._lock:
+            self._hooks.append(hook)
+
+        def remove() -> None:
+            with self._lock, contextlib.suppress(ValueError):
+                self._hooks.remove(hook)
+
+        return remove
+
+    def clear_faults(self) -> None:
+        """Forget every fault not yet used up and disarm pauses no call has reached."""
+        with self._lock:
+            self._faults.clear()
+            for pause in self._armed_pauses:
+                pause.state = "released"
+            self._armed_pauses.clear()
+            self._notify()
+
+    @property
+    def armed_faults(self) -> list[Json]:
+        """The faults still waiting for a call, in order (empty once all fired)."""
+        with self._lock:
+            return [
+                {
+                    "kind": fault.kind,
+                    **fault.match.describe(),
+                    "after_delivery": fault.after_delivery,
+                    "remaining": fault.remaining,
+                }
+                for fault in self._faults
+            ]
+
+    def _match(
+        self,
+        method: str,
+        *,
+        text_contains: str | None = None,
+        chat_id: int | str | None = None,
+        confirms: int | None = None,
+        delivers: int | None = None,
+        when: Callable[[Json], bool] | None = None,
+        after_delivery: bool = False,
+    ) -> _Match:
+        known = self._methods.get(method.lower())
+        if known is None:
+            # A typo would otherwise make a fault that silently never fires.
+            raise ValueError(f"the fake Bot API has no method {method!r}")
+        name = known[0]
+        if (confirms is not None or delivers is not None) and name != "getUpdates":
+            raise ValueError("confirms and delivers describe getUpdates calls")
+        if delivers is not None and not after_delivery:
+            raise ValueError(
+                "the updates a getUpdates answer delivers are known only once it ran: "
+                "use after_delivery=True"
+            )
+        return _Match(name, text_contains, chat_id, confirms, delivers, when)
+
+    def _add_fault(self, fault: _Fault) -> None:
+        if fault.remaining < 1:
+            raise ValueError("count must be at least 1")
+        with self._lock:
+            self._faults.append(fault)
 
     def set_delay(self, seconds: float, *, method: str | None = None) -> None:
         """Simulate a network round trip of `seconds` on every call, or on one method only.
@@ -211,17 +623,23 @@ class FakeBotApi:
         """Answer one Bot API call, blocking while `getUpdates` long-polls.
 
         Returns `(True, result)` or `(False, error body)` where the body is what Telegram sends
-        (`ok`, `error_code`, `description`, maybe `parameters`).
+        (`ok`, `error_code`, `description`, maybe `parameters`). Raises `DroppedConnection` when
+        an injected reset or hang ends the call without an answer.
         """
         delay = self._delay_for(method)
         if delay:
             time.sleep(delay / 2)
         try:
             name, normalised = self._admit(method, params)
+            self._wait_hold(self._checkpoint(name, normalised, _NOT_PERFORMED))
+            self._wait_hold(self._take_fault(name, normalised, _NOT_PERFORMED))
             if name == "getUpdates":
-                outcome: tuple[bool, Any] = (True, self._get_updates_blocking(normalised))
+                result = self._get_updates_blocking(normalised)
             else:
-                outcome = (True, self._run(name, normalised, files or {}))
+                result = self._run(name, normalised, files or {})
+            self._wait_hold(self._checkpoint(name, normalised, result))
+            self._wait_hold(self._take_fault(name, normalised, result))
+            outcome: tuple[bool, Any] = (True, result)
         except ApiError as error:
             outcome = (False, error.body())
         if delay:
@@ -234,16 +652,22 @@ class FakeBotApi:
         params: Mapping[str, Any],
         files: Mapping[str, UploadedFile] | None = None,
     ) -> tuple[bool, Any]:
-        """`handle` for the event loop: long polls and delays wait without blocking the loop."""
+        """`handle` for the event loop: long polls, delays, hangs and pauses wait without
+        blocking the loop."""
         delay = self._delay_for(method)
         if delay:
             await asyncio.sleep(delay / 2)
         try:
             name, normalised = self._admit(method, params)
+            await self._wait_hold_async(self._checkpoint(name, normalised, _NOT_PERFORMED))
+            await self._wait_hold_async(self._take_fault(name, normalised, _NOT_PERFORMED))
             if name == "getUpdates":
-                outcome: tuple[bool, Any] = (True, await self._get_updates_waiting(normalised))
+                result = await self._get_updates_waiting(normalised)
             else:
-                outcome = (True, self._run(name, normalised, files or {}))
+                result = self._run(name, normalised, files or {})
+            await self._wait_hold_async(self._checkpoint(name, normalised, result))
+            await self._wait_hold_async(self._take_fault(name, normalised, result))
+            outcome: tuple[bool, Any] = (True, result)
         except ApiError as error:
             outcome = (False, error.body())
         if delay:
@@ -256,7 +680,8 @@ class FakeBotApi:
         params: Mapping[str, Any],
         files: Mapping[str, UploadedFile] | None = None,
     ) -> tuple[int, Json]:
-        """`handle` as an HTTP status code and the JSON body Telegram would send."""
+        """`handle` as an HTTP status code and the JSON body Telegram would send (or
+        `DroppedConnection` when there is to be no answer)."""
         return _as_response(self.handle(method, params, files))
 
     async def respond_async(
@@ -272,7 +697,7 @@ class FakeBotApi:
         return self.method_delays.get(method.lower(), self.delay)
 
     def _admit(self, method: str, params: Mapping[str, Any]) -> tuple[str, Json]:
-        """Log the call, resolve the method (names are case-insensitive), apply injected faults."""
+        """Log the call and resolve the method (names are case-insensitive)."""
         with self._lock:
             known = self._methods.get(method.lower())
             name = known[0] if known else method
@@ -286,10 +711,168 @@ class FakeBotApi:
                 self._calls.append((name, _copy(normalised)))
             if known is None:
                 raise ApiError(404, "Not Found: method not found")
-            failures = self._failures.get(method.lower())
-            if failures:
-                raise failures.popleft()
             return known[0], normalised
+
+    # ----------------------------------------------------------------------------------------
+    # Faults, pauses and hooks at two points of a call: when it arrives (`result` is
+    # _NOT_PERFORMED) and once it took effect (`result` is what the fake will answer)
+
+    def _checkpoint(self, name: str, params: Json, result: Any) -> Pause | None:
+        """Run the matching `on_call` hooks, then hold the call at the first matching pause."""
+        after = result is not _NOT_PERFORMED
+        with self._lock:
+            if not self._hooks and not self._armed_pauses:
+                return None  # the common case, kept cheap for benchmarks
+            hooks = [
+                hook
+                for hook in self._hooks
+                if hook.after_delivery == after and hook.match.matches(name, params, result)
+            ]
+            for hook in hooks:
+                if hook.once:
+                    self._hooks.remove(hook)
+        if hooks:
+            # Outside the lock: a callback may take its time (read a database, kill a process).
+            call = Call(name, _copy(params), after, _copy(result) if after else None)
+        for hook in hooks:
+            try:
+                hook.callback(call)
+            except Exception as error:  # the call carries on; the test reads hook_errors
+                with self._lock:
+                    self._hook_errors.append(error)
+        with self._lock:
+            for pause in self._armed_pauses:
+                if pause.after_delivery == after and pause.match.matches(name, params, result):
+                    self._armed_pauses.remove(pause)
+                    pause.state = "blocked"
+                    pause.params = _copy(params)
+                    pause.result = _copy(result) if after else None
+                    self._held.append(pause)
+                    self._notify()
+                    return pause
+        return None
+
+    def _take_fault(self, name: str, params: Json, result: Any) -> _Hold | None:
+        """Use up the first matching fault: raise for a failure or a reset, return a hang."""
+        after = result is not _NOT_PERFORMED
+        with self._lock:
+            if not self._faults:
+                return None
+            for fault in self._faults:
+                if fault.after_delivery == after and fault.match.matches(name, params, result):
+                    break
+            else:
+                return None
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                self._faults.remove(fault)
+            if fault.kind == "fail":
+                assert fault.error is not None
+                raise ApiError(*fault.error)
+            if fault.kind == "reset":
+                raise self._drop(name, params, delivered=after)
+            hang = _Hold(name, after_delivery=after, deadline=time.monotonic() + fault.seconds)
+            hang.params = _copy(params)
+            self._held.append(hang)
+            self._notify()
+            return hang
+
+    def _wait_hold(self, hold: _Hold | None) -> None:
+        """Block this thread while the call is held; raise DroppedConnection if it is dropped."""
+        if hold is None:
+            return
+        with self._lock:
+            while hold.state == "blocked":
+                remaining = None if hold.deadline is None else hold.deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    hold.state = "dropped"
+                    break
+                self._changed.wait(remaining)
+            self._end_hold(hold)
+
+    async def _wait_hold_async(self, hold: _Hold | None) -> None:
+        """`_wait_hold` for the event loop; a client that gives up abandons the held call."""
+        if hold is None:
+            return
+
+        def ended() -> str | None:
+            expired = hold.deadline is not None and time.monotonic() >= hold.deadline
+            if expired and hold.state == "blocked":
+                hold.state = "dropped"
+            return None if hold.state == "blocked" else hold.state
+
+        within = MAX_ASYNC_PAUSE if hold.deadline is None else hold.deadline - time.monotonic()
+        try:
+            await self._wait_async(ended, within, on_timeout=lambda: "dropped")
+        except BaseException:
+            with self._lock:
+                if hold.state == "blocked":
+                    hold.state = "abandoned"
+                with contextlib.suppress(ValueError):
+                    self._held.remove(hold)
+                self._notify()
+            raise
+        with self._lock:
+            if hold.state == "blocked":
+                hold.state = "dropped"
+            self._end_hold(hold)
+
+    def _end_hold(self, hold: _Hold) -> None:
+        with contextlib.suppress(ValueError):
+            self._held.remove(hold)
+        self._notify()
+        if hold.state == "dropped":
+            raise self._drop(hold.method, hold.params or {}, delivered=hold.after_delivery)
+
+    def _drop(self, name: str, params: Json, *, delivered: bool) -> DroppedConnection:
+        self._dropped.append({"method": name, "params": _copy(params), "delivered": delivered})
+        return DroppedConnection(name, delivered=delivered)
+
+    @property
+    def paused(self) -> list[Pause]:
+        """The pauses holding a call right now, in the order the calls arrived."""
+        with self._lock:
+            return [hold for hold in self._held if isinstance(hold, Pause)]
+
+    def pause(self, pause_id: int) -> Pause:
+        """A pause by its `id` (for the HTTP control API)."""
+        with self._lock:
+            found = self._pauses.get(pause_id)
+            if found is None:
+                raise LookupError(f"no pause {pause_id}")
+            return found
+
+    def wait_paused(self, *, within: float = 5.0) -> Pause:
+        """Block until some call is held at a pause, and return that pause."""
+        return self.wait_until(lambda: next(iter(self.paused), None), within=within)
+
+    def release_paused(self, *, drop: bool = False) -> int:
+        """Release every held call (see `Pause.release`); returns how many there were."""
+        held = self.paused
+        for pause in held:
+            pause.release(drop=drop)
+        return len(held)
+
+    def drop_held_calls(self) -> int:
+        """End every paused or hanging call by dropping its connection (a stopping server)."""
+        with self._lock:
+            held = [hold for hold in self._held if hold.state == "blocked"]
+            for hold in held:
+                hold.state = "dropped"
+            self._notify()
+            return len(held)
+
+    @property
+    def hook_errors(self) -> list[BaseException]:
+        """What `on_call` callbacks raised, in order."""
+        with self._lock:
+            return list(self._hook_errors)
+
+    @property
+    def dropped_calls(self) -> list[Json]:
+        """Calls ended by closing the connection: method, params, and whether delivered."""
+        with self._lock:
+            return _copy(self._dropped)
 
     def _run(self, name: str, params: Json, files: Mapping[str, UploadedFile]) -> Any:
         with self._lock:
@@ -314,10 +897,10 @@ class FakeBotApi:
         if offset:
             if offset > 0:
                 while self._updates and self._updates[0]["update_id"] < offset:
-                    self._updates.popleft()
+                    self._confirm(self._updates.popleft(), offset)
             else:
                 while len(self._updates) > -offset:
-                    self._updates.popleft()
+                    self._confirm(self._updates.popleft(), offset)
         allowed = params.get("allowed_updates")
         if allowed is not None:
             self._allowed_updates = list(allowed) or None
@@ -331,10 +914,26 @@ class FakeBotApi:
             raise ApiError(409, CONFLICT)
         if self._updates:
             limit = min(max(int(params.get("limit") or 100), 1), 100)
-            return _copy(list(itertools.islice(self._updates, limit)))
+            answer = list(itertools.islice(self._updates, limit))
+            if self.record_calls:
+                now = time.time()
+                for update in answer:
+                    self._deliveries[update["update_id"]].append(now)
+            return _copy(answer)
         if epoch != self._wake_epoch:
             return []
         return None
+
+    def _confirm(self, update: Json, offset: int) -> None:
+        """Note that an offset confirmed this update (skipped with record_calls=False)."""
+        if not self.record_calls:
+            return
+        update_id = update["update_id"]
+        confirmation = Confirmation(
+            update_id, offset, time.time(), len(self._deliveries.get(update_id, ()))
+        )
+        self._confirmations.append(confirmation)
+        self._confirmed.setdefault(update_id, confirmation)
 
     def _get_updates_now(self, params: Json, files: Mapping[str, UploadedFile]) -> list[Json]:
         """getUpdates without waiting; `handle` and `handle_async` call the waiting variants."""
@@ -633,10 +1232,42 @@ class FakeBotApi:
     def enqueue_update(self, update: Json) -> None:
         """Queue a ready-made update for getUpdates (unless allowed_updates filters it out)."""
         with self._lock:
+            update_id = update["update_id"]
+            self._last_update_id = max(self._last_update_id, update_id)
             kind = next((key for key in update if key != "update_id"), "")
             if self._allowed_updates is None or kind in self._allowed_updates:
-                self._updates.append(_copy(update))
+                if self._updates and update_id < self._updates[-1]["update_id"]:
+                    # Offsets confirm "every update below", so the queue stays in id order.
+                    position = next(
+                        i
+                        for i, queued in enumerate(self._updates)
+                        if queued["update_id"] > update_id
+                    )
+                    self._updates.insert(position, _copy(update))
+                else:
+                    self._updates.append(_copy(update))
             self._notify()
+
+    def enqueue_raw(self, update: Json | str | bytes) -> Json:
+        """Queue any JSON object as an update, as given: also what PTB cannot parse (a
+        callback_query without `chat_instance`, a kind PTB does not know). Without an
+        `update_id` it gets the next one. A callback query's `id` can be answered. Returns the
+        queued update."""
+        decoded = json.loads(update) if isinstance(update, str | bytes) else _copy(update)
+        if not isinstance(decoded, dict):
+            raise ValueError("an update is a JSON object")
+        with self._lock:
+            if "update_id" not in decoded:
+                decoded = {"update_id": self._new_update_id(), **decoded}
+            elif not isinstance(decoded["update_id"], int) or isinstance(
+                decoded["update_id"], bool
+            ):
+                raise ValueError("update_id must be an integer")
+            query = decoded.get("callback_query")
+            if isinstance(query, dict) and isinstance(query.get("id"), str):
+                self._open_queries.add(query["id"])
+            self.enqueue_update(decoded)
+            return _copy(decoded)
 
     def user_sends_text(
         self, chat_id: int, text: str, *, user: Json | None = None, enqueue: bool = True
@@ -779,6 +1410,77 @@ class FakeBotApi:
             self._store(edited, bot_event=False)
             return self._emit({"edited_message": edited}, enqueue)
 
+    def group_taps(
+        self,
+        group_chat_id: int,
+        user_id: int,
+        data: str,
+        *,
+        message_id: int | None = None,
+        enqueue: bool = True,
+    ) -> Json:
+        """A member (`user_id`) presses a button carrying `data` in a group chat.
+
+        The message is `message_id`, else the newest bot message in the group offering `data`,
+        else a stand-in bot message with that one button (stored, but not among what the bot
+        sent: the bot may never have written in the group).
+        """
+        if group_chat_id >= 0:
+            raise ValueError("group chat ids are negative")
+        with self._lock:
+            if message_id is None:
+                offering = [
+                    message
+                    for message in self._messages.get(group_chat_id, {}).values()
+                    if message.get("from", {}).get("id") == self._bot_user["id"]
+                    and data in [d for row in self.buttons(message) for _, d in row]
+                ]
+                if offering:
+                    message_id = max(message["message_id"] for message in offering)
+                else:
+                    stand_in: Json = {
+                        "message_id": self._next_message_id(group_chat_id),
+                        "from": dict(self._bot_user),
+                        "chat": self._chat(group_chat_id),
+                        "date": self._now(),
+                        "text": "A message with a button",
+                        "reply_markup": {
+                            "inline_keyboard": [[{"text": data, "callback_data": data}]]
+                        },
+                    }
+                    self._store(stand_in, bot_event=False)
+                    message_id = stand_in["message_id"]
+            return self.user_presses(
+                group_chat_id,
+                message_id,
+                data,
+                user={"id": user_id},
+                enqueue=enqueue,
+                require_button=False,
+            )
+
+    def inline_taps(
+        self,
+        user_id: int,
+        data: str,
+        *,
+        inline_message_id: str | None = None,
+        enqueue: bool = True,
+    ) -> Json:
+        """A person presses a button under an inline-mode message: the callback query carries
+        `inline_message_id` and no `message` (the bot never sees that message)."""
+        with self._lock:
+            query_id = str(next(self._query_ids))
+            self._open_queries.add(query_id)
+            query = {
+                "id": query_id,
+                "from": self._sender(user_id, {"id": user_id}),
+                "inline_message_id": inline_message_id or f"fake-inline-{query_id}",
+                "chat_instance": f"fake-inline-instance{user_id}",
+                "data": data,
+            }
+            return self._emit({"callback_query": query}, enqueue)
+
     def group_message(
         self, chat_id: int, text: str, *, user: Json | None = None, enqueue: bool = True
     ) -> Json:
@@ -817,10 +1519,14 @@ class FakeBotApi:
         return message
 
     def _emit(self, payload: Json, enqueue: bool) -> Json:
-        update = {"update_id": next(self._update_ids), **_copy(payload)}
+        update = {"update_id": self._new_update_id(), **_copy(payload)}
         if enqueue:
             self.enqueue_update(update)
         return _copy(update)
+
+    def _new_update_id(self) -> int:
+        self._last_update_id += 1
+        return self._last_update_id
 
     # ----------------------------------------------------------------------------------------
     # Inspection
@@ -893,6 +1599,39 @@ class FakeBotApi:
         """Updates queued and not yet confirmed by a getUpdates offset."""
         with self._lock:
             return _copy(list(self._updates))
+
+    def text_counts(self, chat_id: int) -> dict[str, int]:
+        """How many messages with each text (or caption) the bot sent this chat; edits are not
+        new messages and do not count."""
+        with self._lock:
+            counts: Counter[str] = Counter()
+            for message in self._events.get(chat_id, []):
+                text = message.get("text", message.get("caption"))
+                if "edit_date" not in message and isinstance(text, str):
+                    counts[text] += 1
+            return dict(counts)
+
+    def duplicates(self, chat_id: int) -> dict[str, int]:
+        """The texts this chat received more than once, with how many times: `{}` when the
+        runner never saw the same message twice."""
+        return {text: n for text, n in self.text_counts(chat_id).items() if n > 1}
+
+    @property
+    def confirmations(self) -> list[Confirmation]:
+        """Every update a getUpdates offset confirmed, in order (empty with record_calls=False)."""
+        with self._lock:
+            return list(self._confirmations)
+
+    def confirmed_at(self, update_id: int) -> float | None:
+        """When (`time.time()`) an offset first confirmed this update; None while unconfirmed."""
+        with self._lock:
+            confirmation = self._confirmed.get(update_id)
+            return confirmation.at if confirmation else None
+
+    def delivered_at(self, update_id: int) -> list[float]:
+        """When (`time.time()`) each getUpdates answer carrying this update was made."""
+        with self._lock:
+            return list(self._deliveries.get(update_id, ()))
 
     # ----------------------------------------------------------------------------------------
     # Waiting for the bot
@@ -972,7 +1711,9 @@ class LocalBotApiRequest(BaseRequest):
 
     Parameters go through their wire form (`json_parameters`, the text a real HTTP request
     carries) so the fake reads exactly what Telegram would. A call slower than the read timeout
-    raises `telegram.error.TimedOut` like an HTTP client does.
+    raises `telegram.error.TimedOut` like an HTTP client does; a dropped connection (an injected
+    reset, or a hang that ends) raises the NetworkError PTB's HTTPXRequest raises for it, caused
+    by an `httpx.RemoteProtocolError`.
     """
 
     def __init__(self, api: FakeBotApi, *, read_timeout: float | None = 5.0) -> None:
@@ -1016,6 +1757,9 @@ class LocalBotApiRequest(BaseRequest):
             raise TimedOut(
                 f"the fake Bot API did not answer {segments[-1]} in {timeout} s"
             ) from error
+        except DroppedConnection:
+            cause = httpx.RemoteProtocolError(DISCONNECTED)
+            raise NetworkError(f"httpx.RemoteProtocolError: {cause}") from cause
         return status, _encode(body)
 
 

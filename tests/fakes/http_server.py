@@ -8,13 +8,19 @@ long-polling getUpdates never holds up the bot's sendMessage. Point the bot at i
 
 Run standalone with `python -m tests.fakes.http_server --port 8081`; a small JSON control API
 under `/_fake/` then plays the runner (see `CONTROL_HELP`), so a person can talk to a running bot
-with curl.
+with curl. The same API injects faults at exact calls (failures, dropped connections, hangs,
+pauses to kill the bot at), for end-to-end tests that do not hold the `FakeBotApi` object; a
+test that runs `FakeBotApiServer` in its own process can call the same methods on `server.api`.
+
+A dropped connection is closed without a byte of answer: httpx raises RemoteProtocolError
+("Server disconnected without sending a response.") and PTB turns it into NetworkError.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import re
 import socket
@@ -27,7 +33,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotApi
+from tests.fakes.botapi import DEFAULT_TOKEN, DroppedConnection, FakeBotApi
 from tests.fakes.telegram_rules import Json, UploadedFile
 
 _API_PATH_RE = re.compile(r"/bot([^/]+)/([A-Za-z]+)/?")
@@ -44,7 +50,38 @@ Fake Bot API control (JSON in, JSON out; form fields and query strings work too)
   POST /_fake/fail      {"method": "sendMessage", "error_code": 429,
                          "description": "Too Many Requests: retry after 3",
                          "parameters": {"retry_after": 3}}         the next call of it fails
+        optional: "text_contains": "Emergency" (only a call whose text has it), "chat_id": 1,
+        "count": 2 (that many matching calls); "code" works for "error_code"; without
+        "description" Telegram's usual one for the code
+  POST /_fake/reset     {"method": "sendMessage", "after_delivery": true}
+        close the connection without an answer, before or after the call took effect;
+        optional: text_contains, chat_id, count, and for getUpdates "confirms": <update id>
+        (its offset confirms that update) or "delivers": <update id> (after delivery only)
+  POST /_fake/hang      {"method": "sendMessage", "seconds": 30, "after_delivery": false}
+        no answer for that long, then the connection closes; same options as reset
+  POST /_fake/pause     {"method": "sendMessage", "after_delivery": true}   -> {"id": 1, ...}
+        hold the next matching call until released; same options as reset, without count
+  POST /_fake/wait_paused {"id": 1, "timeout": 10}    answers once a call is held (408 if not)
+  GET  /_fake/paused                                               the calls held now
+  POST /_fake/release   {"id": 1, "drop": false}       let it go (without "id": every held one)
+  GET  /_fake/faults                                  faults not yet used up
+  POST /_fake/clear                                   forget unused faults and pauses
+  GET  /_fake/dropped                                 calls ended by a dropped connection
+  POST /_fake/raw       {"update": {...}}              queue any JSON as an update
+  POST /_fake/group_press  {"chat_id": -100, "user_id": 5, "data": "v1:x"}   a tap in a group
+  POST /_fake/inline_press {"user_id": 5, "data": "v1:x"}    a tap under an inline message
+  GET  /_fake/duplicates?chat_id=1                 texts the chat received more than once
+  GET  /_fake/confirmations                        update ids confirmed by an offset, and when
 """
+
+# Telegram's descriptions for the codes a test most often injects, used when none is given.
+_DESCRIPTIONS = {
+    400: "Bad Request",
+    403: "Forbidden: bot was blocked by the user",
+    429: "Too Many Requests: retry after {retry_after}",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
 
 
 class _Server(ThreadingHTTPServer):
@@ -142,7 +179,13 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.server.api.accepts_token(token):
             self._send_json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
             return
-        status, body = self.server.api.respond(method, params, files)
+        try:
+            status, body = self.server.api.respond(method, params, files)
+        except DroppedConnection:
+            # Write nothing and close: the client reads the end of the connection where the
+            # answer should be, as when a proxy or Telegram's front end resets it.
+            self.close_connection = True
+            return
         self._send_json(status, body)
 
     def _read_body(self) -> tuple[Json, dict[str, UploadedFile]]:
@@ -164,7 +207,10 @@ class _Handler(BaseHTTPRequestHandler):
         api = self.server.api
         try:
             result = _control(api, action, params)
-        except (LookupError, ValueError, TypeError) as error:
+        except TimeoutError as error:
+            self._send_json(408, {"ok": False, "description": str(error)})
+            return
+        except (LookupError, ValueError, TypeError, RuntimeError) as error:
             self._send_json(400, {"ok": False, "description": str(error)})
             return
         if result is None:
@@ -208,17 +254,131 @@ def _control(api: FakeBotApi, action: str, params: Json) -> Any:
     if action == "calls":
         return [[method, call_params] for method, call_params in api.calls]
     if action == "fail":
-        parameters = params.get("parameters")
-        if isinstance(parameters, str):
-            parameters = json.loads(parameters)
+        parameters = _json(params.get("parameters"))
+        code = int(params["error_code"] if "error_code" in params else params["code"])
+        description = params.get("description") or _DESCRIPTIONS.get(
+            code, f"{code} {_reason(code)}"
+        ).format(retry_after=(parameters or {}).get("retry_after", 0))
         api.fail_next(
             str(params["method"]),
-            int(params["error_code"]),
-            str(params["description"]),
+            code,
+            str(description),
             parameters,
+            text_contains=_text(params, "text_contains"),
+            chat_id=_int(params, "chat_id"),
+            count=_int(params, "count") or 1,
         )
         return True
+    if action == "reset":
+        api.reset_next(
+            str(params["method"]),
+            after_delivery=_flag(params, "after_delivery", required=True),
+            count=_int(params, "count") or 1,
+            **_targets(params),
+        )
+        return True
+    if action == "hang":
+        api.hang_next(
+            str(params["method"]),
+            float(params["seconds"]),
+            after_delivery=_flag(params, "after_delivery"),
+            count=_int(params, "count") or 1,
+            **_targets(params),
+        )
+        return True
+    if action == "pause":
+        after_delivery = _flag(params, "after_delivery")
+        pause = api.pause_next(
+            str(params["method"]), after_delivery=after_delivery, **_targets(params)
+        )
+        return pause.describe()
+    if action == "wait_paused":
+        within = float(params.get("timeout") or 10)
+        if _int(params, "id") is not None:
+            pause = api.pause(int(params["id"]))
+            pause.wait(within=within)
+            return pause.describe()
+        return api.wait_paused(within=within).describe()
+    if action == "paused":
+        return [pause.describe() for pause in api.paused]
+    if action == "release":
+        drop = _flag(params, "drop")
+        if _int(params, "id") is not None:
+            pause = api.pause(int(params["id"]))
+            pause.release(drop=drop)
+            return pause.describe()
+        return api.release_paused(drop=drop)
+    if action == "faults":
+        return api.armed_faults
+    if action == "clear":
+        api.clear_faults()
+        return True
+    if action == "dropped":
+        return api.dropped_calls
+    if action == "raw":
+        update = params["update"]
+        return api.enqueue_raw(update if isinstance(update, dict | str) else json.dumps(update))
+    if action == "group_press":
+        return api.group_taps(
+            int(params["chat_id"]),
+            int(params["user_id"]),
+            str(params["data"]),
+            message_id=_int(params, "message_id"),
+        )
+    if action == "inline_press":
+        return api.inline_taps(
+            int(params["user_id"]),
+            str(params["data"]),
+            inline_message_id=_text(params, "inline_message_id"),
+        )
+    if action == "duplicates":
+        return api.duplicates(int(params["chat_id"]))
+    if action == "confirmations":
+        return [dataclasses.asdict(confirmation) for confirmation in api.confirmations]
     return None
+
+
+# Control parameters come as JSON values or, from forms and query strings, as text.
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _text(params: Json, name: str) -> str | None:
+    value = params.get(name)
+    return None if value is None or value == "" else str(value)
+
+
+def _int(params: Json, name: str) -> int | None:
+    value = params.get(name)
+    return None if value is None or value == "" else int(value)
+
+
+def _flag(params: Json, name: str, *, required: bool = False) -> bool:
+    value = params.get(name)
+    if value is None or value == "":
+        if required:
+            raise ValueError(f"{name} is required (true or false)")
+        return False
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "1", "yes"}:
+        return True
+    if text in {"false", "0", "no"}:
+        return False
+    raise ValueError(f"{name} must be true or false, not {value!r}")
+
+
+def _targets(params: Json) -> dict[str, Any]:
+    """Which calls a reset, hang or pause applies to."""
+    return {
+        "text_contains": _text(params, "text_contains"),
+        "chat_id": _int(params, "chat_id"),
+        "confirms": _int(params, "confirms"),
+        "delivers": _int(params, "delivers"),
+    }
 
 
 def parse_multipart(body: bytes, content_type: str) -> tuple[Json, dict[str, UploadedFile]]:
@@ -306,6 +466,8 @@ class FakeBotApiServer:
         with server.connections_lock:
             server.stopping = True
         self.api.release_pollers()
+        # Paused and hanging calls would keep their threads (and the grace period) busy.
+        self.api.drop_held_calls()
         server.close_connections(grace=2.0)
         server.server_close()
         if thread is not None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from typing import Any
 
+import httpx
 import pytest
 from telegram import (
     Bot,
@@ -16,7 +18,7 @@ from telegram import (
     Update,
     User,
 )
-from telegram.error import BadRequest, Forbidden, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -26,7 +28,8 @@ from telegram.ext import (
     filters,
 )
 
-from tests.fakes.botapi import FakeBotApi, LocalBotApiRequest
+from tests.fakes.botapi import Call, DroppedConnection, FakeBotApi, LocalBotApiRequest
+from tests.fakes.telegram_rules import Json
 
 RUNNER = 1001
 OTHER_RUNNER = 1002
@@ -535,3 +538,413 @@ class TestLocalBotApiRequest:
         assert len(api.callback_answers) == 1
         # PTB's last getUpdates on stop confirmed everything it had fetched.
         assert api.pending_updates == []
+
+
+class TestTargetedFaults:
+    def test_a_failure_hits_only_the_call_whose_text_matches(self, api: FakeBotApi) -> None:
+        api.fail_next("sendMessage", 500, "Internal Server Error", when_text_contains="Emergency")
+        assert ok(api, "sendMessage", chat_id=RUNNER, text="Day 2 check-in")
+        assert refused(api, "sendMessage", chat_id=RUNNER, text="Emergency: call 112") == {
+            "ok": False,
+            "error_code": 500,
+            "description": "Internal Server Error",
+        }
+        assert ok(api, "sendMessage", chat_id=RUNNER, text="Emergency: call 112")
+        assert [m["text"] for m in api.sent_to(RUNNER)] == [
+            "Day 2 check-in",
+            "Emergency: call 112",
+        ]
+
+    async def test_a_targeted_429_with_a_count_reaches_ptb_as_retry_after(
+        self, api: FakeBotApi
+    ) -> None:
+        api.fail_next(
+            "sendMessage",
+            429,
+            "Too Many Requests: retry after 4",
+            {"retry_after": 4},
+            text_contains="Emergency",
+            count=2,
+        )
+        async with make_bot(api) as bot:
+            for _ in range(2):
+                with pytest.raises(RetryAfter, match="Retry in 4 seconds"):
+                    await bot.send_message(RUNNER, "Emergency: call 112")
+                await bot.send_message(RUNNER, "Day 2 check-in")
+            await bot.send_message(RUNNER, "Emergency: call 112")
+        assert api.text_counts(RUNNER) == {"Day 2 check-in": 2, "Emergency: call 112": 1}
+        assert api.armed_faults == []
+
+    def test_a_targeted_failure_does_not_hold_up_the_untargeted_ones(self, api: FakeBotApi) -> None:
+        api.fail_next("sendMessage", 500, "Internal Server Error", text_contains="Emergency")
+        api.fail_next("sendMessage", 502, "Bad Gateway")
+        codes = [
+            api.respond("sendMessage", {"chat_id": RUNNER, "text": text})[0]
+            for text in ("Day 2", "Emergency", "Day 3")
+        ]
+        assert codes == [502, 500, 200]
+
+    def test_chat_id_and_a_predicate_narrow_a_failure(self, api: FakeBotApi) -> None:
+        api.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user", chat_id=7)
+        api.fail_next(
+            "sendMessage", 400, "Bad Request: odd", when=lambda p: p.get("parse_mode") == "HTML"
+        )
+        assert ok(api, "sendMessage", chat_id=RUNNER, text="x")
+        assert refused(api, "sendMessage", chat_id="7", text="x")["error_code"] == 403
+        assert (
+            refused(api, "sendMessage", chat_id=8, text="x", parse_mode="HTML")["error_code"] == 400
+        )
+
+    def test_faults_on_a_method_the_fake_does_not_know_are_refused(self, api: FakeBotApi) -> None:
+        with pytest.raises(ValueError, match="sendMesage"):
+            api.fail_next("sendMesage", 500, "Internal Server Error")
+        with pytest.raises(ValueError, match="getUpdates"):
+            api.reset_next("sendMessage", after_delivery=True, confirms=3)
+        with pytest.raises(ValueError, match="after_delivery=True"):
+            api.pause_next("getUpdates", delivers=3)
+
+    def test_clear_faults_forgets_what_has_not_fired(self, api: FakeBotApi) -> None:
+        api.fail_next("sendMessage", 500, "Internal Server Error")
+        api.reset_next("sendMessage", after_delivery=False)
+        pause = api.pause_next("sendMessage")
+        assert [f["kind"] for f in api.armed_faults] == ["fail", "reset"]
+        api.clear_faults()
+        assert api.armed_faults == []
+        assert ok(api, "sendMessage", chat_id=RUNNER, text="x")
+        assert pause.state == "released" and not pause.blocked
+
+
+class TestResetsAndHangs:
+    async def test_a_reset_before_delivery_is_a_network_error_and_nothing_arrives(
+        self, api: FakeBotApi
+    ) -> None:
+        api.reset_next("sendMessage", after_delivery=False, text_contains="Emergency")
+        async with make_bot(api) as bot:
+            await bot.send_message(RUNNER, "Day 2 check-in")
+            with pytest.raises(NetworkError) as reset:
+                await bot.send_message(RUNNER, "Emergency: call 112")
+        # What PTB's HTTPXRequest raises when a server closes the connection without answering.
+        assert str(reset.value) == (
+            "httpx.RemoteProtocolError: Server disconnected without sending a response."
+        )
+        assert isinstance(reset.value.__cause__, httpx.RemoteProtocolError)
+        assert not isinstance(reset.value, TimedOut)
+        assert [m["text"] for m in api.sent_to(RUNNER)] == ["Day 2 check-in"]
+        assert api.dropped_calls == [
+            {
+                "method": "sendMessage",
+                "params": {"chat_id": RUNNER, "text": "Emergency: call 112"},
+                "delivered": False,
+            }
+        ]
+
+    async def test_a_reset_after_delivery_leaves_the_message_in_the_chat(
+        self, api: FakeBotApi
+    ) -> None:
+        api.reset_next("sendMessage", after_delivery=True)
+        async with make_bot(api) as bot:
+            with pytest.raises(NetworkError):
+                await bot.send_message(RUNNER, "Emergency: call 112")
+            # The client retries, as it must: the runner now has the message twice.
+            await bot.send_message(RUNNER, "Emergency: call 112")
+        assert api.duplicates(RUNNER) == {"Emergency: call 112": 2}
+        assert api.dropped_calls[0]["delivered"] is True
+
+    def test_a_reset_after_delivery_skips_refused_calls(self, api: FakeBotApi) -> None:
+        api.reset_next("sendMessage", after_delivery=True)
+        assert refused(api, "sendMessage", chat_id=RUNNER, text="")["error_code"] == 400
+        with pytest.raises(DroppedConnection):
+            api.handle("sendMessage", {"chat_id": RUNNER, "text": "x"})
+
+    async def test_a_hang_before_delivery_times_out_and_never_delivers(
+        self, api: FakeBotApi
+    ) -> None:
+        api.hang_next("sendMessage", 1.0)
+        async with make_bot(api, read_timeout=0.1) as bot:
+            with pytest.raises(TimedOut):
+                await bot.send_message(RUNNER, "Day 2 check-in")
+        await asyncio.sleep(0.05)
+        assert api.sent_to(RUNNER) == []
+        assert api.paused == [] and api.armed_faults == []
+
+    async def test_a_hang_after_delivery_times_out_with_the_message_delivered(
+        self, api: FakeBotApi
+    ) -> None:
+        api.hang_next("sendMessage", 1.0, after_delivery=True, text_contains="Day 2")
+        async with make_bot(api, read_timeout=0.1) as bot:
+            with pytest.raises(TimedOut):
+                await bot.send_message(RUNNER, "Day 2 check-in")
+        assert [m["text"] for m in api.sent_to(RUNNER)] == ["Day 2 check-in"]
+
+    async def test_a_hang_shorter_than_the_timeout_ends_in_a_dropped_connection(
+        self, api: FakeBotApi
+    ) -> None:
+        api.hang_next("sendMessage", 0.05)
+        async with make_bot(api, read_timeout=2.0) as bot:
+            started = time.monotonic()
+            with pytest.raises(NetworkError, match="RemoteProtocolError"):
+                await bot.send_message(RUNNER, "x")
+        assert 0.05 <= time.monotonic() - started < 1.0
+
+    def test_a_blocking_hang_ends_early_when_held_calls_are_dropped(self, api: FakeBotApi) -> None:
+        api.hang_next("sendMessage", 30)
+        errors: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                api.handle("sendMessage", {"chat_id": RUNNER, "text": "x"})
+            except DroppedConnection as error:
+                errors.append(error)
+
+        thread = threading.Thread(target=send)
+        thread.start()
+        api.wait_until(lambda: api.calls_to("sendMessage"))
+        api.wait_until(lambda: api.drop_held_calls() or None, within=2)
+        thread.join(2)
+        assert not thread.is_alive() and len(errors) == 1
+
+    def test_a_reset_of_the_confirming_get_updates_after_delivery_still_confirms(
+        self, api: FakeBotApi
+    ) -> None:
+        update_id = api.user_sends_text(RUNNER, "my ankle")["update_id"]
+        assert ok(api, "getUpdates")[0]["update_id"] == update_id
+        api.reset_next("getUpdates", after_delivery=True, confirms=update_id)
+        with pytest.raises(DroppedConnection):
+            api.handle("getUpdates", {"offset": update_id + 1})
+        assert api.pending_updates == []
+        assert api.confirmed_at(update_id) is not None
+
+
+class TestPausesAndHooks:
+    def test_a_pause_before_delivery_holds_the_call_until_released(self, api: FakeBotApi) -> None:
+        pause = api.pause_next("sendMessage", text_contains="Emergency")
+        answers: list[Any] = []
+        sender = threading.Thread(
+            target=lambda: answers.append(
+                api.handle("sendMessage", {"chat_id": RUNNER, "text": "Emergency: call 112"})
+            )
+        )
+        ok(api, "sendMessage", chat_id=RUNNER, text="Day 2")
+        sender.start()
+        assert pause.wait(within=2)["text"] == "Emergency: call 112"
+        assert api.wait_paused(within=0) is pause and pause.blocked
+        # The call reached the server and has not taken effect: this is when to kill the bot.
+        assert [m["text"] for m in api.sent_to(RUNNER)] == ["Day 2"]
+        assert ok(api, "sendMessage", chat_id=RUNNER, text="Day 3")
+        pause.release()
+        sender.join(2)
+        assert answers[0][0] is True
+        assert [m["text"] for m in api.sent_to(RUNNER)] == ["Day 2", "Day 3", "Emergency: call 112"]
+        assert pause.state == "released" and api.paused == []
+
+    def test_a_pause_after_delivery_holds_the_answer_and_can_drop_it(self, api: FakeBotApi) -> None:
+        pause = api.pause_next("sendMessage", after_delivery=True)
+        errors: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                api.handle("sendMessage", {"chat_id": RUNNER, "text": "Day 2"})
+            except DroppedConnection as error:
+                errors.append(error)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        held = api.wait_paused(within=2)
+        assert held is pause and held.result["text"] == "Day 2"
+        assert [m["text"] for m in api.sent_to(RUNNER)] == ["Day 2"]
+        assert api.release_paused(drop=True) == 1
+        sender.join(2)
+        assert len(errors) == 1 and errors[0].delivered is True
+        assert held.state == "dropped"
+
+    async def test_a_pause_works_in_the_event_loop_next_to_the_bot(self, api: FakeBotApi) -> None:
+        pause = api.pause_next("sendMessage")
+        async with make_bot(api) as bot:
+            send = asyncio.create_task(bot.send_message(RUNNER, "Day 2"))
+            assert (await pause.wait_async(within=2))["text"] == "Day 2"
+            assert api.sent_to(RUNNER) == []
+            pause.release()
+            sent = await asyncio.wait_for(send, 2)
+        assert sent.text == "Day 2"
+
+    async def test_a_client_that_times_out_abandons_its_paused_call(self, api: FakeBotApi) -> None:
+        pause = api.pause_next("sendMessage")
+        async with make_bot(api, read_timeout=0.1) as bot:
+            with pytest.raises(TimedOut):
+                await bot.send_message(RUNNER, "Day 2")
+        assert pause.state == "abandoned"
+        assert api.paused == [] and api.sent_to(RUNNER) == []
+
+    def test_a_pause_released_before_any_call_is_disarmed(self, api: FakeBotApi) -> None:
+        pause = api.pause_next("sendMessage")
+        pause.release()
+        assert ok(api, "sendMessage", chat_id=RUNNER, text="x")
+        with pytest.raises(RuntimeError, match="released before any call"):
+            pause.wait(within=0.1)
+        with pytest.raises(TimeoutError):
+            api.wait_paused(within=0.05)
+
+    def test_a_pause_can_wait_for_the_get_updates_that_delivers_an_update(
+        self, api: FakeBotApi
+    ) -> None:
+        pause = api.pause_next("getUpdates", after_delivery=True, delivers=2)
+        api.user_sends_text(RUNNER, "first")
+        assert len(ok(api, "getUpdates")) == 1  # carries update 1 only: not held
+        api.user_sends_text(RUNNER, "second")
+        answers: list[Any] = []
+        poll = threading.Thread(
+            target=lambda: answers.append(api.handle("getUpdates", {"offset": 2}))
+        )
+        poll.start()
+        pause.wait(within=2)
+        assert [u["update_id"] for u in pause.result] == [2]
+        assert api.confirmed_at(1) is not None and api.confirmed_at(2) is None
+        pause.release()
+        poll.join(2)
+        assert answers[0][1][0]["message"]["text"] == "second"
+
+    def test_on_call_runs_before_the_call_takes_effect_and_after(self, api: FakeBotApi) -> None:
+        seen: list[tuple[bool, list[Json]]] = []
+
+        def note(call: Call) -> None:
+            seen.append((call.after_delivery, api.sent_to(RUNNER)))
+
+        api.on_call("sendMessage", note, text_contains="Emergency")
+        api.on_call("sendMessage", note, text_contains="Emergency", after_delivery=True)
+        ok(api, "sendMessage", chat_id=RUNNER, text="Day 2")
+        ok(api, "sendMessage", chat_id=RUNNER, text="Emergency: call 112")
+        assert [(after, len(sent)) for after, sent in seen] == [(False, 1), (True, 2)]
+
+    def test_on_call_once_and_removal(self, api: FakeBotApi) -> None:
+        calls: list[Call] = []
+        api.on_call("sendMessage", calls.append, once=True)
+        remove = api.on_call("sendMessage", calls.append, after_delivery=True)
+        for text in ("a", "b"):
+            ok(api, "sendMessage", chat_id=RUNNER, text=text)
+        remove()
+        ok(api, "sendMessage", chat_id=RUNNER, text="c")
+        assert [(c.params["text"], c.after_delivery) for c in calls] == [
+            ("a", False),
+            ("a", True),
+            ("b", True),
+        ]
+        assert calls[1].result["message_id"] == 1 and calls[0].result is None
+
+    def test_what_a_hook_raises_is_kept_and_the_call_carries_on(self, api: FakeBotApi) -> None:
+        def check(call: Call) -> None:
+            raise AssertionError("update 1 was not stored before it was confirmed")
+
+        api.on_call("getUpdates", check, confirms=1)
+        api.user_sends_text(RUNNER, "hi")
+        ok(api, "getUpdates")  # no offset: confirms nothing, the hook does not run
+        assert api.hook_errors == []
+        assert ok(api, "getUpdates", offset=2) == []
+        assert [str(e) for e in api.hook_errors] == [
+            "update 1 was not stored before it was confirmed"
+        ]
+
+
+class TestOddUpdates:
+    def test_raw_json_is_delivered_as_given_even_when_ptb_cannot_parse_it(
+        self, api: FakeBotApi
+    ) -> None:
+        poison = {
+            "callback_query": {
+                "id": "77",
+                "from": {"id": RUNNER, "is_bot": False, "first_name": "Runner"},
+                "data": "v1:q:loc:out",
+            }
+        }
+        queued = api.enqueue_raw(poison)
+        assert queued == {"update_id": 1, **poison}
+        (delivered,) = ok(api, "getUpdates")
+        assert delivered == queued
+        with pytest.raises(TypeError, match="chat_instance"):
+            Update.de_json(delivered, None)
+        # The query can still be answered, as a real one could.
+        assert ok(api, "answerCallbackQuery", callback_query_id="77") is True
+
+    def test_raw_updates_keep_their_ids_and_the_queue_stays_in_order(self, api: FakeBotApi) -> None:
+        api.enqueue_raw('{"update_id": 10, "message": {"odd": true}}')
+        assert api.user_sends_text(RUNNER, "next")["update_id"] == 11
+        api.enqueue_raw({"update_id": 5, "something_new": {}})
+        assert [u["update_id"] for u in ok(api, "getUpdates")] == [5, 10, 11]
+        with pytest.raises(ValueError):
+            api.enqueue_raw("[1, 2]")
+        with pytest.raises(ValueError):
+            api.enqueue_raw({"update_id": "12"})
+
+    def test_a_tap_in_a_group_on_a_bot_message_there(self, api: FakeBotApi) -> None:
+        group = -4001
+        ok(api, "sendMessage", chat_id=group, text="Who is in?", reply_markup=KEYBOARD)
+        update = Update.de_json(api.group_taps(group, 5150, "loc:in"), None)
+        query = update.callback_query
+        assert query is not None and query.data == "loc:in"
+        assert query.from_user.id == 5150
+        assert query.message is not None and query.message.chat.type == "group"
+        assert query.message.message_id == 1
+        assert ok(api, "answerCallbackQuery", callback_query_id=query.id) is True
+
+    def test_a_tap_in_a_group_the_bot_never_wrote_in(self, api: FakeBotApi) -> None:
+        group = -1001234567890
+        update = Update.de_json(api.group_taps(group, 5150, "v1:q:loc:out"), None)
+        query = update.callback_query
+        assert query is not None and query.message is not None
+        assert query.message.chat.type == "supergroup"
+        assert query.message.from_user is not None and query.message.from_user.is_bot
+        assert api.sent_to(group) == []
+        with pytest.raises(ValueError):
+            api.group_taps(RUNNER, 5150, "x")
+
+    def test_a_tap_under_an_inline_message_has_no_message(self, api: FakeBotApi) -> None:
+        update = Update.de_json(api.inline_taps(RUNNER, "v1:q:loc:out"), None)
+        query = update.callback_query
+        assert query is not None
+        assert query.message is None and query.inline_message_id
+        assert update.effective_chat is None
+        assert query.from_user.id == RUNNER
+        assert ok(api, "getUpdates")[0]["callback_query"]["inline_message_id"]
+
+
+class TestBookkeeping:
+    def test_duplicates_counts_identical_texts_per_chat_and_ignores_edits(
+        self, api: FakeBotApi
+    ) -> None:
+        for text in ("Day 2", "Day 2", "Day 3"):
+            ok(api, "sendMessage", chat_id=RUNNER, text=text)
+        ok(api, "sendMessage", chat_id=OTHER_RUNNER, text="Day 2")
+        ok(api, "editMessageText", chat_id=RUNNER, message_id=3, text="Day 2")
+        assert api.duplicates(RUNNER) == {"Day 2": 2}
+        assert api.duplicates(OTHER_RUNNER) == {}
+        assert api.text_counts(RUNNER) == {"Day 2": 2, "Day 3": 1}
+
+    def test_confirmations_say_which_offset_confirmed_which_update_and_when(
+        self, api: FakeBotApi
+    ) -> None:
+        ids = [api.user_sends_text(RUNNER, text)["update_id"] for text in ("a", "b", "c")]
+        before = time.time()
+        ok(api, "getUpdates")
+        ok(api, "getUpdates", limit=1)
+        assert api.confirmations == [] and api.confirmed_at(ids[0]) is None
+        ok(api, "getUpdates", offset=ids[1] + 1)
+        after = time.time()
+        assert [(c.update_id, c.offset, c.deliveries) for c in api.confirmations] == [
+            (ids[0], ids[1] + 1, 2),
+            (ids[1], ids[1] + 1, 1),
+        ]
+        assert before <= api.confirmations[0].at <= after
+        assert len(api.delivered_at(ids[2])) == 2  # the first answer and the last
+        ok(api, "getUpdates", offset=ids[2] + 1)
+        assert api.confirmed_at(ids[2]) is not None
+
+    def test_a_negative_offset_confirms_the_updates_it_drops(self, api: FakeBotApi) -> None:
+        ids = [api.user_sends_text(RUNNER, text)["update_id"] for text in ("a", "b")]
+        ok(api, "getUpdates", offset=-1)
+        assert [(c.update_id, c.offset) for c in api.confirmations] == [(ids[0], -1)]
+
+    def test_bookkeeping_is_off_with_the_call_log(self) -> None:
+        quiet = FakeBotApi(record_calls=False)
+        quiet.user_sends_text(RUNNER, "a")
+        ok(quiet, "getUpdates")
+        ok(quiet, "getUpdates", offset=2)
+        assert quiet.confirmations == [] and quiet.delivered_at(1) == []

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import InvalidToken, RetryAfter
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from tests.fakes.botapi import FakeBotApi
@@ -229,3 +231,203 @@ def test_standalone_server_prints_its_url_and_answers() -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def control(server: FakeBotApiServer, action: str, **params: object) -> httpx.Response:
+    return httpx.post(f"{server.url}/_fake/{action}", json=params, timeout=30)
+
+
+async def test_a_targeted_failure_with_a_count_set_over_http(server: FakeBotApiServer) -> None:
+    armed = control(
+        server,
+        "fail",
+        method="sendMessage",
+        code=429,
+        parameters={"retry_after": 2},
+        text_contains="Emergency",
+        count=2,
+    )
+    assert armed.json() == {"ok": True, "result": True}
+    assert control(server, "faults").json()["result"] == [
+        {
+            "kind": "fail",
+            "method": "sendMessage",
+            "text_contains": "Emergency",
+            "after_delivery": False,
+            "remaining": 2,
+        }
+    ]
+    async with application(server) as app, httpx.AsyncClient() as client:
+        await app.bot.send_message(RUNNER, "Day 2 check-in")
+        with pytest.raises(RetryAfter, match="Retry in 2 seconds"):
+            await app.bot.send_message(RUNNER, "Emergency: call 112")
+        form = {"chat_id": str(RUNNER), "text": "Emergency!"}
+        refused = await client.post(api_url(server, "sendMessage"), data=form)
+        accepted = await client.post(api_url(server, "sendMessage"), data=form)
+    assert refused.json() == {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 2",
+        "parameters": {"retry_after": 2},
+    }
+    assert accepted.is_success
+    assert control(server, "faults").json()["result"] == []
+
+
+async def test_a_reset_before_delivery_is_a_network_error_in_ptb(
+    server: FakeBotApiServer,
+) -> None:
+    control(server, "reset", method="sendMessage", after_delivery=False, text_contains="Emergency")
+    async with application(server) as app:
+        with pytest.raises(NetworkError) as reset:
+            await app.bot.send_message(RUNNER, "Emergency: call 112")
+        # The same client carries on over a new connection.
+        await app.bot.send_message(RUNNER, "Day 2 check-in")
+    assert str(reset.value) == (
+        "httpx.RemoteProtocolError: Server disconnected without sending a response."
+    )
+    assert isinstance(reset.value.__cause__, httpx.RemoteProtocolError)
+    assert [m["text"] for m in server.api.sent_to(RUNNER)] == ["Day 2 check-in"]
+
+
+def test_a_reset_after_delivery_leaves_the_message_in_the_chat(server: FakeBotApiServer) -> None:
+    missing = control(server, "reset", method="sendMessage", text_contains="Day")
+    assert missing.status_code == 400 and "after_delivery" in missing.json()["description"]
+    # Form fields work as well as JSON.
+    httpx.post(
+        f"{server.url}/_fake/reset", data={"method": "sendMessage", "after_delivery": "true"}
+    )
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.post(api_url(server, "sendMessage"), json={"chat_id": RUNNER, "text": "Day 3"})
+    assert [m["text"] for m in server.api.sent_to(RUNNER)] == ["Day 3"]
+    dropped = httpx.get(f"{server.url}/_fake/dropped").json()["result"]
+    assert [(d["params"]["text"], d["delivered"]) for d in dropped] == [("Day 3", True)]
+
+
+async def test_a_hang_times_the_client_out(server: FakeBotApiServer) -> None:
+    control(server, "hang", method="sendMessage", seconds=3, text_contains="Day 2")
+    async with application(server) as app:
+        with pytest.raises(TimedOut):
+            await app.bot.send_message(RUNNER, "Day 2 check-in", read_timeout=0.2)
+    assert server.api.sent_to(RUNNER) == []
+
+
+def test_stopping_the_server_drops_hanging_and_paused_calls() -> None:
+    server = FakeBotApiServer()
+    server.start()
+    server.api.hang_next("sendMessage", 60)
+    server.api.pause_next("getMe")
+    errors: list[Exception] = []
+
+    def call(method: str, params: dict) -> None:
+        try:
+            httpx.post(api_url(server, method), json=params, timeout=60)
+        except httpx.HTTPError as error:
+            errors.append(error)
+
+    clients = [
+        threading.Thread(target=call, args=("sendMessage", {"chat_id": RUNNER, "text": "x"})),
+        threading.Thread(target=call, args=("getMe", {})),
+    ]
+    for client in clients:
+        client.start()
+    server.api.wait_paused(within=5)
+    server.api.wait_until(lambda: len(server.api.calls) == 2)
+    started = time.monotonic()
+    server.stop()
+    for client in clients:
+        client.join(5)
+    assert time.monotonic() - started < 2
+    assert [type(error) for error in errors] == [httpx.RemoteProtocolError] * 2
+
+
+def test_a_pause_holds_a_call_until_the_test_releases_it(server: FakeBotApiServer) -> None:
+    pause = control(server, "pause", method="sendMessage", text_contains="Day 2").json()["result"]
+    assert pause["state"] == "armed" and pause["after_delivery"] is False
+    answers: list[httpx.Response] = []
+    sender = threading.Thread(
+        target=lambda: answers.append(
+            httpx.post(
+                api_url(server, "sendMessage"),
+                json={"chat_id": RUNNER, "text": "Day 2 check-in"},
+                timeout=30,
+            )
+        )
+    )
+    sender.start()
+    held = control(server, "wait_paused", id=pause["id"], timeout=5).json()["result"]
+    assert held["state"] == "blocked" and held["params"]["text"] == "Day 2 check-in"
+    assert [p["id"] for p in httpx.get(f"{server.url}/_fake/paused").json()["result"]] == [
+        pause["id"]
+    ]
+    assert server.api.sent_to(RUNNER) == []
+    released = control(server, "release", id=pause["id"]).json()["result"]
+    assert released["state"] == "released"
+    sender.join(5)
+    assert answers[0].json()["result"]["text"] == "Day 2 check-in"
+    waited = control(server, "wait_paused", timeout=0.1)
+    assert waited.status_code == 408
+
+
+def test_the_bot_process_can_be_killed_while_its_send_is_held(
+    server: FakeBotApiServer,
+) -> None:
+    """The moment an end-to-end test kills the bot at: the message is in the chat, and the
+    process that sent it never learns so."""
+    control(server, "pause", method="sendMessage", after_delivery=True)
+    client = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import httpx, sys; httpx.post(sys.argv[1], "
+            "json={'chat_id': int(sys.argv[2]), 'text': 'Day 2'}, timeout=60)",
+            api_url(server, "sendMessage"),
+            str(RUNNER),
+        ],
+        cwd=PROJECT_ROOT,
+    )
+    try:
+        held = control(server, "wait_paused", timeout=20).json()["result"]
+        assert held["result"]["text"] == "Day 2"
+        seen = httpx.get(f"{server.url}/_fake/messages", params={"chat_id": RUNNER}).json()
+        assert [m["text"] for m in seen["result"]] == ["Day 2"]
+    finally:
+        client.send_signal(signal.SIGKILL)
+        client.wait(10)
+    assert control(server, "release", drop=True).json()["result"] == 1
+    server.api.wait_until(lambda: server.api.dropped_calls)
+    assert server.api.dropped_calls[0]["delivered"] is True
+    assert httpx.post(api_url(server, "getMe")).is_success
+
+
+def test_odd_updates_and_confirmations_over_http(server: FakeBotApiServer) -> None:
+    poison = {"callback_query": {"id": "9", "from": {"id": RUNNER, "is_bot": False}}}
+    raw = control(server, "raw", update=poison).json()["result"]
+    group = control(server, "group_press", chat_id=-4001, user_id=5150, data="v1:x").json()
+    inline = control(server, "inline_press", user_id=5150, data="v1:y").json()
+    assert group["result"]["callback_query"]["message"]["chat"]["type"] == "group"
+    assert "message" not in inline["result"]["callback_query"]
+    updates = httpx.post(api_url(server, "getUpdates")).json()["result"]
+    assert updates[0] == raw and [u["update_id"] for u in updates] == [1, 2, 3]
+
+    # The confirming getUpdates is held: nothing is confirmed until it goes on.
+    control(server, "pause", method="getUpdates", confirms=3)
+    poll = threading.Thread(
+        target=lambda: httpx.post(api_url(server, "getUpdates"), json={"offset": 4}, timeout=30)
+    )
+    poll.start()
+    control(server, "wait_paused", timeout=5)
+    assert control(server, "confirmations").json()["result"] == []
+    control(server, "release")
+    poll.join(5)
+    confirmed = httpx.get(f"{server.url}/_fake/confirmations").json()["result"]
+    assert [(c["update_id"], c["offset"], c["deliveries"]) for c in confirmed] == [
+        (1, 4, 1),
+        (2, 4, 1),
+        (3, 4, 1),
+    ]
+
+    for _ in range(2):
+        httpx.post(api_url(server, "sendMessage"), json={"chat_id": RUNNER, "text": "Day 2"})
+    duplicates = httpx.get(f"{server.url}/_fake/duplicates", params={"chat_id": RUNNER})
+    assert duplicates.json()["result"] == {"Day 2": 2}
