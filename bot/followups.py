@@ -278,4 +278,9 @@ def compose(session: Session, *, message: ScheduledMessage, now: datetime) -> Co
         FollowUp(kind=f.kind, due_at=f.due_at, idempotency_key=f.key, payload=dict(f.payload))
         for f in due.follow_ups
     )
-    return Composed(replies=due.replies, follow_ups=follow_ups, drop_reason=due.drop_reason)
+    return Composed(
+        replies=due.replies,
+        follow_ups=follow_ups,
+        drop_reason=due.drop_reason,
+        postpone_until=due.postpone_until,
+    )

@@ -109,6 +109,7 @@ class Composed:
     replies: tuple[Reply, ...] = ()
     follow_ups: tuple[FollowUp, ...] = ()
     drop_reason: str | None = None
+    postpone_until: datetime | None = None
 
 
 class Compose(Protocol):

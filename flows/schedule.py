@@ -42,6 +42,16 @@ MIN_CHECKIN_GAP = timedelta(hours=20)
 # about 24 h apart), asking the same questions twice; the newer one covers it.
 CHECKIN_MAX_LATENESS = timedelta(hours=20)
 
+# Check-ins are promised within this daytime window of the runner's own clock (both ends
+# included): the schedule puts them there, and an overdue one waits for the next window.
+DAY_START = time(9, 0)
+DAY_END = time(20, 0)
+
+# A check-in due inside the window still goes out when it is at most this late, even if the
+# window has just closed: a 20:00 check-in picked up a second later, after a flood pause or a
+# couple of retries, is not worth a night's wait.
+DAYTIME_GRACE = timedelta(minutes=15)
+
 HOME_CARE_CHECKIN_DELAYS = (timedelta(hours=24), timedelta(hours=48), timedelta(hours=72))
 SEEN_CHECK_DELAYS = {
     Disposition.EMERGENCY: timedelta(hours=24),
@@ -435,8 +445,8 @@ def checkin_due_times(
     assessed_at: datetime,
     disposition: Disposition,
     zone: str,
-    day_start: time = time(9, 0),
-    day_end: time = time(20, 0),
+    day_start: time = DAY_START,
+    day_end: time = DAY_END,
 ) -> list[tuple[str, datetime]]:
     """The follow-ups an assessment starts, as (kind, due instant in UTC), in order.
 
@@ -466,6 +476,20 @@ def checkin_due_times(
         timeline.append((kind, due))
         previous = due
     return timeline
+
+
+def is_daytime(instant: datetime, *, zone: str) -> bool:
+    """Whether the clock in `zone` reads within [DAY_START, DAY_END] at `instant`."""
+    wall = _as_utc(instant, "instant").astimezone(_zone(zone)).time()
+    return DAY_START <= wall <= DAY_END
+
+
+def daytime_from(instant: datetime, *, zone: str) -> datetime:
+    """`instant` when it is daytime in `zone`, else the start of the next daytime window (UTC)."""
+    instant = _as_utc(instant, "instant")
+    if is_daytime(instant, zone=zone):
+        return instant
+    return next_local_occurrence(after=instant, local_time=DAY_START, zone=zone)
 
 
 def next_daily_checkin(

@@ -249,3 +249,38 @@ async def test_emergency_gets_a_seen_check_after_24_hours_and_yes_closes_it(url:
         (reply,) = await h.tap("Yes, I've been seen", 14)
         assert "Follow the advice" in reply["text"]
         assert ("checkin", "pending") not in {(k, s) for k, s, _ in scheduled(h)}
+
+
+async def test_after_the_safety_net_reminders_wait_until_the_runner_writes_again(url: str) -> None:
+    """The safety net is itself a check-in message, so the runner's unanswered count shows it
+    went out: the reminders after it are dropped, yet their chain goes on and they come back
+    once the runner writes."""
+
+    def reminders_sent(h: Harness, before: int) -> int:
+        texts = [m["text"] for m in h.api.sent_to(9)[before:]]
+        return sum(t.startswith("Time for today's ankle exercises") for t in texts)
+
+    async with running_bot(url, clock=FakeClock(START)) as h:
+        await home_care(h, 9)
+        await h.say("/reminders", 9, expect=2)
+        await h.say("London", 9)
+        await h.say("08:00", 9)
+        # Reminders at 08:00 and check-ins at 10:00 (UTC, which is London in November).
+        for day in (22, 23, 24):
+            before = len(h.api.sent_to(9))
+            await run_due(h, datetime(2026, 11, day, 8, 1, tzinfo=UTC))
+            assert reminders_sent(h, before) == 1
+            await run_due(h, datetime(2026, 11, day, 10, 1, tzinfo=UTC))
+        assert "stop nudging" in h.api.sent_to(9)[-1]["text"]
+        before = len(h.api.sent_to(9))
+        for day in (25, 26, 27):
+            await run_due(h, datetime(2026, 11, day, 8, 1, tzinfo=UTC))
+        assert len(h.api.sent_to(9)) == before
+        reminders = [(s, d) for k, s, d in scheduled(h) if k == "reminder"]
+        assert [s for s, _ in reminders[-4:-1]] == ["dropped"] * 3
+        assert reminders[-1] == ("pending", datetime(2026, 11, 28, 8, tzinfo=UTC))
+        await h.say("2/10", 9)
+        before = len(h.api.sent_to(9))
+        await run_due(h, datetime(2026, 11, 28, 8, 1, tzinfo=UTC))
+        assert reminders_sent(h, before) == 1
+        assert ("checkin", "pending") in {(k, s) for k, s, _ in scheduled(h)}

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows import care
 from flows.dialog import (
@@ -31,6 +35,13 @@ from flows.events import (
     ScheduleMessage,
 )
 from flows.questions import Step
+from flows.schedule import (
+    CHECKIN_MAX_LATENESS,
+    DAYTIME_GRACE,
+    MIN_CHECKIN_GAP,
+    is_daytime,
+    local_date_of,
+)
 from flows.types import Disposition, Reply
 from tests.flows.conftest import play
 
@@ -379,3 +390,342 @@ def test_pause_resume_and_stop() -> None:
     stopped = advance(None, Command("stop"), now=NOW, profile=PROFILE)
     assert of(CancelMessages, stopped.effects)[0].kinds == ()
     assert of(ChangeSettings, stopped.effects)[0].changes == {"followups_stopped": True}
+
+
+# --- a due message decided whole: downtime, the daytime window, the safety net -------------------
+
+BERLIN = "Europe/Berlin"
+NEW_YORK = "America/New_York"
+LOS_ANGELES = "America/Los_Angeles"
+SYDNEY = "Australia/Sydney"
+
+
+def local(zone: str, *parts: int) -> datetime:
+    """A wall-clock time in `zone` as a UTC instant (the first one when the clocks go back)."""
+    return datetime(*parts, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def home_care(zone: str | None, assessed_at: datetime, *, check_ins=(), **changes) -> Profile:
+    episode = replace(EPISODE, assessed_at=assessed_at, check_ins=check_ins)
+    return replace(PROFILE, zone=zone, episode=episode, upcoming=(), **changes)
+
+
+def check_in(profile: Profile, n: int, *, due_at: datetime, now: datetime, tag: str = ""):
+    assert profile.episode is not None
+    message = care.schedule_follow_up(
+        profile,
+        kind="checkin",
+        due_at=due_at,
+        assessed_at=profile.episode.assessed_at,
+        number=n,
+        tag=tag,
+    )
+    due = care.compose_due(
+        "checkin", dict(message.payload), message_id=n, due_at=due_at, profile=profile, now=now
+    )
+    return message, due
+
+
+def test_an_overdue_check_in_waits_for_the_morning_instead_of_going_out_at_night() -> None:
+    # Assessed 23:00 in Berlin: the first check-in comes back to 20:00 the next evening. The
+    # bot is down until 00:28 on the night the clocks spring forward (29 March 2026).
+    profile = home_care(BERLIN, local(BERLIN, 2026, 3, 27, 23))
+    assert profile.episode is not None
+    (_, first), (_, second) = care.follow_up_times(
+        profile, assessed_at=profile.episode.assessed_at, disposition=Disposition.HOME_CARE
+    )[:2]
+    assert first == local(BERLIN, 2026, 3, 28, 20)
+    _, due = check_in(profile, 1, due_at=first, now=local(BERLIN, 2026, 3, 29, 0, 28))
+    assert due.replies == () and due.follow_ups == () and due.drop_reason is None
+    assert due.postpone_until == local(BERLIN, 2026, 3, 29, 9)  # 07:00 UTC, summer time
+    # In the morning it goes out, whether the scheduler moved its due time or kept it.
+    for kept_or_moved in (first, due.postpone_until):
+        _, sent = check_in(profile, 1, due_at=kept_or_moved, now=due.postpone_until)
+        assert sent.replies[0].template == "care/checkin.j2"
+        (follow,) = sent.follow_ups
+        assert (follow.payload["n"], follow.due_at) == (2, second)
+
+
+def test_a_postponed_daily_check_in_keeps_a_days_gap_to_the_next() -> None:
+    # New York, the night the clocks go back (1 November 2026): yesterday's 18:00 check-in is
+    # picked up at 01:30 EST and waits for 09:00; the next one is not the same evening.
+    profile = home_care(NEW_YORK, local(NEW_YORK, 2026, 10, 27, 18))
+    due_at = local(NEW_YORK, 2026, 10, 31, 18)
+    night = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # 01:30 EST, the second 01:30
+    _, due = check_in(profile, 5, due_at=due_at, now=night)
+    assert (
+        due.postpone_until
+        == local(NEW_YORK, 2026, 11, 1, 9)
+        == datetime(2026, 11, 1, 14, tzinfo=UTC)
+    )
+    _, sent = check_in(profile, 5, due_at=due_at, now=due.postpone_until)
+    (follow,) = sent.follow_ups
+    assert follow.due_at == local(NEW_YORK, 2026, 11, 2, 18)
+    assert follow.due_at - due.postpone_until >= MIN_CHECKIN_GAP
+
+
+def test_a_check_in_a_few_minutes_late_at_the_end_of_the_day_still_goes_out() -> None:
+    profile = home_care(BERLIN, local(BERLIN, 2026, 7, 6, 20))
+    due_at = local(BERLIN, 2026, 7, 10, 20)
+    _, on_time = check_in(profile, 5, due_at=due_at, now=due_at + timedelta(seconds=1))
+    assert on_time.replies and on_time.postpone_until is None
+    _, late = check_in(profile, 5, due_at=due_at, now=due_at + DAYTIME_GRACE + timedelta(minutes=1))
+    assert late.postpone_until == local(BERLIN, 2026, 7, 11, 9)
+
+
+def test_a_check_in_after_a_long_outage_is_dropped_and_the_chain_picks_up_now() -> None:
+    profile = home_care(BERLIN, local(BERLIN, 2026, 3, 20, 9))
+    due_at = local(BERLIN, 2026, 3, 26, 18)
+    now = local(BERLIN, 2026, 3, 29, 10)  # three days later, after the spring forward
+    message, due = check_in(profile, 7, due_at=due_at, now=now)
+    assert due.drop_reason == care.DROP_CHECK_IN_LATE and due.replies == ()
+    (follow,) = due.follow_ups
+    # Not a catch-up of every missed day: the newest check-in that is not too late itself.
+    assert follow.due_at == local(BERLIN, 2026, 3, 28, 18)
+    assert follow.payload["n"] == 9 and follow.key != message.key
+    _, sent = check_in(profile, 9, due_at=follow.due_at, now=now)
+    assert sent.replies and sent.follow_ups[0].due_at == local(BERLIN, 2026, 3, 30, 18)
+
+
+def test_a_check_in_whose_morning_comes_after_the_next_one_is_dropped_for_it() -> None:
+    # Assessed in Sydney, then the runner moves to Los Angeles: the first check-in (09:00 in
+    # Sydney) is 02:24 there, and by 09:00 in Los Angeles the second is due.
+    assessed_at = datetime(2026, 3, 28, 13, 29, tzinfo=UTC)
+    sydney = home_care(SYDNEY, assessed_at)
+    (_, first), *_ = care.follow_up_times(
+        sydney, assessed_at=assessed_at, disposition=Disposition.HOME_CARE
+    )
+    moved = replace(sydney, zone=LOS_ANGELES)
+    _, due = check_in(moved, 1, due_at=first, now=local(LOS_ANGELES, 2026, 3, 30, 2, 24))
+    assert due.drop_reason == care.DROP_CHECK_IN_SUPERSEDED
+    (follow,) = due.follow_ups
+    assert follow.payload["n"] == 2 and follow.due_at == local(LOS_ANGELES, 2026, 3, 30, 9)
+
+
+def test_without_a_zone_a_check_in_goes_out_at_any_hour_unless_too_late() -> None:
+    night = datetime(2026, 11, 22, 3, tzinfo=UTC)
+    profile = home_care(None, night - timedelta(hours=24))
+    _, due = check_in(profile, 1, due_at=night, now=night + timedelta(hours=2))
+    assert due.replies and due.postpone_until is None
+    _, late = check_in(profile, 1, due_at=night, now=night + CHECKIN_MAX_LATENESS + timedelta(1))
+    assert late.drop_reason == care.DROP_CHECK_IN_LATE and len(late.follow_ups) == 1
+
+
+def test_a_seen_check_is_sent_however_late_and_at_any_hour() -> None:
+    profile = replace(
+        home_care(BERLIN, local(BERLIN, 2026, 3, 20, 9)),
+        episode=replace(EPISODE, disposition=Disposition.SEE_CLINICIAN),
+    )
+    due = care.compose_due(
+        "seen_check",
+        payload(),
+        message_id=3,
+        due_at=local(BERLIN, 2026, 3, 22, 9),
+        profile=profile,
+        now=local(BERLIN, 2026, 3, 27, 2),
+    )
+    assert [r.template for r in due.replies] == ["care/seen_check.j2"]
+
+
+def reminder(profile: Profile, *, due_at: datetime, now: datetime) -> care.Due:
+    return care.compose_due(
+        "reminder",
+        {"zone": profile.zone, "time": profile.reminder_time},
+        message_id=1,
+        due_at=due_at,
+        profile=profile,
+        now=now,
+    )
+
+
+def test_yesterdays_reminder_is_dropped_and_todays_still_comes() -> None:
+    profile = home_care(BERLIN, local(BERLIN, 2026, 3, 20, 9))
+    due = reminder(
+        profile, due_at=local(BERLIN, 2026, 3, 28, 7), now=local(BERLIN, 2026, 3, 29, 6, 30)
+    )
+    assert due.drop_reason == care.DROP_REMINDER_STALE and due.replies == ()
+    (follow,) = due.follow_ups
+    assert follow.due_at == local(BERLIN, 2026, 3, 29, 7) == datetime(2026, 3, 29, 5, tzinfo=UTC)
+    assert follow.key == "r7:reminder:2026-03-29:07:00"
+
+
+def test_after_a_week_down_the_reminders_pick_up_today_not_day_by_day() -> None:
+    profile = home_care(NEW_YORK, local(NEW_YORK, 2026, 10, 20, 9))
+    now = local(NEW_YORK, 2026, 11, 1, 12)  # the day the clocks go back
+    due = reminder(profile, due_at=local(NEW_YORK, 2026, 10, 25, 7), now=now)
+    (follow,) = due.follow_ups
+    assert follow.key == "r7:reminder:2026-11-01:07:00"
+    # Later the same day it is still its own day's reminder, so it goes out.
+    today = reminder(profile, due_at=follow.due_at, now=now)
+    assert today.replies and today.follow_ups[0].key == "r7:reminder:2026-11-02:07:00"
+
+
+def test_after_the_safety_net_reminders_stay_quiet_but_chained_until_the_runner_writes() -> None:
+    quiet = home_care(BERLIN, local(BERLIN, 2026, 3, 20, 9), unanswered_checkins=3)
+    assert care.safety_net_sent(quiet)
+    due_at = local(BERLIN, 2026, 3, 25, 7)
+    for day in range(25, 31):
+        due = reminder(quiet, due_at=due_at, now=due_at)
+        assert due.drop_reason == care.DROP_QUIET and due.replies == ()
+        (follow,) = due.follow_ups
+        assert local_date_of(follow.due_at, BERLIN) == date(2026, 3, day + 1)
+        due_at = follow.due_at
+    wrote = replace(quiet, unanswered_checkins=0)
+    again = reminder(wrote, due_at=due_at, now=due_at)
+    assert again.replies[0].template == "care/reminder.j2" and again.follow_ups
+
+
+def test_after_the_safety_net_check_ins_end_until_the_runner_writes_then_start_again() -> None:
+    assessed_at = local(BERLIN, 2026, 3, 20, 9)
+    quiet = home_care(BERLIN, assessed_at, unanswered_checkins=3)
+    due_at = local(BERLIN, 2026, 3, 24, 18)
+    _, due = check_in(quiet, 4, due_at=due_at, now=due_at)
+    assert due == care.Due(drop_reason=care.DROP_QUIET)
+    # The runner writes: a new chain starts, and it goes on.
+    now = due_at + timedelta(days=1)
+    wrote = advance(None, TypedText("2/10"), now=now, profile=quiet)
+    (restart,) = of(ScheduleMessage, wrote.effects)
+    assert restart.kind == "checkin"
+    answering = replace(quiet, unanswered_checkins=0)
+    sent = care.compose_due(
+        "checkin",
+        dict(restart.payload),
+        message_id=40,
+        due_at=restart.due_at,
+        profile=answering,
+        now=restart.due_at,
+    )
+    assert sent.replies[0].template == "care/checkin.j2"
+    (follow,) = sent.follow_ups
+    assert follow.kind == "checkin" and follow.due_at > restart.due_at
+
+
+def test_a_chain_started_again_never_reuses_a_key_of_an_earlier_chain() -> None:
+    # One check-in answered, then #2 and #3 unanswered and #4 the safety net: writing again
+    # starts at #5. Its successor #6 must not be the earlier chain's #6, or scheduling it
+    # would be a no-op and the new chain would end there.
+    assessed_at = local(BERLIN, 2026, 3, 20, 9)
+    answered = (CheckInView(assessed_at + timedelta(days=1), 3, "same"),)
+    quiet = home_care(BERLIN, assessed_at, check_ins=answered, unanswered_checkins=3)
+    now = local(BERLIN, 2026, 3, 30, 12)
+    (restart,) = care.restart_check_ins(quiet, now=now)
+    assert restart.payload["n"] == 5
+    sent = care.compose_due(
+        "checkin",
+        dict(restart.payload),
+        message_id=50,
+        due_at=restart.due_at,
+        profile=replace(quiet, unanswered_checkins=0),
+        now=restart.due_at,
+    )
+    (follow,) = sent.follow_ups
+    earlier_sixth = care.schedule_follow_up(
+        quiet, kind="checkin", due_at=restart.due_at, assessed_at=assessed_at, number=6
+    )
+    assert follow.payload["n"] == 6 and follow.key != earlier_sixth.key
+
+
+ZONES = (BERLIN, NEW_YORK, LOS_ANGELES, SYDNEY, "Asia/Kolkata", "Pacific/Chatham", None)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    assessed_minutes=st.integers(0, 2 * 365 * 24 * 60),
+    due_minutes=st.integers(20 * 60, 10 * 24 * 60),
+    late_minutes=st.integers(0, 4 * 24 * 60),
+    number=st.integers(1, 6),
+    unanswered=st.integers(0, 3),
+)
+def test_a_due_check_in_is_sent_in_daytime_postponed_into_it_or_dropped_for_the_next(
+    zone, assessed_minutes, due_minutes, late_minutes, number, unanswered
+) -> None:
+    assessed_at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=assessed_minutes)
+    due_at = assessed_at + timedelta(minutes=due_minutes)
+    now = due_at + timedelta(minutes=late_minutes)
+    profile = home_care(zone, assessed_at, unanswered_checkins=unanswered)
+    message, due = check_in(profile, number, due_at=due_at, now=now)
+
+    def carries_the_chain_on(follow_ups) -> None:
+        (follow,) = follow_ups
+        assert follow.kind == "checkin" and follow.key != message.key
+        assert follow.payload["n"] > number
+        assert now - follow.due_at <= CHECKIN_MAX_LATENESS
+
+    if due.replies:
+        assert now - due_at <= CHECKIN_MAX_LATENESS
+        if zone is not None:
+            assert is_daytime(now, zone=zone) or (
+                now - due_at <= DAYTIME_GRACE and is_daytime(due_at, zone=zone)
+            )
+        if due.replies[0].template == "care/safety_net.j2":
+            assert unanswered == 2 and due.follow_ups == ()
+        else:
+            assert unanswered < 2
+            carries_the_chain_on(due.follow_ups)
+            assert due.follow_ups[0].due_at > now
+    elif due.postpone_until is not None:
+        assert zone is not None and due.follow_ups == ()
+        assert now < due.postpone_until and due.postpone_until - due_at <= CHECKIN_MAX_LATENESS
+        assert due.postpone_until.astimezone(ZoneInfo(zone)).time() == time(9, 0)
+    elif due.drop_reason == care.DROP_QUIET:
+        assert unanswered > 2 and due.follow_ups == ()
+    else:
+        assert due.drop_reason in (care.DROP_CHECK_IN_LATE, care.DROP_CHECK_IN_SUPERSEDED)
+        carries_the_chain_on(due.follow_ups)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    assessed_minutes=st.integers(0, 365 * 24 * 60),
+    down_after_minutes=st.integers(0, 6 * 24 * 60),
+    down_minutes=st.integers(0, 5 * 24 * 60),
+    lag_minutes=st.integers(0, 30),
+    moves_due=st.booleans(),
+)
+def test_downtime_never_ends_a_check_in_chain_nor_sends_one_at_night(
+    zone, assessed_minutes, down_after_minutes, down_minutes, lag_minutes, moves_due
+) -> None:
+    """A scheduler that is down for a while, then picks each message up a little late: the
+    runner, who answers every check-in, keeps getting them, in daytime, two weeks on."""
+    assessed_at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=assessed_minutes)
+    down_from = assessed_at + timedelta(minutes=down_after_minutes)
+    down_until = down_from + timedelta(minutes=down_minutes)
+    profile = home_care(zone, assessed_at)
+    (kind, due_at), *_ = care.follow_up_times(
+        profile, assessed_at=assessed_at, disposition=Disposition.HOME_CARE
+    )
+    message = care.schedule_follow_up(
+        profile, kind=kind, due_at=due_at, assessed_at=assessed_at, number=1
+    )
+    sent: list[datetime] = []
+    ready_at = due_at  # when the scheduler may pick the message up: due, or postponed to
+    for _ in range(100):
+        picked_up = ready_at + timedelta(minutes=lag_minutes)
+        if down_from <= picked_up < down_until:
+            picked_up = down_until
+        due = care.compose_due(
+            "checkin",
+            dict(message.payload),
+            message_id=1,
+            due_at=due_at,
+            profile=profile,
+            now=picked_up,
+        )
+        if due.postpone_until is not None:
+            assert due.postpone_until > picked_up
+            ready_at = due.postpone_until
+            due_at = due.postpone_until if moves_due else due_at
+            continue
+        if due.replies:
+            sent.append(picked_up)
+            if zone is not None:
+                assert is_daytime(picked_up, zone=zone) or (
+                    picked_up - due_at <= DAYTIME_GRACE and is_daytime(due_at, zone=zone)
+                )
+        (message,) = due.follow_ups
+        due_at = ready_at = message.due_at
+        if due_at > down_until + timedelta(days=14):
+            break
+    assert sent and sent[-1] > down_until + timedelta(days=10)

@@ -32,6 +32,7 @@ from flows.types import Disposition
 LONDON = "Europe/London"
 NEW_YORK = "America/New_York"
 SYDNEY = "Australia/Sydney"
+BERLIN = "Europe/Berlin"
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -570,6 +571,68 @@ class TestNextDailyCheckin:
     def test_the_hour_can_be_chosen(self) -> None:
         due = next_daily_checkin(after=utc(2026, 6, 1, 12), zone=NEW_YORK, at=time(7, 15))
         assert wall(due, NEW_YORK) == datetime(2026, 6, 2, 7, 15)  # noqa: DTZ001
+
+
+class TestDaytime:
+    @pytest.mark.parametrize(
+        ("instant", "zone", "expected"),
+        [
+            (local(BERLIN, 2026, 3, 28, 9), BERLIN, True),
+            (local(BERLIN, 2026, 3, 28, 20), BERLIN, True),  # both ends count
+            (local(BERLIN, 2026, 3, 28, 20, 1), BERLIN, False),
+            (local(BERLIN, 2026, 3, 28, 8, 59), BERLIN, False),
+            # 19:30 UTC on 28 March: 20:30 in Berlin (still winter time), 15:30 in New York
+            (utc(2026, 3, 28, 19, 30), NEW_YORK, True),
+            (utc(2026, 3, 28, 19, 30), BERLIN, False),
+        ],
+    )
+    def test_daytime_is_the_window_on_the_runners_own_clock(
+        self, instant: datetime, zone: str, expected: bool
+    ) -> None:
+        assert schedule.is_daytime(instant, zone=zone) is expected
+
+    @pytest.mark.parametrize(
+        ("instant", "zone", "expected"),
+        [
+            # 00:28 on the night Berlin springs forward: 09:00 summer time, 07:00 UTC
+            (local(BERLIN, 2026, 3, 29, 0, 28), BERLIN, utc(2026, 3, 29, 7)),
+            # 01:30 EST, the second 01:30 of the night New York falls back: 09:00 EST
+            (utc(2026, 11, 1, 6, 30), NEW_YORK, utc(2026, 11, 1, 14)),
+            # just after the window closes: the next morning
+            (local(LONDON, 2026, 1, 14, 20, 1), LONDON, utc(2026, 1, 15, 9)),
+            # early morning: the same morning
+            (local(SYDNEY, 2026, 4, 5, 6), SYDNEY, local(SYDNEY, 2026, 4, 5, 9)),
+        ],
+    )
+    def test_outside_daytime_the_next_window_starts_at_the_local_morning(
+        self, instant: datetime, zone: str, expected: datetime
+    ) -> None:
+        assert schedule.daytime_from(instant, zone=zone) == expected
+
+    def test_in_daytime_it_is_the_instant_itself(self) -> None:
+        noon = local(SYDNEY, 2026, 4, 5, 12)
+        assert schedule.daytime_from(noon, zone=SYDNEY) == noon
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        assessed_at=st.datetimes(
+            min_value=datetime(2024, 1, 1),  # noqa: DTZ001
+            max_value=datetime(2030, 12, 31),  # noqa: DTZ001
+            timezones=st.just(UTC),
+        ),
+        zone=st.sampled_from([LONDON, NEW_YORK, SYDNEY, "Asia/Kolkata", "Pacific/Chatham"]),
+    )
+    def test_every_check_in_is_scheduled_in_the_daytime_it_is_sent_in(
+        self, assessed_at: datetime, zone: str
+    ) -> None:
+        """So that a check-in sent on time is never held back for the morning."""
+        timeline = checkin_due_times(
+            assessed_at=assessed_at, disposition=Disposition.HOME_CARE, zone=zone
+        )
+        daily = next_daily_checkin(after=timeline[-1][1], zone=zone)
+        for due in (*(due for _, due in timeline), daily):
+            assert schedule.is_daytime(due, zone=zone)
+            assert schedule.daytime_from(due, zone=zone) == due
 
 
 class TestLatePolicy:
