@@ -11,7 +11,7 @@ rules and outcome messages as the first assessment.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flows.advice import OUTCOME_TEMPLATES, outcome_replies, reason_items
 from flows.events import (
@@ -255,6 +255,11 @@ def compose_due(
     """What a due scheduled message does now (sent, dropped or postponed; see `Due`) and what
     comes after it. Lateness, the daytime window and the quiet after the safety net are all
     judged here, so that the scheduler only carries the decision out."""
+    if due_at.utcoffset() is None or now.utcoffset() is None:
+        raise ValueError("compose_due needs timezone-aware datetimes")
+    # In UTC, so that lateness is elapsed time: Python subtracts two datetimes that share a
+    # tzinfo on the wall clock, which is an hour off across a change of the clocks.
+    due_at, now = due_at.astimezone(UTC), now.astimezone(UTC)
     if profile.followups_stopped:
         return Due(drop_reason=DROP_FOLLOW_UPS_STOPPED)
     if kind == FollowUpKind.REMINDER:

@@ -511,6 +511,15 @@ def test_without_a_zone_a_check_in_goes_out_at_any_hour_unless_too_late() -> Non
     assert late.drop_reason == care.DROP_CHECK_IN_LATE and len(late.follow_ups) == 1
 
 
+def test_lateness_is_elapsed_time_whatever_zone_the_times_are_given_in() -> None:
+    # 14:00 EST to 11:00 EDT the next day reads 21 h on the wall clock but is 20 h elapsed.
+    zone = ZoneInfo(NEW_YORK)
+    profile = home_care(None, local(NEW_YORK, 2026, 3, 3, 14))
+    due_at = datetime(2026, 3, 7, 14, tzinfo=zone)
+    _, due = check_in(profile, 5, due_at=due_at, now=datetime(2026, 3, 8, 11, tzinfo=zone))
+    assert due.replies and due.drop_reason is None
+
+
 def test_a_seen_check_is_sent_however_late_and_at_any_hour() -> None:
     profile = replace(
         home_care(BERLIN, local(BERLIN, 2026, 3, 20, 9)),
