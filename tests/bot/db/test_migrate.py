@@ -1,15 +1,19 @@
 """Migrations: an empty database reaches head (from code and from the alembic CLI), matches the
-models exactly, and goes back to empty; SQLite table rebuilds cannot cascade-delete children."""
+models exactly, and goes back to empty; SQLite table rebuilds cannot cascade-delete children;
+processes migrating at once take turns under a lock that is released even when a migration fails."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 from alembic import command
 from alembic.operations import Operations
@@ -17,14 +21,16 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, inspect, select
 
-from bot.db import chat_store, store
+from bot.db import chat_store, migrate, store
 from bot.db.database import Database
 from bot.db.engine import make_engine
 from bot.db.migrate import (
     ALEMBIC_DIR,
+    MIGRATION_LOCK_KEY,
     alembic_config,
     check_no_drift,
     foreign_keys_suspended,
+    sqlite_lock_path,
     upgrade_to_head,
 )
 from bot.db.models import Assessment, Base, Conversation, ExerciseLog
@@ -218,3 +224,141 @@ def test_foreign_keys_cannot_be_suspended_inside_a_transaction(sqlite_url: str):
             pass
     finally:
         engine.dispose()
+
+
+# Each process imports everything first, says it is ready, then waits for the go file: the
+# imports take far longer than a migration, so without this the processes would run one after
+# another and the race would never happen.
+CONCURRENT_MIGRATION = """
+import sys, time
+from pathlib import Path
+from bot.db.engine import make_engine
+from bot.db.migrate import upgrade_to_head
+
+url, ready, go = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+engine = make_engine(url)
+ready.touch()
+deadline = time.monotonic() + 60
+while not go.exists():
+    if time.monotonic() > deadline:
+        sys.exit("the go file never appeared")
+    time.sleep(0.001)
+upgrade_to_head(engine)
+engine.dispose()
+"""
+
+
+def migrate_in_processes_at_once(url: str, tmp_path: Path, count: int) -> list[tuple[int, str]]:
+    """Run `upgrade_to_head` on `url` in `count` OS processes released at the same moment."""
+    go = tmp_path / "go"
+    ready_files = [tmp_path / f"ready-{n}" for n in range(count)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONCURRENT_MIGRATION, url, str(ready), str(go)],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for ready in ready_files
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not all(ready.exists() for ready in ready_files):
+            assert time.monotonic() < deadline, "the migrating processes never got ready"
+            assert all(p.poll() is None for p in processes), [p.communicate() for p in processes]
+            time.sleep(0.01)
+        go.touch()
+        outcomes = []
+        for process in processes:
+            _, stderr = process.communicate(timeout=120)
+            outcomes.append((process.returncode, stderr))
+        return outcomes
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def test_processes_migrating_an_empty_database_at_once_all_succeed(
+    database_url: str, tmp_path: Path
+):
+    """Without the lock PostgreSQL fails all but one with a UniqueViolation on pg_type, and
+    SQLite now and then with "database is locked" (journal_mode=WAL on a brand-new file)."""
+    url = database_url
+    outcomes = migrate_in_processes_at_once(url, tmp_path, count=3)
+    assert [code for code, _ in outcomes] == [0, 0, 0], "\n".join(err for _, err in outcomes)
+    engine = make_engine(url)
+    try:
+        assert current_revision(engine) == head_revision()
+        assert check_no_drift(engine) == []
+    finally:
+        engine.dispose()
+
+
+def migration_lock_is_free(engine: Engine) -> bool:
+    """Whether another session (or open file) could take the migration lock right now."""
+    if engine.dialect.name == "postgresql":
+        # A session of its own: advisory locks are re-entrant within the session holding them.
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(url, autocommit=True) as connection:
+            row = connection.execute("SELECT pg_try_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
+            acquired = row.fetchone()[0]
+            if acquired:
+                connection.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_KEY])
+            return acquired
+    path = sqlite_lock_path(engine)
+    assert path is not None
+    with open(path, "a") as lock_file:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(lock_file, fcntl.LOCK_UN)
+        return True
+
+
+def test_the_migration_runs_holding_the_lock_and_releases_it(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    seen_during_upgrade: list[bool] = []
+    real_upgrade = command.upgrade
+
+    def upgrade_and_look(config, revision):
+        seen_during_upgrade.append(migration_lock_is_free(engine))
+        real_upgrade(config, revision)
+
+    monkeypatch.setattr(migrate.command, "upgrade", upgrade_and_look)
+    upgrade_to_head(engine)
+    assert seen_during_upgrade == [False]
+    assert migration_lock_is_free(engine)
+    assert current_revision(engine) == head_revision()
+
+
+def test_a_failed_migration_releases_the_lock(engine: Engine, monkeypatch: pytest.MonkeyPatch):
+    def broken_upgrade(config, revision):
+        raise RuntimeError("migration failed half-way")
+
+    monkeypatch.setattr(migrate.command, "upgrade", broken_upgrade)
+    with pytest.raises(RuntimeError, match="half-way"):
+        upgrade_to_head(engine)
+    assert migration_lock_is_free(engine)
+    monkeypatch.undo()
+    upgrade_to_head(engine)
+    assert current_revision(engine) == head_revision()
+
+
+def test_the_sqlite_lock_file_sits_next_to_the_database_file(tmp_path: Path):
+    on_disk = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+    in_memory = make_engine("sqlite://")
+    named_memory = make_engine("sqlite:///:memory:")
+    try:
+        assert sqlite_lock_path(on_disk) == tmp_path / "bot.db.migrate.lock"
+        assert sqlite_lock_path(in_memory) is None
+        assert sqlite_lock_path(named_memory) is None
+        upgrade_to_head(in_memory)  # no file to lock, and no other process to wait for
+        assert current_revision(in_memory) == head_revision()
+    finally:
+        for engine in (on_disk, in_memory, named_memory):
+            engine.dispose()
