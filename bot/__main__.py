@@ -1,18 +1,23 @@
 """Entry point: `python -m bot` runs the Telegram bot (polling); `python -m bot chat` the terminal.
 
 Configuration is read here, once, from the environment. Database migrations are applied before
-the event loop starts, so the bot never runs against an out-of-date schema.
+the event loop starts (under a lock, so several processes may start at once), so the bot never
+runs against an out-of-date schema. A Bot API that does not answer is waited for; a token it
+rejects ends the process with one line naming the setting (never the token) and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable
+from datetime import datetime
 
 from bot.clock import file_clock, utc_now
-from bot.config import ConfigError, database_url_from, settings_from_env
+from bot.config import ConfigError, Settings, database_url_from, settings_from_env
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from bot.logs import configure_logging
@@ -31,8 +36,6 @@ def run_bot() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, token=settings.token)
-    from bot.app import build_application  # telegram is only needed for the Telegram bot
-
     db = open_database(settings.database_url)
     clock = utc_now
     if settings.clock_file is not None:
@@ -40,19 +43,41 @@ def run_bot() -> int:
             "BOT_CLOCK_FILE is set: the bot's clock reads %s (testing only)", settings.clock_file
         )
         clock = file_clock(settings.clock_file)
-    application = build_application(
-        token=settings.token,
-        db=db,
-        base_url=settings.base_url,
-        base_file_url=settings.base_file_url,
-        clock=clock,
-        scheduler_interval=settings.scheduler_interval,
-    )
     try:
-        application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+        return asyncio.run(serve(settings, db, clock))
+    except KeyboardInterrupt:
+        return 0
     finally:
         db.dispose_sync()
-    return 0
+
+
+async def serve(settings: Settings, db: Database, clock: Callable[[], datetime]) -> int:
+    """Run the Telegram bot until it is stopped; the process's exit code."""
+    from telegram.error import InvalidToken  # telegram is only needed for the Telegram bot
+
+    from bot.app import BotRuntime, build_bot
+    from bot.startup import TokenRejected, connect_to_bot_api
+
+    bot = build_bot(
+        token=settings.token, base_url=settings.base_url, base_file_url=settings.base_file_url
+    )
+    try:
+        await connect_to_bot_api(bot)
+    except TokenRejected as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    runtime = BotRuntime(
+        bot=bot, db=db, clock=clock, scheduler_interval=settings.scheduler_interval
+    )
+    await runtime.run_until_stopped()
+    if isinstance(runtime.fatal, InvalidToken):
+        print(
+            "error: TELEGRAM_BOT_TOKEN was rejected by the Bot API: get a new token from "
+            "@BotFather",
+            file=sys.stderr,
+        )
+        return 2
+    return 0 if runtime.fatal is None else 1
 
 
 def run_chat(chat_id: int) -> int:

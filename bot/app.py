@@ -1,60 +1,201 @@
-"""Builds the python-telegram-bot Application: requests, update processor, handlers, hooks.
+"""The running bot: one Bot API client, the inbox, the outbox, the scheduler, started and stopped.
 
-Updates of different runners are processed concurrently and each runner's strictly in order
-(`PerChatUpdateProcessor`), so one runner's slow network call never stalls another's reply.
-Nothing here connects anywhere: the Application connects when it is started.
+`build_bot` makes the `ExtBot` every call goes through: its rate limiter
+(`bot.ratelimit.TelegramRateLimiter`) paces every message the bot sends, and its HTTP pools are
+sized so that slow sends to some chats cannot starve the others (a large connection pool, short
+timeouts, and a pool timeout that means "nothing was sent", so the outbox tries again).
+`BotRuntime` wires the parts: the poller stores updates and hands them to the applier; the
+applier commits state and replies together and wakes the outbox sender; the scheduler queues
+due follow-ups and wakes it too. Nothing here connects at import or construction: `start` does.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import signal
 from collections.abc import Callable
 from datetime import datetime
 
-from telegram.ext import Application, ApplicationBuilder
-from telegram.request import BaseRequest
+from telegram import BotCommand
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import ExtBot
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.clock import utc_now
 from bot.db.database import Database
 from bot.followups import compose
-from bot.handlers import Deps, add_handlers, register_commands
-from bot.scheduler import Scheduler, attach
-from bot.updates import PerChatUpdateProcessor
+from bot.inbox import Applier, Poller
+from bot.outbox import OutboxSender
+from bot.ratelimit import SendRateLimiter, TelegramRateLimiter
+from bot.routing import COMMANDS
+from bot.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+
+# Enough connections for every send the rate limiter lets through while others hang up to the
+# read timeout (30 a second x 10 s), plus the callback-query answers.
+CONNECTION_POOL_SIZE = 512
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 10.0
+WRITE_TIMEOUT = 20.0
+POOL_TIMEOUT = 5.0
+POLL_TIMEOUT = 30
 
 
-def build_application(
+def default_requests() -> tuple[BaseRequest, BaseRequest]:
+    """(general request, getUpdates request) over HTTPX, sized as above."""
+    general = HTTPXRequest(
+        connection_pool_size=CONNECTION_POOL_SIZE,
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        write_timeout=WRITE_TIMEOUT,
+        pool_timeout=POOL_TIMEOUT,
+    )
+    polling = HTTPXRequest(
+        connection_pool_size=1,
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=POLL_TIMEOUT + 10,
+        pool_timeout=POOL_TIMEOUT,
+    )
+    return general, polling
+
+
+def build_bot(
     *,
     token: str,
-    db: Database,
     base_url: str = "https://api.telegram.org/bot",
     base_file_url: str = "https://api.telegram.org/file/bot",
-    clock: Callable[[], datetime] = utc_now,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
-    scheduler_interval: float | None = 1.0,
-) -> Application:
-    """The bot's Application; `request`s replace the HTTP layer in tests and benchmarks.
-
-    The follow-up scheduler runs inside it, waking every `scheduler_interval` seconds (None:
-    no scheduler, for tests that drive it themselves).
-    """
-    builder = (
-        ApplicationBuilder()
-        .token(token)
-        .base_url(base_url)
-        .base_file_url(base_file_url)
-        .concurrent_updates(PerChatUpdateProcessor())
-        .post_init(register_commands)
+    pace: bool = True,
+    pacer: SendRateLimiter | None = None,
+) -> ExtBot:
+    """The Bot API client; `request`s replace the HTTP layer in tests and benchmarks, and
+    `pace=False` drops the rate limiter (benchmarks of the bot's own cost only)."""
+    if request is None or get_updates_request is None:
+        general, polling = default_requests()
+        request = request or general
+        get_updates_request = get_updates_request or polling
+    return ExtBot(
+        token=token,
+        base_url=base_url,
+        base_file_url=base_file_url,
+        request=request,
+        get_updates_request=get_updates_request,
+        rate_limiter=TelegramRateLimiter(pacer) if pace else None,
     )
-    if request is not None:
-        builder = builder.request(request)
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
-    application = builder.build()
-    application.bot_data["deps"] = Deps(db=db, clock=clock)
-    add_handlers(application)
-    if scheduler_interval is not None:
-        scheduler = Scheduler(
-            db=db, bot=application.bot, compose=compose, clock=clock, interval=scheduler_interval
+
+
+class BotRuntime:
+    """The bot's moving parts, started and stopped together (see module doc)."""
+
+    def __init__(
+        self,
+        *,
+        bot: ExtBot,
+        db: Database,
+        clock: Callable[[], datetime] = utc_now,
+        scheduler_interval: float | None = 1.0,
+        poll_timeout: int = POLL_TIMEOUT,
+        outbox_interval: float = 1.0,
+    ) -> None:
+        self.bot = bot
+        self.db = db
+        self.clock = clock
+        self.outbox = OutboxSender(db=db, bot=bot, clock=clock, interval=outbox_interval)
+        self.applier = Applier(db=db, bot=bot, clock=clock, on_applied=self.outbox.wake)
+        self.poller = Poller(
+            db=db, bot=bot, clock=clock, on_stored=self.applier.submit, timeout=poll_timeout
         )
-        attach(application, scheduler)
-    return application
+        # With no interval the scheduler is not run by itself (tests drive `run_once`).
+        self.scheduler = Scheduler(
+            db=db,
+            compose=compose,
+            on_queued=self.outbox.wake,
+            clock=clock,
+            interval=scheduler_interval or 1.0,
+        )
+        self._run_scheduler = scheduler_interval is not None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = asyncio.Event()
+        self.fatal: BaseException | None = None
+
+    async def start(self) -> None:
+        """Connect, recover what a crash left, and start every loop. The caller has checked
+        that the Bot API answers (`bot.startup.connect_to_bot_api`) or accepts that it may not."""
+        await self.bot.initialize()
+        await register_commands(self.bot)
+        await self.outbox.recover()
+        self.outbox.start()
+        # What was stored and not applied before a crash goes first, in order.
+        await self.applier.scan()
+        self._tasks = [
+            asyncio.create_task(self.applier.run_forever(), name="inbox-scan"),
+            asyncio.create_task(self.poller.run_forever(), name="poller"),
+        ]
+        for task in self._tasks:
+            task.add_done_callback(self._on_task_end)
+        if self._run_scheduler:
+            self.scheduler.start()
+
+    def _on_task_end(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            self.fatal = error
+            if isinstance(error, InvalidToken):
+                log.error("the Bot API rejected TELEGRAM_BOT_TOKEN; stopping")
+            else:
+                log.error(
+                    "%s stopped unexpectedly (%s); stopping", task.get_name(), type(error).__name__
+                )
+            self._stopped.set()
+
+    async def stop(self) -> None:
+        """Stop taking updates, let the work in hand finish briefly, hand back the rest."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if self.fatal is None:
+            await self.poller.confirm()
+        await self.applier.stop()
+        await self.scheduler.stop()
+        await self.outbox.stop()
+        with contextlib.suppress(Exception):
+            await self.bot.shutdown()
+        self._stopped.set()
+
+    async def run_until_stopped(self) -> None:
+        """Start, run until SIGINT or SIGTERM (or a fatal error), then stop cleanly."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signum, self._stopped.set)
+        await self.start()
+        log.info("the bot is running")
+        try:
+            await self._stopped.wait()
+        finally:
+            await self.stop()
+            log.info("the bot stopped")
+
+    async def settle(self, *, within: float = 10.0) -> None:
+        """Wait until every update received is applied and the outbox is empty (tests)."""
+        async with asyncio.timeout(within):
+            while True:
+                await self.applier.idle()
+                await self.outbox.idle(within=within)
+                if not self.applier.busy:
+                    return
+
+
+async def register_commands(bot: ExtBot) -> None:
+    """Show the command list in Telegram's menu; a failure is logged, not fatal."""
+    try:
+        await bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+    except TelegramError as error:
+        log.warning("could not register the command list with Telegram: %s", error)

@@ -248,6 +248,38 @@ def build_figure(data: ProgressData) -> Figure:
     return figure
 
 
+def progress_to_json(data: ProgressData) -> dict[str, Any]:
+    """The chart's data as JSON, so that a chart can wait in the outbox and be drawn when sent."""
+    return {
+        "zone": data.zone,
+        "soreness": [[p.at.isoformat(), p.value, p.source] for p in data.soreness],
+        "sessions": [[d.local_date.isoformat(), d.result] for d in data.sessions],
+        "phase_changes": [[c.at.isoformat(), c.phase] for c in data.phase_changes],
+        "assessments": [[a.at.isoformat(), a.disposition] for a in data.assessments],
+    }
+
+
+def progress_from_json(data: dict[str, Any]) -> ProgressData:
+    """`progress_to_json` read back."""
+    return ProgressData(
+        zone=data["zone"],
+        soreness=tuple(
+            SorenessPoint(datetime.fromisoformat(at), value, source)
+            for at, value, source in data["soreness"]
+        ),
+        sessions=tuple(
+            ExerciseDay(date.fromisoformat(day), result) for day, result in data["sessions"]
+        ),
+        phase_changes=tuple(
+            PhaseChange(datetime.fromisoformat(at), phase) for at, phase in data["phase_changes"]
+        ),
+        assessments=tuple(
+            AssessmentMark(datetime.fromisoformat(at), disposition)
+            for at, disposition in data["assessments"]
+        ),
+    )
+
+
 def render_png(data: ProgressData) -> bytes:
     """The progress chart as PNG bytes."""
     figure = build_figure(data)

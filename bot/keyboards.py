@@ -10,7 +10,7 @@ when it is made: python-telegram-bot does not check it, and Telegram would rejec
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from typing import Any
 
 from flows.events import Event, event_for_button
 from flows.types import Button, Reply
@@ -69,16 +69,14 @@ def decode_callback(data: str | None) -> Event | None:
     return None
 
 
-def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """The inline keyboard of a reply, or None when it has no buttons."""
+def inline_keyboard(reply: Reply) -> dict[str, Any] | None:
+    """The inline keyboard of a reply in Telegram's wire form (`reply_markup`), or None when it
+    has no buttons. Plain JSON, so that it can wait in the outbox."""
     if not reply.buttons:
         return None
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(b.label, callback_data=encode_button(b, reply.version))
-                for b in row
-            ]
+    return {
+        "inline_keyboard": [
+            [{"text": b.label, "callback_data": encode_button(b, reply.version)} for b in row]
             for row in reply.buttons
         ]
-    )
+    }

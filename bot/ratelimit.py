@@ -1,12 +1,14 @@
 """Pace outgoing messages to stay within Telegram's sending limits.
 
-Telegram allows a bot about 30 messages a second overall and about one a second per chat, and
-answers a burst beyond that with a RetryAfter that applies to the whole bot. `SendRateLimiter`
-hands out send slots so that no 1-second window holds more than 30 sends (spaced evenly rather
-than in bursts), each chat waits at least a second between its messages, and a RetryAfter pauses
-everyone. The clock and the sleep function are injectable so that tests run on fake time, and
-chats idle for a few seconds are forgotten so that memory stays bounded however many runners
-are reminded.
+Telegram allows a bot about 30 messages a second overall, about one a second per chat and
+about 20 a minute per group, and answers a burst beyond that with a RetryAfter that applies to
+the whole bot. `SendRateLimiter` hands out send slots so that no 1-second window holds more than
+30 sends (spaced evenly rather than in bursts), each private chat waits at least a second between
+its messages and each group or channel three seconds, and a RetryAfter pauses everyone.
+`TelegramRateLimiter` is python-telegram-bot's `BaseRateLimiter` built on it: every Bot API call
+that sends into a chat, whoever makes it, waits for its slot there. The clock and the sleep
+function are injectable so that tests run on fake time, and chats idle for a few seconds are
+forgotten so that memory stays bounded however many runners are reminded.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
 Clock = Callable[[], float]
@@ -58,18 +62,20 @@ class SendRateLimiter:
         *,
         overall_per_second: int = 30,
         per_chat_interval: float = 1.0,
+        per_group_interval: float = 3.0,
         forget_after: float = 5.0,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if overall_per_second < 1:
             raise ValueError("overall_per_second must be at least 1")
-        if forget_after < per_chat_interval:
+        if forget_after < max(per_chat_interval, per_group_interval):
             # Forgetting a chat sooner would let its next message through too early.
             raise ValueError("forget_after must not be shorter than per_chat_interval")
         self._overall_per_second = overall_per_second
         self._overall_interval = 1.0 / overall_per_second
         self._per_chat_interval = per_chat_interval
+        self._per_group_interval = per_group_interval
         self._forget_after = forget_after
         self._clock = clock
         self._sleep = sleep
@@ -121,7 +127,7 @@ class SendRateLimiter:
     async def _wait_for_slot(self, pace: _ChatPace, chat_id: Hashable) -> None:
         while True:
             now = self._clock()
-            ready_at = max(self._paused_until, pace.last_send + self._per_chat_interval)
+            ready_at = max(self._paused_until, pace.last_send + self._interval_for(chat_id))
             if ready_at > now:
                 await self._sleep(ready_at - now)
                 continue
@@ -145,9 +151,80 @@ class SendRateLimiter:
                 continue
             return
 
+    def _interval_for(self, chat_id: Hashable) -> float:
+        # Private chats have positive ids; groups, supergroups and channels negative ones (or a
+        # "@username" for a channel).
+        if (isinstance(chat_id, int) and chat_id < 0) or (
+            isinstance(chat_id, str) and chat_id.startswith(("@", "-"))
+        ):
+            return self._per_group_interval
+        return self._per_chat_interval
+
     def _forget_idle_chats(self, now: float) -> None:
         while self._chats:
             chat_id, pace = next(iter(self._chats.items()))
             if pace.waiting or now - pace.last_send < self._forget_after:
                 return
             del self._chats[chat_id]
+
+
+# Bot API methods that put something into a chat, and so count against its limits. Answering a
+# callback query, polling and registering commands do not.
+PACED_METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendMediaGroup",
+        "sendAnimation",
+        "sendAudio",
+        "sendVoice",
+        "sendVideo",
+        "sendSticker",
+        "sendLocation",
+        "sendPoll",
+        "copyMessage",
+        "forwardMessage",
+        "editMessageText",
+        "editMessageCaption",
+        "editMessageReplyMarkup",
+    }
+)
+
+
+class TelegramRateLimiter(BaseRateLimiter[None]):
+    """python-telegram-bot's rate-limiter interface on a `SendRateLimiter`.
+
+    Hand it to an `ExtBot` (`ExtBot(..., rate_limiter=TelegramRateLimiter())`): each call of a
+    paced method waits for its chat's slot; a RetryAfter pauses every later call for the time
+    Telegram asked and is re-raised, so that the caller (the outbox) can put its message back
+    without counting a failure. Calls are not retried here: what a failure means for a message
+    is the outbox's decision.
+    """
+
+    def __init__(self, pacer: SendRateLimiter | None = None) -> None:
+        self.pacer = pacer if pacer is not None else SendRateLimiter()
+
+    async def initialize(self) -> None:
+        """Nothing to set up: the pacer keeps its state in memory."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+    async def process_request(
+        self,
+        callback: Any,
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: None,
+    ) -> Any:
+        chat_id = data.get("chat_id")
+        if endpoint in PACED_METHODS and chat_id is not None:
+            await self.pacer.acquire(chat_id)
+        try:
+            return await callback(*args, **kwargs)
+        except RetryAfter as flood:
+            self.pacer.pause_all(_retry_after(flood))
+            raise

@@ -1,9 +1,10 @@
-"""One runner event, applied in one database transaction: load, advance the flow, store.
+"""One runner event, applied in one database transaction: load, advance the flow, store, reply.
 
-Both adapters (Telegram and the terminal chat) call `apply_event` through `Database.run`, so the
-whole read-decide-write happens in one transaction and is committed before any reply is sent:
-a crash can cost a reply, never an answer. Telegram redelivers an update that was not confirmed
-before a crash; the runner's last applied update id makes that a no-op.
+Both adapters call `apply_event` inside a transaction: the Telegram side through
+`apply_inbox_update`, which also writes the replies to the outbox and marks the stored update
+applied, so the state, the replies and "this update is done" are committed together (a crash
+before the commit leaves the update pending, to be applied after the restart; after it, the
+replies are in the outbox and will be sent). The terminal chat calls `apply_event` and prints.
 """
 
 from __future__ import annotations
@@ -11,19 +12,34 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import charts, followups
+from bot import charts, followups, outgoing
 from bot.charts import ProgressData
-from bot.db import chat_store, privacy_store, schedule_store, store
+from bot.db import (
+    chat_store,
+    group_store,
+    inbox_store,
+    outbox_store,
+    privacy_store,
+    schedule_store,
+    store,
+)
 from bot.db.models import Conversation
 from flows.dialog import DialogState, Event, Outcome, advance, needs_profile
 from flows.events import DeleteEverything
 from flows.questions import Step
 from flows.types import Reply
+
+# A group or channel is told at most this often that health questions belong in a private chat;
+# Telegram allows a bot about 20 messages a minute in a group, and one notice is enough.
+GROUP_NOTICE_EVERY = timedelta(days=1)
+GROUP_NOTICE_TEMPLATE = "triage/group_chat.j2"
+SOURCE_REPLY = "reply"
+SOURCE_NOTICE = "notice"
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +47,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Attachment:
     """Data a reply carries besides its text, read in the same transaction: a progress chart's
-    data (drawn later, outside the transaction) or an export file."""
+    data (drawn when it is sent) or an export file."""
 
     kind: str
     summary: dict[str, Any]
@@ -46,9 +62,6 @@ class Sender:
     chat_id: int
     user_id: int | None = None
     first_name: str | None = None
-    update_id: int | None = None
-    # Identifies the update itself (id plus what it carries), to recognise a redelivery.
-    update_key: str | None = None
 
 
 def state_of(row: Conversation | chat_store.ChatRow | None) -> DialogState | None:
@@ -72,8 +85,8 @@ def load_state(session: Session, *, chat_id: int) -> DialogState | None:
     return state_of(store.load_conversation(session, runner_id=runner.id))
 
 
-def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime) -> Applied | None:
-    """Apply `event` for `sender` and store the result; None when the update was applied before."""
+def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime) -> Applied:
+    """Apply `event` for `sender` and store the result, in the caller's transaction."""
     chat = chat_store.load_chat(session, chat_id=sender.chat_id)
     if chat is None or _profile_changed(chat, sender):
         # First contact (or a new name): the ORM creates or updates the runner.
@@ -87,9 +100,6 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
         session.flush()
         chat = chat_store.load_chat(session, chat_id=sender.chat_id)
         assert chat is not None
-    if sender.update_key is not None and chat_store.was_applied(chat, sender.update_key):
-        log.info("update %s for runner %s was already applied; skipped", sender.update_id, chat.id)
-        return None
     state = state_of(chat if chat.step is not None else None)
     # Answering triage questions is the busiest path and needs only the runner's settings;
     # everything else sees the whole follow-up profile.
@@ -146,12 +156,6 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
         if r.attachment
     }
     followups.apply_effects(session, runner_id=chat.id, effects=outcome.effects, now=now)
-    if any(isinstance(e, DeleteEverything) for e in outcome.effects):
-        return Applied(outcome, attachments)  # the runner is gone: nothing more to remember
-    if sender.update_id is not None and sender.update_key is not None:
-        chat_store.mark_applied(
-            session, chat=chat, update_id=sender.update_id, update_key=sender.update_key
-        )
     return Applied(outcome, attachments)
 
 
@@ -183,4 +187,107 @@ def attachment_for(session: Session, kind: str, *, runner_id: int, now: datetime
         kind,
         {"has_data": charts.has_anything(progress), "summary": charts.summary(progress, now=now)},
         progress=progress,
+    )
+
+
+# --- updates from the inbox ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerEvent:
+    """An update from a runner's private chat, as a flow event."""
+
+    sender: Sender
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMessage:
+    """Someone wrote in a group or channel the bot is in."""
+
+    chat_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """An update that needs nothing from the bot (an inline-message button, a member change)."""
+
+    why: str
+
+
+Route = RunnerEvent | GroupMessage | Ignored
+
+
+def apply_inbox_update(session: Session, *, inbox_id: int, route: Route, now: datetime) -> int:
+    """Apply one stored update and mark it done, with its replies in the outbox, all in the
+    caller's transaction; how many messages were queued (-1: it was applied before)."""
+    if not inbox_store.is_pending(session, inbox_id=inbox_id):
+        return -1
+    queued = 0
+    match route:
+        case RunnerEvent(sender=sender, event=event):
+            applied = apply_event(session, sender=sender, event=event, now=now)
+            if any(isinstance(e, DeleteEverything) for e in applied.outcome.effects):
+                # The runner erased their data: what the inbox and outbox hold of them goes too
+                # (the confirmation about to be queued, and this update, excepted).
+                inbox_store.forget_chat(session, chat_key=sender.chat_id, keep=inbox_id)
+                outbox_store.forget_chat(session, chat_id=sender.chat_id)
+            queued = queue_replies(session, chat_id=sender.chat_id, applied=applied, now=now)
+        case GroupMessage(chat_id=chat_id):
+            if group_store.claim_notice(
+                session, chat_id=chat_id, now=now, every=GROUP_NOTICE_EVERY
+            ):
+                notice = outgoing.message(Reply(GROUP_NOTICE_TEMPLATE))
+                outbox_store.enqueue(
+                    session,
+                    chat_id=chat_id,
+                    method=notice.method,
+                    payload=notice.payload,
+                    source=SOURCE_NOTICE,
+                    now=now,
+                )
+                queued = 1
+        case Ignored():
+            pass
+    inbox_store.mark_done(session, inbox_id=inbox_id, now=now)
+    return queued
+
+
+def queue_replies(session: Session, *, chat_id: int, applied: Applied, now: datetime) -> int:
+    """Write the replies of an applied event to the outbox, in order; how many."""
+    for reply in applied.replies:
+        message = _outgoing(reply, applied.attachments.get(reply.attachment))
+        outbox_store.enqueue(
+            session,
+            chat_id=chat_id,
+            method=message.method,
+            payload=message.payload,
+            source=SOURCE_REPLY,
+            urgent=reply.urgent,
+            now=now,
+        )
+    return len(applied.replies)
+
+
+def _outgoing(reply: Reply, attachment: Attachment | None) -> outgoing.Outgoing:
+    if attachment is None:
+        return outgoing.message(reply)
+    if attachment.kind == "export":
+        return outgoing.export_file(reply, document=attachment.export.decode())
+    chart = None
+    if attachment.progress is not None and attachment.summary.get("has_data"):
+        chart = charts.progress_to_json(attachment.progress)
+    return outgoing.progress_chart(reply, summary=attachment.summary, chart=chart)
+
+
+def queue_error_reply(session: Session, *, chat_id: int, now: datetime) -> None:
+    """Tell a runner that their last update could not be applied (it was set aside)."""
+    message = outgoing.message(Reply("triage/error.j2"))
+    outbox_store.enqueue(
+        session,
+        chat_id=chat_id,
+        method=message.method,
+        payload=message.payload,
+        source=SOURCE_REPLY,
+        now=now,
     )

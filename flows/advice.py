@@ -80,8 +80,9 @@ def outcome_replies(answers: Answers, decision: Decision) -> tuple[Reply, ...]:
         "codes": set(decision.reasons),
         "rules_version": decision.rules_version,
     }
-    first = Reply(OUTCOME_TEMPLATES[decision.disposition], context)
-    if decision.disposition is Disposition.EMERGENCY:
+    emergency = decision.disposition is Disposition.EMERGENCY
+    first = Reply(OUTCOME_TEMPLATES[decision.disposition], context, urgent=emergency)
+    if emergency:
         return (first,)
     first_days = Reply(
         "triage/first_days_care.j2",

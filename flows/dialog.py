@@ -40,7 +40,7 @@ from flows.questions import QUESTIONS, TRIAGE_STEPS, Step, parse_pain
 from flows.replies import info, question_reply
 from flows.rules import Answers, decide
 from flows.triage import FIRST_STEP, next_step
-from flows.types import Reply
+from flows.types import Disposition, Reply
 
 __all__ = [
     "AnswerSeenCheck",
@@ -140,7 +140,29 @@ def _back(state: DialogState, *, now: datetime) -> Outcome:
     return Outcome(state=moved, replies=(question_reply(moved, now=now),))
 
 
+def _finished_triage(state: DialogState | None) -> bool:
+    """Whether the runner's last dialog was a triage that reached its outcome.
+
+    (Told apart by its first question's answer until each dialog names itself in its state.)
+    """
+    return (
+        state is not None
+        and state.step is Step.DONE
+        and FIRST_STEP.value in state.answers
+        and not care.is_check_in(state)
+    )
+
+
 def _stale(state: DialogState | None, *, now: datetime) -> Outcome:
+    if _finished_triage(state):
+        assert state is not None
+        answers = Answers.from_mapping(state.answers)
+        decision = decide(answers)
+        if decision.disposition is not Disposition.HOME_CARE:
+            # Tapping a button of a finished urgent assessment may mean its advice never
+            # arrived (a failed delivery): say it again rather than "already finished".
+            first = outcome_replies(answers, decision)[0]
+            return Outcome(replies=(info("triage/repeat_outcome.j2"), first))
     note = info("triage/stale_button.j2", active=state is not None and state.active)
     return _with_current_question(state, note, now=now)
 

@@ -104,6 +104,8 @@ class Reply:
     version: int = 0
     # Something the adapter adds from the runner's data: "progress" (a chart), "export" (a file).
     attachment: str = ""
+    # Urgent advice (an emergency): the adapter keeps trying to deliver it for much longer.
+    urgent: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,11 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
+# The longest first name kept: `bot.db.store` cuts longer ones to fit, since PostgreSQL refuses
+# a longer value outright (and with it the whole update).
+FIRST_NAME_LENGTH = 128
+
+
 class Runner(Base):
     """One Telegram chat with the bot."""
 
@@ -68,7 +73,7 @@ class Runner(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     user_id: Mapped[int | None] = mapped_column(BigInteger)
-    first_name: Mapped[str | None] = mapped_column(String(128))
+    first_name: Mapped[str | None] = mapped_column(String(FIRST_NAME_LENGTH))
     # The last Telegram update applied for this runner (for the record).
     last_update_id: Mapped[int | None] = mapped_column(BigInteger)
     # Keys of the last few updates applied: an update redelivered after a crash has already
@@ -143,14 +148,18 @@ class Assessment(Base):
 class MessageState(StrEnum):
     """Where a scheduled message is in its life; the values are stored, so never change them.
 
-    pending -> claimed (a scheduler holds it under a lease) -> sending (recorded just before the
-    Bot API call) -> sent; or dropped (late, or nothing to say), failed (gave up, or the outcome
-    of a send is unknown), cancelled (the runner's plan changed or they blocked the bot).
+    pending -> queued (the scheduler decided what it says and handed it to the outbox, in the
+    same transaction that saved what comes after it) -> sent (the outbox delivered it); or
+    dropped (late, or nothing to say), failed (the outbox gave up on it), cancelled (the
+    runner's plan changed or they blocked the bot). `claimed` and `sending` belong to the
+    scheduler before the outbox existed; migration 0006 moved every such row on, and nothing
+    writes them any more.
     """
 
     PENDING = "pending"
     CLAIMED = "claimed"
     SENDING = "sending"
+    QUEUED = "queued"
     SENT = "sent"
     DROPPED = "dropped"
     FAILED = "failed"
@@ -158,7 +167,12 @@ class MessageState(StrEnum):
 
 
 # States a message can still leave; only these need the due-time index.
-UNFINISHED_STATES = (MessageState.PENDING, MessageState.CLAIMED, MessageState.SENDING)
+UNFINISHED_STATES = (
+    MessageState.PENDING,
+    MessageState.CLAIMED,
+    MessageState.SENDING,
+    MessageState.QUEUED,
+)
 
 
 def _quoted(states: tuple[MessageState, ...]) -> str:
@@ -390,3 +404,120 @@ class PlanEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_plan_events_runner_id_at", "runner_id", "at"),)
+
+
+# --- the inbox and the outbox ---------------------------------------------------------------------
+
+
+class InboxState(StrEnum):
+    """Where a received Telegram update is; stored values.
+
+    pending (stored, not yet applied) -> done (applied: its state changes and replies were
+    committed together) or failed (it could not be parsed, or applying it failed every try: set
+    aside with its error, so it never blocks its chat or anyone else's).
+    """
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class InboxUpdate(Base):
+    """One Telegram update as it arrived, stored before Telegram is told it was received.
+
+    `chat_key` is the queue the update joins (its chat, else its user, else 0): updates of one
+    chat are applied strictly in `id` order. The raw JSON is kept so that an update the library
+    cannot parse is still stored, set aside and looked at, instead of being lost or stalling
+    the poller. Operational data: keyed by chat, not by runner, and pruned once applied.
+    """
+
+    __tablename__ = "inbox_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger)
+    # The update id plus what makes the update itself unique: a redelivery is stored once.
+    update_key: Mapped[str] = mapped_column(String(120), unique=True)
+    chat_key: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(12), default=InboxState.PENDING.value)
+    # Failed tries to apply it; a try is not made again before `not_before`.
+    attempts: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint(f"state IN ({_in(InboxState)})", name="state"),
+        # The applier's queries: the pending updates in arrival order, and one chat's next one.
+        Index("ix_inbox_updates_state_id", "state", "id"),
+        Index("ix_inbox_updates_chat_key_state_id", "chat_key", "state", "id"),
+    )
+
+
+class OutboxState(StrEnum):
+    """Where an outgoing message is; stored values.
+
+    pending -> claimed (a sender holds it under a lease) -> sent; or failed (given up, with the
+    reason). Messages that must not be sent twice (`at_most_once`, the scheduled follow-ups)
+    also pass through sending, recorded just before the Bot API call: a sender that vanished
+    then leaves an unknown outcome, which is failed rather than repeated. Everything else whose
+    sender vanished is sent again: a runner missing their answer is worse than seeing it twice.
+    """
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+OUTBOX_UNFINISHED = (OutboxState.PENDING, OutboxState.CLAIMED, OutboxState.SENDING)
+
+
+class OutboxMessage(Base):
+    """One Bot API call that sends something to a chat: a reply, a follow-up, a notice.
+
+    Written in the transaction whose state change it reports, delivered by the sender in `id`
+    order per chat. Keyed by chat, not runner, so that the confirmation of `/delete` still
+    leaves after the runner's rows are gone. The text is cleared once it is sent.
+    """
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # What produced it: "reply", "followup", "notice"; and the scheduled message, if any.
+    source: Mapped[str] = mapped_column(String(12))
+    scheduled_id: Mapped[int | None]
+    method: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at_most_once: Mapped[bool] = mapped_column(default=False)
+    # An urgent message (emergency advice) is retried for longer before it is given up.
+    urgent: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(12), default=OutboxState.PENDING.value)
+    attempts: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint(f"state IN ({_in(OutboxState)})", name="state"),
+        Index("ix_outbox_messages_state_not_before_id", "state", "not_before", "id"),
+        # "Is an earlier message of this chat unfinished?" and a chat's next message.
+        Index("ix_outbox_messages_chat_id_state_id", "chat_id", "state", "id"),
+    )
+
+
+class GroupNotice(Base):
+    """When a group or channel was last told that health questions belong in a private chat:
+    the bot says it at most once a day per chat and is otherwise silent there."""
+
+    __tablename__ = "group_notices"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    noticed_at: Mapped[datetime]

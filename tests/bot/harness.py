@@ -1,22 +1,21 @@
-"""A running bot for tests: the real Application, a real SQLite database, a fake Bot API.
+"""A running bot for tests: the real runtime, a real SQLite database, a fake Bot API.
 
 Only the edges are fake: Telegram's HTTP layer is a `FakeBotApi` answered in process, and the
-clock is a settable function. Updates arrive by real long polling, so the per-chat update
-processor, the handlers and the database transaction all run as in production.
+clock is a settable function. Updates arrive by real long polling, so the inbox, the applier,
+the database transaction and the outbox sender all run as in production. The rate limiter is
+off unless a test asks for it (`pace=True`), so that a three-message outcome does not take two
+seconds of every test.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from telegram.ext import Application
-
-from bot.app import build_application
+from bot.app import BotRuntime, build_bot
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
@@ -46,7 +45,7 @@ class FakeClock:
 @dataclass
 class Harness:
     api: FakeBotApi
-    app: Application
+    runtime: BotRuntime
     db: Database
     clock: FakeClock
 
@@ -70,9 +69,16 @@ class Harness:
     async def settle(self) -> None:
         """Wait until every queued update has been fetched and processed."""
         await self.api.wait_for(lambda: not self.api.pending_updates or None)
-        # PTB offers no "idle" event, so poll its counters.
-        while self.app.update_queue.qsize() or self.app.update_processor.current_concurrent_updates:  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
+        await self.runtime.settle()
+
+    async def run_due(self, at: datetime | None = None) -> int:
+        """Move the clock to `at`, let one scheduler pass queue what is due, and wait until the
+        outbox has sent it; how many due messages the pass dealt with."""
+        if at is not None:
+            self.clock.now = at
+        taken = await self.runtime.scheduler.run_once()
+        await self.settle()
+        return taken
 
 
 async def home_care(h: Harness, chat: int = CHAT) -> None:
@@ -96,32 +102,31 @@ async def running_bot(
     api: FakeBotApi | None = None,
     scheduler_interval: float | None = None,
     clock: FakeClock | None = None,
+    pace: bool = False,
 ) -> AsyncIterator[Harness]:
-    """The bot running in process; with `scheduler_interval`, its follow-up scheduler too."""
+    """The bot running in process. Its scheduler is driven by `Harness.run_due`; with
+    `scheduler_interval` it also runs by itself."""
     api = api or FakeBotApi()
     db = Database.threaded(database_url)
     upgrade_to_head(db.engine)
     clock = clock or FakeClock()
-    app = build_application(
+    bot = build_bot(
         token=DEFAULT_TOKEN,
-        db=db,
-        clock=clock,
         request=LocalBotApiRequest(api),
         get_updates_request=LocalBotApiRequest(api, read_timeout=30),
-        scheduler_interval=scheduler_interval,
+        pace=pace,
     )
-    async with app:
-        # run_polling() would call post_init; starting by hand, we call it ourselves.
-        if app.post_init is not None:
-            await app.post_init(app)
-        await app.start()
-        await app.updater.start_polling(poll_interval=0, timeout=1)
-        try:
-            yield Harness(api=api, app=app, db=db, clock=clock)
-        finally:
-            api.release_pollers()
-            await app.updater.stop()
-            await app.stop()
-            if app.post_stop is not None:
-                await app.post_stop(app)
-    await db.dispose()
+    runtime = BotRuntime(
+        bot=bot,
+        db=db,
+        clock=clock,
+        scheduler_interval=scheduler_interval,
+        poll_timeout=1,
+    )
+    await runtime.start()
+    try:
+        yield Harness(api=api, runtime=runtime, db=db, clock=clock)
+    finally:
+        api.release_pollers()
+        await runtime.stop()
+        await db.dispose()

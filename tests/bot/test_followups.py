@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 
 from bot.db.models import ScheduledMessage
-from bot.followups import compose
-from bot.scheduler import Scheduler
 from tests.bot.harness import FakeClock, Harness, button_labels, home_care, running_bot
 from tests.fakes.botapi import FakeBotApi
 
@@ -28,9 +26,7 @@ def url(tmp_path: Path) -> str:
 
 async def run_due(h: Harness, at: datetime) -> int:
     """Move the clock to `at` and let one scheduler pass send what is due."""
-    h.clock.now = at
-    scheduler = Scheduler(db=h.db, bot=h.app.bot, compose=compose, clock=h.clock, pace=False)
-    return await scheduler.run_once()
+    return await h.run_due(at)
 
 
 def scheduled(h: Harness) -> list[tuple[str, str, datetime]]:

@@ -459,7 +459,8 @@ async def test_an_update_that_cannot_be_parsed_is_set_aside_without_stalling_any
         assert kinds(h, 11) == ["/help", "/about"]
         assert kinds(h, 12) == kinds(h, 13) == ["/help"]
         # The poison's own chat carries on with its next update.
-        assert kinds(h, 14) == ["/help", "/about"]
+        # The poison was chat 14's own button press: they are told it was not saved.
+        assert kinds(h, 14) == ["/help", "error", "/about"]
         # The poller keeps long-polling at its usual pace: not a retry storm.
         before = len(api.calls_to("getUpdates"))
         await asyncio.sleep(1.0)
@@ -492,14 +493,6 @@ async def test_an_update_that_cannot_be_parsed_is_set_aside_without_stalling_any
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Applier._apply sets an update it cannot parse aside with tell=False, so the runner "
-        "whose button press (or message) was lost is never sent triage/error.j2, although "
-        "chat_key knows who they are; an update failing every try does tell them"
-    ),
-)
 async def test_a_runner_whose_update_cannot_be_parsed_is_told_it_was_not_saved(
     sqlite_only: str,
 ) -> None:

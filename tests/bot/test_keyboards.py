@@ -78,4 +78,4 @@ def test_a_reply_without_buttons_has_no_keyboard() -> None:
     keyboard = inline_keyboard(
         Reply("t.j2", buttons=((Button("Yes", "answer", "e1", "yes"),),), version=4)
     )
-    assert keyboard.inline_keyboard[0][0].callback_data == "a1:4:e1:yes"
+    assert keyboard["inline_keyboard"][0][0]["callback_data"] == "a1:4:e1:yes"

@@ -36,7 +36,8 @@ from flows.dialog import (
     Unreadable,
     advance,
 )
-from flows.events import CheckInView, PlanEventView
+from flows.events import CheckInView, DialogState, PlanEventView
+from flows.questions import Step
 from flows.types import Reply
 from tests.fakes.telegram_html import parse_html
 
@@ -177,6 +178,13 @@ def one_off_replies() -> list[Reply]:
             )
         ),
     ]
+    # A tap on a button of a finished emergency assessment: its advice again.
+    emergency = DialogState(
+        step=Step.DONE,
+        answers={"loc": "outside", "onset": "sudden", "start": "today", "walk": "unable"},
+        version=9,
+    )
+    outcomes.append(advance(emergency, ChooseAnswer("walk", "unable", 8), now=NOW))
     extra = [Reply("triage/group_chat.j2"), Reply("triage/error.j2")]
     return [r for o in outcomes for r in o.replies] + extra + follow_up_replies()
 

@@ -1,0 +1,207 @@
+"""The inbox in the database: store received updates once, hand them out per chat, record results.
+
+Like the other store modules, functions take the `Session` first, pass time in as `now`, and
+never commit. An update is stored (`store_updates`, a redelivery is a no-op through its unique
+key) before Telegram is told it arrived; the applier then takes each chat's oldest pending update
+(`next_for_chat`) and, in the transaction that applies it, marks it done (`mark_done`, guarded by
+its state so it is applied once). An update that cannot be applied is tried again later or set
+aside (`record_failure`); either way the chat's later updates are not held up for ever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from bot.db.models import InboxState, InboxUpdate
+from bot.db.schedule_store import dialect_insert
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One update as the poller (or a webhook) got it, with its keys worked out."""
+
+    update_id: int
+    update_key: str
+    chat_key: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """A stored update the applier works on, detached from the session."""
+
+    id: int
+    update_id: int
+    chat_key: int
+    payload: dict[str, Any]
+    attempts: int
+    not_before: datetime
+
+
+def store_updates(session: Session, *, updates: Iterable[Received], now: datetime) -> int:
+    """Store each update not stored before; how many were new."""
+    stored = 0
+    for received in updates:
+        statement = (
+            dialect_insert(session, InboxUpdate)
+            .values(
+                update_id=received.update_id,
+                update_key=received.update_key,
+                chat_key=received.chat_key,
+                payload=received.payload,
+                state=InboxState.PENDING.value,
+                attempts=0,
+                not_before=now,
+                received_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["update_key"])
+            .returning(InboxUpdate.id)
+        )
+        if session.execute(statement).scalar_one_or_none() is not None:
+            stored += 1
+    return stored
+
+
+def pending_chats(session: Session, *, limit: int) -> list[int]:
+    """Chats with pending updates, the one waiting longest first."""
+    first = func.min(InboxUpdate.id)
+    rows = session.execute(
+        select(InboxUpdate.chat_key, first)
+        .where(InboxUpdate.state == InboxState.PENDING.value)
+        .group_by(InboxUpdate.chat_key)
+        .order_by(first)
+        .limit(limit)
+    ).all()
+    return [chat_key for chat_key, _ in rows]
+
+
+def next_for_chat(session: Session, *, chat_key: int) -> InboxRow | None:
+    """The chat's oldest pending update (due or not: the caller waits for `not_before`)."""
+    row = session.execute(
+        select(
+            InboxUpdate.id,
+            InboxUpdate.update_id,
+            InboxUpdate.chat_key,
+            InboxUpdate.payload,
+            InboxUpdate.attempts,
+            InboxUpdate.not_before,
+        )
+        .where(InboxUpdate.chat_key == chat_key, InboxUpdate.state == InboxState.PENDING.value)
+        .order_by(InboxUpdate.id)
+        .limit(1)
+    ).one_or_none()
+    return InboxRow(*row) if row is not None else None
+
+
+def mark_done(session: Session, *, inbox_id: int, now: datetime) -> bool:
+    """Record that the update was applied; False when it was not pending (applied already)."""
+    result = session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.id == inbox_id, InboxUpdate.state == InboxState.PENDING.value)
+        .values(state=InboxState.DONE.value, updated_at=now)
+    )
+    return result.rowcount == 1
+
+
+def is_pending(session: Session, *, inbox_id: int) -> bool:
+    """Whether the update still waits to be applied (read with a lock where there are locks)."""
+    state = session.scalar(
+        select(InboxUpdate.state).where(InboxUpdate.id == inbox_id).with_for_update()
+    )
+    return state == InboxState.PENDING.value
+
+
+def record_failure(
+    session: Session, *, inbox_id: int, error: str, retry_at: datetime | None, now: datetime
+) -> None:
+    """Count a failed try: try again at `retry_at`, or set the update aside when None."""
+    values: dict[str, Any] = {
+        "attempts": InboxUpdate.attempts + 1,
+        "last_error": error[:4000],
+        "updated_at": now,
+    }
+    if retry_at is None:
+        values["state"] = InboxState.FAILED.value
+    else:
+        values["not_before"] = retry_at
+    session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.id == inbox_id, InboxUpdate.state == InboxState.PENDING.value)
+        .values(**values)
+    )
+
+
+def forget_chat(session: Session, *, chat_key: int, keep: int | None = None) -> int:
+    """Delete what the inbox holds of a chat (a runner erasing their data), except `keep`."""
+    statement = delete(InboxUpdate).where(InboxUpdate.chat_key == chat_key)
+    if keep is not None:
+        statement = statement.where(InboxUpdate.id != keep)
+    return session.execute(statement).rowcount
+
+
+def prune(session: Session, *, done_before: datetime, failed_before: datetime) -> int:
+    """Delete applied updates older than `done_before` and set-aside ones older than
+    `failed_before`; how many. A redelivery that old can no longer come."""
+    result = session.execute(
+        delete(InboxUpdate).where(
+            ((InboxUpdate.state == InboxState.DONE.value) & (InboxUpdate.updated_at < done_before))
+            | (
+                (InboxUpdate.state == InboxState.FAILED.value)
+                & (InboxUpdate.updated_at < failed_before)
+            )
+        )
+    )
+    return result.rowcount
+
+
+def backlog(session: Session) -> tuple[int, datetime | None]:
+    """How many updates wait to be applied, and when the oldest of them arrived."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(InboxUpdate.received_at)).where(
+            InboxUpdate.state == InboxState.PENDING.value
+        )
+    ).one()
+    return count, oldest
+
+
+def counts_by_state(session: Session) -> dict[str, int]:
+    """How many stored updates are in each state (for tests and the operator)."""
+    rows = session.execute(select(InboxUpdate.state, func.count()).group_by(InboxUpdate.state))
+    return {state: count for state, count in rows}
+
+
+_ROW = (
+    InboxUpdate.id,
+    InboxUpdate.update_id,
+    InboxUpdate.chat_key,
+    InboxUpdate.payload,
+    InboxUpdate.attempts,
+    InboxUpdate.not_before,
+)
+
+
+def rows_for_keys(session: Session, *, keys: list[str]) -> list[InboxRow]:
+    """The pending stored updates with these keys, in id order (a batch just stored)."""
+    if not keys:
+        return []
+    rows = session.execute(
+        select(*_ROW)
+        .where(InboxUpdate.update_key.in_(keys), InboxUpdate.state == InboxState.PENDING.value)
+        .order_by(InboxUpdate.id)
+    )
+    return [InboxRow(*row) for row in rows]
+
+
+def pending_rows(session: Session, *, exclude: list[int], limit: int = 10_000) -> list[InboxRow]:
+    """Pending updates in id order, leaving out the ids in `exclude` (already queued)."""
+    query = select(*_ROW).where(InboxUpdate.state == InboxState.PENDING.value)
+    if exclude:
+        query = query.where(InboxUpdate.id.not_in(exclude))
+    return [InboxRow(*row) for row in session.execute(query.order_by(InboxUpdate.id).limit(limit))]

@@ -1,0 +1,448 @@
+"""The outbox in the database: every message the bot sends, written with the state it reports.
+
+Functions take the `Session` first, pass time in as `now`, and never commit. A message is
+`enqueue`d in the transaction that decided it. Senders claim the *head* of each chat's queue
+(the oldest unfinished message of the chat; a chat's later messages wait behind it, so they
+arrive in order even when the head waits for a retry) under a lease, and record the result:
+sent, tried again later, or failed. Every change a sender makes is fenced by its worker id and
+the state it expects, so a sender whose lease ran out changes nothing. On PostgreSQL claims use
+`FOR UPDATE SKIP LOCKED`; on SQLite `BEGIN IMMEDIATE` admits one writer at a time.
+
+When a sender vanishes (killed, crashed), its claimed messages are handed out again once its
+lease ran out, or at once when it was a process of this host that no longer runs
+(`recover`). A message marked `sending` (only `at_most_once` ones are) may have reached the
+runner: it is failed with "outcome unknown" instead of being sent twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy.orm import Session, aliased
+
+from bot.db.models import (
+    OUTBOX_UNFINISHED,
+    MessageState,
+    OutboxMessage,
+    OutboxState,
+    Runner,
+    ScheduledMessage,
+)
+
+OUTCOME_UNKNOWN = "outcome unknown: its sender stopped while sending it; not sent again"
+_UNFINISHED = [state.value for state in OUTBOX_UNFINISHED]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A claimed message as the sender needs it, detached from the session."""
+
+    id: int
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+    at_most_once: bool
+    urgent: bool
+    attempts: int
+    source: str
+    scheduled_id: int | None
+
+
+_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.chat_id,
+    OutboxMessage.method,
+    OutboxMessage.payload,
+    OutboxMessage.at_most_once,
+    OutboxMessage.urgent,
+    OutboxMessage.attempts,
+    OutboxMessage.source,
+    OutboxMessage.scheduled_id,
+)
+
+
+def enqueue(
+    session: Session,
+    *,
+    chat_id: int,
+    method: str,
+    payload: dict[str, Any],
+    source: str,
+    now: datetime,
+    scheduled_id: int | None = None,
+    at_most_once: bool = False,
+    urgent: bool = False,
+) -> int:
+    """Add a message to the chat's queue; its id (ids give the order within a chat)."""
+    message = OutboxMessage(
+        chat_id=chat_id,
+        source=source,
+        scheduled_id=scheduled_id,
+        method=method,
+        payload=payload,
+        at_most_once=at_most_once,
+        urgent=urgent,
+        state=OutboxState.PENDING.value,
+        attempts=0,
+        not_before=now,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message.id
+
+
+def _heads(*, now: datetime) -> Any:
+    """Pending due messages with no earlier unfinished message in their chat."""
+    earlier = aliased(OutboxMessage)
+    blocked = exists().where(
+        and_(
+            earlier.chat_id == OutboxMessage.chat_id,
+            earlier.id < OutboxMessage.id,
+            earlier.state.in_(_UNFINISHED),
+        )
+    )
+    return (
+        select(*_COLUMNS)
+        .where(
+            OutboxMessage.state == OutboxState.PENDING.value,
+            OutboxMessage.not_before <= now,
+            ~blocked,
+        )
+        .order_by(OutboxMessage.id)
+    )
+
+
+def claim_heads(
+    session: Session,
+    *,
+    now: datetime,
+    limit: int,
+    worker: str,
+    lease: timedelta,
+    skip_chats: Collection[int] = (),
+) -> list[OutboxRow]:
+    """Claim the due head of up to `limit` chats (not those in `skip_chats`), oldest first."""
+    query = _heads(now=now)
+    if skip_chats:
+        query = query.where(OutboxMessage.chat_id.not_in(list(skip_chats)))
+    rows = [
+        OutboxRow(*row)
+        for row in session.execute(
+            query.limit(limit).with_for_update(skip_locked=True, of=OutboxMessage)
+        )
+    ]
+    _claim(session, [row.id for row in rows], worker=worker, now=now, lease=lease)
+    return rows
+
+
+def claim_next_for_chat(
+    session: Session, *, chat_id: int, now: datetime, worker: str, lease: timedelta
+) -> OutboxRow | None:
+    """Claim the chat's head if it is due (the sender drains one chat in order)."""
+    query = _heads(now=now).where(OutboxMessage.chat_id == chat_id).limit(1)
+    row = session.execute(query.with_for_update(skip_locked=True, of=OutboxMessage)).one_or_none()
+    if row is None:
+        return None
+    claimed = OutboxRow(*row)
+    _claim(session, [claimed.id], worker=worker, now=now, lease=lease)
+    return claimed
+
+
+def _claim(
+    session: Session, ids: list[int], *, worker: str, now: datetime, lease: timedelta
+) -> None:
+    if ids:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(
+                state=OutboxState.CLAIMED.value,
+                claimed_by=worker,
+                claimed_until=now + lease,
+                updated_at=now,
+            )
+        )
+
+
+def mark_sending(
+    session: Session, *, message_id: int, worker: str, now: datetime, lease: timedelta
+) -> bool:
+    """Record that the Bot API call is about to start (for `at_most_once` messages)."""
+    return _move(
+        session,
+        message_id=message_id,
+        worker=worker,
+        expected=(OutboxState.CLAIMED,),
+        now=now,
+        state=OutboxState.SENDING.value,
+        claimed_until=now + lease,
+    )
+
+
+def mark_sent(
+    session: Session, *, message_id: int, worker: str, now: datetime, note: str | None = None
+) -> bool:
+    """Record that Telegram accepted the message; its content is forgotten (it was delivered,
+    and the outbox is no archive of what runners were told)."""
+    moved = _move(
+        session,
+        message_id=message_id,
+        worker=worker,
+        expected=(OutboxState.CLAIMED, OutboxState.SENDING, OutboxState.FAILED),
+        now=now,
+        state=OutboxState.SENT.value,
+        sent_at=now,
+        payload={},
+        last_error=note,
+    )
+    if moved:
+        _finish_scheduled(session, [message_id], MessageState.SENT, now=now, error=note)
+    return moved
+
+
+def retry_later(
+    session: Session,
+    *,
+    message_id: int,
+    worker: str,
+    not_before: datetime,
+    error: str,
+    now: datetime,
+    count_attempt: bool = True,
+) -> bool:
+    """Back to pending, not before `not_before`; a RetryAfter does not count as an attempt."""
+    return _move(
+        session,
+        message_id=message_id,
+        worker=worker,
+        expected=(OutboxState.CLAIMED, OutboxState.SENDING),
+        now=now,
+        state=OutboxState.PENDING.value,
+        not_before=not_before,
+        attempts=OutboxMessage.attempts + (1 if count_attempt else 0),
+        last_error=error[:4000],
+        claimed_by=None,
+        claimed_until=None,
+    )
+
+
+def mark_failed(
+    session: Session, *, message_id: int, worker: str, error: str, now: datetime
+) -> bool:
+    """Give the message up, with the reason; its content is forgotten."""
+    moved = _move(
+        session,
+        message_id=message_id,
+        worker=worker,
+        expected=(OutboxState.CLAIMED, OutboxState.SENDING),
+        now=now,
+        state=OutboxState.FAILED.value,
+        payload={},
+        last_error=error[:4000],
+    )
+    if moved:
+        _finish_scheduled(session, [message_id], MessageState.FAILED, now=now, error=error)
+    return moved
+
+
+def fail_chat(session: Session, *, chat_id: int, error: str, now: datetime) -> int:
+    """Give up every unfinished message of a chat that refuses messages; how many."""
+    ids = list(
+        session.scalars(
+            select(OutboxMessage.id).where(
+                OutboxMessage.chat_id == chat_id, OutboxMessage.state.in_(_UNFINISHED)
+            )
+        )
+    )
+    if ids:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(
+                state=OutboxState.FAILED.value, payload={}, last_error=error[:4000], updated_at=now
+            )
+        )
+        _finish_scheduled(session, ids, MessageState.FAILED, now=now, error=error)
+    return len(ids)
+
+
+def recover(
+    session: Session, *, now: datetime, vanished: Collection[str] = ()
+) -> tuple[list[int], list[int]]:
+    """Hand out again the messages of senders that are gone: those whose lease ran out, and
+    those claimed by the `vanished` workers whatever their lease. Claimed messages go back to
+    pending (nothing was sent, or it is sent again: see the module doc); `sending` ones fail
+    with an unknown outcome. Returns (handed back, failed) ids."""
+    gone = OutboxMessage.claimed_until < now
+    if vanished:
+        gone = gone | OutboxMessage.claimed_by.in_(list(vanished))
+    rows = session.execute(
+        select(OutboxMessage.id, OutboxMessage.state)
+        .where(
+            OutboxMessage.state.in_([OutboxState.CLAIMED.value, OutboxState.SENDING.value]), gone
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    handed_back = [i for i, state in rows if state == OutboxState.CLAIMED.value]
+    failed = [i for i, state in rows if state == OutboxState.SENDING.value]
+    if handed_back:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(handed_back))
+            .values(
+                state=OutboxState.PENDING.value,
+                claimed_by=None,
+                claimed_until=None,
+                updated_at=now,
+            )
+        )
+    if failed:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(failed))
+            .values(
+                state=OutboxState.FAILED.value,
+                payload={},
+                last_error=OUTCOME_UNKNOWN,
+                updated_at=now,
+            )
+        )
+        _finish_scheduled(session, failed, MessageState.FAILED, now=now, error=OUTCOME_UNKNOWN)
+    return handed_back, failed
+
+
+def release(session: Session, *, worker: str, now: datetime) -> int:
+    """Hand back what `worker` claimed and has not begun to send (a clean stop)."""
+    return session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.claimed_by == worker,
+            OutboxMessage.state == OutboxState.CLAIMED.value,
+        )
+        .values(
+            state=OutboxState.PENDING.value, claimed_by=None, claimed_until=None, updated_at=now
+        )
+    ).rowcount
+
+
+def claimants(session: Session) -> list[str]:
+    """The workers holding messages now (to find those whose process is gone)."""
+    return list(
+        session.scalars(
+            select(OutboxMessage.claimed_by)
+            .where(
+                OutboxMessage.state.in_([OutboxState.CLAIMED.value, OutboxState.SENDING.value]),
+                OutboxMessage.claimed_by.is_not(None),
+            )
+            .distinct()
+        )
+    )
+
+
+def next_due_at(session: Session) -> datetime | None:
+    """When the soonest pending message may go (None: nothing pending)."""
+    return session.scalar(
+        select(func.min(OutboxMessage.not_before)).where(
+            OutboxMessage.state == OutboxState.PENDING.value
+        )
+    )
+
+
+def backlog(session: Session, *, now: datetime) -> int:
+    """How many messages are due and not sent yet."""
+    return session.scalar(
+        select(func.count()).where(
+            OutboxMessage.state.in_(_UNFINISHED), OutboxMessage.not_before <= now
+        )
+    )
+
+
+def forget_chat(session: Session, *, chat_id: int) -> int:
+    """Delete the chat's finished messages (a runner erasing their data)."""
+    return session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.chat_id == chat_id, OutboxMessage.state.not_in(_UNFINISHED)
+        )
+    ).rowcount
+
+
+def prune(session: Session, *, before: datetime) -> int:
+    """Delete finished messages last changed before `before`; how many."""
+    return session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.state.not_in(_UNFINISHED), OutboxMessage.updated_at < before
+        )
+    ).rowcount
+
+
+def chat_messages(session: Session, *, chat_id: int) -> list[OutboxMessage]:
+    """Every stored message of a chat, oldest first (for tests and the operator)."""
+    return list(
+        session.scalars(
+            select(OutboxMessage).where(OutboxMessage.chat_id == chat_id).order_by(OutboxMessage.id)
+        )
+    )
+
+
+def counts_by_state(session: Session) -> dict[str, int]:
+    rows = session.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state))
+    return {state: count for state, count in rows}
+
+
+def runner_id_for_chat(session: Session, *, chat_id: int) -> int | None:
+    return session.scalar(select(Runner.id).where(Runner.chat_id == chat_id))
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _move(
+    session: Session,
+    *,
+    message_id: int,
+    worker: str,
+    expected: tuple[OutboxState, ...],
+    now: datetime,
+    **values: Any,
+) -> bool:
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.claimed_by == worker,
+            OutboxMessage.state.in_([state.value for state in expected]),
+        )
+        .values(updated_at=now, **values)
+    )
+    return result.rowcount == 1
+
+
+def _finish_scheduled(
+    session: Session,
+    outbox_ids: list[int],
+    state: MessageState,
+    *,
+    now: datetime,
+    error: str | None,
+) -> None:
+    """A follow-up handed to the outbox is sent or failed when its outbox message is."""
+    scheduled = select(OutboxMessage.scheduled_id).where(
+        OutboxMessage.id.in_(outbox_ids), OutboxMessage.scheduled_id.is_not(None)
+    )
+    values: dict[str, Any] = {"state": state.value, "updated_at": now, "last_error": error}
+    if state is MessageState.SENT:
+        values["sent_at"] = now
+    session.execute(
+        update(ScheduledMessage)
+        .where(
+            ScheduledMessage.id.in_(scheduled),
+            ScheduledMessage.state == MessageState.QUEUED.value,
+        )
+        .values(**values)
+    )

@@ -1,0 +1,372 @@
+"""The one sender: every message the bot sends leaves from the outbox, here, in order per chat.
+
+Replies, follow-ups and notices are rows in `outbox_messages` (see `bot.db.outbox_store`),
+written in the transaction that decided them. `OutboxSender` is woken as soon as such a
+transaction commits (`wake`), claims the head of each chat's queue, and serves each chat in a
+task of its own: send, then record the result and claim the chat's next message in one
+transaction. Pacing is the Bot's rate limiter's (`bot.ratelimit.TelegramRateLimiter`), so
+replies and follow-ups share one budget. What an error means comes from
+`bot.outgoing.ERROR_TABLE`: a RetryAfter pauses everyone and puts the message back without
+counting an attempt; transient errors are retried with backoff (quickly for replies, for much
+longer for urgent advice, slowly for follow-ups); a chat that refuses messages has its queue
+failed and its runner's follow-ups stopped until they write again; a message Telegram rejects
+is failed and logged as a bug.
+
+Delivery is at least once for replies (a runner missing their answer is worse than seeing it
+twice: a message whose sender died is sent again) and at most once for follow-ups (marked
+`sending` first; a send cut off by a crash is failed, never repeated). A message is repeated
+only when the process dies between Telegram's answer and the record of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+from telegram import Bot
+from telegram.error import RetryAfter
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.clock import utc_now
+from bot.db import outbox_store, schedule_store
+from bot.db.database import Database
+from bot.db.outbox_store import OutboxRow
+from bot.outgoing import Verdict, classify, deliver
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEASE = timedelta(minutes=2)
+# Tries and the wait after the n-th failure, by kind of message.
+REPLY_RETRY_DELAYS = (1, 2, 4, 8, 15, 30, 60, 120)
+URGENT_RETRY_DELAYS = (1, 2, 4, 8, 15, 30, 60, 120, 300, 300, 600, 600, 900, 900, 1800, 1800)
+FOLLOW_UP_RETRY_DELAYS = (30, 120, 480, 1920)
+SOURCE_FOLLOW_UP = "followup"
+
+
+def retry_delays(row: OutboxRow) -> tuple[int, ...]:
+    """How long to wait after each failed try of this message (its length: how many retries)."""
+    if row.urgent:
+        return URGENT_RETRY_DELAYS
+    if row.source == SOURCE_FOLLOW_UP:
+        return FOLLOW_UP_RETRY_DELAYS
+    return REPLY_RETRY_DELAYS
+
+
+def default_worker_id() -> str:
+    """A name for this sender, unique across processes and hosts, at most 64 characters:
+    host:pid:random, so that a restarted process can tell its predecessor's claims apart."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def vanished_workers(claimants: list[str], *, me: str) -> list[str]:
+    """The workers among `claimants` that were processes of this host and are gone (their
+    claims can be handed out at once instead of when their lease runs out)."""
+    host = socket.gethostname()[:40]
+    gone = []
+    for worker in claimants:
+        if worker == me:
+            continue
+        name, _, rest = worker.partition(":")
+        pid_text = rest.partition(":")[0]
+        if name != host or not pid_text.isdigit():
+            continue
+        pid = int(pid_text)
+        if pid == os.getpid() or not _process_exists(pid):
+            gone.append(worker)
+    return gone
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    """What became of one try: the verdict (None: sent) and the details to record."""
+
+    verdict: Verdict | None
+    error: str = ""
+    wait: float = 0.0
+
+
+class OutboxSender:
+    """Delivers the outbox (see module doc). `wake()` after committing new messages."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        bot: Bot,
+        clock: Callable[[], datetime] = utc_now,
+        worker: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+        batch: int = 200,
+        interval: float = 1.0,
+        max_chats: int = 2048,
+        recover_every: float = 10.0,
+    ) -> None:
+        self.worker = worker or default_worker_id()
+        if len(self.worker) > 64:
+            raise ValueError("a worker id has at most 64 characters")
+        self._db = db
+        self._bot = bot
+        self._clock = clock
+        self._lease = lease
+        self._batch = batch
+        self._interval = interval
+        self._max_chats = max_chats
+        self._recover_every = recover_every
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._chats: dict[int, asyncio.Task[None]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.sent = 0
+        self.failed = 0
+
+    # --- running -------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """New messages were committed: look for them now."""
+        self._wake.set()
+
+    @property
+    def busy_chats(self) -> int:
+        return len(self._chats)
+
+    async def recover(self) -> None:
+        """Hand out again what vanished senders held (run at start-up and now and then)."""
+        claimants = await self._db.run(outbox_store.claimants)
+        vanished = vanished_workers(claimants, me=self.worker)
+        handed_back, failed = await self._db.run(
+            outbox_store.recover, now=self._clock(), vanished=vanished
+        )
+        if handed_back:
+            log.warning("%s messages of a stopped sender will be sent again", len(handed_back))
+        if failed:
+            log.warning("messages %s were being sent when their sender stopped: not resent", failed)
+
+    async def run_once(self) -> int:
+        """Claim the due heads of idle chats and start serving them; how many were claimed."""
+        room = min(self._batch, self._max_chats - len(self._chats))
+        if room <= 0:
+            return 0
+        rows = await self._db.run(
+            outbox_store.claim_heads,
+            now=self._clock(),
+            limit=room,
+            worker=self.worker,
+            lease=self._lease,
+        )
+        for row in rows:
+            self._chats[row.chat_id] = asyncio.create_task(self._serve(row))
+        return len(rows)
+
+    async def run_forever(self) -> None:
+        """Serve the outbox until `stop()`; a failing pass (database down) is logged and retried."""
+        loop = asyncio.get_running_loop()
+        next_recovery = loop.time()
+        while not self._stop.is_set():
+            self._wake.clear()
+            claimed = 0
+            try:
+                if loop.time() >= next_recovery:
+                    next_recovery = loop.time() + self._recover_every
+                    await self.recover()
+                claimed = await self.run_once()
+            except Exception:
+                log.exception("outbox pass failed; trying again in %s s", self._interval)
+            if claimed and claimed >= self._batch:
+                continue
+            waiter = asyncio.ensure_future(self._wake.wait())
+            stopper = asyncio.ensure_future(self._stop.wait())
+            try:
+                await asyncio.wait(
+                    {waiter, stopper}, timeout=self._interval, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                waiter.cancel()
+                stopper.cancel()
+
+    def start(self) -> asyncio.Task[None]:
+        self._stop.clear()
+        self._task = asyncio.create_task(self.run_forever(), name="outbox")
+        return self._task
+
+    async def stop(self, *, grace: float = 5.0) -> None:
+        """Stop claiming, let the chats being served finish for up to `grace` seconds, then
+        hand back what was claimed and not begun."""
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        chats = list(self._chats.values())
+        if chats:
+            _, pending = await asyncio.wait(chats, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self._db.run(outbox_store.release, worker=self.worker, now=self._clock())
+
+    async def idle(self, *, within: float = 10.0) -> None:
+        """Wait until no chat is being served and nothing is due (tests, benchmarks)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while loop.time() < deadline:
+            if not self._chats:
+                due = await self._db.run(outbox_store.backlog, now=self._clock())
+                if not due and not self._chats:
+                    return
+                self.wake()
+            await asyncio.sleep(0.01)
+        raise TimeoutError("the outbox did not empty in time")
+
+    # --- one chat ------------------------------------------------------------------------------
+
+    async def _serve(self, row: OutboxRow | None) -> None:
+        """Send a chat's messages one after another, as long as each is done with."""
+        chat_id = row.chat_id if row is not None else 0
+        try:
+            while row is not None:
+                result = await self._send(row)
+                row = await self._db.run(
+                    self._record,
+                    row=row,
+                    result=result,
+                    now=self._clock(),
+                    more=not self._stop.is_set(),
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The database failed while recording: the message keeps its claim, and its lease
+            # decides (sent again, or failed if it was being sent at most once).
+            log.exception("outbox: could not record a message for chat %s", chat_id)
+        finally:
+            self._chats.pop(chat_id, None)
+            # This chat may have more waiting now that it is idle: look again.
+            self._wake.set()
+
+    async def _send(self, row: OutboxRow) -> _Result:
+        if row.at_most_once:
+            started = await self._db.run(
+                outbox_store.mark_sending,
+                message_id=row.id,
+                worker=self.worker,
+                now=self._clock(),
+                lease=self._lease,
+            )
+            if not started:
+                return _Result(None, error="lost")
+        try:
+            await deliver(self._bot, row.chat_id, row.method, row.payload)
+        except Exception as error:
+            verdict, why = classify(error)
+            wait = _retry_after_seconds(error) if isinstance(error, RetryAfter) else 0.0
+            return _Result(verdict, error=f"{why}: {error!r}", wait=wait)
+        return _Result(None)
+
+    def _record(
+        self, session: Session, *, row: OutboxRow, result: _Result, now: datetime, more: bool
+    ) -> OutboxRow | None:
+        """Record one try; the chat's next message, claimed, when this one is done with."""
+        if result.error == "lost" and result.verdict is None:
+            return None  # another sender took it over: leave the chat to them
+        done = self._record_result(session, row=row, result=result, now=now)
+        if not done or not more:
+            return None
+        return outbox_store.claim_next_for_chat(
+            session, chat_id=row.chat_id, now=now, worker=self.worker, lease=self._lease
+        )
+
+    def _record_result(
+        self, session: Session, *, row: OutboxRow, result: _Result, now: datetime
+    ) -> bool:
+        """Record the try; whether the chat's next message may follow now."""
+        fence: dict[str, Any] = {"message_id": row.id, "worker": self.worker, "now": now}
+        match result.verdict:
+            case None:
+                outbox_store.mark_sent(session, **fence)
+                self.sent += 1
+                return True
+            case Verdict.WAIT:
+                log.warning(
+                    "Telegram asks for %s s of quiet; message %s waits", result.wait, row.id
+                )
+                outbox_store.retry_later(
+                    session,
+                    **fence,
+                    not_before=now + timedelta(seconds=result.wait),
+                    error=result.error,
+                    count_attempt=False,
+                )
+                return False
+            case Verdict.REFUSED:
+                log.info(
+                    "chat %s refuses messages (%s): its follow-ups stop", row.chat_id, result.error
+                )
+                outbox_store.mark_failed(session, **fence, error=result.error)
+                outbox_store.fail_chat(session, chat_id=row.chat_id, error=result.error, now=now)
+                runner_id = outbox_store.runner_id_for_chat(session, chat_id=row.chat_id)
+                if runner_id is not None:
+                    schedule_store.deactivate_schedule(
+                        session, runner_id=runner_id, reason=result.error, now=now
+                    )
+                self.failed += 1
+                return False
+            case Verdict.REJECTED:
+                log.error("Telegram rejected message %s for good: %s", row.id, result.error)
+                outbox_store.mark_failed(session, **fence, error=result.error)
+                self.failed += 1
+                return True
+            case Verdict.UNKNOWN if row.at_most_once:
+                log.warning("message %s: outcome unknown (%s); not resent", row.id, result.error)
+                outbox_store.mark_failed(
+                    session, **fence, error=f"outcome unknown, not resent: {result.error}"
+                )
+                self.failed += 1
+                return True
+        delays = retry_delays(row)
+        if row.attempts >= len(delays):
+            log.error(
+                "message %s to chat %s failed %s times; giving up: %s",
+                row.id,
+                row.chat_id,
+                row.attempts + 1,
+                result.error,
+            )
+            outbox_store.mark_failed(
+                session, **fence, error=f"gave up after {row.attempts + 1} tries: {result.error}"
+            )
+            self.failed += 1
+            return True
+        delay = delays[row.attempts]
+        log.warning("message %s failed (%s); trying again in %s s", row.id, result.error, delay)
+        outbox_store.retry_later(
+            session, **fence, not_before=now + timedelta(seconds=delay), error=result.error
+        )
+        return False
+
+
+def _retry_after_seconds(flood: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        # PTB 22 warns that the int form becomes a timedelta; both are accepted here.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = flood.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)

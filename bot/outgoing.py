@@ -1,0 +1,191 @@
+"""What the bot sends, in the outbox's form, and how one outbox message becomes a Bot API call.
+
+Replies are rendered (template -> Telegram HTML, buttons -> callback data) when they are written
+to the outbox, inside the transaction that decided them, so the outbox holds plain JSON that any
+sender can deliver later: `sendMessage` with its text and keyboard, `sendDocument` with the text
+of an export, `sendPhoto` with the chart's data (drawn when it is sent, off the event loop).
+`deliver` performs one such call. `ERROR_TABLE` is the one place that says what each Bot API
+error means for a message, and `classify` reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import httpx
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.charts import progress_from_json, render_png
+from bot.keyboards import inline_keyboard
+from bot.render import render
+from flows.types import Reply
+
+log = logging.getLogger(__name__)
+
+SEND_MESSAGE = "sendMessage"
+SEND_DOCUMENT = "sendDocument"
+SEND_PHOTO = "sendPhoto"
+EXPORT_FILENAME = "ankle-bot-export.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to write to the outbox: the Bot API method and its parameters (no chat)."""
+
+    method: str
+    payload: dict[str, Any]
+
+
+def message(reply: Reply) -> Outgoing:
+    """A reply as a text message with its buttons."""
+    payload: dict[str, Any] = {"text": render(reply.template, **reply.context)}
+    keyboard = inline_keyboard(reply)
+    if keyboard is not None:
+        payload["reply_markup"] = keyboard
+    return Outgoing(SEND_MESSAGE, payload)
+
+
+def export_file(reply: Reply, *, document: str) -> Outgoing:
+    """The runner's data as a JSON file, the reply's text as its caption."""
+    caption = render(reply.template, **reply.context)
+    return Outgoing(
+        SEND_DOCUMENT, {"caption": caption, "filename": EXPORT_FILENAME, "document": document}
+    )
+
+
+def progress_chart(
+    reply: Reply, *, summary: dict[str, Any], chart: dict[str, Any] | None
+) -> Outgoing:
+    """The progress chart with its summary as the caption; words alone when there is nothing
+    to plot (`chart` None)."""
+    caption = render(reply.template, **{**reply.context, **summary})
+    if chart is None:
+        return Outgoing(SEND_MESSAGE, {"text": caption})
+    return Outgoing(SEND_PHOTO, {"caption": caption, "chart": chart})
+
+
+async def deliver(bot: Bot, chat_id: int, method: str, payload: dict[str, Any]) -> None:
+    """Make the Bot API call an outbox message stands for."""
+    if method == SEND_MESSAGE:
+        await bot.send_message(
+            chat_id=chat_id,
+            text=payload["text"],
+            parse_mode=ParseMode.HTML,
+            # Plain JSON is sent as it is: no need to rebuild PTB's keyboard objects.
+            reply_markup=payload.get("reply_markup"),  # type: ignore[arg-type]
+        )
+    elif method == SEND_DOCUMENT:
+        await bot.send_document(
+            chat_id=chat_id,
+            document=payload["document"].encode(),
+            filename=payload["filename"],
+            caption=payload["caption"],
+            parse_mode=ParseMode.HTML,
+        )
+    elif method == SEND_PHOTO:
+        # Drawing takes a moment of CPU: keep it off the event loop.
+        png = await asyncio.to_thread(render_png, progress_from_json(payload["chart"]))
+        await bot.send_photo(
+            chat_id=chat_id, photo=png, caption=payload["caption"], parse_mode=ParseMode.HTML
+        )
+    else:
+        raise ValueError(f"the outbox cannot send {method!r}")
+
+
+# --- what an error means ------------------------------------------------------------------------
+
+
+class Verdict(StrEnum):
+    """What a failed Bot API call means for the message."""
+
+    # Telegram asks everyone to wait: the message waits too, and it is not its fault.
+    WAIT = "wait"
+    # Nothing reached the runner and a later try may work: try again after a backoff.
+    RETRY = "retry"
+    # The request may have reached Telegram (the answer was lost): sending again could repeat
+    # it. Retried for messages sent at least once, failed for those sent at most once.
+    UNKNOWN = "unknown"
+    # The chat refuses messages (bot blocked, account deleted, bot removed from the group).
+    REFUSED = "refused"
+    # Telegram will never accept this message as it is: give it up and log it as a bug.
+    REJECTED = "rejected"
+
+
+def _cause_is(*kinds: type[BaseException]) -> Callable[[BaseException], bool]:
+    return lambda error: isinstance(error.__cause__, kinds)
+
+
+def _text_has(*fragments: str) -> Callable[[BaseException], bool]:
+    return lambda error: any(f in str(error).lower() for f in fragments)
+
+
+def _always(error: BaseException) -> bool:
+    return True
+
+
+# First matching row wins. (exception type, extra condition, verdict, why).
+ERROR_TABLE: tuple[
+    tuple[type[BaseException], Callable[[BaseException], bool], Verdict, str], ...
+] = (
+    (RetryAfter, _always, Verdict.WAIT, "flood control: Telegram asks the whole bot to wait"),
+    (Forbidden, _always, Verdict.REFUSED, "blocked by the runner, account deleted or bot removed"),
+    (
+        BadRequest,
+        _text_has("chat not found", "user not found", "peer_id_invalid"),
+        Verdict.REFUSED,
+        "the chat no longer exists for the bot",
+    ),
+    (ChatMigrated, _always, Verdict.REJECTED, "a group became a supergroup under a new id"),
+    (BadRequest, _always, Verdict.REJECTED, "Telegram refuses the message itself (a bug here)"),
+    (
+        InvalidToken,
+        _always,
+        Verdict.RETRY,
+        "the token was refused: messages wait for the operator to fix it",
+    ),
+    (
+        TimedOut,
+        _cause_is(httpx.ConnectTimeout, httpx.PoolTimeout),
+        Verdict.RETRY,
+        "no connection was made (connect or pool timeout): nothing was sent",
+    ),
+    (TimedOut, _always, Verdict.UNKNOWN, "no answer in time: the request may have arrived"),
+    (
+        NetworkError,
+        _cause_is(httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError),
+        Verdict.UNKNOWN,
+        "the connection broke during the request: it may have arrived",
+    ),
+    (
+        NetworkError,
+        _always,
+        Verdict.RETRY,
+        "a server error (5xx) or no connection: nothing was sent",
+    ),
+    (TelegramError, _always, Verdict.RETRY, "another Bot API error: worth another try"),
+    (Exception, _always, Verdict.RETRY, "a fault on our side (drawing, encoding): try again"),
+)
+
+
+def classify(error: BaseException) -> tuple[Verdict, str]:
+    """What `error` means for the message it failed to send, and why (from `ERROR_TABLE`)."""
+    for kind, condition, verdict, why in ERROR_TABLE:
+        if isinstance(error, kind) and condition(error):
+            return verdict, why
+    return Verdict.RETRY, "unknown error"

@@ -1,0 +1,105 @@
+"""Telegram updates -> routes: which flow event an update is, or why it needs nothing.
+
+The adapter's whole translation in one pure function of the parsed update, `route_update`: a
+private chat's commands, typed text, buttons and unreadable messages become flow events for
+that runner; a message in a group or channel becomes a `GroupMessage` (the bot answers there at
+most once a day); everything else (a button on an inline message, a button in a group, a
+member change) is `Ignored`. Names and texts are cleaned of control characters and bounded
+before anything stores them. `COMMANDS` is the command table that Telegram's menu and the
+routing both read.
+"""
+
+from __future__ import annotations
+
+from telegram import Chat, Message, Update
+
+from bot.db.models import FIRST_NAME_LENGTH
+from bot.keyboards import decode_callback
+from bot.service import GroupMessage, Ignored, Route, RunnerEvent, Sender
+from flows.dialog import Event, TypedText, Unreadable, event_for_command
+from flows.text import clean_text
+
+# Telegram's own limit on a message's text: longer is cut (the flows then say it is too long).
+TEXT_LIMIT = 4096
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "What this bot is, then a new assessment"),
+    ("new", "Start a new ankle assessment"),
+    ("cancel", "Stop the current assessment"),
+    ("help", "How to use the bot"),
+    ("about", "What this bot is and is not"),
+    ("sore", "Tell me how sore your ankle is now"),
+    ("status", "Your assessment, plan and what is coming up"),
+    ("reminders", "Set your daily exercise reminder and time zone"),
+    ("pause", "Pause daily reminders"),
+    ("resume", "Resume reminders and check-ins"),
+    ("stop", "Stop every check-in and reminder"),
+    ("plan", "Today's exercises, with how-tos"),
+    ("exercises", "Browse the exercise library"),
+    ("run", "Return to running: readiness checks and walk-run steps"),
+    ("progress", "A chart of your recovery"),
+    ("export", "Download all your data"),
+    ("delete", "Erase all your data"),
+)
+COMMAND_NAMES = frozenset(name for name, _ in COMMANDS)
+
+
+def sender_of(update: Update) -> Sender:
+    chat = update.effective_chat
+    user = update.effective_user
+    assert chat is not None
+    return Sender(
+        chat_id=chat.id,
+        user_id=user.id if user else None,
+        first_name=clean_text(user.first_name, FIRST_NAME_LENGTH) if user else None,
+    )
+
+
+def route_update(update: Update) -> Route:
+    """What the bot should do about one update (see module doc)."""
+    chat = update.effective_chat
+    if update.callback_query is not None:
+        query = update.callback_query
+        if query.message is None or chat is None:
+            return Ignored("a button on an inline message")
+        if chat.type != Chat.PRIVATE:
+            return Ignored("a button in a group")
+        event = decode_callback(query.data) or Unreadable(kind="button")
+        return RunnerEvent(sender_of(update), event)
+    if chat is None:
+        return Ignored("an update without a chat")
+    message = update.effective_message
+    if chat.type != Chat.PRIVATE:
+        if update.message is not None or update.channel_post is not None:
+            return GroupMessage(chat.id)
+        return Ignored("an edit or a change in a group")
+    if message is None:
+        return Ignored("a change to the chat")
+    return RunnerEvent(sender_of(update), _event_for_message(update, message))
+
+
+def _event_for_message(update: Update, message: Message) -> Event:
+    if update.edited_message is not None:
+        return Unreadable(kind="edited")
+    text = clean_text(message.text, TEXT_LIMIT) if message.text is not None else None
+    if text is not None and text.startswith("/"):
+        command, _, argument = text.partition(" ")
+        name = command.lstrip("/").split("@")[0].lower()
+        if name in COMMAND_NAMES:
+            return event_for_command(name, argument)
+        return Unreadable(kind="unknown_command")
+    if text is not None:
+        return TypedText(text)
+    return Unreadable(kind=_unreadable_kind(message))
+
+
+def _unreadable_kind(message: Message) -> str:
+    if message.sticker:
+        return "sticker"
+    if message.photo:
+        return "photo"
+    if message.voice or message.audio or message.video_note:
+        return "voice"
+    if message.video or message.document or message.animation:
+        return "media"
+    return "other"
