@@ -1,12 +1,13 @@
-"""Due-time arithmetic for follow-ups: local wall-clock times, time zones and lateness.
+"""Due-time arithmetic for follow-ups: local wall-clock times, time zones, the daytime window.
 
 Check-ins and daily exercise reminders are stored as UTC instants but meant at a time of day in
 the runner's own zone, so every due time is computed from the local calendar (a daily reminder is
 the next local occurrence, never "the last one plus 24 h"), with explicit rules for daylight
 saving gaps and folds. This module is pure: every "now" is a parameter (an aware datetime), and
 the only data it reads are the IANA zone rules through `zoneinfo`. It also turns what a runner
-types ("7:30 pm", "new york") into a local time or a zone name, and decides whether a message
-that is due late should still be sent.
+types ("7:30 pm", "new york") into a local time or a zone name. Whether a message that is due
+late is still sent, waits for daytime or is dropped is decided by `flows.care.compose_due`, with
+the limits defined here.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Literal
 from zoneinfo import ZoneInfo, available_timezones
 
 from flows.types import Disposition
@@ -30,8 +30,6 @@ class FollowUpKind(StrEnum):
     SEEN_CHECK = "seen_check"
     REMINDER = "reminder"
 
-
-LatePolicy = Literal["send", "drop"]
 
 # A check-in asks how the ankle is compared with last time; closer than this to the previous
 # one there has been too little time for anything to change, so daytime shifting and the daily
@@ -505,25 +503,3 @@ def next_daily_checkin(
     after = _as_utc(after, "after")
     earliest = after + MIN_CHECKIN_GAP - timedelta(microseconds=1)
     return next_local_occurrence(after=earliest, local_time=at, zone=zone)
-
-
-# --- lateness ------------------------------------------------------------------------------------
-
-
-def late_policy(*, kind: str, due_at: datetime, now: datetime, zone: str) -> LatePolicy:
-    """Whether a follow-up that is due (possibly long ago, say after downtime) is still sent.
-
-    - checkin: sent when hours late, dropped when more than CHECKIN_MAX_LATENESS late, since the
-      next daily check-in will soon ask the same questions.
-    - seen_check: always sent; it is a one-off after an urgent outcome and nothing newer will
-      repeat its advice, so late is safer than never (reference: choose the safer option).
-    - reminder: sent on its own local day only; yesterday's exercise reminder is stale.
-    """
-    due_at = _as_utc(due_at, "due_at")
-    now = _as_utc(now, "now")
-    follow_up = FollowUpKind(kind)
-    if follow_up is FollowUpKind.REMINDER:
-        return "drop" if local_date_of(due_at, zone) < local_date_of(now, zone) else "send"
-    if follow_up is FollowUpKind.SEEN_CHECK:
-        return "send"
-    return "drop" if now - due_at > CHECKIN_MAX_LATENESS else "send"

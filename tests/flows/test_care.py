@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -556,6 +557,63 @@ def test_yesterdays_reminder_is_dropped_and_todays_still_comes() -> None:
     (follow,) = due.follow_ups
     assert follow.due_at == local(BERLIN, 2026, 3, 29, 7) == datetime(2026, 3, 29, 5, tzinfo=UTC)
     assert follow.key == "r7:reminder:2026-03-29:07:00"
+
+
+@pytest.mark.parametrize(
+    ("due_at", "now", "zone", "sent"),
+    [
+        # earlier today, local time
+        (
+            datetime(2026, 1, 14, 7, 30, tzinfo=UTC),
+            datetime(2026, 1, 14, 23, tzinfo=UTC),
+            "Europe/London",
+            True,
+        ),
+        # yesterday late evening, picked up just after midnight: stale
+        (
+            datetime(2026, 1, 13, 23, 50, tzinfo=UTC),
+            datetime(2026, 1, 14, 0, 10, tzinfo=UTC),
+            "Europe/London",
+            False,
+        ),
+        # different UTC dates, the same Sydney date (10:30 and 16:00 on 11 January)
+        (
+            datetime(2026, 1, 10, 23, 30, tzinfo=UTC),
+            datetime(2026, 1, 11, 5, tzinfo=UTC),
+            SYDNEY,
+            True,
+        ),
+        # the same UTC date, different New York dates (23:30 on 10 January, 00:30 on 11 January)
+        (
+            datetime(2026, 1, 11, 4, 30, tzinfo=UTC),
+            datetime(2026, 1, 11, 5, 30, tzinfo=UTC),
+            NEW_YORK,
+            False,
+        ),
+    ],
+)
+def test_a_reminder_is_sent_only_on_its_own_local_day(
+    due_at: datetime, now: datetime, zone: str, sent: bool
+) -> None:
+    time_of_day = due_at.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+    profile = home_care(zone, due_at - timedelta(days=3), reminder_time=time_of_day)
+    due = reminder(profile, due_at=due_at, now=now)
+    assert bool(due.replies) is sent
+    assert due.drop_reason == (None if sent else care.DROP_REMINDER_STALE)
+    (follow,) = due.follow_ups
+    assert local_date_of(follow.due_at, zone) >= local_date_of(now, zone)
+
+
+def test_naive_times_are_refused() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        care.compose_due(
+            "checkin",
+            payload(),
+            message_id=1,
+            due_at=datetime(2026, 11, 22, 9),  # noqa: DTZ001
+            profile=PROFILE,
+            now=NOW,
+        )
 
 
 def test_after_a_week_down_the_reminders_pick_up_today_not_day_by_day() -> None:

@@ -1,4 +1,4 @@
-"""Tests for flows/schedule.py: local due times across DST, zones, parsing, check-ins, lateness."""
+"""Tests for flows/schedule.py: local due times across DST, zones, parsing, check-ins, daytime."""
 
 from __future__ import annotations
 
@@ -12,14 +12,12 @@ from hypothesis import strategies as st
 
 from flows import schedule
 from flows.schedule import (
-    CHECKIN_MAX_LATENESS,
     COMMON_OFFSETS,
     MIN_CHECKIN_GAP,
     POPULAR_ZONES,
     FollowUpKind,
     checkin_due_times,
     is_valid_zone,
-    late_policy,
     local_date_of,
     next_daily_checkin,
     next_local_occurrence,
@@ -633,67 +631,3 @@ class TestDaytime:
         for due in (*(due for _, due in timeline), daily):
             assert schedule.is_daytime(due, zone=zone)
             assert schedule.daytime_from(due, zone=zone) == due
-
-
-class TestLatePolicy:
-    @pytest.mark.parametrize(
-        ("overdue", "expected"),
-        [
-            (timedelta(0), "send"),
-            (timedelta(hours=-1), "send"),
-            (timedelta(hours=3), "send"),
-            (CHECKIN_MAX_LATENESS, "send"),
-            (CHECKIN_MAX_LATENESS + timedelta(minutes=1), "drop"),
-            (timedelta(days=3), "drop"),
-        ],
-    )
-    def test_a_checkin_is_sent_hours_late_but_dropped_a_day_late(
-        self, overdue: timedelta, expected: str
-    ) -> None:
-        now = utc(2026, 1, 14, 12)
-        assert late_policy(kind="checkin", due_at=now - overdue, now=now, zone=LONDON) == expected
-
-    @pytest.mark.parametrize("overdue", [timedelta(hours=1), timedelta(days=5)])
-    def test_a_seen_check_is_sent_however_late(self, overdue: timedelta) -> None:
-        now = utc(2026, 1, 14, 12)
-        policy = late_policy(kind="seen_check", due_at=now - overdue, now=now, zone=LONDON)
-        assert policy == "send"
-
-    @pytest.mark.parametrize(
-        ("due_at", "now", "zone", "expected"),
-        [
-            # earlier today, local time
-            (utc(2026, 1, 14, 7, 30), utc(2026, 1, 14, 23), LONDON, "send"),
-            # yesterday late evening, sent just after midnight: stale
-            (utc(2026, 1, 13, 23, 50), utc(2026, 1, 14, 0, 10), LONDON, "drop"),
-            # different UTC dates, same Sydney date (10:30 and 16:00 on 11 Jan local)
-            (utc(2026, 1, 10, 23, 30), utc(2026, 1, 11, 5), SYDNEY, "send"),
-            # same UTC date, different New York dates (23:30 on 10 Jan, 00:30 on 11 Jan)
-            (utc(2026, 1, 11, 4, 30), utc(2026, 1, 11, 5, 30), NEW_YORK, "drop"),
-            # not yet due
-            (utc(2026, 1, 14, 18), utc(2026, 1, 14, 17), LONDON, "send"),
-        ],
-    )
-    def test_a_reminder_is_sent_only_on_its_own_local_day(
-        self, due_at: datetime, now: datetime, zone: str, expected: str
-    ) -> None:
-        assert late_policy(kind="reminder", due_at=due_at, now=now, zone=zone) == expected
-
-    def test_an_unknown_kind_is_an_error(self) -> None:
-        with pytest.raises(ValueError):
-            late_policy(kind="poem", due_at=utc(2026, 1, 1), now=utc(2026, 1, 2), zone=LONDON)
-
-    def test_naive_times_are_rejected(self) -> None:
-        with pytest.raises(ValueError, match="aware"):
-            late_policy(
-                kind="checkin",
-                due_at=datetime(2026, 1, 1),  # noqa: DTZ001
-                now=utc(2026, 1, 2),
-                zone=LONDON,
-            )
-
-    def test_lateness_is_elapsed_time_even_when_both_times_share_a_local_zone(self) -> None:
-        # 14:00 EST to 11:00 EDT the next day reads 21 h on the wall clock but is 20 h elapsed
-        due_at = local(NEW_YORK, 2026, 3, 7, 14)
-        now = local(NEW_YORK, 2026, 3, 8, 11)
-        assert late_policy(kind="checkin", due_at=due_at, now=now, zone=NEW_YORK) == "send"
