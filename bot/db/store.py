@@ -14,7 +14,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db.models import Assessment, Conversation, Runner
+from bot.db.models import FIRST_NAME_LENGTH, Assessment, Conversation, Runner
+from flows.text import clean_text
 
 
 class StaleConversation(Exception):
@@ -29,7 +30,13 @@ def get_or_create_runner(
     first_name: str | None,
     now: datetime,
 ) -> Runner:
-    """The runner for `chat_id`, created on first contact; a changed name or user id is kept."""
+    """The runner for `chat_id`, created on first contact; a changed name or user id is kept.
+
+    The name is cleaned first (`flows.text.clean_text`): PostgreSQL refuses a NUL or a name
+    longer than its column, which would fail this and every later update of the runner. A name
+    with nothing left after cleaning counts as no name.
+    """
+    first_name = clean_text(first_name, FIRST_NAME_LENGTH) or None
     runner = find_runner(session, chat_id=chat_id)
     if runner is None:
         runner = Runner(

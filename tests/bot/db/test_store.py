@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.db import chat_store, store
 from bot.db.database import Database
-from bot.db.models import Assessment, Conversation, Runner
+from bot.db.models import FIRST_NAME_LENGTH, Assessment, Conversation, Runner
 from bot.db.store import StaleConversation
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -64,6 +64,27 @@ class TestRunners:
             store.get_or_create_runner, chat_id=42, user_id=None, first_name=None, now=NOW
         )
         assert (unchanged.first_name, unchanged.updated_at) == ("Ada L.", later)
+
+    def test_a_name_with_nul_or_over_the_column_length_is_cleaned_not_refused(self, db: Database):
+        """PostgreSQL refuses both outright, which would fail every update of the runner."""
+        odd = db.run_sync(
+            store.get_or_create_runner,
+            chat_id=42,
+            user_id=7,
+            first_name="\x00Ada\x07 " + "x" * 300,
+            now=NOW,
+        )
+        assert odd.first_name == ("Ada " + "x" * 300)[:FIRST_NAME_LENGTH]
+        renamed = db.run_sync(
+            store.get_or_create_runner, chat_id=42, user_id=7, first_name=" Gr\x00ace\n", now=NOW
+        )
+        assert renamed.first_name == "Grace"
+        # Nothing left after cleaning is no name: the one known stays.
+        kept = db.run_sync(
+            store.get_or_create_runner, chat_id=42, user_id=7, first_name="\x00\x01", now=NOW
+        )
+        assert kept.first_name == "Grace"
+        assert db.run_sync(store.find_runner, chat_id=42).first_name == "Grace"
 
     def test_find_runner_answers_none_for_an_unknown_chat(self, db: Database):
         new_runner(db, chat_id=1)
