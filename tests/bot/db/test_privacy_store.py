@@ -1,7 +1,9 @@
 """Exporting and deleting a runner's data, on SQLite and on PostgreSQL: the export holds every
-row of that runner in every table and nothing of anyone else's, survives `json.dumps` with its
-times as ISO 8601, and deleting leaves no row of the runner anywhere (with foreign keys enforced
-or not) while the other runner's rows stay as they were."""
+row of that runner in every table and nothing of anyone else's, leaves out the bot's bookkeeping
+(update keys, leases, error texts, idempotency keys), survives `json.dumps` with its times as
+ISO 8601, and deleting leaves no row of the runner anywhere (with foreign keys enforced or not)
+while the other runner's rows stay as they were. The runtime's own tables, keyed by chat, are
+neither exported nor deleted here."""
 
 from __future__ import annotations
 
@@ -22,15 +24,18 @@ from sqlalchemy import (
     func,
     select,
     text,
+    update,
 )
 from sqlalchemy.orm import Session
 
 from bot.db import chat_store, followup_store, schedule_store, store
 from bot.db.database import Database
 from bot.db.engine import normalize_url
-from bot.db.models import Base, Runner
+from bot.db.models import Base, Runner, ScheduledMessage
 from bot.db.privacy_store import (
     EXPORT_FORMAT,
+    NOT_EXPORTED,
+    OPERATIONAL_TABLES,
     UnreachableTable,
     delete_runner,
     export_runner,
@@ -40,7 +45,8 @@ from bot.db.types import UTCDateTime
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
-EVERY_TABLE = frozenset(table.name for table in Base.metadata.sorted_tables)
+# Every table that holds runners' data: all but the runtime's own.
+EVERY_TABLE = frozenset(table.name for table in Base.metadata.sorted_tables) - OPERATIONAL_TABLES
 
 
 def seed_runner(db: Database, *, chat_id: int) -> int:
@@ -81,13 +87,36 @@ def seed_runner(db: Database, *, chat_id: int) -> int:
                 session,
                 runner_id=runner_id,
                 kind="checkin",
-                due_at=NOW + days * DAY,
+                # A minute apart per runner, so that two runners' messages differ in what is
+                # exported of them.
+                due_at=NOW + days * DAY + timedelta(minutes=chat_id),
                 idempotency_key=f"checkin:{chat_id}:{days}",
                 payload={"n": days},
                 now=NOW,
             )
         # An inactive schedule record; it cancels the messages above but keeps their rows.
-        schedule_store.deactivate_schedule(session, runner_id=runner_id, reason="test", now=NOW)
+        schedule_store.deactivate_schedule(
+            session, runner_id=runner_id, reason="Forbidden: bot was blocked", now=NOW
+        )
+        # The bookkeeping the export must leave out, as the runtime leaves it: the first message
+        # sent (by a scheduler that failed once first), the updates applied.
+        session.execute(
+            update(ScheduledMessage)
+            .where(ScheduledMessage.idempotency_key == f"checkin:{chat_id}:1")
+            .values(
+                state="sent",
+                sent_at=NOW + DAY,
+                attempts=1,
+                claimed_by=f"host-{chat_id}:4242",
+                claimed_until=NOW + DAY,
+                last_error="Traceback (most recent call last): TimedOut",
+            )
+        )
+        session.execute(
+            update(Runner)
+            .where(Runner.id == runner_id)
+            .values(last_update_id=9000 + chat_id, recent_updates=[f"u{9000 + chat_id}:m1"])
+        )
         episode = followup_store.open_episode(
             session,
             runner_id=runner_id,
@@ -142,13 +171,18 @@ def seed_runner(db: Database, *, chat_id: int) -> int:
     return db.run_sync(seed)
 
 
+def runner_column(name: str) -> Column[Any]:
+    table = Base.metadata.tables[name]
+    return table.c.id if name == "runners" else table.c.runner_id
+
+
 def stored_keys(db: Database, runner_id: int) -> dict[str, set[tuple[Any, ...]]]:
     """The primary keys of the runner's rows, by table, read straight from the database."""
 
     def keys(session: Session) -> dict[str, set[tuple[Any, ...]]]:
         found = {}
-        for table in Base.metadata.sorted_tables:
-            column = table.c.id if table.name == "runners" else table.c.runner_id
+        for name in EVERY_TABLE:
+            table, column = Base.metadata.tables[name], runner_column(name)
             primary_key = list(table.primary_key.columns)
             rows = session.execute(select(*primary_key).where(column == runner_id))
             found[table.name] = {tuple(row) for row in rows}
@@ -157,13 +191,34 @@ def stored_keys(db: Database, runner_id: int) -> dict[str, set[tuple[Any, ...]]]
     return db.run_sync(keys)
 
 
-def exported_keys(export: dict[str, Any]) -> dict[str, set[tuple[Any, ...]]]:
+def stored_rows(db: Database, runner_id: int) -> dict[str, list[dict[str, Any]]]:
+    """The runner's rows with every column, by table in primary key order, straight from the
+    database, with times and dates written as ISO 8601."""
+
+    def iso(value: Any) -> Any:
+        return value.isoformat() if isinstance(value, date) else value  # datetime too
+
+    def rows(session: Session) -> dict[str, list[dict[str, Any]]]:
+        found = {}
+        for name in EVERY_TABLE:
+            table = Base.metadata.tables[name]
+            result = session.execute(
+                select(table)
+                .where(runner_column(name) == runner_id)
+                .order_by(*table.primary_key.columns)
+            ).mappings()
+            found[name] = [{k: iso(v) for k, v in row.items()} for row in result]
+        return found
+
+    return db.run_sync(rows)
+
+
+def without_bookkeeping(rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     return {
-        table.name: {
-            tuple(row[column.name] for column in table.primary_key.columns)
-            for row in export["tables"][table.name]
-        }
-        for table in Base.metadata.sorted_tables
+        name: [
+            {k: v for k, v in row.items() if k not in NOT_EXPORTED.get(name, ())} for row in found
+        ]
+        for name, found in rows.items()
     }
 
 
@@ -185,6 +240,22 @@ def test_every_table_of_the_schema_can_be_reached_from_a_runner():
     reached = runner_tables()
     assert {table.name for table, _ in reached} == EVERY_TABLE
     assert reached[0][0].name == "runners", "the runners table comes before its children"
+
+
+def test_the_runtimes_tables_are_skipped_not_refused():
+    """Keyed by chat, with no runner_id: neither exported nor deleted, and no error either."""
+    metadata = MetaData()
+    Table("runners", metadata, Column("id", Integer, primary_key=True))
+    for name in ("inbox_updates", "outbox_messages"):
+        Table(name, metadata, Column("id", Integer, primary_key=True), Column("chat_id", Integer))
+    assert [table.name for table, _ in runner_tables(metadata)] == ["runners"]
+
+
+def test_every_column_left_out_of_the_export_exists():
+    """A renamed column would otherwise be exported under its new name without anyone noticing."""
+    for name, columns in NOT_EXPORTED.items():
+        assert name in EVERY_TABLE, name
+        assert columns <= set(Base.metadata.tables[name].c.keys()), name
 
 
 def test_a_table_with_no_runner_column_is_refused():
@@ -222,16 +293,50 @@ def test_the_export_holds_every_row_of_the_runner_and_none_of_anyone_else(
     db: Database, two_runners: tuple[int, int]
 ):
     first, second = two_runners
-    export = db.run_sync(export_runner, runner_id=first, now=NOW)
+    export = json.loads(json.dumps(db.run_sync(export_runner, runner_id=first, now=NOW)))
 
     assert set(export["tables"]) == EVERY_TABLE
-    assert exported_keys(export) == stored_keys(db, first)
-    others = stored_keys(db, second)
-    for name, keys in exported_keys(export).items():
-        assert not keys & others[name], f"{name}: the other runner's rows were exported"
+    assert export["tables"] == without_bookkeeping(stored_rows(db, first))
+    others = without_bookkeeping(stored_rows(db, second))
     for name, rows in export["tables"].items():
+        assert rows, f"{name}: seeded but not exported"
+        assert not [row for row in rows if row in others[name]], f"{name}: another's rows"
         owner = "id" if name == "runners" else "runner_id"
-        assert {row[owner] for row in rows} == {first}, name
+        if owner not in NOT_EXPORTED.get(name, ()):
+            assert {row[owner] for row in rows} == {first}, name
+
+
+def test_the_export_leaves_out_the_bots_bookkeeping(db: Database, two_runners: tuple[int, int]):
+    first, _ = two_runners
+    export = db.run_sync(export_runner, runner_id=first, now=NOW)
+    tables = export["tables"]
+    written = json.dumps(export)
+    for internal in ("host-1:4242", "Traceback", "u9001:m1", "checkin:1:1", "blocked"):
+        assert internal not in written, internal
+    runner = tables["runners"][0]
+    assert (runner["first_name"], runner["zone"], runner["reminder_time"]) == (
+        "Runner 1",
+        "Europe/Berlin",
+        "07:30",
+    )
+    assert "recent_updates" not in runner and "last_update_id" not in runner
+    # A follow-up is what it is, when it was due, where it is and when it was sent; nothing else.
+    assert tables["scheduled_messages"] == [
+        {
+            "kind": "checkin",
+            "due_at": "2026-11-22T09:01:00+00:00",
+            "state": "sent",
+            "sent_at": "2026-11-22T09:00:00+00:00",
+        },
+        {
+            "kind": "checkin",
+            "due_at": "2026-11-23T09:01:00+00:00",
+            "state": "cancelled",
+            "sent_at": None,
+        },
+    ]
+    assert "version" not in tables["conversations"][0]
+    assert tables["conversations"][0]["answers"] == {"location": "outside"}
 
 
 def test_the_export_says_what_it_is_and_when_it_was_made(
@@ -250,9 +355,11 @@ def test_the_export_survives_json_with_times_as_iso_8601_with_offset(
     first, _ = two_runners
     export = json.loads(json.dumps(db.run_sync(export_runner, runner_id=first, now=NOW)))
 
-    for table in Base.metadata.sorted_tables:
+    for table, _ in runner_tables():
         rows = export["tables"][table.name]
         for column in table.columns:
+            if column.name in NOT_EXPORTED.get(table.name, ()):
+                continue
             values = [row[column.name] for row in rows if row[column.name] is not None]
             if isinstance(column.type, UTCDateTime):
                 for value in values:
