@@ -18,6 +18,7 @@ from bot.db.models import (
     Assessment,
     CheckInRecord,
     Conversation,
+    MessageState,
     Runner,
     ScheduledMessage,
     SorenessReport,
@@ -40,9 +41,18 @@ from flows.events import (
     RecordSoreness,
     ScheduleMessage,
 )
+from flows.schedule import FollowUpKind
 from flows.types import Disposition
 
 RECENT_SORENESS = 10
+# A follow-up in one of these states never reached the runner. In any other (on its way, sent,
+# or failed with an unknown outcome) it may be on their screen, and its buttons must work.
+NEVER_DELIVERED = (
+    MessageState.PENDING,
+    MessageState.CLAIMED,
+    MessageState.DROPPED,
+    MessageState.CANCELLED,
+)
 
 
 def _last_interaction(session: Session, runner_id: int) -> datetime | None:
@@ -80,6 +90,28 @@ def _unanswered_check_ins(session: Session, runner_id: int) -> list[int]:
     return list(session.scalars(query.order_by(ScheduledMessage.sent_at, ScheduledMessage.id)))
 
 
+def _sent_for_episode(
+    session: Session, *, runner_id: int, assessed_at: datetime
+) -> dict[str, frozenset[int]]:
+    """The runner's check-ins and seen-checks that went out (or may have) for the episode
+    assessed at `assessed_at`, by kind: the only ones their buttons may answer."""
+    rows = session.execute(
+        select(ScheduledMessage.id, ScheduledMessage.kind, ScheduledMessage.payload).where(
+            ScheduledMessage.runner_id == runner_id,
+            ScheduledMessage.kind.in_((FollowUpKind.CHECKIN, FollowUpKind.SEEN_CHECK)),
+            ScheduledMessage.state.not_in([state.value for state in NEVER_DELIVERED]),
+        )
+    )
+    key = care.episode_key(assessed_at)
+    found: dict[str, set[int]] = {FollowUpKind.CHECKIN: set(), FollowUpKind.SEEN_CHECK: set()}
+    for message_id, kind, payload in rows:
+        # The payload names the episode, as `flows.care.compose_due` checks before sending;
+        # JSON, so compared here rather than in SQL.
+        if (payload or {}).get("episode") == key:
+            found[kind].add(message_id)
+    return {kind: frozenset(ids) for kind, ids in found.items()}
+
+
 def check_in_view(record: CheckInRecord) -> CheckInView:
     """A stored check-in as the flows see it, with its exercise answers if it had them."""
     answers = record.answers or {}
@@ -112,7 +144,9 @@ def load_profile(session: Session, *, runner: Runner) -> Profile:
     episode_row = followup_store.current_episode(session, runner_id=runner.id)
     episode = None
     answered: set[int] = set()
+    sent: dict[str, frozenset[int]] = {}
     if episode_row is not None:
+        sent = _sent_for_episode(session, runner_id=runner.id, assessed_at=episode_row.assessed_at)
         assessment = (
             session.get(Assessment, episode_row.assessment_id)
             if episode_row.assessment_id is not None
@@ -134,6 +168,7 @@ def load_profile(session: Session, *, runner: Runner) -> Profile:
     soreness = followup_store.recent_soreness(session, runner_id=runner.id, limit=RECENT_SORENESS)
     upcoming = schedule_store.pending_for(session, runner_id=runner.id)
     unanswered = _unanswered_check_ins(session, runner.id)
+    sent_check_ins = sent.get(FollowUpKind.CHECKIN, frozenset())
     return Profile(
         runner_id=runner.id,
         zone=runner.zone,
@@ -145,7 +180,13 @@ def load_profile(session: Session, *, runner: Runner) -> Profile:
         upcoming=tuple((m.kind, m.due_at) for m in upcoming),
         unanswered_checkins=len(unanswered),
         answered_messages=frozenset(answered),
-        open_check_in=unanswered[-1] if unanswered and unanswered[-1] not in answered else None,
+        # Only a check-in of the current episode: a typed score is not an answer to one an
+        # earlier episode left open.
+        open_check_in=unanswered[-1]
+        if unanswered and unanswered[-1] not in answered and unanswered[-1] in sent_check_ins
+        else None,
+        sent_check_ins=sent_check_ins,
+        sent_seen_checks=sent.get(FollowUpKind.SEEN_CHECK, frozenset()),
         plan_events=tuple(
             PlanEventView(at=e.at, kind=e.kind, data=dict(e.data))
             for e in followup_store.plan_events_for(

@@ -410,12 +410,34 @@ def _version(state: DialogState | None) -> int:
     return (state.version if state is not None else 0) + 1
 
 
+def _answerable(profile: Profile, message_id: int, sent: frozenset[int]) -> bool:
+    """Whether `message_id` is one of the `sent` messages of the runner's active episode and
+    is not answered yet. Buttons name their message, and a button can be forged, so the id
+    alone proves nothing."""
+    episode = profile.episode
+    return (
+        episode is not None
+        and episode.status == "active"
+        and message_id in sent
+        and message_id not in profile.answered_messages
+    )
+
+
 def start_check_in(
     state: DialogState | None, profile: Profile, *, message_id: int, soreness: int, now: datetime
 ) -> Outcome:
-    """The first answer of a check-in (its soreness button): ask the rest as a conversation."""
+    """The first answer of a check-in (its soreness button): ask the rest as a conversation.
+
+    Only a check-in sent for the current episode while it is home care, and not answered yet,
+    starts one: any other (answered, an earlier episode's, one the advice has moved on from
+    since, or an id that was never sent) is stale.
+    """
     episode = profile.episode
-    if message_id in profile.answered_messages or episode is None or episode.status != "active":
+    if (
+        episode is None
+        or episode.disposition is not Disposition.HOME_CARE
+        or not _answerable(profile, message_id, profile.sent_check_ins)
+    ):
         return _stale_note(state, now=now)
     if state is not None and state.active:
         if state.answers.get("ci") == str(message_id):
@@ -424,11 +446,7 @@ def start_check_in(
             return Outcome(
                 replies=(info("care/finish_assessment_first.j2"), question_reply(state, now=now))
             )
-    answers = {
-        "c_sore": str(soreness),
-        "ci": str(message_id),
-        "plan": "yes" if episode.disposition is Disposition.HOME_CARE else "no",
-    }
+    answers = {"c_sore": str(soreness), "ci": str(message_id), "plan": "yes"}
     fresh = DialogState(Step.CHECKIN_TREND, answers, (), _version(state), now)
     return Outcome(state=fresh, replies=(question_reply(fresh, now=now),))
 
@@ -600,8 +618,10 @@ def start_setup(state: DialogState | None, profile: Profile, *, now: datetime) -
 
 
 def answer_seen_check(profile: Profile, *, message_id: int, seen: bool, now: datetime) -> Outcome:
+    """The answer to "were you seen?". Only a seen-check sent for the active episode and not
+    answered yet counts ("yes" closes the episode); any other id is stale."""
     episode = profile.episode
-    if message_id in profile.answered_messages or episode is None:
+    if episode is None or not _answerable(profile, message_id, profile.sent_seen_checks):
         return Outcome(replies=(info("care/already_answered.j2"),))
     record = RecordCheckIn(
         at=now,
@@ -631,7 +651,32 @@ def answer_seen_check(profile: Profile, *, message_id: int, seen: bool, now: dat
     return Outcome(replies=(info("care/seen_no.j2"), repeat), effects=(record,))
 
 
+# How far back a day's exercises can still be logged: a reminder answered late, not history
+# written afresh (a date far off would also break the progress chart).
+EXERCISE_LOG_DAYS_BACK = 14
+# "Today" moves by a day when the runner changes zone after a reminder was sent.
+ZONE_SLACK = timedelta(days=1)
+
+
+def loggable_days(profile: Profile, *, now: datetime) -> tuple[date, date]:
+    """The first and last day of the runner's own calendar whose exercises they can log now:
+    not over two weeks back nor before the current episode began, and not after today (with a
+    day's slack for a changed zone). Reminders are only sent for days in between."""
+    zone = profile.zone or "UTC"
+    today = local_date_of(now, zone)
+    first = today - timedelta(days=EXERCISE_LOG_DAYS_BACK)
+    if profile.episode is not None:
+        began = local_date_of(profile.episode.assessed_at, zone)
+        first = max(first, began - ZONE_SLACK)
+    return first, today + ZONE_SLACK
+
+
 def log_exercise(profile: Profile, *, day: date, result: str, now: datetime) -> Outcome:
+    """A reminder's Done / Skipped / Too sore, logged for the day it was for; a day no
+    reminder can have been for (an old button, or a forged date) is stale and logs nothing."""
+    first, last = loggable_days(profile, now=now)
+    if not first <= day <= last:
+        return Outcome(replies=(info("care/already_answered.j2"),))
     return Outcome(
         replies=(info("care/exercise_logged.j2", result=result),),
         effects=(RecordExercise(local_date=day, result=result, at=now),),

@@ -9,6 +9,7 @@ that the adapter applies in the same transaction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -305,6 +306,11 @@ class Profile:
     answered_messages: frozenset[int] = frozenset()
     # The newest check-in message sent and not yet answered (a typed "4/10" answers it).
     open_check_in: int | None = None
+    # The check-in and seen-check messages of the current episode that went out to the runner
+    # (or may have): only these can be answered. Buttons carry message ids, and anyone can
+    # forge a button, so any other id is stale.
+    sent_check_ins: frozenset[int] = frozenset()
+    sent_seen_checks: frozenset[int] = frozenset()
     plan_events: tuple[PlanEventView, ...] = ()
 
 
@@ -326,11 +332,23 @@ def event_for_button(button: Button, version: int) -> Event | None:
             case "howto" if button.value:
                 return ShowExercise(exercise_id=button.value)
             case "exercise" if button.value in EXERCISE_RESULTS:
-                day = date.fromisoformat(button.step)
+                day = _button_date(button.step)
                 return LogExercise(local_date=day, result=EXERCISE_RESULTS[button.value])
     except ValueError:
         return None
     return None
+
+
+# Exactly the form reminder buttons carry; `date.fromisoformat` would take other forms too.
+_BUTTON_DATE = re.compile(r"[0-9]{8}")
+
+
+def _button_date(text: str) -> date:
+    """A YYYYMMDD date from a button (ValueError for anything else). Whether the runner may log
+    that day is for `flows.care.log_exercise` to judge."""
+    if not _BUTTON_DATE.fullmatch(text):
+        raise ValueError(f"not a YYYYMMDD date: {text!r}")
+    return date(int(text[:4]), int(text[4:6]), int(text[6:]))
 
 
 EXERCISE_RESULTS = {"d": "done", "s": "skipped", "t": "too_sore"}

@@ -71,6 +71,9 @@ PROFILE = Profile(
     episode=EPISODE,
     soreness=((NOW, 4),),
     upcoming=(("checkin", NOW + timedelta(days=1)),),
+    # The messages of this episode the tests answer: check-ins 5 and 12, seen-check 5.
+    sent_check_ins=frozenset({5, 12}),
+    sent_seen_checks=frozenset({5}),
 )
 
 

@@ -1,0 +1,147 @@
+"""`load_profile` names the follow-up messages a runner's buttons may answer: the check-ins and
+seen-checks that went out (or may have) for their current episode, and no other runner's, no
+earlier episode's, none never sent, no other kind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.db import schedule_store, store
+from bot.db.database import Database
+from bot.db.migrate import upgrade_to_head
+from bot.db.models import ScheduledMessage
+from bot.followups import load_profile, open_episode_for
+from flows import care
+
+EARLIER = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database.threaded(f"sqlite:///{tmp_path / 'bot.db'}")
+    upgrade_to_head(database.engine)
+    yield database
+    database.dispose_sync()
+
+
+def runner_with_episode(session: Session, *, chat_id: int, assessed_at: datetime) -> int:
+    """The runner of `chat_id` (created if new) with a home-care episode assessed then."""
+    runner = store.get_or_create_runner(
+        session, chat_id=chat_id, user_id=None, first_name=None, now=assessed_at
+    )
+    session.flush()
+    answers = {"loc": "outside", "pain": "4"}
+    assessment = store.record_assessment(
+        session,
+        runner_id=runner.id,
+        answers=answers,
+        disposition="HOME_CARE",
+        reasons=[],
+        rules_version="test",
+        plyometric_gate_open=False,
+        started_at=assessed_at,
+        completed_at=assessed_at,
+    )
+    open_episode_for(
+        session,
+        runner_id=runner.id,
+        assessment_id=assessment.id,
+        answers=answers,
+        disposition="HOME_CARE",
+        assessed_at=assessed_at,
+        now=assessed_at,
+    )
+    return runner.id
+
+
+def message(
+    session: Session, runner_id: int, *, kind: str, episode: datetime, state: str, n: int
+) -> int:
+    """A follow-up of the episode assessed at `episode`, moved to `state` as the runtime would."""
+    key = f"r{runner_id}:{episode:%Y%m%d}:{kind}:{n}"
+    schedule_store.schedule(
+        session,
+        runner_id=runner_id,
+        kind=kind,
+        due_at=episode + timedelta(days=n),
+        idempotency_key=key,
+        payload={"episode": care.episode_key(episode), "n": n, "zone": "UTC"},
+        now=episode,
+    )
+    sent_at = episode + timedelta(days=n) if state == "sent" else None
+    session.execute(
+        update(ScheduledMessage)
+        .where(ScheduledMessage.idempotency_key == key)
+        .values(state=state, sent_at=sent_at)
+    )
+    return session.scalar(
+        select(ScheduledMessage.id).where(ScheduledMessage.idempotency_key == key)
+    )
+
+
+def profile_of(db: Database, chat_id: int):
+    return db.run_sync(
+        lambda session: load_profile(session, runner=store.find_runner(session, chat_id=chat_id))
+    )
+
+
+def test_only_the_current_episodes_delivered_check_ins_and_seen_checks(db: Database) -> None:
+    def seed(session: Session) -> dict[str, int]:
+        ids = {}
+        runner = runner_with_episode(session, chat_id=1, assessed_at=EARLIER)
+        ids["old episode"] = message(
+            session, runner, kind="checkin", episode=EARLIER, state="sent", n=1
+        )
+        # A new assessment: the earlier episode is closed, this one is current.
+        runner = runner_with_episode(session, chat_id=1, assessed_at=NOW)
+        for n, state in enumerate(("sent", "failed", "pending", "cancelled", "dropped"), 1):
+            ids[f"checkin {state}"] = message(
+                session, runner, kind="checkin", episode=NOW, state=state, n=n
+            )
+        ids["seen sent"] = message(
+            session, runner, kind="seen_check", episode=NOW, state="sent", n=9
+        )
+        ids["reminder"] = message(session, runner, kind="reminder", episode=NOW, state="sent", n=8)
+        other = runner_with_episode(session, chat_id=2, assessed_at=NOW)
+        ids["other runner"] = message(
+            session, other, kind="checkin", episode=NOW, state="sent", n=1
+        )
+        return ids
+
+    ids = db.run_sync(seed)
+    profile = profile_of(db, 1)
+    # Sent, or failed with an outcome unknown (it may be on their screen); never the rest.
+    assert profile.sent_check_ins == {ids["checkin sent"], ids["checkin failed"]}
+    assert profile.sent_seen_checks == {ids["seen sent"]}
+    # The newest check-in sent and not answered is open, and it is this episode's.
+    assert profile.open_check_in == ids["checkin sent"]
+
+
+def test_a_check_in_an_earlier_episode_left_open_is_not_the_open_one(db: Database) -> None:
+    def seed(session: Session) -> int:
+        runner = runner_with_episode(session, chat_id=1, assessed_at=EARLIER)
+        left_open = message(session, runner, kind="checkin", episode=EARLIER, state="sent", n=1)
+        runner_with_episode(session, chat_id=1, assessed_at=NOW)
+        return left_open
+
+    left_open = db.run_sync(seed)
+    profile = profile_of(db, 1)
+    assert left_open not in profile.sent_check_ins
+    # So a typed "4/10" is a soreness report, not the answer to that old check-in.
+    assert profile.open_check_in is None
+
+
+def test_a_runner_with_no_episode_can_answer_no_message(db: Database) -> None:
+    def seed(session: Session) -> None:
+        store.get_or_create_runner(session, chat_id=1, user_id=None, first_name=None, now=NOW)
+
+    db.run_sync(seed)
+    profile = profile_of(db, 1)
+    assert (profile.sent_check_ins, profile.sent_seen_checks) == (frozenset(), frozenset())
