@@ -104,7 +104,14 @@ class BotRuntime:
         self.bot = bot
         self.db = db
         self.clock = clock
-        self.outbox = OutboxSender(db=db, bot=bot, clock=clock, interval=outbox_interval)
+        limiter = bot.rate_limiter
+        self.outbox = OutboxSender(
+            db=db,
+            bot=bot,
+            clock=clock,
+            interval=outbox_interval,
+            pacer=limiter.pacer if isinstance(limiter, TelegramRateLimiter) else None,
+        )
         self.applier = Applier(db=db, bot=bot, clock=clock, on_applied=self.outbox.wake)
         self.poller = Poller(
             db=db, bot=bot, clock=clock, on_stored=self.applier.submit, timeout=poll_timeout

@@ -12,10 +12,13 @@ longer for urgent advice, slowly for follow-ups); a chat that refuses messages h
 failed and its runner's follow-ups stopped until they write again; a message Telegram rejects
 is failed and logged as a bug.
 
-Delivery is at least once for replies (a runner missing their answer is worse than seeing it
-twice: a message whose sender died is sent again) and at most once for follow-ups (marked
-`sending` first; a send cut off by a crash is failed, never repeated). A message is repeated
-only when the process dies between Telegram's answer and the record of it.
+Delivery is at most once: once its send slot is granted, a message is marked `sending` in the
+database, and only then does the Bot API call leave; a message a crashed sender left `sending`
+may have reached the runner and is failed ("outcome unknown"), never repeated, while one it had
+only claimed is sent by the next sender. The one exception is urgent advice (an emergency
+outcome), delivered at least once: sent again after a crash, since a repeat is harmless and a
+loss is not. So a crash can cost at most the one message whose call was leaving at that
+instant, and a runner who got no answer and taps again is shown where they are.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from bot.db import outbox_store, schedule_store
 from bot.db.database import Database
 from bot.db.outbox_store import OutboxRow
 from bot.outgoing import Verdict, classify, deliver
+from bot.ratelimit import SendRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +124,10 @@ class OutboxSender:
         interval: float = 1.0,
         max_chats: int = 2048,
         recover_every: float = 10.0,
+        pacer: SendRateLimiter | None = None,
     ) -> None:
+        """`pacer`: the rate limiter inside `bot`'s `TelegramRateLimiter`, if it has one: the
+        sender waits for each slot itself, so that "sending" is recorded just before the call."""
         self.worker = worker or default_worker_id()
         if len(self.worker) > 64:
             raise ValueError("a worker id has at most 64 characters")
@@ -132,6 +139,7 @@ class OutboxSender:
         self._interval = interval
         self._max_chats = max_chats
         self._recover_every = recover_every
+        self._pacer = pacer
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._chats: dict[int, asyncio.Task[None]] = {}
@@ -264,6 +272,8 @@ class OutboxSender:
             self._wake.set()
 
     async def _send(self, row: OutboxRow) -> _Result:
+        if self._pacer is not None:
+            await self._pacer.acquire(row.chat_id)
         if row.at_most_once:
             started = await self._db.run(
                 outbox_store.mark_sending,
@@ -275,7 +285,9 @@ class OutboxSender:
             if not started:
                 return _Result(None, error="lost")
         try:
-            await deliver(self._bot, row.chat_id, row.method, row.payload)
+            await deliver(
+                self._bot, row.chat_id, row.method, row.payload, paced=self._pacer is not None
+            )
         except Exception as error:
             verdict, why = classify(error)
             wait = _retry_after_seconds(error) if isinstance(error, RetryAfter) else 0.0

@@ -33,6 +33,7 @@ from telegram.error import (
 
 from bot.charts import progress_from_json, render_png
 from bot.keyboards import inline_keyboard
+from bot.ratelimit import ALREADY_PACED
 from bot.render import render
 from flows.types import Reply
 
@@ -80,8 +81,12 @@ def progress_chart(
     return Outgoing(SEND_PHOTO, {"caption": caption, "chart": chart})
 
 
-async def deliver(bot: Bot, chat_id: int, method: str, payload: dict[str, Any]) -> None:
-    """Make the Bot API call an outbox message stands for."""
+async def deliver(
+    bot: Bot, chat_id: int, method: str, payload: dict[str, Any], *, paced: bool = False
+) -> None:
+    """Make the Bot API call an outbox message stands for (`paced`: the caller already waited
+    for the chat's send slot, so the bot's rate limiter lets it through)."""
+    extra: dict[str, Any] = {"rate_limit_args": ALREADY_PACED} if paced else {}
     if method == SEND_MESSAGE:
         await bot.send_message(
             chat_id=chat_id,
@@ -89,6 +94,7 @@ async def deliver(bot: Bot, chat_id: int, method: str, payload: dict[str, Any]) 
             parse_mode=ParseMode.HTML,
             # Plain JSON is sent as it is: no need to rebuild PTB's keyboard objects.
             reply_markup=payload.get("reply_markup"),  # type: ignore[arg-type]
+            **extra,
         )
     elif method == SEND_DOCUMENT:
         await bot.send_document(
@@ -97,12 +103,17 @@ async def deliver(bot: Bot, chat_id: int, method: str, payload: dict[str, Any]) 
             filename=payload["filename"],
             caption=payload["caption"],
             parse_mode=ParseMode.HTML,
+            **extra,
         )
     elif method == SEND_PHOTO:
         # Drawing takes a moment of CPU: keep it off the event loop.
         png = await asyncio.to_thread(render_png, progress_from_json(payload["chart"]))
         await bot.send_photo(
-            chat_id=chat_id, photo=png, caption=payload["caption"], parse_mode=ParseMode.HTML
+            chat_id=chat_id,
+            photo=png,
+            caption=payload["caption"],
+            parse_mode=ParseMode.HTML,
+            **extra,
         )
     else:
         raise ValueError(f"the outbox cannot send {method!r}")

@@ -192,14 +192,20 @@ PACED_METHODS = frozenset(
 )
 
 
-class TelegramRateLimiter(BaseRateLimiter[None]):
+# `rate_limit_args` of a call whose caller already waited for its slot (the outbox waits first,
+# so that it can record "sending" at the last moment before the call leaves).
+ALREADY_PACED = "already-paced"
+
+
+class TelegramRateLimiter(BaseRateLimiter[str]):
     """python-telegram-bot's rate-limiter interface on a `SendRateLimiter`.
 
     Hand it to an `ExtBot` (`ExtBot(..., rate_limiter=TelegramRateLimiter())`): each call of a
-    paced method waits for its chat's slot; a RetryAfter pauses every later call for the time
-    Telegram asked and is re-raised, so that the caller (the outbox) can put its message back
-    without counting a failure. Calls are not retried here: what a failure means for a message
-    is the outbox's decision.
+    paced method waits for its chat's slot (unless its caller took the slot from `pacer` itself
+    and says so with `rate_limit_args=ALREADY_PACED`); a RetryAfter pauses every later call for
+    the time Telegram asked and is re-raised, so that the caller (the outbox) can put its
+    message back without counting a failure. Calls are not retried here: what a failure means
+    for a message is the outbox's decision.
     """
 
     def __init__(self, pacer: SendRateLimiter | None = None) -> None:
@@ -218,10 +224,10 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: None,
+        rate_limit_args: str | None,
     ) -> Any:
         chat_id = data.get("chat_id")
-        if endpoint in PACED_METHODS and chat_id is not None:
+        if endpoint in PACED_METHODS and chat_id is not None and rate_limit_args != ALREADY_PACED:
             await self.pacer.acquire(chat_id)
         try:
             return await callback(*args, **kwargs)

@@ -244,6 +244,7 @@ def apply_inbox_update(session: Session, *, inbox_id: int, route: Route, now: da
                     method=notice.method,
                     payload=notice.payload,
                     source=SOURCE_NOTICE,
+                    at_most_once=True,
                     now=now,
                 )
                 queued = 1
@@ -263,6 +264,8 @@ def queue_replies(session: Session, *, chat_id: int, applied: Applied, now: date
             method=message.method,
             payload=message.payload,
             source=SOURCE_REPLY,
+            # At most once, like every message, except urgent advice: see bot.outbox.
+            at_most_once=not reply.urgent,
             urgent=reply.urgent,
             now=now,
         )
@@ -289,5 +292,6 @@ def queue_error_reply(session: Session, *, chat_id: int, now: datetime) -> None:
         method=message.method,
         payload=message.payload,
         source=SOURCE_REPLY,
+        at_most_once=True,
         now=now,
     )

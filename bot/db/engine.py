@@ -27,9 +27,11 @@ _DEFAULT_ASYNC_DRIVER = {"sqlite": "aiosqlite", "postgresql": "psycopg"}
 _BACKEND_ALIASES = {"postgres": "postgresql"}
 
 SQLITE_PRAGMAS = (
+    # First, so that a connection meeting another's lock (two processes opening a new file at
+    # once) waits for it instead of failing on the pragmas after it.
+    "PRAGMA busy_timeout=5000",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
-    "PRAGMA busy_timeout=5000",
     "PRAGMA foreign_keys=ON",
 )
 
