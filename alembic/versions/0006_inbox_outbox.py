@@ -92,6 +92,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("chat_id", name=op.f("pk_group_notices")),
     )
     _replace_state_check(NEW_STATES, UNFINISHED_NEW)
+    # Redeliveries are recognised by the inbox now, not by each runner's recent update keys.
+    with op.batch_alter_table("runners", schema=None) as batch_op:
+        batch_op.drop_column("recent_updates")
+        batch_op.drop_column("last_update_id")
     op.execute(
         "UPDATE scheduled_messages SET state = 'pending', claimed_by = NULL, "
         "claimed_until = NULL WHERE state = 'claimed'"
@@ -103,6 +107,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("runners", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("last_update_id", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("recent_updates", sa.JSON(), nullable=True))
     op.execute("UPDATE scheduled_messages SET state = 'sent' WHERE state = 'queued'")
     _replace_state_check(OLD_STATES, UNFINISHED_OLD)
     op.drop_table("group_notices")

@@ -2,9 +2,9 @@
 
 Every runner update reads the runner and their conversation and writes the new state; doing that
 through the ORM's unit of work costs several times the database's own time. These few functions
-use Core statements built once: one joined SELECT, one guarded UPDATE (or an INSERT for a new
-conversation) and one UPDATE of the runner's last applied update id. The conversation's
-`version` is checked and advanced here by hand, as the mapper's version counter would.
+use Core statements built once: one joined SELECT and one guarded UPDATE (or an INSERT for a new
+conversation). The conversation's `version` is checked and advanced here by hand, as the
+mapper's version counter would. Whether an update was applied before is the inbox's business.
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ class ChatRow:
     id: int
     first_name: str | None
     user_id: int | None
-    last_update_id: int | None
-    recent_updates: list[str] | None
     zone: str | None
     reminder_time: str | None
     reminders_paused: bool
@@ -48,8 +46,6 @@ _LOAD = (
         _runners.c.id,
         _runners.c.first_name,
         _runners.c.user_id,
-        _runners.c.last_update_id,
-        _runners.c.recent_updates,
         _runners.c.zone,
         _runners.c.reminder_time,
         _runners.c.reminders_paused,
@@ -80,16 +76,6 @@ _UPDATE = (
         version=_conversations.c.version + 1,
     )
 )
-_APPLIED = (
-    update(_runners)
-    .where(_runners.c.id == bindparam("rid"))
-    .values(last_update_id=bindparam("update_id"), recent_updates=bindparam("recent"))
-)
-# Enough to cover every update of one runner that a crash can leave unconfirmed: they send one
-# at a time and wait for the reply.
-RECENT_UPDATES_KEPT = 16
-
-
 def load_chat(session: Session, *, chat_id: int) -> ChatRow | None:
     """The runner of `chat_id` with their conversation, or None for a chat never seen."""
     row = session.execute(_LOAD, {"chat_id": chat_id}).one_or_none()
@@ -136,14 +122,3 @@ def write_conversation(
     if result.rowcount != 1:
         raise StaleConversation(f"runner {runner_id}: conversation is not at {expected_version}")
     return expected_version + 1
-
-
-def was_applied(chat: ChatRow, update_key: str) -> bool:
-    """Whether the update with this key already changed the runner's state."""
-    return update_key in (chat.recent_updates or ())
-
-
-def mark_applied(session: Session, *, chat: ChatRow, update_id: int, update_key: str) -> None:
-    """Remember an applied update among the runner's most recent ones."""
-    recent = [*(chat.recent_updates or ()), update_key][-RECENT_UPDATES_KEPT:]
-    session.execute(_APPLIED, {"rid": chat.id, "update_id": update_id, "recent": recent})

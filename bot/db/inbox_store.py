@@ -2,9 +2,10 @@
 
 Like the other store modules, functions take the `Session` first, pass time in as `now`, and
 never commit. An update is stored (`store_updates`, a redelivery is a no-op through its unique
-key) before Telegram is told it arrived; the applier then takes each chat's oldest pending update
-(`next_for_chat`) and, in the transaction that applies it, marks it done (`mark_done`, guarded by
-its state so it is applied once). An update that cannot be applied is tried again later or set
+key) before Telegram is told it arrived; the applier then takes each chat's pending updates in
+order (`rows_for_keys` for a batch just stored, `pending_rows` after a crash) and, in the
+transaction that applies one, marks it done (`mark_done`, guarded by its state so it is applied
+once). An update that cannot be applied is tried again later or set
 aside (`record_failure`); either way the chat's later updates are not held up for ever.
 """
 
@@ -67,37 +68,6 @@ def store_updates(session: Session, *, updates: Iterable[Received], now: datetim
         if session.execute(statement).scalar_one_or_none() is not None:
             stored += 1
     return stored
-
-
-def pending_chats(session: Session, *, limit: int) -> list[int]:
-    """Chats with pending updates, the one waiting longest first."""
-    first = func.min(InboxUpdate.id)
-    rows = session.execute(
-        select(InboxUpdate.chat_key, first)
-        .where(InboxUpdate.state == InboxState.PENDING.value)
-        .group_by(InboxUpdate.chat_key)
-        .order_by(first)
-        .limit(limit)
-    ).all()
-    return [chat_key for chat_key, _ in rows]
-
-
-def next_for_chat(session: Session, *, chat_key: int) -> InboxRow | None:
-    """The chat's oldest pending update (due or not: the caller waits for `not_before`)."""
-    row = session.execute(
-        select(
-            InboxUpdate.id,
-            InboxUpdate.update_id,
-            InboxUpdate.chat_key,
-            InboxUpdate.payload,
-            InboxUpdate.attempts,
-            InboxUpdate.not_before,
-        )
-        .where(InboxUpdate.chat_key == chat_key, InboxUpdate.state == InboxState.PENDING.value)
-        .order_by(InboxUpdate.id)
-        .limit(1)
-    ).one_or_none()
-    return InboxRow(*row) if row is not None else None
 
 
 def mark_done(session: Session, *, inbox_id: int, now: datetime) -> bool:

@@ -74,13 +74,6 @@ class Runner(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     first_name: Mapped[str | None] = mapped_column(String(FIRST_NAME_LENGTH))
-    # The last Telegram update applied for this runner (for the record).
-    last_update_id: Mapped[int | None] = mapped_column(BigInteger)
-    # Keys of the last few updates applied: an update redelivered after a crash has already
-    # changed the state and is skipped. Exact keys, not "id <= the last one": Telegram may
-    # restart update ids at random after a quiet week, and a restarted local Bot API server
-    # starts again from 1.
-    recent_updates: Mapped[list[str] | None] = mapped_column(JSON)
     # Follow-up settings. The IANA zone (such as "Europe/Berlin") and the "HH:MM" local time
     # of the daily reminder stay None until the runner chooses them. The flags have server
     # defaults so that runners who existed before these settings get them switched off.

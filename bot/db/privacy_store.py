@@ -5,7 +5,7 @@ and deleted without anyone remembering to: every table either is `runners`, has 
 column, or is declared operational (`OPERATIONAL_TABLES`: the bot's own machinery, keyed by chat
 rather than by runner, which the runtime prunes); `runner_tables` refuses any other table (the
 tests call it on the whole schema). The export holds the runner's own data, not the bot's
-bookkeeping about it: the columns in `NOT_EXPORTED` (update keys, leases, error texts,
+bookkeeping about it: the columns in `NOT_EXPORTED` (lock versions, leases, error texts,
 idempotency keys, attempt counts) are left out, and their rows are still deleted whole. It is
 plain JSON-ready data, datetimes as ISO 8601 with their UTC offset and dates as ISO dates.
 Deleting the runner's row would be enough where foreign keys are enforced (ON DELETE CASCADE
@@ -35,8 +35,6 @@ OPERATIONAL_TABLES = frozenset({"inbox_updates", "outbox_messages", "group_notic
 # column not named here is exported, so a new column of runner data needs no change here, and a
 # new internal column needs an entry. The tests check that every name here exists.
 NOT_EXPORTED: Mapping[str, frozenset[str]] = {
-    # Which Telegram updates were applied: redelivery bookkeeping.
-    "runners": frozenset({"last_update_id", "recent_updates"}),
     # The optimistic-locking counter.
     "conversations": frozenset({"version"}),
     # Telegram's refusal text when the bot could not reach the runner.

@@ -112,11 +112,6 @@ def seed_runner(db: Database, *, chat_id: int) -> int:
                 last_error="Traceback (most recent call last): TimedOut",
             )
         )
-        session.execute(
-            update(Runner)
-            .where(Runner.id == runner_id)
-            .values(last_update_id=9000 + chat_id, recent_updates=[f"u{9000 + chat_id}:m1"])
-        )
         episode = followup_store.open_episode(
             session,
             runner_id=runner_id,
@@ -319,7 +314,6 @@ def test_the_export_leaves_out_the_bots_bookkeeping(db: Database, two_runners: t
         "Europe/Berlin",
         "07:30",
     )
-    assert "recent_updates" not in runner and "last_update_id" not in runner
     # A follow-up is what it is, when it was due, where it is and when it was sent; nothing else.
     assert tables["scheduled_messages"] == [
         {

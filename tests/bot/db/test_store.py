@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
 
 from bot.db import chat_store, store
 from bot.db.database import Database
@@ -95,27 +94,6 @@ class TestRunners:
         big = -1_001_234_567_890
         assert new_runner(db, chat_id=big).chat_id == big
         assert db.run_sync(store.find_runner, chat_id=big) is not None
-
-    def test_an_update_is_applied_once_by_its_key_even_when_ids_restart(self, db: Database):
-        runner_id = new_runner(db).id
-
-        def apply(session: Session, *, update_id: int, key: str) -> bool:
-            chat = chat_store.load_chat(session, chat_id=42)
-            if chat_store.was_applied(chat, key):
-                return False
-            chat_store.mark_applied(session, chat=chat, update_id=update_id, update_key=key)
-            return True
-
-        assert db.run_sync(apply, update_id=100, key="100:m5") is True
-        assert db.run_sync(apply, update_id=100, key="100:m5") is False  # redelivered
-        assert db.run_sync(apply, update_id=1, key="1:m9") is True  # a restarted server
-        assert db.run_sync(store.find_runner, chat_id=42).last_update_id == 1
-        for n in range(chat_store.RECENT_UPDATES_KEPT):
-            db.run_sync(apply, update_id=200 + n, key=f"{200 + n}:m")
-        assert db.run_sync(store.find_runner, chat_id=42).id == runner_id
-        assert len(db.run_sync(chat_store.load_chat, chat_id=42).recent_updates) == (
-            chat_store.RECENT_UPDATES_KEPT
-        )
 
 
 class TestConversations:
