@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 
 from bot.db.engine import make_engine, normalize_url
-from bot.db.migrate import assert_foreign_keys_hold, foreign_keys_suspended
+from bot.db.migrate import assert_foreign_keys_hold, foreign_keys_suspended, migration_lock
 from bot.db.models import Base
 from bot.db.types import UTCDateTime
 
@@ -90,7 +90,9 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(database_url())
     try:
-        with engine.connect() as connection:
+        # The same lock the bot takes at start-up: `alembic upgrade` by hand may meet a bot
+        # process migrating the same database.
+        with migration_lock(engine), engine.connect() as connection:
             run_migrations_on(connection)
     finally:
         engine.dispose()

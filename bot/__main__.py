@@ -35,7 +35,9 @@ def run_bot() -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, token=settings.token)
+    configure_logging(
+        settings.log_level, token=settings.token, json_logs=settings.log_format == "json"
+    )
     db = open_database(settings.database_url)
     clock = utc_now
     if settings.clock_file is not None:

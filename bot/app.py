@@ -16,7 +16,8 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from telegram import BotCommand
 from telegram.error import InvalidToken, TelegramError
@@ -24,6 +25,7 @@ from telegram.ext import ExtBot
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.clock import utc_now
+from bot.db import inbox_store, outbox_store
 from bot.db.database import Database
 from bot.followups import compose
 from bot.inbox import Applier, Poller
@@ -42,6 +44,13 @@ READ_TIMEOUT = 10.0
 WRITE_TIMEOUT = 20.0
 POOL_TIMEOUT = 5.0
 POLL_TIMEOUT = 30
+# How long the inbox and outbox keep what they are done with: applied updates for a day (a
+# redelivery comes within minutes), updates set aside for a month (for the operator to look
+# at), finished messages for a week. Pruned every ten minutes.
+KEEP_APPLIED = timedelta(days=1)
+KEEP_SET_ASIDE = timedelta(days=30)
+KEEP_FINISHED_MESSAGES = timedelta(days=7)
+HOUSEKEEPING_EVERY = 600.0
 
 
 def default_requests() -> tuple[BaseRequest, BaseRequest]:
@@ -141,11 +150,33 @@ class BotRuntime:
         self._tasks = [
             asyncio.create_task(self.applier.run_forever(), name="inbox-scan"),
             asyncio.create_task(self.poller.run_forever(), name="poller"),
+            asyncio.create_task(self._housekeeping(), name="housekeeping"),
         ]
         for task in self._tasks:
             task.add_done_callback(self._on_task_end)
         if self._run_scheduler:
             self.scheduler.start()
+
+    async def prune(self) -> int:
+        """Delete what the inbox and outbox are long done with; how many rows."""
+        now = self.clock()
+
+        def prune(session: Any) -> int:
+            return inbox_store.prune(
+                session, done_before=now - KEEP_APPLIED, failed_before=now - KEEP_SET_ASIDE
+            ) + outbox_store.prune(session, before=now - KEEP_FINISHED_MESSAGES)
+
+        return await self.db.run(prune)
+
+    async def _housekeeping(self) -> None:
+        while True:
+            try:
+                pruned = await self.prune()
+                if pruned:
+                    log.info("pruned %s finished inbox and outbox rows", pruned)
+            except Exception:
+                log.exception("housekeeping failed; trying again later")
+            await asyncio.sleep(HOUSEKEEPING_EVERY)
 
     def _on_task_end(self, task: asyncio.Task[None]) -> None:
         if task.cancelled():

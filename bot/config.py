@@ -28,6 +28,8 @@ class Settings:
     api_url: str = DEFAULT_API_URL
     database_url: str = DEFAULT_DATABASE_URL
     log_level: str = "INFO"
+    # "text" (readable lines) or "json" (one JSON object per line, for log collectors).
+    log_format: str = "text"
     scheduler_interval: float = 1.0
     clock_file: Path | None = None
 
@@ -77,6 +79,9 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
+    log_format = env.get("LOG_FORMAT", "text").strip().lower() or "text"
+    if log_format not in {"text", "json"}:
+        raise ConfigError("LOG_FORMAT must be text or json")
     try:
         interval = float(env.get("SCHEDULER_INTERVAL", "1") or "1")
     except ValueError:
@@ -89,6 +94,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         api_url=api_url,
         database_url=database_url_from(env),
         log_level=log_level,
+        log_format=log_format,
         scheduler_interval=interval,
         clock_file=Path(clock_file) if clock_file else None,
     )
