@@ -1,23 +1,28 @@
-"""Scheduler benchmark: how fast due messages are found and claimed in a big table, and how many
-messages a second the scheduler can claim, send and record when nothing else holds it back.
+"""Scheduler benchmark: how fast due follow-ups are found in a big table, how many a second the
+scheduler hands to the outbox, and how many a second the outbox sends when nothing else holds it
+back.
 
 For each backend and table size it builds a fresh, migrated database (SQLite: a file in a temp
 dir; PostgreSQL: a new schema in the `test` database, dropped afterwards) and bulk-loads N
-runners with one message each (executemany on SQLite, COPY on PostgreSQL): a fifth of them
-pending and due within the last hour, the rest sent history, which is what a table looks like
-after a while (finished messages pile up; unfinished ones stay few). It then reports:
+runners with one scheduled message each (executemany on SQLite, COPY on PostgreSQL): a fifth of
+them pending and due within the last hour, the rest sent history, which is what the table looks
+like after a while (finished messages pile up; unfinished ones stay few). It then reports:
 
-(a) the due query: `schedule_store.claim_due` taking a batch of 100 (the SELECT with
-    FOR UPDATE SKIP LOCKED on PostgreSQL, and the UPDATE that claims them), timed over repeated
-    claims that are rolled back, so each one faces the full table; and the query plan of the
-    due SELECT, which must be a range scan of `ix_scheduled_messages_due` with no sort.
-(b) claim-and-send throughput: a real `bot.scheduler.Scheduler` (its claim, begin and record
-    transactions, rendering) with the rate limiter off and the Bot API answered in process by
-    `tests.fakes.botapi.FakeBotApi`, so the figure is the scheduler's own ceiling (Telegram
-    allows about 30 messages a second).
+(a) the due query: `schedule_store.take_due` taking a batch of 100 (the SELECT with
+    FOR UPDATE SKIP LOCKED on PostgreSQL, loaded as ORM objects), and the SELECT alone, each
+    timed over repeated runs that are rolled back so every one faces the full table; and the
+    query plan, which must be a range scan of `ix_scheduled_messages_due` with no sort.
+(b) queue throughput: a real `bot.scheduler.Scheduler` taking due messages, composing one reply
+    each (rendered from a template), writing it to the outbox, marking the message queued, all
+    in one transaction per batch.
+(c) send throughput: a real `bot.outbox.OutboxSender` delivering what (b) queued (one message
+    per chat, each sent at most once: a `sending` mark, the Bot API call, the record of it) with
+    the rate limiter off and the Bot API answered in process by
+    `tests.fakes.botapi.FakeBotApi`, so the figure is the sender's own ceiling (Telegram allows
+    about 30 messages a second).
 
-Run `python -m bench.scheduler --help`; the default run (both sizes, both backends) takes a
-couple of minutes on two cores, most of it loading the million-row tables.
+Run `python -m bench.scheduler --help`; the default run (both sizes, both backends) takes a few
+minutes on two cores, most of it loading the million-row tables.
 """
 
 from __future__ import annotations
@@ -31,27 +36,29 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
-from telegram import Bot
 
-from bot.db import schedule_store
+from bot.app import build_bot
+from bot.db import outbox_store, schedule_store
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
-from bot.db.models import ScheduledMessage
+from bot.db.models import OutboxMessage, ScheduledMessage
+from bot.outbox import OutboxSender
 from bot.scheduler import Composed, Scheduler
 from flows.types import Reply
 from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
 
 POSTGRES_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DUE_EVERY = 5  # one message in five is pending and due; the others are sent history
-CLAIM_SIZE = 100
+TAKE_SIZE = 100
 REPLY = Reply("triage/unreadable.j2", {"kind": "sticker"})
 SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime in SQLite
 
@@ -169,25 +176,23 @@ def load_postgres(engine: Engine, count: int, now: datetime) -> None:
 # --- (a) the due query ---------------------------------------------------------------------------
 
 
-def time_claims(engine: Engine, now: datetime, repeats: int) -> list[float]:
-    """Seconds per claim of CLAIM_SIZE due messages, each rolled back so the table stays full."""
+def time_takes(engine: Engine, now: datetime, repeats: int) -> list[float]:
+    """Seconds per `take_due` of TAKE_SIZE messages, each rolled back so the table stays full."""
     timings: list[float] = []
     for _ in range(repeats):
         with Session(engine) as session:
             started = time.perf_counter()
-            claimed = schedule_store.claim_due(
-                session, now=now, limit=CLAIM_SIZE, worker="bench", lease=timedelta(seconds=60)
-            )
+            taken = schedule_store.take_due(session, now=now, limit=TAKE_SIZE)
             timings.append(time.perf_counter() - started)
-            if len(claimed) != CLAIM_SIZE:
-                raise RuntimeError(f"claimed {len(claimed)} messages, expected {CLAIM_SIZE}")
+            if len(taken) != TAKE_SIZE:
+                raise RuntimeError(f"took {len(taken)} messages, expected {TAKE_SIZE}")
             session.rollback()
     return timings
 
 
 def time_due_select(engine: Engine, now: datetime, repeats: int) -> list[float]:
-    """Seconds per run of the due SELECT alone (rows fetched, no ORM objects, no UPDATE)."""
-    query = schedule_store.due_query(now=now, limit=CLAIM_SIZE)
+    """Seconds per run of the due SELECT alone (rows fetched, no ORM objects)."""
+    query = schedule_store.due_query(now=now, limit=TAKE_SIZE)
     timings: list[float] = []
     with engine.connect() as connection:
         for _ in range(repeats):
@@ -196,13 +201,13 @@ def time_due_select(engine: Engine, now: datetime, repeats: int) -> list[float]:
                 rows = connection.execute(query).all()
                 timings.append(time.perf_counter() - started)
                 transaction.rollback()
-            if len(rows) != CLAIM_SIZE:
-                raise RuntimeError(f"the due query found {len(rows)} rows, expected {CLAIM_SIZE}")
+            if len(rows) != TAKE_SIZE:
+                raise RuntimeError(f"the due query found {len(rows)} rows, expected {TAKE_SIZE}")
     return timings
 
 
 def due_query_plan(engine: Engine, now: datetime) -> list[str]:
-    query = schedule_store.due_query(now=now, limit=CLAIM_SIZE)
+    query = schedule_store.due_query(now=now, limit=TAKE_SIZE)
     with engine.connect() as connection:
         compiled = query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
         if engine.dialect.name == "sqlite":
@@ -225,36 +230,89 @@ def uses_due_index(plan: list[str]) -> bool:
     )
 
 
-# --- (b) claim-and-send throughput ---------------------------------------------------------------
+# --- (b) queueing and (c) sending ----------------------------------------------------------------
 
 
-async def claim_and_send(
-    url: str, messages: int, *, batch: int, concurrency: int
-) -> tuple[int, float]:
-    """Send `messages` due messages through a real Scheduler (no pacing); (sent, seconds)."""
-    api = FakeBotApi()
+@dataclass(frozen=True)
+class Throughput:
+    """How many messages a stage dealt with, in how many seconds."""
+
+    count: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds if self.seconds > 0 else float("inf")
+
+
+async def queue_due(url: str, messages: int, *, batch: int, now: datetime) -> Throughput:
+    """Queue `messages` due messages through a real Scheduler; its throughput."""
     db = Database.threaded(url)
     try:
-        async with Bot(DEFAULT_TOKEN, request=LocalBotApiRequest(api)) as bot:
-            scheduler = Scheduler(
-                db=db, bot=bot, compose=compose, pace=False, batch=batch, concurrency=concurrency
-            )
-            await scheduler.run_once()  # warm up: connections, templates, code paths
-            warm = len(api.calls_to("sendMessage"))
-            started = time.perf_counter()
-            sent = 0
-            while sent < messages:
-                processed = await scheduler.run_once()
-                if not processed:
-                    break
-                sent += processed
-            elapsed = time.perf_counter() - started
-            delivered = len(api.calls_to("sendMessage")) - warm
-            if delivered != sent:
-                raise RuntimeError(f"{sent} messages processed but {delivered} delivered")
-            return sent, elapsed
+        # The warm-up batch is queued too, and sent by the sender afterwards.
+        scheduler = Scheduler(db=db, compose=compose, clock=lambda: now, batch=batch)
+        await scheduler.run_once()  # warm up: connections, templates, code paths
+        started = time.perf_counter()
+        queued = 0
+        while queued < messages:
+            taken = await scheduler.run_once()
+            if not taken:
+                break
+            queued += taken
+        elapsed = time.perf_counter() - started
     finally:
         await db.dispose()
+    return Throughput(queued, elapsed)
+
+
+async def send_queued(url: str, *, batch: int, now: datetime) -> Throughput:
+    """Send everything in the outbox through a real OutboxSender (no pacing); its throughput."""
+    api = FakeBotApi(record_calls=False)
+    db = Database.threaded(url)
+    try:
+        waiting = await db.run(outbox_store.backlog, now=now)
+        chats = await db.run(
+            lambda session: list(session.scalars(select(OutboxMessage.chat_id).distinct()))
+        )
+        async with build_bot(
+            token=DEFAULT_TOKEN,
+            request=LocalBotApiRequest(api),
+            get_updates_request=LocalBotApiRequest(api),
+            pace=False,
+        ) as bot:
+            sender = OutboxSender(db=db, bot=bot, clock=lambda: now, batch=batch, interval=0.01)
+            started = time.perf_counter()
+            sender.start()
+            try:
+                await sender.idle(within=3600)
+            finally:
+                await sender.stop()
+            elapsed = time.perf_counter() - started
+        # The figure counts only what the fake Bot API really received, once per chat.
+        delivered = sum(len(api.sent_to(chat_id)) for chat_id in chats)
+        counts = await db.run(outbox_store.counts_by_state)
+        if sender.failed or delivered != waiting or counts != {"sent": waiting}:
+            raise RuntimeError(
+                f"{waiting} messages waiting, {delivered} delivered, {sender.failed} failed;"
+                f" outbox now {counts}"
+            )
+        return Throughput(sender.sent, elapsed)
+    finally:
+        await db.dispose()
+
+
+def scheduled_states(url: str) -> dict[str, int]:
+    db = Database.threaded(url)
+    try:
+        return dict(
+            db.run_sync(
+                lambda session: session.execute(
+                    select(ScheduledMessage.state, func.count()).group_by(ScheduledMessage.state)
+                ).all()
+            )
+        )
+    finally:
+        db.dispose_sync()
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -279,26 +337,36 @@ def bench_one(backend: str, rows: int, args: argparse.Namespace, out: TextIO) ->
             plan = due_query_plan(db.engine, now)
             verdict = "index range scan, no sort" if uses_due_index(plan) else "INDEX NOT USED"
             print(f"{label}: due query plan ({verdict}): {' | '.join(plan)}", file=out)
-            time_claims(db.engine, now, 3)  # warm the cache and the statement caches
-            selects = time_due_select(db.engine, now, args.claims)
-            claims = time_claims(db.engine, now, args.claims)
+            time_takes(db.engine, now, 3)  # warm the cache and the statement caches
+            selects = time_due_select(db.engine, now, args.takes)
+            takes = time_takes(db.engine, now, args.takes)
             print(
-                f"{label}: due query, a batch of {CLAIM_SIZE}: the SELECT alone"
-                f" {milliseconds(selects)}; the whole claim (SELECTs, UPDATE, ORM objects)"
-                f" {milliseconds(claims)} ({args.claims} runs each, rolled back)",
+                f"{label}: due query, a batch of {TAKE_SIZE}: the SELECT alone"
+                f" {milliseconds(selects)}; take_due (locking SELECT, ORM objects)"
+                f" {milliseconds(takes)} ({args.takes} runs each, rolled back)",
                 file=out,
                 flush=True,
             )
         finally:
             db.dispose_sync()
-        sent, seconds = asyncio.run(
-            claim_and_send(url, args.messages, batch=args.batch, concurrency=args.concurrency)
-        )
+        messages = min(args.messages, due - args.batch)
+        queued = asyncio.run(queue_due(url, messages, batch=args.batch, now=now))
         print(
-            f"{label}: claim-and-send throughput: {sent:,} messages in {seconds:.2f} s ="
-            f" {sent / seconds:,.0f} messages/s (rate limiter off, Bot API in process,"
-            f" batch {args.batch}, concurrency {args.concurrency}; one claim transaction per"
-            f" batch, a begin and a record transaction per message)",
+            f"{label}: queue throughput: {queued.count:,} messages in {queued.seconds:.2f} s ="
+            f" {queued.per_second:,.0f} messages/s (scheduler batch {args.batch}: take, compose"
+            f" and render, write the outbox, mark queued, one transaction per batch)",
+            file=out,
+            flush=True,
+        )
+        sent = asyncio.run(send_queued(url, batch=args.send_batch, now=now))
+        states = scheduled_states(url)
+        if states.get("queued") or states.get("sent", 0) != rows - due + sent.count:
+            raise RuntimeError(f"scheduled messages after sending: {states}")
+        print(
+            f"{label}: send throughput: {sent.count:,} messages in {sent.seconds:.2f} s ="
+            f" {sent.per_second:,.0f} messages/s (outbox sender, rate limiter off, Bot API in"
+            f" process, one message per chat, at most once: a sending mark, the call and its"
+            f" record; sender batch {args.send_batch})",
             file=out,
             flush=True,
         )
@@ -312,20 +380,32 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--backend", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"]
     )
-    parser.add_argument("--claims", type=int, default=50, help="timed claims per table")
+    parser.add_argument("--takes", type=int, default=50, help="timed due queries per table")
     parser.add_argument(
-        "--messages", type=int, default=5_000, help="messages sent for the throughput figure"
+        "--messages",
+        type=int,
+        default=5_000,
+        help="messages queued and then sent for the throughput figures",
     )
-    parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=100, help="the scheduler's batch")
+    parser.add_argument(
+        "--send-batch", type=int, default=200, help="chats the sender claims per pass"
+    )
     parser.add_argument("--postgres-url", default=POSTGRES_SERVER_URL)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    smallest = min(args.rows)
+    if smallest // DUE_EVERY < TAKE_SIZE + args.batch:
+        parser.error(
+            f"--rows {smallest} leaves too few due messages: at least"
+            f" {(TAKE_SIZE + args.batch) * DUE_EVERY} rows are needed"
+        )
+    return args
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = parse_args(argv)
     out = out or sys.stdout
-    print("# Scheduler benchmark: the due query and claim-and-send throughput", file=out)
+    print("# Scheduler benchmark: the due query, queue and send throughput", file=out)
     for backend in args.backend:
         if backend == "postgres" and not postgres_reachable(args.postgres_url):
             print(f"postgres: skipped, not reachable at {args.postgres_url}", file=out)
