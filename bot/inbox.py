@@ -163,6 +163,14 @@ class Poller:
         return [raw for raw in result if isinstance(raw, dict)] if isinstance(result, list) else []
 
     async def _store(self, batch: list[dict[str, Any]]) -> None:
+        valid = [raw for raw in batch if type(raw.get("update_id")) is int]
+        if len(valid) < len(batch):
+            # Without an id an update can be neither stored nor confirmed on its own; what has
+            # an id is stored and confirmed, which confirms everything below it too.
+            log.warning("%s updates without an update id ignored", len(batch) - len(valid))
+        if not valid:
+            return
+        batch = valid
         updates = [received(raw) for raw in batch]
         failures = 0
         while True:

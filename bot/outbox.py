@@ -162,7 +162,7 @@ class OutboxSender:
         claimants = await self._db.run(outbox_store.claimants)
         vanished = vanished_workers(claimants, me=self.worker)
         handed_back, failed = await self._db.run(
-            outbox_store.recover, now=self._clock(), vanished=vanished
+            outbox_store.recover, now=self._clock(), vanished=vanished, me=self.worker
         )
         if handed_back:
             log.warning("%s messages of a stopped sender will be sent again", len(handed_back))
@@ -274,16 +274,20 @@ class OutboxSender:
     async def _send(self, row: OutboxRow) -> _Result:
         if self._pacer is not None:
             await self._pacer.acquire(row.chat_id)
-        if row.at_most_once:
-            started = await self._db.run(
-                outbox_store.mark_sending,
-                message_id=row.id,
-                worker=self.worker,
-                now=self._clock(),
-                lease=self._lease,
-            )
-            if not started:
-                return _Result(None, error="lost")
+        started = await self._db.run(
+            outbox_store.start_sending,
+            message_id=row.id,
+            worker=self.worker,
+            now=self._clock(),
+            lease=self._lease,
+            at_most_once=row.at_most_once,
+        )
+        if not started:
+            return _Result(None, error="lost")
+        if self._pacer is not None and (paused := self._pacer.paused_for()) > 0:
+            # A flood wait arrived while the slot's "sending" was being recorded: nothing left,
+            # so the message waits like the others.
+            return _Result(Verdict.WAIT, error="held by a flood wait", wait=paused)
         try:
             await deliver(
                 self._bot, row.chat_id, row.method, row.payload, paced=self._pacer is not None

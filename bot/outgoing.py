@@ -14,10 +14,12 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import httpx
+from sqlalchemy.orm import Session
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -32,6 +34,7 @@ from telegram.error import (
 )
 
 from bot.charts import progress_from_json, render_png
+from bot.db import outbox_store
 from bot.keyboards import inline_keyboard
 from bot.ratelimit import ALREADY_PACED
 from bot.render import render
@@ -51,6 +54,33 @@ class Outgoing:
 
     method: str
     payload: dict[str, Any]
+
+
+def queue(
+    session: Session,
+    *,
+    chat_id: int,
+    message: Outgoing,
+    source: str,
+    now: datetime,
+    urgent: bool = False,
+    scheduled_id: int | None = None,
+) -> int:
+    """Write one message to the outbox, in the caller's transaction; its id.
+
+    Every message is sent at most once except urgent advice, sent at least once (see
+    `bot.outbox`): that rule is here, once."""
+    return outbox_store.enqueue(
+        session,
+        chat_id=chat_id,
+        method=message.method,
+        payload=message.payload,
+        source=source,
+        scheduled_id=scheduled_id,
+        at_most_once=not urgent,
+        urgent=urgent,
+        now=now,
+    )
 
 
 def message(reply: Reply) -> Outgoing:

@@ -102,6 +102,10 @@ class SendRateLimiter:
             seconds = seconds.total_seconds()
         self._paused_until = max(self._paused_until, self._clock() + max(seconds, 0.0))
 
+    def paused_for(self) -> float:
+        """Seconds left of a flood-wait pause (0 when none)."""
+        return max(self._paused_until - self._clock(), 0.0)
+
     @asynccontextmanager
     async def slot(self, chat_id: Hashable) -> AsyncIterator[None]:
         """Wait for a send slot for `chat_id`; a RetryAfter raised inside pauses everyone."""

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from bot import outgoing
 from bot.clock import utc_now
-from bot.db import outbox_store, schedule_store
+from bot.db import schedule_store
 from bot.db.database import Database
 from bot.db.models import ScheduledMessage
 from bot.outbox import SOURCE_FOLLOW_UP
@@ -191,15 +191,14 @@ class Scheduler:
             log.info("message %s (%s) dropped: %s", row.id, row.kind, reason)
         else:
             for reply in composed.replies:
-                message = outgoing.message(reply)
-                outbox_store.enqueue(
+                # Follow-ups are sent at most once (urgent ones at least once), like every
+                # message: a crash mid-send costs that message, never the chain.
+                outgoing.queue(
                     session,
                     chat_id=chat_id,
-                    method=message.method,
-                    payload=message.payload,
+                    message=outgoing.message(reply),
                     source=SOURCE_FOLLOW_UP,
                     scheduled_id=row.id,
-                    at_most_once=True,
                     urgent=reply.urgent,
                     now=now,
                 )

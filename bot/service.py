@@ -238,14 +238,8 @@ def apply_inbox_update(session: Session, *, inbox_id: int, route: Route, now: da
                 session, chat_id=chat_id, now=now, every=GROUP_NOTICE_EVERY
             ):
                 notice = outgoing.message(Reply(GROUP_NOTICE_TEMPLATE))
-                outbox_store.enqueue(
-                    session,
-                    chat_id=chat_id,
-                    method=notice.method,
-                    payload=notice.payload,
-                    source=SOURCE_NOTICE,
-                    at_most_once=True,
-                    now=now,
+                outgoing.queue(
+                    session, chat_id=chat_id, message=notice, source=SOURCE_NOTICE, now=now
                 )
                 queued = 1
         case Ignored():
@@ -258,14 +252,11 @@ def queue_replies(session: Session, *, chat_id: int, applied: Applied, now: date
     """Write the replies of an applied event to the outbox, in order; how many."""
     for reply in applied.replies:
         message = _outgoing(reply, applied.attachments.get(reply.attachment))
-        outbox_store.enqueue(
+        outgoing.queue(
             session,
             chat_id=chat_id,
-            method=message.method,
-            payload=message.payload,
+            message=message,
             source=SOURCE_REPLY,
-            # At most once, like every message, except urgent advice: see bot.outbox.
-            at_most_once=not reply.urgent,
             urgent=reply.urgent,
             now=now,
         )
@@ -286,12 +277,4 @@ def _outgoing(reply: Reply, attachment: Attachment | None) -> outgoing.Outgoing:
 def queue_error_reply(session: Session, *, chat_id: int, now: datetime) -> None:
     """Tell a runner that their last update could not be applied (it was set aside)."""
     message = outgoing.message(Reply("triage/error.j2"))
-    outbox_store.enqueue(
-        session,
-        chat_id=chat_id,
-        method=message.method,
-        payload=message.payload,
-        source=SOURCE_REPLY,
-        at_most_once=True,
-        now=now,
-    )
+    outgoing.queue(session, chat_id=chat_id, message=message, source=SOURCE_REPLY, now=now)

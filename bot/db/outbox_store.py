@@ -170,18 +170,28 @@ def _claim(
         )
 
 
-def mark_sending(
-    session: Session, *, message_id: int, worker: str, now: datetime, lease: timedelta
+def start_sending(
+    session: Session,
+    *,
+    message_id: int,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    at_most_once: bool,
 ) -> bool:
-    """Record that the Bot API call is about to start (for `at_most_once` messages)."""
+    """The Bot API call is about to start: an `at_most_once` message is marked `sending`, any
+    other keeps its claim; either way the lease is renewed (the wait for a send slot may have
+    been long). False when `worker` no longer holds the message."""
+    values: dict[str, Any] = {"claimed_until": now + lease}
+    if at_most_once:
+        values["state"] = OutboxState.SENDING.value
     return _move(
         session,
         message_id=message_id,
         worker=worker,
         expected=(OutboxState.CLAIMED,),
         now=now,
-        state=OutboxState.SENDING.value,
-        claimed_until=now + lease,
+        **values,
     )
 
 
@@ -273,13 +283,16 @@ def fail_chat(session: Session, *, chat_id: int, error: str, now: datetime) -> i
 
 
 def recover(
-    session: Session, *, now: datetime, vanished: Collection[str] = ()
+    session: Session, *, now: datetime, vanished: Collection[str] = (), me: str | None = None
 ) -> tuple[list[int], list[int]]:
     """Hand out again the messages of senders that are gone: those whose lease ran out, and
-    those claimed by the `vanished` workers whatever their lease. Claimed messages go back to
-    pending (nothing was sent, or it is sent again: see the module doc); `sending` ones fail
-    with an unknown outcome. Returns (handed back, failed) ids."""
+    those claimed by the `vanished` workers whatever their lease; never those of `me`, the
+    sender asking, which is alive and still holds them (one may wait long for its send slot).
+    Claimed messages go back to pending (nothing was sent, or it is sent again: see the module
+    doc); `sending` ones fail with an unknown outcome. Returns (handed back, failed) ids."""
     gone = OutboxMessage.claimed_until < now
+    if me is not None:
+        gone = gone & (OutboxMessage.claimed_by != me)
     if vanished:
         gone = gone | OutboxMessage.claimed_by.in_(list(vanished))
     rows = session.execute(
@@ -436,13 +449,17 @@ def _finish_scheduled(
         OutboxMessage.id.in_(outbox_ids), OutboxMessage.scheduled_id.is_not(None)
     )
     values: dict[str, Any] = {"state": state.value, "updated_at": now, "last_error": error}
+    # A follow-up failed as "outcome unknown" is corrected by its sender's late word that it
+    # was sent, as its outbox message is.
+    finishable = [MessageState.QUEUED.value]
     if state is MessageState.SENT:
         values["sent_at"] = now
+        finishable.append(MessageState.FAILED.value)
     session.execute(
         update(ScheduledMessage)
         .where(
             ScheduledMessage.id.in_(scheduled),
-            ScheduledMessage.state == MessageState.QUEUED.value,
+            ScheduledMessage.state.in_(finishable),
         )
         .values(**values)
     )

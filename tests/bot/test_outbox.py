@@ -500,11 +500,12 @@ class TestRecovery:
             outbox_store.claim_heads, now=START, limit=10, worker=dead, lease=timedelta(hours=1)
         )
         world.db.run_sync(
-            outbox_store.mark_sending,
+            outbox_store.start_sending,
             message_id=follow_up,
             worker=dead,
             now=START,
             lease=timedelta(hours=1),
+            at_most_once=True,
         )
         sender = world.sender()
         await sender.recover()  # long before the dead sender's lease would run out
@@ -705,16 +706,6 @@ async def test_a_reply_waiting_out_a_long_pause_past_its_lease_is_sent_once(sqli
 # --- known faults ----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason=(
-        "a sender's claim is not renewed while its message waits for a send slot: once the "
-        "lease runs out, recover() (which the same sender runs every 10 s) hands the message "
-        "back and run_once() claims it again (claim_heads is not told to skip the chats the "
-        "sender is serving), so the chat is served by two tasks; urgent advice has no "
-        "'sending' fence, so it is sent twice although no process died"
-    ),
-    strict=True,
-)
 async def test_urgent_advice_waiting_out_a_long_pause_past_its_lease_is_sent_once(
     sqlite_url: str,
 ):
@@ -725,16 +716,6 @@ async def test_urgent_advice_waiting_out_a_long_pause_past_its_lease_is_sent_onc
         assert world.texts(1) == ["call an ambulance"]
 
 
-@pytest.mark.xfail(
-    reason=(
-        "since the sender takes the send slot itself (pacer=, ALREADY_PACED) and then records "
-        "'sending' in the database, a call granted its slot before a RetryAfter arrived goes "
-        "out during the pause once its database round trip ends: the rate limiter's check of "
-        "the global pause is skipped for ALREADY_PACED calls and the sender does not look "
-        "again; with pacer=None (the limiter waits right before the call) it holds"
-    ),
-    strict=True,
-)
 async def test_no_call_leaves_after_a_retry_after_arrived_until_the_pause_ends(sqlite_url: str):
     async with open_world(sqlite_url, pace=True) as world:
         assert world.pacer is not None
@@ -761,6 +742,12 @@ async def test_no_call_leaves_after_a_retry_after_arrived_until_the_pause_ends(s
         await sender.run_once()
         await until(lambda: not sender.busy_chats)
         ((known_after, paused_until),) = pauses
+        # Calls granted a slot before the flood answer came are held back, not sent into the
+        # pause: they wait, as pending messages, until it ends.
+        assert calls[known_after:] == []
+        world.time.advance(max(paused_until - world.time.monotonic(), 0) + 1)
+        await sender.run_once()
+        await until(lambda: not sender.busy_chats)
         later = calls[known_after:]
-        assert sorted(chat for chat, _ in later) == [2, 3]
+        assert sorted(chat for chat, _ in later) == [1, 2, 3]
         assert [(chat, at) for chat, at in later if at < paused_until] == []

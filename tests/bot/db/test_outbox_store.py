@@ -71,7 +71,12 @@ def retry(
 
 def sending(db: Database, message_id: int, *, worker: str = "w1", now: datetime = NOW) -> bool:
     return db.run_sync(
-        outbox_store.mark_sending, message_id=message_id, worker=worker, now=now, lease=LEASE
+        outbox_store.start_sending,
+        message_id=message_id,
+        worker=worker,
+        now=now,
+        lease=LEASE,
+        at_most_once=True,
     )
 
 
@@ -228,7 +233,7 @@ class TestFencing:
         message_id = enqueue(db, 1, "m")
         claim(db, worker="w1")
         fenced = {"message_id": message_id, "worker": "w2", "now": NOW}
-        assert not db.run_sync(outbox_store.mark_sending, **fenced, lease=LEASE)
+        assert not db.run_sync(outbox_store.start_sending, **fenced, lease=LEASE, at_most_once=True)
         assert not db.run_sync(outbox_store.mark_sent, **fenced)
         assert not db.run_sync(outbox_store.mark_failed, **fenced, error="x")
         assert not db.run_sync(
@@ -253,7 +258,7 @@ class TestFencing:
         assert (stored.state, stored.claimed_by) == ("claimed", "fast")
         assert sent(db, message_id, worker="fast")
 
-    def test_mark_sending_moves_a_claim_once_and_renews_the_lease(self, db: Database):
+    def test_start_sending_moves_a_claim_once_and_renews_the_lease(self, db: Database):
         message_id = enqueue(db, 1, "m")
         claim(db)
         later = NOW + timedelta(seconds=40)
@@ -519,15 +524,6 @@ class TestConcurrentClaimsOnPostgres:
 
 
 class TestLateConfirmation:
-    @pytest.mark.xfail(
-        reason=(
-            "mark_sent accepts a message recover() failed as 'outcome unknown' (a late answer "
-            "from Telegram corrects it), but _finish_scheduled only moves scheduled messages "
-            "that are still 'queued', so the linked scheduled message stays 'failed' while its "
-            "outbox message says 'sent'"
-        ),
-        strict=True,
-    )
     def test_a_late_confirmation_corrects_the_scheduled_message_too(self, db: Database):
         scheduled_id, outbox_id = queued_follow_up(db, 1, "k")
         claim(db)
