@@ -58,10 +58,14 @@ async def serve(settings: Settings, db: Database, clock: Callable[[], datetime])
     from telegram.error import InvalidToken  # telegram is only needed for the Telegram bot
 
     from bot.app import BotRuntime, build_bot
+    from bot.ratelimit import SendRateLimiter
     from bot.startup import TokenRejected, connect_to_bot_api
 
     bot = build_bot(
-        token=settings.token, base_url=settings.base_url, base_file_url=settings.base_file_url
+        token=settings.token,
+        base_url=settings.base_url,
+        base_file_url=settings.base_file_url,
+        pacer=SendRateLimiter(per_chat_interval=settings.chat_send_interval),
     )
     try:
         await connect_to_bot_api(bot)

@@ -31,6 +31,8 @@ class Settings:
     # "text" (readable lines) or "json" (one JSON object per line, for log collectors).
     log_format: str = "text"
     scheduler_interval: float = 1.0
+    # Seconds between two messages to one private chat (Telegram: about one a second).
+    chat_send_interval: float = 1.0
     clock_file: Path | None = None
 
     @property
@@ -88,6 +90,12 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         interval = -1.0
     if not 0.05 <= interval <= 3600:
         raise ConfigError("SCHEDULER_INTERVAL must be a number of seconds, 0.05 to 3600")
+    try:
+        chat_interval = float(env.get("CHAT_SEND_INTERVAL", "1") or "1")
+    except ValueError:
+        chat_interval = -1.0
+    if not 0 <= chat_interval <= 60:
+        raise ConfigError("CHAT_SEND_INTERVAL must be a number of seconds, 0 to 60")
     clock_file = env.get("BOT_CLOCK_FILE", "").strip()
     return Settings(
         token=token,
@@ -96,5 +104,6 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         log_level=log_level,
         log_format=log_format,
         scheduler_interval=interval,
+        chat_send_interval=chat_interval,
         clock_file=Path(clock_file) if clock_file else None,
     )

@@ -33,6 +33,7 @@ def test_json_logs_can_be_chosen(value: str) -> None:
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
         ("SCHEDULER_INTERVAL", "soon", "SCHEDULER_INTERVAL"),
         ("TELEGRAM_API_URL", "ftp://x", "TELEGRAM_API_URL"),
+        ("CHAT_SEND_INTERVAL", "-1", "CHAT_SEND_INTERVAL"),
     ],
 )
 def test_a_bad_value_is_a_one_line_error_naming_the_setting(
