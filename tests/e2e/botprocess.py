@@ -37,6 +37,9 @@ def start_bot(
         "DATABASE_URL": f"sqlite:///{database}",
         "LOG_LEVEL": "DEBUG",
         "SCHEDULER_INTERVAL": "0.2",
+        # A scripted runner taps at once; a person reads for longer than Telegram's second per
+        # chat. Tests of pacing itself set it back to 1.
+        "CHAT_SEND_INTERVAL": "0.05",
         **env,
     }
     if clock_file is not None:

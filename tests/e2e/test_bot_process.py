@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import botprocess
 from tests.fakes.botapi import FakeBotApi
 from tests.fakes.http_server import FakeBotApiServer
 
@@ -33,20 +34,7 @@ def server() -> Iterator[FakeBotApiServer]:
 
 
 def start_bot(server: FakeBotApiServer, database: Path, log: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": server.url,
-        "DATABASE_URL": f"sqlite:///{database}",
-        "LOG_LEVEL": "DEBUG",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
+    return botprocess.start_bot(server.url, database, log, token=TOKEN)
 
 
 def tap(api: FakeBotApi, label: str, *, expect: int = 1, within: float = 20.0) -> list[dict]:

@@ -219,10 +219,11 @@ def test_a_flood_wait_holds_everyone_and_then_every_runner_gets_their_next_quest
 ) -> None:
     api = server.api
     runners = [CHAT + n for n in range(20)]
-    bot = started(server, files)
+    bot = started(server, files, CHAT_SEND_INTERVAL="1")
     try:
         for chat in runners:
-            begin(api, chat)
+            api.user_sends_text(chat, "/start")
+        api.wait_until(lambda: all(len(api.sent_to(chat)) >= 2 for chat in runners), within=30)
         api.fail_next(
             "sendMessage",
             429,
@@ -318,7 +319,7 @@ def test_slow_sends_to_some_chats_do_not_starve_another_chat(
     slow = [CHAT + 1000 + n for n in range(60)]
     for chat in slow:
         api.hang_next("sendMessage", 8, chat_id=chat, after_delivery=False)
-    bot = started(server, files)
+    bot = started(server, files, CHAT_SEND_INTERVAL="1")
     try:
         for chat in slow:
             api.user_sends_text(chat, "/start")
