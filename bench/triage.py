@@ -1,52 +1,88 @@
-"""Triage benchmark: how many runner updates per second the real bot handles, and how fast.
+"""Triage benchmark: how many runner updates per second the bot's runtime handles, how fast, and
+what its durable inbox and outbox cost per update.
 
-Runners play the whole sprain conversation (/new, six answers, twelve "No"s: 19 updates, each
-answered) against the real Application from `bot.app.build_application`: its per-chat update
-processor, handlers, one committed SQLite transaction per update (a file in a temp dir, WAL) and
-template rendering. Telegram is a `FakeBotApi` answered in process by `LocalBotApiRequest`.
-Updates are built by the fake's runner simulator and put straight into `app.update_queue` (no
-long polling); each runner sends its next update only once the bot has finished with the
-previous one, as a person waits for the reply, and all runners play at once. The same driver
-runs a bare python-telegram-bot Application (one MessageHandler and one CallbackQueryHandler
-replying with a fixed text, PTB's default sequential processing) as the yardstick; then the bot
-again with every Bot API call delayed by a simulated round trip, many runners at once against
-runners one at a time, to show that runners do not wait on each other's network calls (there
-each runner plays the conversation up to the pain score unless `--scaling-updates` says more).
-`--db both` runs the bot's workloads on `Database.threaded` and on `Database.asyncio`. The
-Application's post_init (command registration, the follow-up scheduler) is not run: this measures
-update handling.
+Runners play the whole sprain conversation (/new, six answers, twelve "No"s: 19 updates, the
+last answered with three messages) against the real runtime from `bot.app`: `build_bot` and
+`BotRuntime` with its poller (long-polling `getUpdates`, storing each batch in `inbox_updates`
+before confirming it), applier (one transaction per update: state, replies written to the
+outbox, "done" mark), and outbox sender (woken after each commit, sends each chat's replies in
+order and records them), on a SQLite file (WAL) in a temp dir. Telegram is a `FakeBotApi`
+answered in process by `LocalBotApiRequest`. The driver builds each update with the fake's
+runner simulator and queues it at the fake (`enqueue_update`): the bot finds it through
+getUpdates, as in production. Each runner sends its next update only once the bot has finished
+with the previous one, as a person waits for the reply; "at once" plays all runners
+concurrently, "one at a time" plays them one after another (an unloaded bot).
 
-Latency is measured per update from just before it is put in the update queue until the
-Application's update processor returns from it (its `do_process_update` is wrapped on the
-instance). PTB awaits the handlers inside that call, and a handler returns only after its last
-`sendMessage` (and the callback answer) came back from the Bot API, so the stop time is when the
-bot knows its last reply was delivered: with a simulated round trip, half a round trip after the
-fake stored the message, as on a real network. The same wrapper wakes the waiting runner, which
-costs one future per update instead of every runner re-reading the fake's message lists on each
-change. Wall time includes the driver building updates in the fake (its share is printed), for
-the bot and the bare Application alike. With N runners always waiting for a reply, the mean
-latency is N / throughput (Little's law), so under saturation latency measures throughput; the
-"one at a time" lines give the latency of an unloaded bot.
+The rate limiter is off (`pace=False`) in every throughput row: with it on, Telegram's overall
+30 messages a second would cap every figure at 30 replies a second and measure the limiter, not
+the bot. One row runs with it on, runners one at a time, to show what pacing costs a runner:
+one message a second per chat means a runner who taps at once waits about a second for each
+reply, and a three-message outcome takes two seconds more to arrive.
 
-Run `python -m bench.triage --help`; the defaults take about two minutes on two cores.
+The same driver runs a bare python-telegram-bot Application (its own `Updater` long-polling the
+same fake, one MessageHandler and one CallbackQueryHandler replying with a fixed text, PTB's
+default sequential processing) on the same number of updates as the yardstick; then the bot with
+every Bot API call delayed by a simulated round trip (half before the fake acts, half after;
+getUpdates included), many runners at once against runners one at a time, to show that runners
+do not wait on each other's network calls (there each runner plays the conversation up to the
+pain score unless `--scaling-updates` says more). `--db both` runs the bot's workloads on
+`Database.threaded` and on `Database.asyncio`. The scheduler of follow-ups is not run: this
+measures update handling.
+
+Latency per update: from the moment the update is queued at the fake until the bot's last Bot
+API call for it has returned (the request layer handed to the bot reports each call; an update
+is finished when as many replies as its transaction wrote to the outbox were sent and, for a
+button press, its callback query was answered). With a simulated round trip that is half a
+round trip after the fake stored the last message, as on a real network. With N runners always
+waiting for a reply the mean latency is N / throughput (Little's law): under saturation latency
+measures throughput; the "one at a time" rows give the latency of an unloaded bot.
+
+The inbox and outbox are timed by wrapping production functions at run time, inside the
+benchmark only (nothing in `bot/` is changed): `bot.db.inbox_store.store_updates` and
+`bot.inbox.apply_inbox_update` mark their transaction, whose commit a SQLAlchemy `after_commit`
+listener times (the wrappers are put where the runtime looks the names up: `bot.inbox` imports
+`apply_inbox_update` from `bot.service`, so patching it in `bot.service` would time nothing);
+`bot.outbox.deliver` marks when the sender makes each call. Per update: (a) store, from
+queueing the update at the fake to the commit of its row in `inbox_updates` (the long poll's
+answer, JSON parsing, the insert); then the wait from that commit to the start of the apply
+transaction (the applier's queue and the database thread); (b) the apply transaction, from
+the start of `apply_inbox_update` to its commit; (c) outbox, from the apply commit to the
+sender's `deliver` call of each reply: the claim, the wait for the send slot when pacing (also
+shown on its own, from the limiter's `acquire`), the "sending" mark, and for the second and
+third reply of an outcome the sends and records before them; then the `sendMessage` call
+itself, until it returned. With `Database.threaded` every transaction the database thread runs
+is timed too (by wrapping the instance's `run_sync`), by the function run in it: the busy time
+per update says which transactions cost what, and how close the one thread is to saturation.
+
+Run `python -m bench.triage --help`; the defaults take about ten minutes on two cores, seven of
+them in the paced row (`--paced-runners 0` leaves it out). `--profile PREFIX` instead runs the
+first throughput row alone under cProfile (the event loop and the database thread) and prints
+where the time goes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import functools
 import logging
 import math
+import pstats
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from telegram import Update
+from telegram._utils.types import ODVInput
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -55,10 +91,15 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import BaseRequest, RequestData
 
-from bot.app import build_application
+import bot.inbox
+import bot.outbox
+from bot.app import BotRuntime, build_bot
+from bot.db import inbox_store
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
+from bot.inbox import chat_key
 from bot.service import load_state
 from flows.questions import Step
 from tests.bot.harness import SPRAIN_TAPS, WARNING_SIGNS_ON_THE_SPRAIN_PATH
@@ -73,9 +114,11 @@ ScriptStep = Callable[[FakeBotApi, int], Json]
 NO_TAPS: tuple[str, ...] = ("No",) * WARNING_SIGNS_ON_THE_SPRAIN_PATH
 UPDATES_PER_CONVERSATION = 1 + len(SPRAIN_TAPS) + len(NO_TAPS)
 # The scaling workload plays the conversation up to the pain score by default: the per-update
-# cost is the same as in the rest of it, and the default run stays within about two minutes.
+# cost is the same as in the rest of it, and the default run stays shorter.
 SCALING_UPDATES_PER_RUNNER = 1 + len(SPRAIN_TAPS)
 BARE_REPLY = "Got it."
+SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+ANSWER_METHOD = "answerCallbackQuery"
 
 # The issue's targets.
 TARGET_RATIO = 0.25
@@ -87,8 +130,92 @@ FIRST_RUNNER_CHAT = 100_000
 # Runners played one at a time: enough updates for a p99 without lengthening the run much.
 UNLOADED_RUNNERS = 20
 SEQUENTIAL_DELAYED_RUNNERS = 3
+PACED_RUNNERS = 20
 # A runner whose reply has not come after this long is reported stuck rather than awaited.
 REPLY_TIMEOUT_SECONDS = 120.0
+# The long poll of the bot and of the bare Application (as in the test harness): an idle poll
+# ends every second, which costs nothing measurable and lets both stop promptly.
+POLL_TIMEOUT = 1
+
+# Keys of `Session.info` the wrappers set and the commit listener reads.
+_STORED = "bench_stored_chats"
+_APPLIED = "bench_applied"
+_SET_ASIDE = "bench_set_aside_chat"
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def percentile_ms(values: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile of durations in seconds, in milliseconds."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(math.ceil(fraction * len(ordered)), 1)
+    return ordered[rank - 1] * 1000
+
+
+def _ms(value: float) -> str:
+    """A duration in ms for the tables: three significant figures or so."""
+    if math.isnan(value):
+        return "-"
+    if value >= 1000:
+        return f"{value:,.0f} ms"
+    if value >= 100:
+        return f"{value:.0f} ms"
+    if value >= 10:
+        return f"{value:.1f} ms"
+    return f"{value:.2f} ms"
+
+
+@dataclass
+class Stages:
+    """Where each update's time went inside the bot (seconds; see the module doc).
+
+    `store`, `wait`, `apply`: one value per update; `outbox`, `slot_wait` (paced rows only),
+    `send`: one per reply."""
+
+    store: list[float] = field(default_factory=list)
+    wait: list[float] = field(default_factory=list)
+    apply: list[float] = field(default_factory=list)
+    outbox: list[float] = field(default_factory=list)
+    slot_wait: list[float] = field(default_factory=list)
+    send: list[float] = field(default_factory=list)
+
+    # Database thread (Database.threaded): each transaction's duration, by function name.
+    transactions: dict[str, list[float]] = field(default_factory=dict)
+
+    COLUMNS = (
+        ("store", "(a) queued -> stored"),
+        ("wait", "stored -> apply starts"),
+        ("apply", "(b) apply transaction"),
+        ("outbox", "(c) apply commit -> sendMessage, per reply"),
+        ("slot_wait", "of which waiting for the send slot"),
+        ("send", "sendMessage call"),
+    )
+
+    def summary(self) -> str:
+        return "; ".join(
+            f"{name} p50 {percentile_ms(getattr(self, name), 0.5):.2f}"
+            f" p99 {percentile_ms(getattr(self, name), 0.99):.2f}"
+            for name, _ in self.COLUMNS
+            if getattr(self, name)
+        )
+
+    def database_summary(self, updates: int, wall_seconds: float) -> str:
+        """The database thread's busy time, per update and by transaction (the busiest first)."""
+        if not self.transactions or not updates:
+            return ""
+        busy = sum(sum(times) for times in self.transactions.values())
+        parts = [
+            f"{name} {sum(times) / updates * 1000:.2f} ms ({len(times) / updates:.2f}x"
+            f" {statistics.fmean(times) * 1000:.2f} ms)"
+            for name, times in sorted(self.transactions.items(), key=lambda kv: -sum(kv[1]))
+        ]
+        return (
+            f"database thread busy {busy / wall_seconds:.0%} of wall,"
+            f" {busy / updates * 1000:.2f} ms per update: " + "; ".join(parts)
+        )
 
 
 @dataclass(frozen=True)
@@ -105,6 +232,9 @@ class Measurement:
     conversations_completed: int
     errors: int
     first_error: str | None = None
+    stages: Stages | None = None
+    # The latency of each runner's last update (the three-message outcome, in full runs).
+    last_update_latencies: tuple[float, ...] = ()
 
     @property
     def updates_per_second(self) -> float:
@@ -112,11 +242,7 @@ class Measurement:
 
     def percentile_ms(self, fraction: float) -> float:
         """The nearest-rank percentile of the per-update latencies, in milliseconds."""
-        if not self.latencies:
-            return math.nan
-        ordered = sorted(self.latencies)
-        rank = max(math.ceil(fraction * len(ordered)), 1)
-        return ordered[rank - 1] * 1000
+        return percentile_ms(self.latencies, fraction)
 
     @property
     def mean_ms(self) -> float:
@@ -124,12 +250,27 @@ class Measurement:
 
     @property
     def complete(self) -> bool:
-        return self.conversations_completed == self.runners and self.errors == 0
+        return (
+            self.conversations_completed == self.runners
+            and self.errors == 0
+            and not self.instrumentation_gap
+        )
+
+    @property
+    def instrumentation_gap(self) -> bool:
+        """Whether the inbox/outbox timing missed updates (a wrapped function was renamed or no
+        longer called where it is looked up): then those figures are not to be trusted."""
+        return (
+            self.stages is not None and self.errors == 0 and len(self.stages.apply) < self.updates
+        )
+
+    @property
+    def how(self) -> str:
+        return "at once" if self.at_once else "one at a time"
 
     def line(self) -> str:
-        how = "at once" if self.at_once else "one at a time"
         line = (
-            f"{self.label}: {self.runners} runners {how}, {self.updates} updates in "
+            f"{self.label}: {self.runners} runners {self.how}, {self.updates} updates in "
             f"{self.wall_seconds:.2f} s = {self.updates_per_second:,.0f} updates/s; "
             f"latency p50 {self.percentile_ms(0.50):.2f} ms, p99 {self.percentile_ms(0.99):.2f} ms,"
             f" mean {self.mean_ms:.2f} ms; driver {self.driver_seconds / self.wall_seconds:.0%}"
@@ -137,6 +278,16 @@ class Measurement:
         )
         if self.errors:
             line += f"; ERRORS {self.errors} (first: {self.first_error})"
+        if self.stages is not None:
+            line += f"\n  inbox/outbox ms: {self.stages.summary()}"
+            database = self.stages.database_summary(self.updates, self.wall_seconds)
+            if database:
+                line += f"\n  {database}"
+            if self.instrumentation_gap:
+                line += (
+                    f"\n  INSTRUMENTATION GAP: timed {len(self.stages.apply)} apply transactions"
+                    f" for {self.updates} updates"
+                )
         return line
 
 
@@ -165,6 +316,9 @@ class OneLineFormatter(logging.Formatter):
         return super().format(record).replace("\n", " | ")
 
 
+# --- scripts ---------------------------------------------------------------------------------
+
+
 def bot_script() -> list[ScriptStep]:
     """The full home-care conversation, tapping the buttons the bot actually showed."""
 
@@ -188,46 +342,326 @@ def bare_script() -> list[ScriptStep]:
     return steps
 
 
-class UpdateTimer:
-    """Wraps an Application's update processor to time each update and wake its runner."""
+def _in_chat(chat_id: int, step: ScriptStep) -> ScriptStep:
+    """`step` played in `chat_id` whatever chat the driver passes (for the warm-up runner)."""
+    return lambda api, _chat: step(api, chat_id)
 
-    def __init__(self, app: Application) -> None:
-        self._waiting: dict[int, asyncio.Future[float]] = {}
-        processor = app.update_processor
-        original = processor.do_process_update
 
-        async def timed(update: object, coroutine: Awaitable[Any]) -> None:
-            try:
-                await original(update, coroutine)
-            finally:
-                if isinstance(update, Update):
-                    done = self._waiting.pop(update.update_id, None)
-                    if done is not None and not done.done():
-                        done.set_result(time.perf_counter())
+# --- knowing when the bot is done with an update ---------------------------------------------
 
-        # An instance attribute: `process_update` looks the method up on the instance.
-        processor.do_process_update = timed  # type: ignore[method-assign]
 
-    def expect(self, update_id: int) -> asyncio.Future[float]:
-        """A future resolved with the perf_counter time the update finished processing."""
-        done = asyncio.get_running_loop().create_future()
-        self._waiting[update_id] = done
-        return done
+@dataclass(eq=False)
+class Flight:
+    """One update in flight: when it was queued, what the bot must still do for it, and the
+    times the instrumentation saw it pass. Times are `time.perf_counter()` values."""
+
+    chat: int
+    done: asyncio.Future[float]
+    query_id: str | None
+    # Replies the bot sends for it: known once its apply transaction commits (None until then)
+    # for the bot, fixed for the bare Application.
+    expected: int | None
+    queued_at: float = 0.0
+    sent: int = 0
+    answered: bool = True
+    last_call_at: float = 0.0
+    stored_at: float | None = None
+    apply_started_at: float | None = None
+    applied_at: float | None = None
+    set_aside: bool = False
+    # When the sender called `deliver` for each reply, and when each send returned, in order
+    # (one chat's replies are sent one after another).
+    send_starts: list[float] = field(default_factory=list)
+    send_ends: list[float] = field(default_factory=list)
+    # How long each reply waited for its send slot (the rate limiter; paced rows only).
+    slot_waits: list[float] = field(default_factory=list)
+
+
+class Tracker:
+    """Follows every update from the driver's queueing to the bot's last Bot API call for it.
+
+    The request layer reports each call that returned (`call_returned`); the instrumentation
+    reports the store and apply commits (from the database thread) and each send. One update is
+    in flight per chat at a time (a runner waits for the reply), so everything is keyed by chat.
+    """
+
+    def __init__(self) -> None:
+        self.flights: dict[int, Flight] = {}
+        self.queries: dict[str, int] = {}
+        self.stages = Stages()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def begin(self, chat: int, update: Json, *, expected: int | None) -> Flight:
+        """Register an update about to be queued (before the bot can possibly see it)."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        query = update.get("callback_query")
+        query_id = query.get("id") if isinstance(query, dict) else None
+        flight = Flight(
+            chat=chat,
+            done=loop.create_future(),
+            query_id=query_id,
+            expected=expected,
+            answered=query_id is None,
+        )
+        if query_id is not None:
+            self.queries[query_id] = chat
+        self.flights[chat] = flight
+        return flight
+
+    def forget(self, flight: Flight) -> None:
+        if self.flights.get(flight.chat) is flight:
+            del self.flights[flight.chat]
+        if flight.query_id is not None:
+            self.queries.pop(flight.query_id, None)
+
+    # Reported from the database thread (or the loop, with Database.asyncio).
+
+    def stored(self, chats: list[int], at: float) -> None:
+        for chat in chats:
+            flight = self.flights.get(chat)
+            if flight is not None and flight.stored_at is None:
+                flight.stored_at = at
+
+    def applied(self, chat: int, started: float, at: float, queued: int) -> None:
+        flight = self.flights.get(chat)
+        if flight is None or flight.applied_at is not None:
+            return
+        flight.apply_started_at = started
+        flight.applied_at = at
+        flight.expected = max(queued, 0)
+        if flight.expected == 0:
+            self._check_soon(chat)
+
+    def set_aside(self, chat: int, at: float) -> None:
+        """The update failed every try and the runner was told so (one error message)."""
+        flight = self.flights.get(chat)
+        if flight is None:
+            return
+        flight.set_aside = True
+        flight.applied_at = at
+        flight.expected = 1
+
+    def _check_soon(self, chat: int) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._check_chat, chat)
+
+    def _check_chat(self, chat: int) -> None:
+        flight = self.flights.get(chat)
+        if flight is not None:
+            self._check(flight)
+
+    # Reported on the event loop.
+
+    def sending(self, chat: int, at: float) -> None:
+        """The sender calls `deliver` for the chat's next reply."""
+        flight = self.flights.get(chat)
+        if flight is not None:
+            flight.send_starts.append(at)
+
+    def waited_for_slot(self, chat: int, waited: float) -> None:
+        flight = self.flights.get(chat)
+        if flight is not None:
+            flight.slot_waits.append(waited)
+
+    def call_returned(self, method: str, params: dict[str, Any], ok: bool, at: float) -> None:
+        if method in SEND_METHODS:
+            if not ok:
+                return  # the outbox tries again; only a sent message counts
+            chat = params.get("chat_id")
+            flight = self.flights.get(chat) if isinstance(chat, int) else None
+            if flight is None:
+                return
+            flight.sent += 1
+            flight.send_ends.append(at)
+        elif method == ANSWER_METHOD:
+            chat = self.queries.pop(str(params.get("callback_query_id")), None)
+            flight = self.flights.get(chat) if chat is not None else None
+            if flight is None:
+                return
+            flight.answered = True
+        else:
+            return
+        flight.last_call_at = at
+        self._check(flight)
+
+    def _check(self, flight: Flight) -> None:
+        if flight.done.done() or flight.expected is None:
+            return
+        if flight.sent < flight.expected or not flight.answered:
+            return
+        finished = flight.last_call_at or time.perf_counter()
+        self.forget(flight)
+        self._record_stages(flight)
+        flight.done.set_result(finished)
+
+    def _record_stages(self, flight: Flight) -> None:
+        if flight.set_aside or flight.applied_at is None:
+            return
+        if flight.stored_at is None or flight.apply_started_at is None:
+            return
+        stages = self.stages
+        stages.store.append(flight.stored_at - flight.queued_at)
+        stages.wait.append(flight.apply_started_at - flight.stored_at)
+        stages.apply.append(flight.applied_at - flight.apply_started_at)
+        for started, ended in zip(flight.send_starts, flight.send_ends, strict=False):
+            stages.outbox.append(started - flight.applied_at)
+            stages.send.append(ended - started)
+        stages.slot_wait.extend(flight.slot_waits)
+
+
+class TimedRequest(LocalBotApiRequest):
+    """`LocalBotApiRequest` that tells the tracker when each call returned to the bot."""
+
+    def __init__(self, api: FakeBotApi, tracker: Tracker) -> None:
+        super().__init__(api)
+        self.tracker = tracker
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        status, body = await super().do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+        name = url.rstrip("/").rsplit("/", 1)[-1]
+        if request_data is not None and (name in SEND_METHODS or name == ANSWER_METHOD):
+            self.tracker.call_returned(
+                name, request_data.parameters, status == 200, time.perf_counter()
+            )
+        return status, body
+
+
+def time_slot_waits(bot_: Any, tracker: Tracker) -> None:
+    """Time the waits for send slots of the bot's rate limiter (when it has one): the outbox
+    sender takes each slot from this pacer itself, before marking the message `sending`."""
+    pacer = getattr(getattr(bot_, "rate_limiter", None), "pacer", None)
+    if pacer is None:
+        return
+    acquire = pacer.acquire
+
+    async def timed_acquire(chat_id: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await acquire(chat_id, *args, **kwargs)
+        finally:
+            tracker.waited_for_slot(chat_id, time.perf_counter() - started)
+
+    pacer.acquire = timed_acquire
+
+
+def time_transactions(db: Database, tracker: Tracker) -> None:
+    """Time every transaction the database thread runs (Database.threaded: `run` hands
+    `run_sync` to its thread), by the name of the function run in it."""
+    if not _threaded(db):
+        return
+    run_sync = db.run_sync
+
+    def timed_run_sync(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return run_sync(fn, *args, **kwargs)
+        finally:
+            name = getattr(fn, "__name__", type(fn).__name__)
+            # setdefault and append are each atomic under the GIL; the loop only reads.
+            tracker.stages.transactions.setdefault(name, []).append(time.perf_counter() - started)
+
+    db.run_sync = timed_run_sync  # type: ignore[method-assign]
+
+
+@contextmanager
+def instrumented(tracker: Tracker) -> Iterator[None]:
+    """Time the inbox and the outbox by wrapping production functions where they are looked up
+    (see the module doc), and put everything back afterwards."""
+    store_updates = inbox_store.store_updates
+    apply_inbox_update = bot.inbox.apply_inbox_update
+    queue_error_reply = bot.inbox.queue_error_reply
+    deliver = bot.outbox.deliver
+
+    def timed_store_updates(session: Session, *, updates: Any, now: Any) -> int:
+        updates = list(updates)
+        session.info.setdefault(_STORED, []).extend(u.chat_key for u in updates)
+        return store_updates(session, updates=updates, now=now)
+
+    @functools.wraps(apply_inbox_update)
+    def timed_apply_inbox_update(session: Session, *, inbox_id: int, route: Any, now: Any) -> int:
+        started = time.perf_counter()
+        queued = apply_inbox_update(session, inbox_id=inbox_id, route=route, now=now)
+        sender = getattr(route, "sender", None)
+        if sender is not None:
+            session.info[_APPLIED] = (sender.chat_id, started, queued)
+        return queued
+
+    def timed_queue_error_reply(session: Session, *, chat_id: int, now: Any) -> None:
+        queue_error_reply(session, chat_id=chat_id, now=now)
+        session.info[_SET_ASIDE] = chat_id
+
+    async def timed_deliver(bot_: Any, chat_id: int, *args: Any, **kwargs: Any) -> None:
+        tracker.sending(chat_id, time.perf_counter())
+        await deliver(bot_, chat_id, *args, **kwargs)
+
+    def after_commit(session: Session) -> None:
+        info = session.info
+        if not (_STORED in info or _APPLIED in info or _SET_ASIDE in info):
+            return
+        at = time.perf_counter()
+        chats = info.pop(_STORED, None)
+        if chats:
+            tracker.stored(chats, at)
+        applied = info.pop(_APPLIED, None)
+        if applied is not None:
+            chat, started, queued = applied
+            tracker.applied(chat, started, at, queued)
+        chat = info.pop(_SET_ASIDE, None)
+        if chat is not None:
+            tracker.set_aside(chat, at)
+
+    event.listen(Session, "after_commit", after_commit)
+    inbox_store.store_updates = timed_store_updates  # type: ignore[assignment]
+    bot.inbox.apply_inbox_update = timed_apply_inbox_update  # type: ignore[assignment]
+    bot.inbox.queue_error_reply = timed_queue_error_reply  # type: ignore[assignment]
+    bot.outbox.deliver = timed_deliver  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        inbox_store.store_updates = store_updates  # type: ignore[assignment]
+        bot.inbox.apply_inbox_update = apply_inbox_update  # type: ignore[assignment]
+        bot.inbox.queue_error_reply = queue_error_reply  # type: ignore[assignment]
+        bot.outbox.deliver = deliver  # type: ignore[assignment]
+        event.remove(Session, "after_commit", after_commit)
+
+
+# --- the driver ------------------------------------------------------------------------------
 
 
 @dataclass
 class Driver:
-    """Plays runners' scripts against a started Application and collects the timings."""
+    """Plays runners' scripts through the fake's update queue and collects the timings."""
 
-    app: Application
     api: FakeBotApi
-    timer: UpdateTimer
+    tracker: Tracker
+    # Replies per update when known in advance (the bare Application); None: the bot's apply
+    # transaction says.
+    expected: int | None = None
     driver_seconds: float = 0.0
+    # The stage times of the last `run`.
+    measured: Stages = field(default_factory=Stages)
 
     async def play(
-        self, chat_id: int, script: Sequence[ScriptStep], latencies: list[float]
+        self,
+        chat_id: int,
+        script: Sequence[ScriptStep],
+        latencies: list[float],
+        last: list[float],
     ) -> None:
-        """One runner: send each update, wait for the bot to finish with it, send the next."""
+        """One runner: queue each update, wait for the bot to finish with it, queue the next."""
+        latency = math.nan
         for step in script:
             started = time.perf_counter()
             try:
@@ -236,77 +670,69 @@ class Driver:
                 # The bot did not show the button this runner needs (it failed and said so):
                 # the runner is stuck, and the completeness check reports it.
                 return
-            update = Update.de_json(data, self.app.bot)
-            done = self.timer.expect(update.update_id)
-            put_at = time.perf_counter()
-            self.driver_seconds += put_at - started
-            self.app.update_queue.put_nowait(update)
+            # The update's own chat (the warm-up runner plays in its own chat whatever it is
+            # passed), as the inbox keys it.
+            flight = self.tracker.begin(chat_key(data), data, expected=self.expected)
+            self.api.enqueue_update(data)
+            flight.queued_at = queued_at = time.perf_counter()
+            self.driver_seconds += queued_at - started
             try:
-                finished_at = await asyncio.wait_for(done, timeout=REPLY_TIMEOUT_SECONDS)
+                finished_at = await asyncio.wait_for(flight.done, timeout=REPLY_TIMEOUT_SECONDS)
             except TimeoutError:
+                self.tracker.forget(flight)
                 return
-            latencies.append(finished_at - put_at)
+            latency = finished_at - queued_at
+            latencies.append(latency)
+        last.append(latency)
 
     async def run(
         self, runners: int, script: Sequence[ScriptStep], *, at_once: bool = True
-    ) -> tuple[float, list[float]]:
-        """Play `runners` runners, all at once or one after another; wall time and latencies."""
+    ) -> tuple[float, list[float], list[float]]:
+        """Play `runners` runners, all at once or one after another: the wall time, every
+        update's latency and each runner's last update's latency."""
         latencies: list[float] = []
+        last: list[float] = []
         self.driver_seconds = 0.0
+        self.tracker.stages = Stages()
         chats = [FIRST_RUNNER_CHAT + index for index in range(runners)]
         started = time.perf_counter()
         if at_once:
             async with asyncio.TaskGroup() as group:
                 for chat_id in chats:
-                    group.create_task(self.play(chat_id, script, latencies))
+                    group.create_task(self.play(chat_id, script, latencies, last))
         else:
             for chat_id in chats:
-                await self.play(chat_id, script, latencies)
-        return time.perf_counter() - started, latencies
+                await self.play(chat_id, script, latencies, last)
+        wall = time.perf_counter() - started
+        # What the bot does from here on (stopping, the completeness checks) is not timed.
+        self.measured, self.tracker.stages = self.tracker.stages, Stages()
+        return wall, latencies, last
 
 
-async def _measure(
-    app: Application,
-    api: FakeBotApi,
-    *,
-    label: str,
-    runners: int,
-    at_once: bool,
-    script: Sequence[ScriptStep],
-    completed: Callable[[int], bool],
-) -> Measurement:
-    errors = ErrorCounter()
-    logging.getLogger().addHandler(errors)
-    try:
-        async with app:
-            await app.start()
-            try:
-                driver = Driver(app=app, api=api, timer=UpdateTimer(app))
-                await driver.run(1, [_in_chat(WARM_UP_CHAT, step) for step in script])
-                wall, latencies = await driver.run(runners, script, at_once=at_once)
-            finally:
-                await app.stop()
-    finally:
-        logging.getLogger().removeHandler(errors)
-    return Measurement(
-        label=label,
-        runners=runners,
-        at_once=at_once,
-        updates=len(latencies),
-        wall_seconds=wall,
-        latencies=tuple(latencies),
-        driver_seconds=driver.driver_seconds,
-        conversations_completed=sum(
-            completed(FIRST_RUNNER_CHAT + index) for index in range(runners)
-        ),
-        errors=errors.count,
-        first_error=errors.first,
-    )
+@dataclass
+class Profiler:
+    """cProfile of the event loop thread and of the database thread (Database.threaded)."""
+
+    loop: cProfile.Profile = field(default_factory=cProfile.Profile)
+    db: cProfile.Profile = field(default_factory=cProfile.Profile)
+
+    async def enable(self, database: Database) -> None:
+        # The database's worker thread: its one SQLite thread is the one that runs `db.run`.
+        if _threaded(database):
+            await database.run(lambda _session: self.db.enable())
+        self.loop.enable()
+
+    async def disable(self, database: Database) -> None:
+        self.loop.disable()
+        if _threaded(database):
+            await database.run(lambda _session: self.db.disable())
 
 
-def _in_chat(chat_id: int, step: ScriptStep) -> ScriptStep:
-    """`step` played in `chat_id` whatever chat the driver passes (for the warm-up runner)."""
-    return lambda api, _chat: step(api, chat_id)
+def _threaded(database: Database) -> bool:
+    return type(database).__name__ == "ThreadedDatabase"
+
+
+# --- the workloads ---------------------------------------------------------------------------
 
 
 def open_database(kind: DbKind, directory: Path) -> Database:
@@ -326,42 +752,83 @@ async def measure_bot(
     label: str,
     at_once: bool = True,
     updates_per_runner: int = UPDATES_PER_CONVERSATION,
+    pace: bool = False,
+    profiler: Profiler | None = None,
 ) -> Measurement:
-    """The real bot: each runner plays the first `updates_per_runner` updates of the
-    conversation (all of it by default), every Bot API call delayed by `delay` s."""
+    """The bot's runtime: each runner plays the first `updates_per_runner` updates of the
+    conversation (all of it by default), every Bot API call delayed by `delay` s, the rate
+    limiter on only with `pace`."""
     script = bot_script()[:updates_per_runner]
     api = FakeBotApi(record_calls=False)  # the call log is for tests; it costs a deep copy
     api.set_delay(delay)
     db = open_database(db_kind, directory)
-    app = build_application(token=DEFAULT_TOKEN, db=db, request=LocalBotApiRequest(api))
-
-    def completed(chat_id: int) -> bool:
-        # At least one reply per update, the state stored, and a whole conversation at home care.
-        sent = api.sent_to(chat_id)
-        state = db.run_sync(load_state, chat_id=chat_id)
-        if len(sent) < len(script) or state is None:
-            return False
-        if len(script) < UPDATES_PER_CONVERSATION:
-            return state.step is not Step.DONE
-        return state.step is Step.DONE and any(
-            message.get("text", "").startswith("Home care") for message in sent
-        )
-
+    tracker = Tracker()
+    telegram_bot = build_bot(
+        token=DEFAULT_TOKEN,
+        request=TimedRequest(api, tracker),
+        get_updates_request=LocalBotApiRequest(api, read_timeout=POLL_TIMEOUT + 10),
+        pace=pace,
+    )
+    time_slot_waits(telegram_bot, tracker)
+    time_transactions(db, tracker)
+    runtime = BotRuntime(
+        bot=telegram_bot,
+        db=db,
+        scheduler_interval=None,
+        poll_timeout=POLL_TIMEOUT,
+    )
+    driver = Driver(api=api, tracker=tracker)
+    errors = ErrorCounter()
+    logging.getLogger().addHandler(errors)
     try:
-        return await _measure(
-            app,
-            api,
-            label=label,
-            runners=runners,
-            at_once=at_once,
-            script=script,
-            completed=completed,
-        )
+        with instrumented(tracker):
+            await runtime.start()
+            try:
+                await driver.run(1, [_in_chat(WARM_UP_CHAT, step) for step in script])
+                if profiler is not None:
+                    await profiler.enable(db)
+                try:
+                    wall, latencies, last = await driver.run(runners, script, at_once=at_once)
+                finally:
+                    if profiler is not None:
+                        await profiler.disable(db)
+            finally:
+                api.release_pollers()
+                await runtime.stop()
+
+        def completed(chat_id: int) -> bool:
+            # A reply per update, the state stored, and a whole conversation at home care.
+            sent = api.sent_to(chat_id)
+            state = db.run_sync(load_state, chat_id=chat_id)
+            if len(sent) < len(script) or state is None:
+                return False
+            if len(script) < UPDATES_PER_CONVERSATION:
+                return state.step is not Step.DONE
+            return state.step is Step.DONE and any(
+                message.get("text", "").startswith("Home care") for message in sent
+            )
+
+        finished = sum(completed(FIRST_RUNNER_CHAT + index) for index in range(runners))
     finally:
+        logging.getLogger().removeHandler(errors)
         await db.dispose()
+    return Measurement(
+        label=label,
+        runners=runners,
+        at_once=at_once,
+        updates=len(latencies),
+        wall_seconds=wall,
+        latencies=tuple(latencies),
+        driver_seconds=driver.driver_seconds,
+        conversations_completed=finished,
+        errors=errors.count,
+        first_error=errors.first,
+        stages=driver.measured,
+        last_update_latencies=tuple(last),
+    )
 
 
-def build_bare_application(api: FakeBotApi) -> Application:
+def build_bare_application(api: FakeBotApi, tracker: Tracker) -> Application:
     """python-telegram-bot with PTB's defaults and two handlers that reply with a fixed text."""
 
     async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -373,15 +840,42 @@ def build_bare_application(api: FakeBotApi) -> Application:
         await update.callback_query.answer()
         await context.bot.send_message(update.effective_chat.id, BARE_REPLY)
 
-    app = ApplicationBuilder().token(DEFAULT_TOKEN).request(LocalBotApiRequest(api)).build()
+    app = (
+        ApplicationBuilder()
+        .token(DEFAULT_TOKEN)
+        .request(TimedRequest(api, tracker))
+        .get_updates_request(LocalBotApiRequest(api, read_timeout=POLL_TIMEOUT + 10))
+        .build()
+    )
     app.add_handler(MessageHandler(filters.ALL, on_message))
     app.add_handler(CallbackQueryHandler(on_callback))
     return app
 
 
 async def measure_bare(*, runners: int, label: str) -> Measurement:
-    """The bare Application on the same driver and number of updates, without delay."""
-    api = FakeBotApi(record_calls=False)  # the call log is for tests; it costs a deep copy
+    """The bare Application, polling the fake with PTB's Updater, on the same driver and number
+    of updates, without delay."""
+    api = FakeBotApi(record_calls=False)
+    tracker = Tracker()
+    app = build_bare_application(api, tracker)
+    driver = Driver(api=api, tracker=tracker, expected=1)
+    script = bare_script()
+    errors = ErrorCounter()
+    logging.getLogger().addHandler(errors)
+    try:
+        async with app:
+            assert app.updater is not None
+            await app.updater.start_polling(timeout=POLL_TIMEOUT)
+            await app.start()
+            try:
+                await driver.run(1, [_in_chat(WARM_UP_CHAT, step) for step in script])
+                wall, latencies, last = await driver.run(runners, script)
+            finally:
+                api.release_pollers()
+                await app.updater.stop()
+                await app.stop()
+    finally:
+        logging.getLogger().removeHandler(errors)
 
     def completed(chat_id: int) -> bool:
         sent = api.sent_to(chat_id)
@@ -389,15 +883,24 @@ async def measure_bare(*, runners: int, label: str) -> Measurement:
             message["text"] == BARE_REPLY for message in sent
         )
 
-    return await _measure(
-        build_bare_application(api),
-        api,
+    return Measurement(
         label=label,
         runners=runners,
         at_once=True,
-        script=bare_script(),
-        completed=completed,
+        updates=len(latencies),
+        wall_seconds=wall,
+        latencies=tuple(latencies),
+        driver_seconds=driver.driver_seconds,
+        conversations_completed=sum(
+            completed(FIRST_RUNNER_CHAT + index) for index in range(runners)
+        ),
+        errors=errors.count,
+        first_error=errors.first,
+        last_update_latencies=tuple(last),
     )
+
+
+# --- the run ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -409,6 +912,9 @@ class Options:
     db: Literal["threaded", "asyncio", "both"] = "threaded"
     concurrency: int = 1000
     scaling_updates: int = SCALING_UPDATES_PER_RUNNER
+    paced_runners: int = PACED_RUNNERS
+    profile: str | None = None
+    profile_top: int = 15
 
     @property
     def db_kinds(self) -> tuple[DbKind, ...]:
@@ -417,6 +923,38 @@ class Options:
 
 def _verdict(met: bool) -> str:
     return "met" if met else "MISSED"
+
+
+def summary_tables(results: Sequence[Measurement], stages_label: str) -> list[str]:
+    """The figures as Markdown tables (the README's form)."""
+    lines = [
+        "| workload | updates | updates/s | p50 | p99 |",
+        "|---|---|---|---|---|",
+    ]
+    for m in results:
+        lines.append(
+            f"| {m.label}, {m.runners} runners {m.how} | {m.updates:,} |"
+            f" {m.updates_per_second:,.0f} | {_ms(m.percentile_ms(0.5))} |"
+            f" {_ms(m.percentile_ms(0.99))} |"
+        )
+    staged = [m for m in results if m.stages is not None]
+    if staged:
+        lines += [
+            "",
+            f"Inbox and outbox per update ({stages_label}), p50 / p99:",
+            "",
+            "| workload | " + " | ".join(title for _, title in Stages.COLUMNS) + " |",
+            "|---" * (len(Stages.COLUMNS) + 1) + "|",
+        ]
+        for m in staged:
+            assert m.stages is not None
+            cells = [
+                f"{_ms(percentile_ms(getattr(m.stages, name), 0.5))} /"
+                f" {_ms(percentile_ms(getattr(m.stages, name), 0.99))}"
+                for name, _ in Stages.COLUMNS
+            ]
+            lines.append(f"| {m.label}, {m.runners} {m.how} | " + " | ".join(cells) + " |")
+    return lines
 
 
 async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
@@ -431,14 +969,26 @@ async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
         results.append(measurement)
         return measurement
 
+    conclusions: list[str] = []
+
+    def conclude(text: str) -> None:
+        say(text)
+        conclusions.append(text)
+
     kinds = options.db_kinds
     delay = options.delay_ms / 1000
+    say(
+        "# The bot's runtime (poller -> inbox_updates -> applier -> outbox -> sender), updates"
+        " queued at the in-process fake Bot API and fetched by long polling; SQLite file (WAL)."
+        " Rate limiter OFF (pace=False) except in the paced row: with it on, Telegram's"
+        " 30 messages/s overall cap would limit every throughput figure to 30 replies/s."
+    )
     with tempfile.TemporaryDirectory(prefix="bench-triage-") as temp:
         directory = Path(temp)
 
         say(
             f"# 1. Bot throughput: {options.runners} runners x {UPDATES_PER_CONVERSATION} updates,"
-            " Bot API answered in process without delay, SQLite file (WAL)"
+            " Bot API answered in process without delay"
         )
         loaded: dict[DbKind, Measurement] = {}
         unloaded: dict[DbKind, Measurement] = {}
@@ -464,24 +1014,25 @@ async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
             )
 
         say(
-            "# 2. Bare python-telegram-bot (MessageHandler + CallbackQueryHandler, fixed reply,"
-            " default sequential processing), same driver and number of updates"
+            "# 2. Bare python-telegram-bot (its Updater long-polling the same fake, MessageHandler"
+            " + CallbackQueryHandler with a fixed reply, default sequential processing), same"
+            " driver and number of updates"
         )
         bare = report(await measure_bare(runners=options.runners, label="bare PTB"))
         for kind in kinds:
-            bot = loaded[kind]
-            ratio = bot.updates_per_second / bare.updates_per_second
-            say(
+            bot_ = loaded[kind]
+            ratio = bot_.updates_per_second / bare.updates_per_second
+            conclude(
                 f"ratio bot ({kind} db) / bare PTB updates/s: {ratio:.2f}"
                 f" (target >= {TARGET_RATIO}: {_verdict(ratio >= TARGET_RATIO)})"
             )
-            p99_loaded = bot.percentile_ms(0.99)
+            p99_loaded = bot_.percentile_ms(0.99)
             p99_unloaded = unloaded[kind].percentile_ms(0.99)
-            say(
+            conclude(
                 f"p99 ({kind} db), target < {TARGET_P99_MS:g} ms: {p99_loaded:.2f} ms with"
-                f" {bot.runners} runners at once ({_verdict(p99_loaded < TARGET_P99_MS)}; Little's"
-                f" law: {bot.runners} runners / {bot.updates_per_second:,.0f} updates/s ="
-                f" {bot.runners / bot.updates_per_second * 1000:.0f} ms mean),"
+                f" {bot_.runners} runners at once ({_verdict(p99_loaded < TARGET_P99_MS)};"
+                f" Little's law: {bot_.runners} runners / {bot_.updates_per_second:,.0f}"
+                f" updates/s = {bot_.runners / bot_.updates_per_second * 1000:.0f} ms mean),"
                 f" {p99_unloaded:.2f} ms unloaded ({_verdict(p99_unloaded < TARGET_P99_MS)})"
             )
 
@@ -512,28 +1063,78 @@ async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
                     updates_per_runner=options.scaling_updates,
                 )
             )
-            say(
+            conclude(
                 f"scaling ({kind} db): {many.runners} runners at once get"
                 f" {many.updates_per_second / sequential.updates_per_second:.1f}x the updates/s"
                 f" of one runner at a time ({many.updates_per_second:,.0f} vs"
                 f" {sequential.updates_per_second:,.1f})"
             )
 
-    if len(kinds) > 1:
-        say("# 4. Databases compared on the same workloads (updates/s, p99)")
-        for kind in kinds:
-            by_label = {m.label: m for m in results if m.label.startswith(f"bot, {kind} db")}
-            say(
-                f"{kind}: "
-                + "; ".join(
-                    f"{label.removeprefix(f'bot, {kind} db').strip(', ') or 'no delay'}"
-                    f" ({m.runners} {'at once' if m.at_once else 'one at a time'})"
-                    f" {m.updates_per_second:,.0f}/s p99 {m.percentile_ms(0.99):.1f} ms"
-                    + (f" ERRORS {m.errors}" if m.errors else "")
-                    for label, m in by_label.items()
+        kind = kinds[0]
+        say(
+            f"# 4. Rate limiter ON (Telegram's limits: 30 messages/s overall, 1 message/s per"
+            f" chat), {options.paced_runners} runners x {UPDATES_PER_CONVERSATION} updates one at"
+            " a time, each tapping as soon as the reply arrived, no delay"
+        )
+        if options.paced_runners < 1:
+            say("paced row skipped (--paced-runners 0)")
+        else:
+            paced = report(
+                await measure_bot(
+                    runners=options.paced_runners,
+                    db_kind=kind,
+                    delay=0.0,
+                    directory=directory,
+                    label=f"bot, {kind} db, paced, unloaded",
+                    at_once=False,
+                    pace=True,
                 )
             )
+            free = unloaded[kind]
+            conclude(
+                f"pacing cost ({kind} db): per update p50 {paced.percentile_ms(0.5):,.0f} ms"
+                f" paced vs {free.percentile_ms(0.5):.2f} ms unpaced; the last update (the"
+                f" three-message outcome) p50"
+                f" {percentile_ms(paced.last_update_latencies, 0.5):,.0f} ms paced vs"
+                f" {percentile_ms(free.last_update_latencies, 0.5):.2f} ms unpaced"
+            )
+
+    say("# Summary")
+    for line in summary_tables(results, "see the module doc for where each stage starts and ends"):
+        say(line)
+    say("")
+    for line in conclusions:
+        say(line)
     return results
+
+
+async def run_profile(options: Options, out: TextIO) -> list[Measurement]:
+    """The first throughput row alone under cProfile; the stats are written next to PREFIX and
+    their heads printed."""
+    assert options.profile is not None
+    profiler = Profiler()
+    kind = options.db_kinds[0]
+    with tempfile.TemporaryDirectory(prefix="bench-triage-") as temp:
+        measurement = await measure_bot(
+            runners=options.runners,
+            db_kind=kind,
+            delay=0.0,
+            directory=Path(temp),
+            label=f"bot, {kind} db (under cProfile: slower than unprofiled)",
+            profiler=profiler,
+        )
+    print(measurement.line(), file=out, flush=True)
+    for thread, profile in (("loop", profiler.loop), ("db", profiler.db)):
+        path = f"{options.profile}.{thread}.pstats"
+        profile.dump_stats(path)
+        try:
+            stats = pstats.Stats(path, stream=out)
+        except TypeError:  # nothing was profiled in that thread (Database.asyncio: no db thread)
+            continue
+        for order in ("cumulative", "tottime"):
+            print(f"# {thread} thread, top {options.profile_top} by {order} ({path})", file=out)
+            stats.sort_stats(order).print_stats(options.profile_top)
+    return [measurement]
 
 
 def parse_options(argv: Sequence[str] | None) -> Options:
@@ -561,9 +1162,26 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         help=f"updates each runner sends in the scaling workload, at most"
         f" {UPDATES_PER_CONVERSATION} (the whole conversation); default %(default)s",
     )  # fmt: skip
+    parser.add_argument(
+        "--paced-runners", type=int, default=Options.paced_runners,
+        help="runners one at a time with the rate limiter on, about 20 s each; 0 leaves the"
+        " row out (default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--profile", metavar="PREFIX", default=None,
+        help="instead of the benchmark, run the first throughput row under cProfile, write"
+        " PREFIX.loop.pstats and PREFIX.db.pstats and print their heads",
+    )  # fmt: skip
+    parser.add_argument(
+        "--profile-top", type=int, default=Options.profile_top,
+        help="functions printed per profile listing (default %(default)s)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    if args.runners < 1 or args.concurrency < 1 or args.delay_ms < 0:
-        parser.error("--runners and --concurrency must be at least 1, --delay-ms at least 0")
+    if args.runners < 1 or args.concurrency < 1 or args.delay_ms < 0 or args.paced_runners < 0:
+        parser.error(
+            "--runners and --concurrency must be at least 1, --delay-ms and --paced-runners"
+            " at least 0"
+        )
     if not 1 <= args.scaling_updates <= UPDATES_PER_CONVERSATION:
         parser.error(f"--scaling-updates must be between 1 and {UPDATES_PER_CONVERSATION}")
     return Options(
@@ -572,6 +1190,9 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         db=args.db,
         concurrency=args.concurrency,
         scaling_updates=args.scaling_updates,
+        paced_runners=args.paced_runners,
+        profile=args.profile,
+        profile_top=args.profile_top,
     )
 
 
@@ -582,7 +1203,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     handler = logging.StreamHandler()
     handler.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
-    results = asyncio.run(run_benchmark(options, out))
+    run = run_profile if options.profile else run_benchmark
+    results = asyncio.run(run(options, out))
     incomplete = [m.label for m in results if not m.complete]
     if incomplete:
         print(f"INCOMPLETE: {'; '.join(incomplete)}", file=out)
