@@ -267,9 +267,9 @@ class OutboxSender:
             # decides (sent again, or failed if it was being sent at most once).
             log.exception("outbox: could not record a message for chat %s", chat_id)
         finally:
+            # No need to look again for this chat: its last record claimed whatever it had
+            # waiting, and a message queued later wakes the sender with its own commit.
             self._chats.pop(chat_id, None)
-            # This chat may have more waiting now that it is idle: look again.
-            self._wake.set()
 
     async def _send(self, row: OutboxRow) -> _Result:
         if self._pacer is not None:
@@ -318,7 +318,7 @@ class OutboxSender:
         fence: dict[str, Any] = {"message_id": row.id, "worker": self.worker, "now": now}
         match result.verdict:
             case None:
-                outbox_store.mark_sent(session, **fence)
+                outbox_store.mark_sent(session, **fence, follow_up=row.scheduled_id is not None)
                 self.sent += 1
                 return True
             case Verdict.WAIT:

@@ -221,7 +221,9 @@ Route = RunnerEvent | GroupMessage | Ignored
 def apply_inbox_update(session: Session, *, inbox_id: int, route: Route, now: datetime) -> int:
     """Apply one stored update and mark it done, with its replies in the outbox, all in the
     caller's transaction; how many messages were queued (-1: it was applied before)."""
-    if not inbox_store.is_pending(session, inbox_id=inbox_id):
+    # Marked done first: the guarded UPDATE both takes the row's lock and tells whether it was
+    # applied before (the whole transaction rolls back if applying fails).
+    if not inbox_store.mark_done(session, inbox_id=inbox_id, now=now):
         return -1
     queued = 0
     match route:
@@ -244,7 +246,6 @@ def apply_inbox_update(session: Session, *, inbox_id: int, route: Route, now: da
                 queued = 1
         case Ignored():
             pass
-    inbox_store.mark_done(session, inbox_id=inbox_id, now=now)
     return queued
 
 

@@ -80,14 +80,6 @@ def mark_done(session: Session, *, inbox_id: int, now: datetime) -> bool:
     return result.rowcount == 1
 
 
-def is_pending(session: Session, *, inbox_id: int) -> bool:
-    """Whether the update still waits to be applied (read with a lock where there are locks)."""
-    state = session.scalar(
-        select(InboxUpdate.state).where(InboxUpdate.id == inbox_id).with_for_update()
-    )
-    return state == InboxState.PENDING.value
-
-
 def record_failure(
     session: Session, *, inbox_id: int, error: str, retry_at: datetime | None, now: datetime
 ) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.db.models import (
@@ -65,6 +65,29 @@ _COLUMNS = (
 )
 
 
+_table = OutboxMessage.__table__
+# The hot path's statements are built once (bind parameters for what changes): building a
+# statement costs more Python than SQLite takes to run it.
+_ENQUEUE = (
+    insert(_table)
+    .values(
+        chat_id=bindparam("chat_id"),
+        source=bindparam("source"),
+        scheduled_id=bindparam("scheduled_id"),
+        method=bindparam("method"),
+        payload=bindparam("payload"),
+        at_most_once=bindparam("at_most_once"),
+        urgent=bindparam("urgent"),
+        state=OutboxState.PENDING.value,
+        attempts=0,
+        not_before=bindparam("now"),
+        created_at=bindparam("now"),
+        updated_at=bindparam("now"),
+    )
+    .returning(_table.c.id)
+)
+
+
 def enqueue(
     session: Session,
     *,
@@ -78,33 +101,31 @@ def enqueue(
     urgent: bool = False,
 ) -> int:
     """Add a message to the chat's queue; its id (ids give the order within a chat)."""
-    message = OutboxMessage(
-        chat_id=chat_id,
-        source=source,
-        scheduled_id=scheduled_id,
-        method=method,
-        payload=payload,
-        at_most_once=at_most_once,
-        urgent=urgent,
-        state=OutboxState.PENDING.value,
-        attempts=0,
-        not_before=now,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(message)
-    session.flush()
-    return message.id
+    return session.execute(
+        _ENQUEUE,
+        {
+            "chat_id": chat_id,
+            "source": source,
+            "scheduled_id": scheduled_id,
+            "method": method,
+            "payload": payload,
+            "at_most_once": at_most_once,
+            "urgent": urgent,
+            "now": now,
+        },
+    ).scalar_one()
+
+
+_earlier = aliased(OutboxMessage)
 
 
 def _heads(*, now: datetime) -> Any:
     """Pending due messages with no earlier unfinished message in their chat."""
-    earlier = aliased(OutboxMessage)
     blocked = exists().where(
         and_(
-            earlier.chat_id == OutboxMessage.chat_id,
-            earlier.id < OutboxMessage.id,
-            earlier.state.in_(_UNFINISHED),
+            _earlier.chat_id == OutboxMessage.chat_id,
+            _earlier.id < OutboxMessage.id,
+            _earlier.state.in_(_UNFINISHED),
         )
     )
     return (
@@ -145,13 +166,45 @@ def claim_next_for_chat(
     session: Session, *, chat_id: int, now: datetime, worker: str, lease: timedelta
 ) -> OutboxRow | None:
     """Claim the chat's head if it is due (the sender drains one chat in order)."""
-    query = _heads(now=now).where(OutboxMessage.chat_id == chat_id).limit(1)
-    row = session.execute(query.with_for_update(skip_locked=True, of=OutboxMessage)).one_or_none()
+    row = session.execute(_HEAD_OF_CHAT, {"chat_id": chat_id, "now": now}).one_or_none()
     if row is None:
         return None
     claimed = OutboxRow(*row)
-    _claim(session, [claimed.id], worker=worker, now=now, lease=lease)
+    session.execute(
+        _CLAIM_ONE,
+        {"message_id": claimed.id, "worker": worker, "until": now + lease, "now": now},
+    )
     return claimed
+
+
+_HEAD_OF_CHAT = (
+    select(*_COLUMNS)
+    .where(
+        OutboxMessage.chat_id == bindparam("chat_id"),
+        OutboxMessage.state == OutboxState.PENDING.value,
+        OutboxMessage.not_before <= bindparam("now"),
+        ~exists().where(
+            and_(
+                _earlier.chat_id == bindparam("chat_id"),
+                _earlier.id < OutboxMessage.id,
+                _earlier.state.in_(_UNFINISHED),
+            )
+        ),
+    )
+    .order_by(OutboxMessage.id)
+    .limit(1)
+    .with_for_update(skip_locked=True, of=OutboxMessage)
+)
+_CLAIM_ONE = (
+    update(_table)
+    .where(_table.c.id == bindparam("message_id"))
+    .values(
+        state=OutboxState.CLAIMED.value,
+        claimed_by=bindparam("worker"),
+        claimed_until=bindparam("until"),
+        updated_at=bindparam("now"),
+    )
+)
 
 
 def _claim(
@@ -170,6 +223,42 @@ def _claim(
         )
 
 
+_FENCE = and_(
+    _table.c.id == bindparam("message_id"),
+    _table.c.claimed_by == bindparam("worker"),
+)
+_START_AT_MOST_ONCE = (
+    update(_table)
+    .where(_FENCE, _table.c.state == OutboxState.CLAIMED.value)
+    .values(
+        state=OutboxState.SENDING.value,
+        claimed_until=bindparam("until"),
+        updated_at=bindparam("now"),
+    )
+)
+_RENEW_CLAIM = (
+    update(_table)
+    .where(_FENCE, _table.c.state == OutboxState.CLAIMED.value)
+    .values(claimed_until=bindparam("until"), updated_at=bindparam("now"))
+)
+_MARK_SENT = (
+    update(_table)
+    .where(
+        _FENCE,
+        _table.c.state.in_(
+            [OutboxState.CLAIMED.value, OutboxState.SENDING.value, OutboxState.FAILED.value]
+        ),
+    )
+    .values(
+        state=OutboxState.SENT.value,
+        sent_at=bindparam("now"),
+        payload={},
+        last_error=bindparam("note"),
+        updated_at=bindparam("now"),
+    )
+)
+
+
 def start_sending(
     session: Session,
     *,
@@ -182,36 +271,33 @@ def start_sending(
     """The Bot API call is about to start: an `at_most_once` message is marked `sending`, any
     other keeps its claim; either way the lease is renewed (the wait for a send slot may have
     been long). False when `worker` no longer holds the message."""
-    values: dict[str, Any] = {"claimed_until": now + lease}
-    if at_most_once:
-        values["state"] = OutboxState.SENDING.value
-    return _move(
-        session,
-        message_id=message_id,
-        worker=worker,
-        expected=(OutboxState.CLAIMED,),
-        now=now,
-        **values,
+    statement = _START_AT_MOST_ONCE if at_most_once else _RENEW_CLAIM
+    result = session.execute(
+        statement,
+        {"message_id": message_id, "worker": worker, "until": now + lease, "now": now},
     )
+    return result.rowcount == 1
 
 
 def mark_sent(
-    session: Session, *, message_id: int, worker: str, now: datetime, note: str | None = None
+    session: Session,
+    *,
+    message_id: int,
+    worker: str,
+    now: datetime,
+    note: str | None = None,
+    follow_up: bool = True,
 ) -> bool:
     """Record that Telegram accepted the message; its content is forgotten (it was delivered,
-    and the outbox is no archive of what runners were told)."""
-    moved = _move(
-        session,
-        message_id=message_id,
-        worker=worker,
-        expected=(OutboxState.CLAIMED, OutboxState.SENDING, OutboxState.FAILED),
-        now=now,
-        state=OutboxState.SENT.value,
-        sent_at=now,
-        payload={},
-        last_error=note,
+    and the outbox is no archive of what runners were told). `follow_up=False` says the
+    message is no scheduled follow-up, which saves looking for one."""
+    moved = (
+        session.execute(
+            _MARK_SENT, {"message_id": message_id, "worker": worker, "now": now, "note": note}
+        ).rowcount
+        == 1
     )
-    if moved:
+    if moved and follow_up:
         _finish_scheduled(session, [message_id], MessageState.SENT, now=now, error=note)
     return moved
 
