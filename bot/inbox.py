@@ -214,8 +214,9 @@ class Poller:
 
 
 def _store_batch(session: Any, *, updates: list[Received], now: datetime) -> list[InboxRow]:
-    inbox_store.store_updates(session, updates=updates, now=now)
-    return inbox_store.rows_for_keys(session, keys=[u.update_key for u in updates])
+    # A redelivery of an update stored before is not returned: it is applied already, or the
+    # start-up (or periodic) scan of pending updates takes it.
+    return inbox_store.store_updates(session, updates=updates, now=now)
 
 
 class Applier:

@@ -3,7 +3,8 @@
 Like the other store modules, functions take the `Session` first, pass time in as `now`, and
 never commit. An update is stored (`store_updates`, a redelivery is a no-op through its unique
 key) before Telegram is told it arrived; the applier then takes each chat's pending updates in
-order (`rows_for_keys` for a batch just stored, `pending_rows` after a crash) and, in the
+order (the rows `store_updates` returns for a batch just stored, `pending_rows` after a
+crash) and, in the
 transaction that applies one, marks it done (`mark_done`, guarded by its state so it is applied
 once). An update that cannot be applied is tried again later or set
 aside (`record_failure`); either way the chat's later updates are not held up for ever.
@@ -11,16 +12,17 @@ aside (`record_failure`); either way the chat's later updates are not held up fo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.db.models import InboxState, InboxUpdate
-from bot.db.schedule_store import dialect_insert
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,29 +47,54 @@ class InboxRow:
     not_before: datetime
 
 
-def store_updates(session: Session, *, updates: Iterable[Received], now: datetime) -> int:
-    """Store each update not stored before; how many were new."""
-    stored = 0
+def store_updates(
+    session: Session, *, updates: Iterable[Received], now: datetime
+) -> list[InboxRow]:
+    """Store each update not stored before; the new ones, in the order given."""
+    insert = _insert_for(session)
+    stored = []
     for received in updates:
-        statement = (
-            dialect_insert(session, InboxUpdate)
-            .values(
-                update_id=received.update_id,
-                update_key=received.update_key,
-                chat_key=received.chat_key,
-                payload=received.payload,
-                state=InboxState.PENDING.value,
-                attempts=0,
-                not_before=now,
-                received_at=now,
-                updated_at=now,
+        new_id = session.execute(
+            insert,
+            {
+                "update_id": received.update_id,
+                "update_key": received.update_key,
+                "chat_key": received.chat_key,
+                "payload": received.payload,
+                "now": now,
+            },
+        ).scalar_one_or_none()
+        if new_id is not None:
+            stored.append(
+                InboxRow(new_id, received.update_id, received.chat_key, received.payload, 0, now)
             )
-            .on_conflict_do_nothing(index_elements=["update_key"])
-            .returning(InboxUpdate.id)
-        )
-        if session.execute(statement).scalar_one_or_none() is not None:
-            stored += 1
     return stored
+
+
+@functools.cache
+def _insert_built_for(dialect: str) -> Any:
+    # Built once per dialect: ON CONFLICT is spelt the same on both, but by each one's insert.
+    module = postgresql if dialect == "postgresql" else sqlite
+    return (
+        module.insert(InboxUpdate)
+        .values(
+            update_id=bindparam("update_id"),
+            update_key=bindparam("update_key"),
+            chat_key=bindparam("chat_key"),
+            payload=bindparam("payload"),
+            state=InboxState.PENDING.value,
+            attempts=0,
+            not_before=bindparam("now"),
+            received_at=bindparam("now"),
+            updated_at=bindparam("now"),
+        )
+        .on_conflict_do_nothing(index_elements=["update_key"])
+        .returning(InboxUpdate.id)
+    )
+
+
+def _insert_for(session: Session) -> Any:
+    return _insert_built_for(session.get_bind().dialect.name)
 
 
 def mark_done(session: Session, *, inbox_id: int, now: datetime) -> bool:
@@ -147,18 +174,6 @@ _ROW = (
     InboxUpdate.attempts,
     InboxUpdate.not_before,
 )
-
-
-def rows_for_keys(session: Session, *, keys: list[str]) -> list[InboxRow]:
-    """The pending stored updates with these keys, in id order (a batch just stored)."""
-    if not keys:
-        return []
-    rows = session.execute(
-        select(*_ROW)
-        .where(InboxUpdate.update_key.in_(keys), InboxUpdate.state == InboxState.PENDING.value)
-        .order_by(InboxUpdate.id)
-    )
-    return [InboxRow(*row) for row in rows]
 
 
 def pending_rows(session: Session, *, exclude: list[int], limit: int = 10_000) -> list[InboxRow]:

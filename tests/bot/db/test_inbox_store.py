@@ -22,11 +22,11 @@ SECOND = timedelta(seconds=1)
 SUPERGROUP = -1001234567890123
 
 
-
 def head(db: Database, chat_key: int) -> InboxRow | None:
     """The chat's oldest pending update, as the applier takes it (`pending_rows`)."""
     pending = db.run_sync(inbox_store.pending_rows, exclude=[])
     return next((row for row in pending if row.chat_key == chat_key), None)
+
 
 def message(update_id: int, chat_id: int, text: str = "hi", *, message_id: int = 1) -> dict:
     return {
@@ -42,7 +42,7 @@ def message(update_id: int, chat_id: int, text: str = "hi", *, message_id: int =
 
 
 def store(db: Database, *raws: dict[str, Any], now: datetime = NOW) -> int:
-    return db.run_sync(inbox_store.store_updates, updates=[received(r) for r in raws], now=now)
+    return len(db.run_sync(inbox_store.store_updates, updates=[received(r) for r in raws], now=now))
 
 
 def rows(db: Database) -> list[InboxUpdate]:
@@ -161,17 +161,6 @@ def test_a_failure_does_not_touch_an_update_no_longer_pending(db: Database) -> N
     assert (row.state, row.attempts, row.last_error) == ("done", 0, None)
 
 
-def test_rows_for_keys_are_the_pending_ones_in_id_order(db: Database) -> None:
-    raws = [message(3, 42), message(1, 43), message(2, 42)]
-    store(db, *raws)
-    keys = [received(r).update_key for r in raws]
-    assert [r.update_id for r in db.run_sync(inbox_store.rows_for_keys, keys=keys)] == [3, 1, 2]
-    db.run_sync(inbox_store.mark_done, inbox_id=stored_id(db, 1), now=NOW)
-    assert [r.update_id for r in db.run_sync(inbox_store.rows_for_keys, keys=keys)] == [3, 2]
-    assert db.run_sync(inbox_store.rows_for_keys, keys=[]) == []
-    assert db.run_sync(inbox_store.rows_for_keys, keys=["nobody"]) == []
-
-
 def test_pending_rows_leave_out_what_is_queued_already(db: Database) -> None:
     store(db, *(message(i, 40 + i % 3) for i in range(1, 7)))
     everything = db.run_sync(inbox_store.pending_rows, exclude=[])
@@ -248,3 +237,16 @@ def test_received_updates_keep_their_keys(db: Database) -> None:
     (row,) = rows(db)
     assert (row.update_id, row.update_key, row.chat_key) == (5, "5:q77", 42)
     assert received(raw) == Received(5, "5:q77", 42, raw)
+
+
+def test_storing_returns_the_new_updates_ready_to_apply(db: Database) -> None:
+    raws = [message(3, 42, "c"), message(1, 43, "a"), message(3, 42, "c")]
+    new = db.run_sync(inbox_store.store_updates, updates=[received(r) for r in raws], now=NOW)
+    assert [(r.update_id, r.chat_key, r.attempts, r.not_before) for r in new] == [
+        (3, 42, 0, NOW),
+        (1, 43, 0, NOW),
+    ]
+    assert new[0].payload["message"]["text"] == "c"
+    assert [r.id for r in new] == [r.id for r in db.run_sync(inbox_store.pending_rows, exclude=[])]
+    # Stored before: nothing new to apply.
+    assert db.run_sync(inbox_store.store_updates, updates=[received(raws[0])], now=NOW) == []
