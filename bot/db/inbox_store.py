@@ -150,16 +150,6 @@ def prune(session: Session, *, done_before: datetime, failed_before: datetime) -
     return result.rowcount
 
 
-def backlog(session: Session) -> tuple[int, datetime | None]:
-    """How many updates wait to be applied, and when the oldest of them arrived."""
-    count, oldest = session.execute(
-        select(func.count(), func.min(InboxUpdate.received_at)).where(
-            InboxUpdate.state == InboxState.PENDING.value
-        )
-    ).one()
-    return count, oldest
-
-
 def counts_by_state(session: Session) -> dict[str, int]:
     """How many stored updates are in each state (for tests and the operator)."""
     rows = session.execute(select(InboxUpdate.state, func.count()).group_by(InboxUpdate.state))

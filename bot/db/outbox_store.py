@@ -444,15 +444,6 @@ def claimants(session: Session) -> list[str]:
     )
 
 
-def next_due_at(session: Session) -> datetime | None:
-    """When the soonest pending message may go (None: nothing pending)."""
-    return session.scalar(
-        select(func.min(OutboxMessage.not_before)).where(
-            OutboxMessage.state == OutboxState.PENDING.value
-        )
-    )
-
-
 def backlog(session: Session, *, now: datetime) -> int:
     """How many messages are due and not sent yet."""
     return session.scalar(
@@ -478,15 +469,6 @@ def prune(session: Session, *, before: datetime) -> int:
             OutboxMessage.state.not_in(_UNFINISHED), OutboxMessage.updated_at < before
         )
     ).rowcount
-
-
-def chat_messages(session: Session, *, chat_id: int) -> list[OutboxMessage]:
-    """Every stored message of a chat, oldest first (for tests and the operator)."""
-    return list(
-        session.scalars(
-            select(OutboxMessage).where(OutboxMessage.chat_id == chat_id).order_by(OutboxMessage.id)
-        )
-    )
 
 
 def counts_by_state(session: Session) -> dict[str, int]:

@@ -221,13 +221,11 @@ def test_pruning_deletes_old_applied_and_set_aside_updates_only(db: Database) ->
     assert [r.update_id for r in rows(db)] == [5]
 
 
-def test_the_backlog_counts_pending_updates_and_the_oldest_arrival(db: Database) -> None:
-    assert db.run_sync(inbox_store.backlog) == (0, None)
+def test_counts_by_state(db: Database) -> None:
     store(db, message(1, 42), now=NOW)
     store(db, message(2, 43), now=NOW + SECOND)
     store(db, message(3, 44), now=NOW + 2 * SECOND)
     db.run_sync(inbox_store.mark_done, inbox_id=stored_id(db, 1), now=NOW)
-    assert db.run_sync(inbox_store.backlog) == (2, NOW + SECOND)
     assert db.run_sync(inbox_store.counts_by_state) == {"done": 1, "pending": 2}
 
 

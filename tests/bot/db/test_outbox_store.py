@@ -451,12 +451,6 @@ class TestHousekeeping:
         assert db.run_sync(outbox_store.backlog, now=NOW) == 2
         assert db.run_sync(outbox_store.backlog, now=NOW + timedelta(minutes=1)) == 3
 
-    def test_next_due_at_is_the_soonest_pending_message(self, db: Database):
-        assert db.run_sync(outbox_store.next_due_at) is None
-        enqueue(db, 1, "later", now=NOW + timedelta(minutes=5))
-        enqueue(db, 2, "sooner", now=NOW + timedelta(minutes=1))
-        assert db.run_sync(outbox_store.next_due_at) == NOW + timedelta(minutes=1)
-
     def test_forget_chat_and_prune_delete_only_finished_messages(self, db: Database):
         old = enqueue(db, 1, "old")
         claim(db)
@@ -466,7 +460,7 @@ class TestHousekeeping:
         claim(db, skip_chats=[1])
         sent(db, other_old, now=NOW)
         assert db.run_sync(outbox_store.forget_chat, chat_id=1) == 1
-        assert [m.id for m in db.run_sync(outbox_store.chat_messages, chat_id=1)] == [pending]
+        assert [m.id for m in db.run_sync(messages_of, chat_id=1)] == [pending]
         assert db.run_sync(outbox_store.prune, before=NOW) == 0
         assert db.run_sync(outbox_store.prune, before=NOW + timedelta(seconds=1)) == 1
         assert db.run_sync(outbox_store.counts_by_state) == {"pending": 1}
@@ -534,3 +528,12 @@ class TestLateConfirmation:
         assert sent(db, outbox_id, now=after_lease + timedelta(seconds=1))
         assert get(db, outbox_id).state == "sent"
         assert scheduled(db, scheduled_id).state == "sent"
+
+
+def messages_of(session, *, chat_id: int) -> list[OutboxMessage]:
+    """Every stored message of a chat, oldest first."""
+    return list(
+        session.scalars(
+            select(OutboxMessage).where(OutboxMessage.chat_id == chat_id).order_by(OutboxMessage.id)
+        )
+    )
