@@ -103,7 +103,7 @@ from bot.inbox import chat_key
 from bot.service import load_state
 from flows.questions import Step
 from tests.bot.harness import SPRAIN_TAPS, WARNING_SIGNS_ON_THE_SPRAIN_PATH
-from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from fakebotapi.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
 
 DbKind = Literal["threaded", "asyncio"]
 Json = dict[str, Any]

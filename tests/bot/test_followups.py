@@ -14,7 +14,7 @@ import pytest
 
 from bot.db.models import ScheduledMessage
 from tests.bot.harness import FakeClock, Harness, button_labels, home_care, running_bot
-from tests.fakes.botapi import FakeBotApi
+from fakebotapi.botapi import FakeBotApi
 
 START = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 

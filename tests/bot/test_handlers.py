@@ -14,7 +14,7 @@ from bot import service
 from bot.service import load_state
 from flows.questions import Step
 from tests.bot.harness import CHAT, SPRAIN_TAPS, Harness, button_labels, running_bot
-from tests.fakes.botapi import FakeBotApi
+from fakebotapi.botapi import FakeBotApi
 
 # deformity, circulation, crunch, pop, fever, calf, chest, severe pain, bleeding, Ottawa,
 # night pain, giving way: all "No" on the sudden path.

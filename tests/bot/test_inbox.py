@@ -34,7 +34,7 @@ from bot.inbox import chat_key, received, update_key
 from bot.service import RunnerEvent
 from flows.dialog import TypedText
 from tests.bot.harness import FakeClock, Harness, running_bot
-from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from fakebotapi.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
 
 # Commands answered with one message each, told apart by its first line.
 FIRST_LINE = {

@@ -39,7 +39,7 @@ from flows.dialog import (
 from flows.events import CheckInView, DialogState, PlanEventView
 from flows.questions import Step
 from flows.types import Reply
-from tests.fakes.telegram_html import parse_html
+from fakebotapi.telegram_html import parse_html
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 TELEGRAM_MESSAGE_LIMIT = 4096

@@ -26,7 +26,7 @@ from bot.routing import COMMANDS, TEXT_LIMIT, route_update
 from bot.service import GroupMessage, Ignored, RunnerEvent, Sender, load_state
 from flows.dialog import TypedText, Unreadable, event_for_command
 from tests.bot.harness import FakeClock, Harness, home_care, running_bot
-from tests.fakes.botapi import FakeBotApi
+from fakebotapi.botapi import FakeBotApi
 
 RUNNER = 7
 GROUP = -4001

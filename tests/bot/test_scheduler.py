@@ -36,7 +36,7 @@ from bot.outbox import FOLLOW_UP_RETRY_DELAYS, OutboxSender
 from bot.render import render
 from bot.scheduler import Composed, FollowUp, Scheduler
 from flows.types import Reply
-from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from fakebotapi.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
 
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 

@@ -20,8 +20,8 @@ from bot.startup import (
     connect_before_polling,
     connect_to_bot_api,
 )
-from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
-from tests.fakes.http_server import FakeBotApiServer
+from fakebotapi.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from fakebotapi.http_server import FakeBotApiServer
 
 WRONG_TOKEN = "123456789:AAWrongSecretThatMustNotBePrinted42"
 WRONG_SECRET = WRONG_TOKEN.partition(":")[2]

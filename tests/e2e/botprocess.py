@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.botapi import FakeBotApi
+from fakebotapi.botapi import FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import botprocess
-from tests.fakes.botapi import FakeBotApi
-from tests.fakes.http_server import FakeBotApiServer
+from fakebotapi.botapi import FakeBotApi
+from fakebotapi.http_server import FakeBotApiServer
 
 pytestmark = pytest.mark.e2e
 

@@ -21,8 +21,8 @@ import pytest
 
 from tests.bot.harness import SPRAIN_TAPS, WARNING_SIGNS_ON_THE_SPRAIN_PATH
 from tests.e2e.botprocess import kill, query, say, start_bot, stop, tap, texts
-from tests.fakes.botapi import FakeBotApi
-from tests.fakes.http_server import FakeBotApiServer
+from fakebotapi.botapi import FakeBotApi
+from fakebotapi.http_server import FakeBotApiServer
 
 pytestmark = pytest.mark.e2e
 

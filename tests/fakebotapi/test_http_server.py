@@ -17,8 +17,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from tests.fakes.botapi import FakeBotApi
-from tests.fakes.http_server import FakeBotApiServer, parse_multipart
+from fakebotapi.botapi import FakeBotApi
+from fakebotapi.http_server import FakeBotApiServer, parse_multipart
 
 RUNNER = 2001
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -212,7 +212,7 @@ def test_multipart_parsing_separates_fields_from_files() -> None:
 
 def test_standalone_server_prints_its_url_and_answers() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.http_server", "--port", "0"],
+        [sys.executable, "-m", "fakebotapi.http_server", "--port", "0"],
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes.telegram_html import HtmlParseError, parse_html, utf16_length
+from fakebotapi.telegram_html import HtmlParseError, parse_html, utf16_length
 
 
 def test_tags_become_entities_over_the_plain_text() -> None:

@@ -41,7 +41,7 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from tests.fakes.telegram_rules import (
+from fakebotapi.telegram_rules import (
     BLOCKED,
     BOT_COMMAND_NAME_RE,
     CHAT_ACTIONS,

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tests.fakes.telegram_html import HtmlParseError, parse_html, utf16_length
+from fakebotapi.telegram_html import HtmlParseError, parse_html, utf16_length
 
 Json = dict[str, Any]
 

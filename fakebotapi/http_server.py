@@ -6,7 +6,7 @@ multipart (uploads), and GET with a query string. Each request runs in its own t
 long-polling getUpdates never holds up the bot's sendMessage. Point the bot at it with
 `base_url = server.url + "/bot"`.
 
-Run standalone with `python -m tests.fakes.http_server --port 8081`; a small JSON control API
+Run standalone with `python -m fakebotapi.http_server --port 8081`; a small JSON control API
 under `/_fake/` then plays the runner (see `CONTROL_HELP`), so a person can talk to a running bot
 with curl. The same API injects faults at exact calls (failures, dropped connections, hangs,
 pauses to kill the bot at), for end-to-end tests that do not hold the `FakeBotApi` object; a
@@ -33,8 +33,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.botapi import DEFAULT_TOKEN, DroppedConnection, FakeBotApi
-from tests.fakes.telegram_rules import Json, UploadedFile
+from fakebotapi.botapi import DEFAULT_TOKEN, DroppedConnection, FakeBotApi
+from fakebotapi.telegram_rules import Json, UploadedFile
 
 _API_PATH_RE = re.compile(r"/bot([^/]+)/([A-Za-z]+)/?")
 _BOUNDARY_RE = re.compile(r'boundary="?([^";]+)"?')

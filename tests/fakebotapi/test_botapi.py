@@ -28,8 +28,8 @@ from telegram.ext import (
     filters,
 )
 
-from tests.fakes.botapi import Call, DroppedConnection, FakeBotApi, LocalBotApiRequest
-from tests.fakes.telegram_rules import Json
+from fakebotapi.botapi import Call, DroppedConnection, FakeBotApi, LocalBotApiRequest
+from fakebotapi.telegram_rules import Json
 
 RUNNER = 1001
 OTHER_RUNNER = 1002
