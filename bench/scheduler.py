@@ -53,8 +53,8 @@ from bot.db.migrate import upgrade_to_head
 from bot.db.models import OutboxMessage, ScheduledMessage
 from bot.outbox import OutboxSender
 from bot.scheduler import Composed, Scheduler
-from flows.types import Reply
 from fakebotapi.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from flows.types import Reply
 
 POSTGRES_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DUE_EVERY = 5  # one message in five is pending and due; the others are sent history

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.db.models import ScheduledMessage
-from tests.bot.harness import FakeClock, Harness, button_labels, home_care, running_bot
 from fakebotapi.botapi import FakeBotApi
+from tests.bot.harness import FakeClock, Harness, button_labels, home_care, running_bot
 
 START = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 

@@ -12,9 +12,9 @@ import pytest
 
 from bot import service
 from bot.service import load_state
+from fakebotapi.botapi import FakeBotApi
 from flows.questions import Step
 from tests.bot.harness import CHAT, SPRAIN_TAPS, Harness, button_labels, running_bot
-from fakebotapi.botapi import FakeBotApi
 
 # deformity, circulation, crunch, pop, fever, calf, chest, severe pain, bleeding, Ottawa,
 # night pain, giving way: all "No" on the sudden path.

@@ -18,6 +18,7 @@ from jinja2 import UndefinedError
 from bot import charts
 from bot.charts import AssessmentMark, ProgressData, SorenessPoint
 from bot.render import environment, render, template_names
+from fakebotapi.telegram_html import parse_html
 from flows import care
 from flows.dialog import (
     AnswerSeenCheck,
@@ -39,7 +40,6 @@ from flows.dialog import (
 from flows.events import CheckInView, DialogState, PlanEventView
 from flows.questions import Step
 from flows.types import Reply
-from fakebotapi.telegram_html import parse_html
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 TELEGRAM_MESSAGE_LIMIT = 4096

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import botprocess
 from fakebotapi.botapi import FakeBotApi
 from fakebotapi.http_server import FakeBotApiServer
+from tests.e2e import botprocess
 
 pytestmark = pytest.mark.e2e
 
