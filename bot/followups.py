@@ -3,7 +3,7 @@
 `load_profile` gathers what `flows.care` needs to decide (settings, the active episode with its
 check-ins, recent soreness, what is scheduled, which check-ins went unanswered);
 `apply_effects` carries out what it decided, inside the caller's transaction; `compose` is the
-scheduler's hook that turns a due row into replies and follow-ups via `flows.care.compose_due`.
+scheduler's hook that turns a due row into replies and follow-ups via `flows.due_messages.compose_due`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from bot.db.models import (
     SorenessReport,
 )
 from bot.scheduler import Composed, FollowUp
-from flows import care
+from flows import due_messages, follow_up_schedule
 from flows.events import (
     CancelMessages,
     ChangeEpisode,
@@ -102,10 +102,10 @@ def _sent_for_episode(
             ScheduledMessage.state.not_in([state.value for state in NEVER_DELIVERED]),
         )
     )
-    key = care.episode_key(assessed_at)
+    key = follow_up_schedule.episode_key(assessed_at)
     found: dict[str, set[int]] = {FollowUpKind.CHECKIN: set(), FollowUpKind.SEEN_CHECK: set()}
     for message_id, kind, payload in rows:
-        # The payload names the episode, as `flows.care.compose_due` checks before sending;
+        # The payload names the episode, as `flows.due_messages.compose_due` checks before sending;
         # JSON, so compared here rather than in SQL.
         if (payload or {}).get("episode") == key:
             found[kind].add(message_id)
@@ -303,11 +303,11 @@ def open_episode_for(
 
 
 def compose(session: Session, *, message: ScheduledMessage, now: datetime) -> Composed | None:
-    """The scheduler's hook: what a due row says, via the pure `flows.care.compose_due`."""
+    """The scheduler's hook: what a due row says, via the pure `flows.due_messages.compose_due`."""
     runner = followup_store.runner_by_id(session, runner_id=message.runner_id)
     if runner is None:
         return None
-    due = care.compose_due(
+    due = due_messages.compose_due(
         message.kind,
         dict(message.payload or {}),
         message_id=message.id,

@@ -30,8 +30,8 @@ from bot.db import (
 )
 from bot.db.models import Conversation
 from flows.dialog import DialogState, Event, Outcome, advance, needs_profile
+from flows.flow import restored
 from flows.events import DeleteEverything
-from flows.questions import Step
 from flows.types import Reply
 
 # A group or channel is told at most this often that health questions belong in a private chat;
@@ -68,10 +68,11 @@ def state_of(row: Conversation | chat_store.ChatRow | None) -> DialogState | Non
     """The flow's view of a stored conversation (an ORM row or the hot path's joined row)."""
     if row is None:
         return None
-    return DialogState(
-        step=Step(row.step),
-        answers=dict(row.answers or {}),
-        history=tuple(Step(s) for s in row.history or ()),
+    return restored(
+        row.flow,
+        row.step,
+        answers=row.answers or {},
+        history=row.history or (),
         version=row.version,
         started_at=row.started_at,
     )
@@ -118,9 +119,10 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
             session,
             runner_id=chat.id,
             expected_version=state.version if state is not None else None,
-            step=new.step.value,
+            flow=new.flow,
+            step=str(new.step),
             answers=dict(new.answers),
-            history=[s.value for s in new.history],
+            history=[str(s) for s in new.history],
             started_at=new.started_at or now,
             now=now,
         )

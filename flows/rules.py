@@ -9,14 +9,12 @@ whenever a rule changes meaning, so every stored assessment says which rules pro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flows import programme
-from flows.questions import Step
 from flows.types import (
     FIVE_DAYS_OR_MORE,
-    WITHIN_10_DAYS,
     Disposition,
     Location,
     Onset,
@@ -57,99 +55,6 @@ class Answers:
     bone_spot: YesNo | None = None
     night_pain: YesNo | None = None
     giving_way: YesNo | None = None
-    # Check-ins, soreness reports and the reminder set-up share the conversation; their answers
-    # live here too (the rules above never read them).
-    soreness: int | None = None
-    change: Trend | None = None
-    new_flags: YesNo | None = None
-    plan: YesNo | None = None
-    check_in_message: int | None = None
-    exercises: str | None = None
-    exercise_pain: int | None = None
-    morning: str | None = None
-    soreness_report: int | None = None
-    zone_choice: str | None = None
-    city: str | None = None
-    reminder_time: str | None = None
-
-    @classmethod
-    def from_mapping(cls, stored: Mapping[str, str]) -> Answers:
-        """Build typed answers from the step-id -> value mapping kept in the conversation."""
-        values: dict[str, object] = {}
-        for step_id, raw in stored.items():
-            name = FIELD_OF_STEP.get(step_id)
-            if name is not None:
-                values[name] = _CONVERTERS[name](raw)
-        return cls(**values)  # type: ignore[arg-type]
-
-
-STEP_FIELDS: dict[Step, str] = {
-    Step.LOCATION: "location",
-    Step.ONSET: "onset",
-    Step.STARTED: "started",
-    Step.TREND: "trend",
-    Step.SWELLING: "swelling",
-    Step.WEIGHT_BEARING: "weight_bearing",
-    Step.PAIN: "pain",
-    Step.DEFORMITY: "deformity",
-    Step.CIRCULATION: "circulation",
-    Step.CRUNCH: "crunch",
-    Step.POP: "pop",
-    Step.TIPTOE: "tiptoe",
-    Step.FEVER: "fever",
-    Step.HOT_JOINT: "hot_joint",
-    Step.CALF: "calf",
-    Step.CHEST: "chest",
-    Step.SEVERE_PAIN: "severe_pain",
-    Step.TIGHT_CALF: "tight_calf",
-    Step.BLEEDING: "bleeding",
-    Step.OTTAWA: "ottawa",
-    Step.BONE_SPOT: "bone_spot",
-    Step.NIGHT_PAIN: "night_pain",
-    Step.GIVING_WAY: "giving_way",
-    Step.CHECKIN_TREND: "change",
-    Step.CHECKIN_FLAGS: "new_flags",
-    Step.CHECKIN_WALK: "weight_bearing",
-    Step.CHECKIN_CIRCULATION: "circulation",
-    Step.CHECKIN_FEVER: "fever",
-    Step.CHECKIN_CALF: "calf",
-    Step.CHECKIN_CHEST: "chest",
-    Step.CHECKIN_SEVERE_PAIN: "severe_pain",
-    Step.CHECKIN_TIGHT_CALF: "tight_calf",
-    Step.CHECKIN_EXERCISES: "exercises",
-    Step.CHECKIN_EXERCISE_PAIN: "exercise_pain",
-    Step.CHECKIN_MORNING: "morning",
-    Step.SORENESS: "soreness_report",
-    Step.ZONE: "zone_choice",
-    Step.CITY: "city",
-    Step.REMINDER_TIME: "reminder_time",
-}
-# Answers kept in the conversation that no question asks directly (set when a check-in starts).
-HIDDEN_FIELDS = {"c_sore": "soreness", "plan": "plan", "ci": "check_in_message"}
-FIELD_OF_STEP: dict[str, str] = {
-    **{step.value: name for step, name in STEP_FIELDS.items()},
-    **HIDDEN_FIELDS,
-}
-
-_CONVERTERS: dict[str, Callable[[str], object]] = {f.name: YesNo for f in fields(Answers)} | {
-    "location": Location,
-    "onset": Onset,
-    "started": Started,
-    "trend": Trend,
-    "swelling": Swelling,
-    "weight_bearing": WeightBearing,
-    "pain": int,
-    "soreness": int,
-    "change": Trend,
-    "check_in_message": int,
-    "exercises": str,
-    "exercise_pain": int,
-    "morning": str,
-    "soreness_report": int,
-    "zone_choice": str,
-    "city": str,
-    "reminder_time": str,
-}
 
 
 def flagged(answer: YesNo | None) -> bool:
@@ -219,11 +124,6 @@ def heard_crack_at_injury(a: Answers) -> bool:
 def has_ottawa_bone_tenderness(a: Answers) -> bool:
     """S1: pressing the bone hurts at an Ottawa point after an injury (at any time since)."""
     return flagged(a.ottawa)
-
-
-def is_ottawa_positive(a: Answers) -> bool:
-    """S1 within 10 days of the injury, where the Ottawa rules are validated (Stiell 1992)."""
-    return has_ottawa_bone_tenderness(a) and a.started in WITHIN_10_DAYS
 
 
 def has_stress_fracture_signs(a: Answers) -> bool:

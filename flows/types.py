@@ -14,6 +14,22 @@ from enum import IntEnum, StrEnum
 from typing import Any
 
 
+class FlowName(StrEnum):
+    """The dialogs a conversation can be in; stored with it, so never change a value."""
+
+    TRIAGE = "triage"
+    CHECKIN = "checkin"
+    SORENESS = "soreness"
+    REMINDERS = "reminders"
+    READINESS = "readiness"
+    RUN_LOG = "run_log"
+    DELETE = "delete"
+
+
+# The step every flow ends in (stored: a finished conversation keeps its flow and this step).
+DONE = "done"
+
+
 class Location(StrEnum):
     OUTSIDE = "outside"
     INSIDE = "inside"
