@@ -38,7 +38,7 @@ from flows.events import (
 )
 from flows.exercise_plan import show_exercise
 from flows.flow import FLOWS, question_reply, with_current_question
-from flows.questions import parse_pain
+from flows.questions import Translate, parse_pain, untranslated
 from flows.replies import info
 from flows.rules import decide
 from flows.types import DONE, Disposition, FlowName
@@ -111,7 +111,14 @@ def _stale(state: DialogState | None, *, now: datetime) -> Outcome:
     return with_current_question(state, note, now=now)
 
 
-def _typed(state: DialogState | None, text: str, profile: Profile, *, now: datetime) -> Outcome:
+def _typed(
+    state: DialogState | None,
+    text: str,
+    profile: Profile,
+    *,
+    now: datetime,
+    translate: Translate,
+) -> Outcome:
     if len(text) > MAX_ANSWER_LENGTH:
         return with_current_question(state, info("triage/unreadable.j2", kind="long_text"), now=now)
     words = text.strip().lower()
@@ -126,7 +133,7 @@ def _typed(state: DialogState | None, text: str, profile: Profile, *, now: datet
             )
         return soreness.record_soreness(profile, int(value), now=now)
     # An answer wins over a navigation word: "back" is also where an Achilles problem hurts.
-    value = FLOWS[state.flow].questions[state.step].parse(text)
+    value = FLOWS[state.flow].questions[state.step].parse(text, translate)
     if value is not None:
         return _answer(state, value, profile, now=now)
     if words in _BACK_WORDS:
@@ -148,7 +155,12 @@ def _command(
 
 
 def _dispatch(
-    state: DialogState | None, event: Event, profile: Profile, *, now: datetime
+    state: DialogState | None,
+    event: Event,
+    profile: Profile,
+    *,
+    now: datetime,
+    translate: Translate,
 ) -> Outcome:
     match event:
         case StartAssessment(intro=intro):
@@ -177,7 +189,7 @@ def _dispatch(
                 return _back(state, now=now)
             return triage.start(state, now=now, intro=False)
         case TypedText(text=text):
-            return _typed(state, text, profile, now=now)
+            return _typed(state, text, profile, now=now, translate=translate)
         case Unreadable(kind=kind):
             return with_current_question(state, info("triage/unreadable.j2", kind=kind), now=now)
         case ShowInfo(topic=topic):
@@ -212,13 +224,21 @@ def needs_profile(state: DialogState | None, event: Event) -> bool:
 
 
 def advance(
-    state: DialogState | None, event: Event, *, now: datetime, profile: Profile | None = None
+    state: DialogState | None,
+    event: Event,
+    *,
+    now: datetime,
+    profile: Profile | None = None,
+    translate: Translate = untranslated,
 ) -> Outcome:
-    """Apply one event to a runner's restored state and say what should happen next."""
+    """Apply one event to a runner's restored state and say what should happen next.
+
+    `translate` is the runner's language (message id -> their words), so that typed answers
+    are read in it as well as in English."""
     if now.tzinfo is None:
         raise ValueError("advance needs an aware datetime")
     profile = profile or Profile()
-    outcome = _dispatch(state, event, profile, now=now)
+    outcome = _dispatch(state, event, profile, now=now, translate=translate)
     # A runner who went quiet (two unanswered check-ins) and writes again gets check-ins back.
     if profile.unanswered_checkins >= UNANSWERED_LIMIT and not isinstance(
         event, (Unreadable, ShowInfo)

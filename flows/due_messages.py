@@ -36,6 +36,7 @@ from flows.schedule import (
     next_daily_checkin,
 )
 from flows.types import Button, Disposition, Reply
+from flows.words import N_
 
 # Why a due message is dropped instead of sent (recorded with the message).
 DROP_FOLLOW_UPS_STOPPED = "follow-ups stopped by the runner"
@@ -112,8 +113,8 @@ def check_in_reply(message_id: int, *, number: int, plan: bool) -> Reply:
 def seen_check_reply(message_id: int, disposition: Disposition) -> Reply:
     buttons = (
         (
-            Button("Yes, I've been seen", "seen", str(message_id), "y"),
-            Button("Not yet", "seen", str(message_id), "n"),
+            Button(N_("Yes, I've been seen"), "seen", str(message_id), "y"),
+            Button(N_("Not yet"), "seen", str(message_id), "n"),
         ),
     )
     return Reply("care/seen_check.j2", {"disposition": disposition.code}, buttons)
@@ -123,9 +124,9 @@ def reminder_reply(profile: Profile, day: date, *, now: datetime) -> tuple[Reply
     stamp = day.strftime("%Y%m%d")
     buttons = (
         (
-            Button("✅ Done", "exercise", stamp, "d"),
-            Button("⏭ Skipped", "exercise", stamp, "s"),
-            Button("😣 Too sore", "exercise", stamp, "t"),
+            Button(N_("✅ Done"), "exercise", stamp, "d"),
+            Button(N_("⏭ Skipped"), "exercise", stamp, "s"),
+            Button(N_("😣 Too sore"), "exercise", stamp, "t"),
         ),
     )
     return (info("care/reminder.j2"), replace(todays_session(profile, now=now), buttons=buttons))

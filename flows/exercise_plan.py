@@ -39,6 +39,7 @@ from flows.types import (
     Started,
     WeightBearing,
 )
+from flows.words import N_
 
 
 def current_answers(profile: Profile, *, now: datetime) -> Answers:
@@ -113,7 +114,7 @@ def no_plan() -> Outcome:
 
 def howto_buttons(exercise_ids: list[str]) -> tuple[tuple[Button, ...], ...]:
     return tuple(
-        (Button(f"How to: {exercise_by_id(i).name}", "howto", "", i),)
+        (Button(N_("How to: {name}"), "howto", "", i, (("name", exercise_by_id(i).name),)),)
         for i in exercise_ids
         if exercise_by_id(i) is not None
     )

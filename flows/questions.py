@@ -18,6 +18,11 @@ from datetime import datetime
 from flows.types import WeightBearing, YesNo
 from flows.words import N_
 
+# Message id -> the runner's language (gettext); typed answers are read in it too.
+Translate = Callable[[str], str]
+# Typed text -> a choice's value, or None when it is not an answer to the question.
+Parser = Callable[..., str | None]
+
 
 @dataclass(frozen=True, slots=True)
 class Choice:
@@ -36,7 +41,7 @@ class Question:
     step: str
     template: str
     choices: tuple[Choice, ...]
-    parse: Callable[[str], str | None]
+    parse: Parser
     field: str
     # How many buttons share a row on a phone screen.
     per_row: int = 1
@@ -56,7 +61,12 @@ def normalise(text: str) -> str:
 _PAIN = re.compile(r"^(?:pain\s*)?(\d{1,2})(?:\s*(?:/|out of|of)\s*10)?$")
 
 
-def parse_pain(text: str) -> str | None:
+def untranslated(message_id: str) -> str:
+    """English, the language the words are written in: every word stands for itself."""
+    return message_id
+
+
+def parse_pain(text: str, translate: Translate = untranslated) -> str | None:
     """`7`, `7/10`, `7 / 10`, `7 out of 10` -> "7"; anything outside 0-10 is not a pain score."""
     match = _PAIN.match(normalise(text))
     if not match:
@@ -65,31 +75,60 @@ def parse_pain(text: str) -> str | None:
     return str(value) if 0 <= value <= 10 else None
 
 
-def choice_parser(choices: tuple[Choice, ...]) -> Callable[[str], str | None]:
-    """Match typed text to exactly one choice by value, label or alias; ambiguity gives None."""
-    table: dict[str, set[str]] = {}
-    for choice in choices:
-        for word in (choice.value, choice.label, *choice.aliases):
-            table.setdefault(normalise(word), set()).add(choice.value)
+def choice_parser(choices: tuple[Choice, ...]) -> Parser:
+    """Match typed text to exactly one choice by value, label or alias, in English or in the
+    runner's language (`translate`: labels and aliases are message ids); ambiguity gives None."""
+    tables: dict[Translate, dict[str, set[str]]] = {}
 
-    def parse(text: str) -> str | None:
-        found = table.get(normalise(text), set())
+    def table_for(translate: Translate) -> dict[str, set[str]]:
+        table = tables.get(translate)
+        if table is None:
+            table = {}
+            for choice in choices:
+                words = (choice.label, *choice.aliases)
+                spoken = {translate(w) for w in words} if translate is not untranslated else set()
+                for word in {choice.value, *words, *spoken}:
+                    table.setdefault(normalise(word), set()).add(choice.value)
+            tables[translate] = table
+        return table
+
+    def parse(text: str, translate: Translate = untranslated) -> str | None:
+        found = table_for(translate).get(normalise(text), set())
         return next(iter(found)) if len(found) == 1 else None
 
     return parse
 
 
-_YES = ("y", "yeah", "yep", "yes it is", "yes i am", "yes i did", "yes i have", "i do", "true")
-_NO = ("n", "nope", "no it isn't", "no i'm not", "no i didn't", "no i haven't", "none", "false")
+_YES = (
+    N_("y"),
+    N_("yeah"),
+    N_("yep"),
+    N_("yes it is"),
+    N_("yes i am"),
+    N_("yes i did"),
+    N_("yes i have"),
+    N_("i do"),
+    N_("true"),
+)
+_NO = (
+    N_("n"),
+    N_("nope"),
+    N_("no it isn't"),
+    N_("no i'm not"),
+    N_("no i didn't"),
+    N_("no i haven't"),
+    N_("none"),
+    N_("false"),
+)
 UNSURE_WORDS = (
-    "not sure",
-    "unsure",
-    "don't know",
-    "dont know",
-    "i don't know",
-    "maybe",
-    "?",
-    "idk",
+    N_("not sure"),
+    N_("unsure"),
+    N_("don't know"),
+    N_("dont know"),
+    N_("i don't know"),
+    N_("maybe"),
+    N_("?"),
+    N_("idk"),
 )
 
 
@@ -98,15 +137,15 @@ def yes_no(
     template: str,
     field: str,
     *,
-    yes: str = "Yes",
-    no: str = "No",
+    yes: str = N_("Yes"),
+    no: str = N_("No"),
     yes_aliases: tuple[str, ...] = (),
     no_aliases: tuple[str, ...] = (),
 ) -> Question:
     """A red-flag question where "yes" is the worrying answer and "not sure" counts as yes."""
     choices = (
-        Choice(YesNo.YES, yes, ("yes", *_YES, *yes_aliases)),
-        Choice(YesNo.NO, no, ("no", *_NO, *no_aliases)),
+        Choice(YesNo.YES, yes, (N_("yes"), *_YES, *yes_aliases)),
+        Choice(YesNo.NO, no, (N_("no"), *_NO, *no_aliases)),
         Choice(YesNo.UNSURE, N_("Not sure"), UNSURE_WORDS),
     )
     return Question(step, template, choices, choice_parser(choices), field, per_row=3)
@@ -124,19 +163,29 @@ def pain_question(step: str, template: str, field: str) -> Question:
 
 
 WEIGHT_BEARING_CHOICES = (
-    Choice(WeightBearing.NORMAL, "I walk normally, without pain", ("normal", "normally", "fine")),
     Choice(
-        WeightBearing.PAINFUL,
-        "I can walk, but it hurts or I limp",
-        ("hurts", "limp", "limping", "painful", "it hurts"),
+        WeightBearing.NORMAL,
+        N_("I walk normally, without pain"),
+        (N_("normal"), N_("normally"), N_("fine")),
     ),
     Choice(
-        WeightBearing.UNABLE, "I can't take 4 steps", ("can't", "cannot", "unable", "can't walk")
+        WeightBearing.PAINFUL,
+        N_("I can walk, but it hurts or I limp"),
+        (N_("hurts"), N_("limp"), N_("limping"), N_("painful"), N_("it hurts")),
+    ),
+    Choice(
+        WeightBearing.UNABLE,
+        N_("I can't take 4 steps"),
+        (N_("can't"), N_("cannot"), N_("unable"), N_("can't walk")),
     ),
 )
 PAIN_CHOICES = tuple(Choice(str(n), str(n)) for n in range(11))
 MORNING_CHOICES = (
-    Choice("settled", "Settled by the next morning", ("settled", "fine", "ok", "yes")),
-    Choice("worse", "Worse the next morning", ("worse", "no", "stiff")),
-    Choice(YesNo.UNSURE, "Not sure yet", UNSURE_WORDS),
+    Choice(
+        "settled",
+        N_("Settled by the next morning"),
+        (N_("settled"), N_("fine"), N_("ok"), N_("yes")),
+    ),
+    Choice("worse", N_("Worse the next morning"), (N_("worse"), N_("no"), N_("stiff"))),
+    Choice(YesNo.UNSURE, N_("Not sure yet"), UNSURE_WORDS),
 )

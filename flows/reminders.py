@@ -16,7 +16,14 @@ from enum import StrEnum
 from flows.events import CancelMessages, ChangeSettings, DialogState, Effect, Outcome, Profile
 from flows.flow import Flow, Route, question_reply
 from flows.follow_up_schedule import next_reminder
-from flows.questions import Choice, Question, choice_parser, normalise
+from flows.questions import (
+    Choice,
+    Question,
+    Translate,
+    choice_parser,
+    normalise,
+    untranslated,
+)
 from flows.replies import info
 from flows.schedule import (
     COMMON_OFFSETS,
@@ -104,6 +111,7 @@ _REMINDER_TIMES = (
 )
 
 
+_parse_reminder_choice = choice_parser(_REMINDER_TIMES)
 _CITY_NAME = re.compile(r"^[^/]+/")
 
 
@@ -139,7 +147,7 @@ def city_choices(answers: Mapping[str, str], now: datetime) -> tuple[Choice, ...
 _OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$")
 
 
-def parse_zone(text: str) -> str | None:
+def parse_zone(text: str, translate: Translate = untranslated) -> str | None:
     """A typed city or zone name -> "z<zone>"; a typed offset such as "UTC+1" -> "o60"."""
     cleaned = normalise(text)
     match = _OFFSET.match(cleaned)
@@ -152,15 +160,15 @@ def parse_zone(text: str) -> str | None:
     return f"z{zone}" if zone else None
 
 
-def parse_city(text: str) -> str | None:
+def parse_city(text: str, translate: Translate = untranslated) -> str | None:
     return resolve_zone(text)
 
 
-def parse_reminder_time(text: str) -> str | None:
+def parse_reminder_time(text: str, translate: Translate = untranslated) -> str | None:
     parsed = parse_local_time(text)
     if parsed is not None:
         return parsed.strftime("%H:%M")
-    return choice_parser(_REMINDER_TIMES)(text)
+    return _parse_reminder_choice(text, translate)
 
 
 QUESTIONS: dict[str, Question] = {

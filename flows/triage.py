@@ -130,50 +130,107 @@ ROUTES: tuple[Route, ...] = (
 
 
 _LOCATION = (
-    Choice(Location.OUTSIDE, "Outside of the ankle", ("outside", "outer", "lateral", "out")),
-    Choice(Location.INSIDE, "Inside of the ankle", ("inside", "inner", "medial", "in")),
-    Choice(Location.BACK, "Back of the ankle / Achilles", ("back", "achilles", "behind")),
-    Choice(Location.FRONT, "Front of the ankle", ("front", "top", "anterior")),
-    Choice(Location.HEEL, "Heel or sole", ("heel", "sole", "bottom", "under")),
-    Choice(Location.ALL_OVER, "All over", ("all over", "everywhere", "whole ankle", "all")),
+    Choice(
+        Location.OUTSIDE,
+        N_("Outside of the ankle"),
+        (N_("outside"), N_("outer"), N_("lateral"), N_("out")),
+    ),
+    Choice(
+        Location.INSIDE,
+        N_("Inside of the ankle"),
+        (N_("inside"), N_("inner"), N_("medial"), N_("in")),
+    ),
+    Choice(
+        Location.BACK,
+        N_("Back of the ankle / Achilles"),
+        (N_("back"), N_("achilles"), N_("behind")),
+    ),
+    Choice(Location.FRONT, N_("Front of the ankle"), (N_("front"), N_("top"), N_("anterior"))),
+    Choice(Location.HEEL, N_("Heel or sole"), (N_("heel"), N_("sole"), N_("bottom"), N_("under"))),
+    Choice(
+        Location.ALL_OVER,
+        N_("All over"),
+        (N_("all over"), N_("everywhere"), N_("whole ankle"), N_("all")),
+    ),
 )
 
 
 _ONSET = (
     Choice(
         Onset.SUDDEN,
-        "Suddenly (a twist, roll, fall, landing or pop)",
-        ("sudden", "suddenly", "injury", "twist", "twisted", "rolled", "roll", "fall", "fell"),
+        N_("Suddenly (a twist, roll, fall, landing or pop)"),
+        (
+            N_("sudden"),
+            N_("suddenly"),
+            N_("injury"),
+            N_("twist"),
+            N_("twisted"),
+            N_("rolled"),
+            N_("roll"),
+            N_("fall"),
+            N_("fell"),
+        ),
     ),
     Choice(
         Onset.GRADUAL,
-        "Gradually, building up over runs",
-        ("gradual", "gradually", "slowly", "over time", "built up", "overuse"),
+        N_("Gradually, building up over runs"),
+        (
+            N_("gradual"),
+            N_("gradually"),
+            N_("slowly"),
+            N_("over time"),
+            N_("built up"),
+            N_("overuse"),
+        ),
     ),
 )
 
 
 _STARTED = (
-    Choice(Started.TODAY, "Today", ("today", "this morning", "tonight", "0")),
-    Choice(Started.DAYS_1_2, "1-2 days ago", ("yesterday", "1 day", "2 days", "1-2 days")),
-    Choice(Started.DAYS_3_4, "3-4 days ago", ("3 days", "4 days", "3-4 days")),
-    Choice(Started.DAYS_5_10, "5-10 days ago", ("5-10 days", "a week", "1 week", "last week")),
-    Choice(Started.DAYS_11_42, "11 days to 6 weeks ago", ("2 weeks", "3 weeks", "a month")),
-    Choice(Started.OVER_6_WEEKS, "More than 6 weeks ago", ("months", "over 6 weeks", "ages")),
+    Choice(Started.TODAY, N_("Today"), (N_("today"), N_("this morning"), N_("tonight"), N_("0"))),
+    Choice(
+        Started.DAYS_1_2,
+        N_("1-2 days ago"),
+        (N_("yesterday"), N_("1 day"), N_("2 days"), N_("1-2 days")),
+    ),
+    Choice(Started.DAYS_3_4, N_("3-4 days ago"), (N_("3 days"), N_("4 days"), N_("3-4 days"))),
+    Choice(
+        Started.DAYS_5_10,
+        N_("5-10 days ago"),
+        (N_("5-10 days"), N_("a week"), N_("1 week"), N_("last week")),
+    ),
+    Choice(
+        Started.DAYS_11_42,
+        N_("11 days to 6 weeks ago"),
+        (N_("2 weeks"), N_("3 weeks"), N_("a month")),
+    ),
+    Choice(
+        Started.OVER_6_WEEKS,
+        N_("More than 6 weeks ago"),
+        (N_("months"), N_("over 6 weeks"), N_("ages")),
+    ),
 )
 
 
 _TREND = (
-    Choice(Trend.BETTER, "Getting better", ("better", "improving")),
-    Choice(Trend.SAME, "About the same", ("same", "no change", "unchanged")),
-    Choice(Trend.WORSE, "Getting worse", ("worse", "worsening")),
+    Choice(Trend.BETTER, N_("Getting better"), (N_("better"), N_("improving"))),
+    Choice(Trend.SAME, N_("About the same"), (N_("same"), N_("no change"), N_("unchanged"))),
+    Choice(Trend.WORSE, N_("Getting worse"), (N_("worse"), N_("worsening"))),
 )
 
 
 _SWELLING = (
-    Choice(Swelling.NONE, "No swelling", ("none", "no", "not swollen")),
-    Choice(Swelling.MILD, "A little swollen", ("mild", "a little", "slightly", "some", "little")),
-    Choice(Swelling.MARKED, "Very swollen", ("marked", "very", "a lot", "very swollen", "lots")),
+    Choice(Swelling.NONE, N_("No swelling"), (N_("none"), N_("no"), N_("not swollen"))),
+    Choice(
+        Swelling.MILD,
+        N_("A little swollen"),
+        (N_("mild"), N_("a little"), N_("slightly"), N_("some"), N_("little")),
+    ),
+    Choice(
+        Swelling.MARKED,
+        N_("Very swollen"),
+        (N_("marked"), N_("very"), N_("a lot"), N_("very swollen"), N_("lots")),
+    ),
 )
 
 

@@ -8,7 +8,7 @@ meaning once released (add new members instead).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -136,3 +136,12 @@ class Button:
     action: str
     step: str = ""
     value: str = ""
+    # Words filled into the label ("How to: {name}"), each translated like the label itself.
+    label_words: tuple[tuple[str, str], ...] = ()
+
+    def text(self, translate: Callable[[str], str]) -> str:
+        """The label as the runner reads it, in the language `translate` gives."""
+        label = translate(self.label)
+        if not self.label_words:
+            return label
+        return label.format(**{name: translate(word) for name, word in self.label_words})

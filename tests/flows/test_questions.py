@@ -124,3 +124,16 @@ def test_step_ids_are_unique_across_flows() -> None:
     """Callback data carries a bare step id, so no two flows may share one."""
     ids = [step for flow in registry.ALL for step in flow.questions]
     assert len(ids) == len(set(ids))
+
+
+def test_typed_answers_are_read_in_the_runners_language_as_well_as_english() -> None:
+    german = {"Outside of the ankle": "Außenseite des Knöchels", "outside": "außen"}.get
+    location = QUESTIONS[TriageStep.LOCATION]
+
+    def translate(message_id: str) -> str:
+        return german(message_id) or message_id
+
+    assert location.parse("außen", translate) == "outside"
+    assert location.parse("Außenseite des Knöchels", translate) == "outside"
+    assert location.parse("outside", translate) == "outside"
+    assert location.parse("außen") is None  # not in English
