@@ -31,8 +31,8 @@ from bot.followups import compose
 from bot.inbox import Applier, Poller
 from bot.outbox import OutboxSender
 from bot.ratelimit import SendRateLimiter, TelegramRateLimiter
-from bot.routing import COMMANDS
 from bot.scheduler import Scheduler
+from flows.commands import COMMANDS
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +234,6 @@ class BotRuntime:
 async def register_commands(bot: ExtBot) -> None:
     """Show the command list in Telegram's menu; a failure is logged, not fatal."""
     try:
-        await bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+        await bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
     except TelegramError as error:
         log.warning("could not register the command list with Telegram: %s", error)

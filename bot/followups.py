@@ -3,7 +3,8 @@
 `load_profile` gathers what `flows.care` needs to decide (settings, the active episode with its
 check-ins, recent soreness, what is scheduled, which check-ins went unanswered);
 `apply_effects` carries out what it decided, inside the caller's transaction; `compose` is the
-scheduler's hook that turns a due row into replies and follow-ups via `flows.due_messages.compose_due`.
+scheduler's hook that turns a due row into replies and follow-ups via
+`flows.due_messages.compose_due`.
 """
 
 from __future__ import annotations

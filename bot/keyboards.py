@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from flows.events import Event, event_for_button
+from flows.questions import untranslated
 from flows.types import Button, Reply
 
 CALLBACK_DATA_LIMIT = 64
@@ -76,7 +77,10 @@ def inline_keyboard(reply: Reply) -> dict[str, Any] | None:
         return None
     return {
         "inline_keyboard": [
-            [{"text": b.label, "callback_data": encode_button(b, reply.version)} for b in row]
+            [
+                {"text": b.text(untranslated), "callback_data": encode_button(b, reply.version)}
+                for b in row
+            ]
             for row in reply.buttons
         ]
     }

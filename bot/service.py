@@ -30,8 +30,8 @@ from bot.db import (
 )
 from bot.db.models import Conversation
 from flows.dialog import DialogState, Event, Outcome, advance, needs_profile
-from flows.flow import restored
 from flows.events import DeleteEverything
+from flows.flow import restored
 from flows.types import Reply
 
 # A group or channel is told at most this often that health questions belong in a private chat;
