@@ -103,6 +103,7 @@ from bot.db.migrate import upgrade_to_head
 from bot.inbox import chat_key
 from bot.service import load_state
 from fakebotapi.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from flows.types import DONE
 from tests.bot.harness import SPRAIN_TAPS, WARNING_SIGNS_ON_THE_SPRAIN_PATH
 
 DbKind = Literal["threaded", "asyncio"]
@@ -803,8 +804,8 @@ async def measure_bot(
             if len(sent) < len(script) or state is None:
                 return False
             if len(script) < UPDATES_PER_CONVERSATION:
-                return state.step is not DONE
-            return state.step is DONE and any(
+                return state.step != DONE
+            return state.step == DONE and any(
                 message.get("text", "").startswith("Home care") for message in sent
             )
 
