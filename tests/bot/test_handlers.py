@@ -56,7 +56,7 @@ async def test_buttons_lead_to_home_care_with_reasons_care_and_exercises(url: st
         assert exercises["text"].startswith("Today's exercises")
         assert "No hopping yet" in exercises["text"]
         assert len(h.api.callback_answers) == len(SPRAIN_TAPS) + len(ALL_NO)
-        assert state(h).step is DONE
+        assert state(h).step == DONE
 
 
 async def test_cannot_take_four_steps_is_an_emergency_at_once(url: str) -> None:

@@ -282,7 +282,7 @@ def test_a_paused_or_changed_reminder_is_dropped() -> None:
 def test_a_calm_check_in_asks_change_signs_and_exercises_then_thanks() -> None:
     outcome, replies = checkin_outcome(["same", "none", "normal", "all", "3", "settled"])
     assert [r.template for r in replies][-1] == "care/checkin_thanks.j2"
-    assert outcome.state.step is DONE
+    assert outcome.state.step == DONE
     (record,) = of(RecordCheckIn, outcome.effects)
     assert (record.soreness, record.trend, record.verdict) == (3, "same", "continue")
     assert of(RecordSoreness, outcome.effects)[0].source == "checkin"

@@ -33,14 +33,14 @@ def asked_steps(*typed: str) -> list[str]:
     for text in typed:
         outcome = advance(state, TypedText(text), now=NOW)
         state = outcome.state or state
-        if state.step is not DONE:
+        if state.step != DONE:
             steps.append(state.step)
     return steps
 
 
 def test_sudden_sprain_without_warning_signs_ends_in_home_care_with_three_messages() -> None:
     state, outcome = play(*SPRAIN, *SUDDEN_FLAGS_NO)
-    assert state.step is DONE
+    assert state.step == DONE
     assert outcome.assessment is not None
     assert outcome.assessment.decision.disposition is Disposition.HOME_CARE
     assert [r.template for r in outcome.replies] == [
@@ -98,7 +98,7 @@ def test_ottawa_bone_tenderness_sends_to_a_clinician() -> None:
 
 def test_cannot_take_four_steps_ends_the_questions_at_once_as_an_emergency() -> None:
     state, outcome = play("outside", "sudden", "today", "marked", "can't")
-    assert state.step is DONE
+    assert state.step == DONE
     assert outcome.assessment.decision.disposition is Disposition.EMERGENCY
     assert outcome.assessment.decision.reasons == ("E4",)
     assert [r.template for r in outcome.replies] == ["triage/outcome_emergency.j2"]
@@ -213,7 +213,7 @@ def test_stickers_and_other_media_change_nothing_and_repeat_the_question() -> No
 def test_cancel_ends_the_assessment_and_text_afterwards_points_to_new() -> None:
     state, _ = play("outside")
     cancelled = advance(state, CancelAssessment(), now=NOW)
-    assert cancelled.state.step is DONE and cancelled.state.answers == {}
+    assert cancelled.state.step == DONE and cancelled.state.answers == {}
     after = advance(cancelled.state, TypedText("outside"), now=NOW)
     assert after.replies[0].template == "triage/no_assessment.j2"
 
