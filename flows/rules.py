@@ -24,6 +24,7 @@ from flows.types import (
     WeightBearing,
     YesNo,
 )
+from flows.words import N_
 
 RULES_VERSION = "2026.11.1"
 
@@ -146,29 +147,132 @@ def is_not_improving(a: Answers) -> bool:
     return a.started in FIVE_DAYS_OR_MORE and a.trend in (Trend.SAME, Trend.WORSE)
 
 
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One trigger: its code, the predicate that fires it, and how the runner is told about it
+    (`what`: the sign in their words; `why`: what it may mean and the rule behind it)."""
+
+    code: str
+    applies: Callable[[Answers], bool]
+    what: str
+    why: str
+
+
 # The order is the order reasons are shown in: most urgent first.
-EMERGENCY_RULES: tuple[tuple[str, Callable[[Answers], bool]], ...] = (
-    ("E1", has_deformity),
-    ("E2", has_circulation_or_nerve_signs),
-    ("E3", is_suspected_achilles_rupture),
-    ("E4", cannot_take_four_steps),
-    ("E5", has_infection_signs),
-    ("E6", has_clot_signs),
-    ("E7", has_compartment_syndrome_signs),
-    ("E8", has_bleeding_disorder_with_injury),
-    ("E9", heard_crack_at_injury),
+EMERGENCY_RULES: tuple[Rule, ...] = (
+    Rule(
+        "E1",
+        has_deformity,
+        N_("your ankle or foot looks out of shape, or the skin over it is broken"),
+        N_("possible fracture or dislocation"),
+    ),
+    Rule(
+        "E2",
+        has_circulation_or_nerve_signs,
+        N_("your foot or toes are numb, tingling, cold or an unusual colour"),
+        N_("a warning sign for blood supply or nerves"),
+    ),
+    Rule(
+        "E3",
+        is_suspected_achilles_rupture,
+        N_(
+            "you felt a pop or a kick in the back of the ankle and cannot rise onto tiptoe "
+            "or push off"
+        ),
+        N_("possible Achilles tendon rupture, which needs same-day care"),
+    ),
+    Rule(
+        "E4",
+        cannot_take_four_steps,
+        N_("you can't take 4 steps"),
+        N_("Ottawa ankle rules: an X-ray is needed"),
+    ),
+    Rule(
+        "E5",
+        has_infection_signs,
+        N_(
+            "a fever with a hot, red or swollen ankle, or a hot, swollen, stiff joint "
+            "without an injury"
+        ),
+        N_("possible joint infection"),
+    ),
+    Rule(
+        "E6",
+        has_clot_signs,
+        N_("signs in one leg, or in your chest or breathing, that can come from a blood clot"),
+        N_("possible deep vein thrombosis: a scan is needed within hours"),
+    ),
+    Rule(
+        "E7",
+        has_compartment_syndrome_signs,
+        N_("severe pain that keeps rising, with a tight calf or shin or pain on moving the toes"),
+        N_("possible compartment syndrome"),
+    ),
+    Rule(
+        "E8",
+        has_bleeding_disorder_with_injury,
+        N_("a known bleeding disorder and a new injury"),
+        N_("risk of bleeding into the joint"),
+    ),
+    Rule(
+        "E9",
+        heard_crack_at_injury,
+        N_("you heard a crack, crunch or pop when it happened"),
+        N_("NHS advice for sprains: a possible fracture needs an X-ray"),
+    ),
 )
-SEE_CLINICIAN_RULES: tuple[tuple[str, Callable[[Answers], bool]], ...] = (
-    ("S1", has_ottawa_bone_tenderness),
-    ("S2", has_stress_fracture_signs),
-    ("S3", has_night_or_rest_pain),
-    ("S4", keeps_giving_way),
-    ("S5", is_not_improving),
+SEE_CLINICIAN_RULES: tuple[Rule, ...] = (
+    Rule(
+        "S1",
+        has_ottawa_bone_tenderness,
+        N_("pressing the bone hurts at one of the Ottawa points"),
+        N_("Ottawa ankle rules: an X-ray is indicated"),
+    ),
+    Rule(
+        "S2",
+        has_stress_fracture_signs,
+        N_("one spot of bone hurts when pressed or with every step"),
+        N_("possible bone stress injury (stress fracture)"),
+    ),
+    Rule(
+        "S3",
+        has_night_or_rest_pain,
+        N_("the pain wakes you or does not ease at rest"),
+        N_("night or rest pain needs a clinician's check"),
+    ),
+    Rule(
+        "S4",
+        keeps_giving_way,
+        N_("the ankle keeps giving way or feeling unstable"),
+        N_("possible chronic ankle instability (International Ankle Consortium)"),
+    ),
+    Rule(
+        "S5",
+        is_not_improving,
+        N_("it started 5 or more days ago and is not getting better"),
+        N_("not improving after about 5 days"),
+    ),
 )
+# S1 more than 10 days after the injury: the Ottawa rules are validated only up to 10 days.
+S1_LATE_WHY = N_(
+    "bone tenderness more than 10 days after an injury: the Ottawa rules cannot rule out a "
+    "fracture this late"
+)
+# Triggers found outside the answers, at a check-in (flows.checkin_rules), with their wording.
+CHECK_IN_REASONS: dict[str, tuple[str, str]] = {
+    "S6": (
+        N_("it was worse at two check-ins in a row"),
+        N_("getting worse despite home care"),
+    ),
+}
+WORDING: dict[str, tuple[str, str]] = {
+    **{rule.code: (rule.what, rule.why) for rule in (*EMERGENCY_RULES, *SEE_CLINICIAN_RULES)},
+    **CHECK_IN_REASONS,
+}
 
 
 def has_emergency(a: Answers) -> bool:
-    return any(rule(a) for _, rule in EMERGENCY_RULES)
+    return any(rule.applies(a) for rule in EMERGENCY_RULES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,8 +309,8 @@ def decide(a: Answers, *, extra_reasons: tuple[str, ...] = ()) -> Decision:
 
     `extra_reasons` carries triggers found outside these answers (S5/S6 at a check-in).
     """
-    emergencies = [code for code, rule in EMERGENCY_RULES if rule(a)]
-    referrals = [code for code, rule in SEE_CLINICIAN_RULES if rule(a)]
+    emergencies = [rule.code for rule in EMERGENCY_RULES if rule.applies(a)]
+    referrals = [rule.code for rule in SEE_CLINICIAN_RULES if rule.applies(a)]
     referrals += [code for code in extra_reasons if code not in referrals]
     if emergencies:
         disposition = Disposition.EMERGENCY
