@@ -350,20 +350,6 @@ def finish_check_in(state: DialogState, profile: Profile, now: datetime) -> Outc
     )
 
 
-_CHANGE = (
-    Choice(Trend.BETTER, "Better", ("better", "improving")),
-    Choice(Trend.SAME, "About the same", ("same", "no change", "unchanged")),
-    Choice(Trend.WORSE, "Worse", ("worse", "worsening")),
-)
-
-
-_EXERCISES = (
-    Choice("all", "Yes, all of them", ("yes", "all", "done")),
-    Choice("some", "Some of them", ("some", "partly", "a few")),
-    Choice("none", "No", ("no", "none", "not done")),
-)
-
-
 FLOW = Flow(
     name=FlowName.CHECKIN,
     steps=CheckInStep,

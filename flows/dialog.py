@@ -42,12 +42,22 @@ from flows.questions import Translate, parse_pain, untranslated
 from flows.replies import info
 from flows.rules import decide
 from flows.types import DONE, Disposition, FlowName
+from flows.words import N_
 
 __all__ = ["advance", "event_for_command", "needs_profile", "registry"]
 
 # Typed words that mean a navigation button rather than an answer.
-_BACK_WORDS = frozenset({"back", "go back", "previous", "undo"})
-_RESTART_WORDS = frozenset({"start over", "restart", "start again", "new", "reset"})
+_BACK_WORDS = frozenset({N_("back"), N_("go back"), N_("previous"), N_("undo")})
+_RESTART_WORDS = frozenset(
+    {N_("start over"), N_("restart"), N_("start again"), N_("new"), N_("reset")}
+)
+
+
+def _means(words: str, meaning: frozenset[str], translate: Translate) -> bool:
+    """Whether typed `words` are one of `meaning`, in English or the runner's language."""
+    return words in meaning or words in {translate(word).lower() for word in meaning}
+
+
 # Longer than any real answer; Telegram allows 4096 characters, we do not read essays.
 MAX_ANSWER_LENGTH = 200
 
@@ -136,9 +146,9 @@ def _typed(
     value = FLOWS[state.flow].questions[state.step].parse(text, translate)
     if value is not None:
         return _answer(state, value, profile, now=now)
-    if words in _BACK_WORDS:
+    if _means(words, _BACK_WORDS, translate):
         return _back(state, now=now)
-    if words in _RESTART_WORDS:
+    if _means(words, _RESTART_WORDS, translate):
         return triage.start(state, now=now, intro=False)
     return Outcome(replies=(question_reply(state, now=now, note="reask"),))
 
