@@ -25,6 +25,18 @@ class ContentError(ValueError):
     """A content file is malformed; the message is one line naming the file, entry and field."""
 
 
+def read_content(path: Path) -> tuple[str, str]:
+    """The text of a file in content/ and its name for messages ("content/zones.toml").
+
+    A missing or unreadable file is a ContentError too, so start-up reports it in one line.
+    """
+    source = f"{CONTENT_DIR.name}/{path.name}"
+    try:
+        return path.read_text(encoding="utf-8"), source
+    except (OSError, UnicodeDecodeError) as error:
+        raise ContentError(f"{source}: cannot be read ({error})") from None
+
+
 def parse_toml(text: str, *, source: str) -> dict[str, Any]:
     """The TOML document in `text`, or ContentError naming `source` and tomllib's complaint."""
     try:

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from flows.content import CONTENT_DIR, ContentError, LazyTuple, check_keys, parse_toml
+from flows.content import (
+    CONTENT_DIR,
+    ContentError,
+    LazyTuple,
+    check_keys,
+    parse_toml,
+    read_content,
+)
 from flows.types import Location, Phase
 
 __all__ = [
@@ -112,10 +119,8 @@ def parse_exercises(text: str, *, source: str = "content/exercises.toml") -> tup
 @cache
 def exercises() -> tuple[Exercise, ...]:
     """The shipped library (content/exercises.toml), read and checked once, on first use."""
-    return parse_exercises(
-        EXERCISES_FILE.read_text(encoding="utf-8"),
-        source=f"content/{EXERCISES_FILE.name}",
-    )
+    text, source = read_content(EXERCISES_FILE)
+    return parse_exercises(text, source=source)
 
 
 @cache

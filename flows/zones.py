@@ -19,7 +19,14 @@ from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from flows.content import CONTENT_DIR, ContentError, LazyTuple, check_keys, parse_toml
+from flows.content import (
+    CONTENT_DIR,
+    ContentError,
+    LazyTuple,
+    check_keys,
+    parse_toml,
+    read_content,
+)
 
 ZONES_FILE = CONTENT_DIR / "zones.toml"
 
@@ -221,9 +228,8 @@ def _offsets(value: Any, where: str) -> tuple[int, ...]:
 @cache
 def zone_lists() -> ZoneLists:
     """The shipped lists (content/zones.toml), read and checked once, on first use."""
-    return parse_zone_lists(
-        ZONES_FILE.read_text(encoding="utf-8"), source=f"content/{ZONES_FILE.name}"
-    )
+    text, source = read_content(ZONES_FILE)
+    return parse_zone_lists(text, source=source)
 
 
 def popular_zones() -> tuple[str, ...]:
