@@ -41,7 +41,7 @@ from flows.events import (
     RecordSoreness,
     ScheduleMessage,
 )
-from flows.schedule import FollowUpKind
+from flows.local_time import FollowUpKind
 from flows.types import Disposition
 
 RECENT_SORENESS = 10

@@ -38,11 +38,7 @@ from flows.followup import (
     decide_check_in,
     keeps_nudging,
 )
-from flows.plan import progress_after_check_in, todays_session, with_check_in
-from flows.questions import TRIAGE_STEPS, Step
-from flows.replies import info, question_reply
-from flows.rules import Answers, Decision
-from flows.schedule import (
+from flows.local_time import (
     CHECKIN_MAX_LATENESS,
     DAYTIME_GRACE,
     FollowUpKind,
@@ -53,6 +49,10 @@ from flows.schedule import (
     next_daily_checkin,
     next_local_occurrence,
 )
+from flows.plan import progress_after_check_in, todays_session, with_check_in
+from flows.questions import TRIAGE_STEPS, Step
+from flows.replies import info, question_reply
+from flows.rules import Answers, Decision
 from flows.types import Button, Disposition, Reply, Trend, WeightBearing
 
 SAFETY_NET = "safety_net"

@@ -23,7 +23,7 @@ from flows.events import (
     Profile,
     RecordPlanEvent,
 )
-from flows.programme import EXERCISES, build_session, exercise_by_id
+from flows.exercise_library import EXERCISES, exercise_by_id
 from flows.progression import (
     READINESS_CHECKS,
     WALK_RUN_STEPS,
@@ -38,6 +38,7 @@ from flows.progression import (
 from flows.questions import Step
 from flows.replies import info, question_reply
 from flows.rules import Answers, plyometric_gate_blockers
+from flows.sessions import build_session
 from flows.types import (
     WITHIN_72_HOURS,
     Button,

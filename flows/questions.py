@@ -15,13 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from flows.schedule import (
-    COMMON_OFFSETS,
-    parse_local_time,
-    resolve_zone,
-    zones_for_offset,
-)
+from flows.local_time import parse_local_time
 from flows.types import Location, Onset, Started, Swelling, Trend, WeightBearing, YesNo
+from flows.zones import COMMON_OFFSETS, resolve_zone, zones_for_offset
 
 
 class Step(StrEnum):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
-from flows import programme
+from flows import sessions as programme
 from flows.questions import Step
 from flows.types import (
     FIVE_DAYS_OR_MORE,

@@ -35,14 +35,14 @@ from flows.events import (
     RecordSoreness,
     ScheduleMessage,
 )
-from flows.questions import Step
-from flows.schedule import (
+from flows.local_time import (
     CHECKIN_MAX_LATENESS,
     DAYTIME_GRACE,
     MIN_CHECKIN_GAP,
     is_daytime,
     local_date_of,
 )
+from flows.questions import Step
 from flows.types import Disposition, Reply
 from tests.flows.conftest import play
 
