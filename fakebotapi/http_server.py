@@ -33,7 +33,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from fakebotapi.botapi import DEFAULT_TOKEN, DroppedConnection, FakeBotApi
+from fakebotapi.faults import DroppedConnection
+from fakebotapi.server import DEFAULT_TOKEN, FakeBotApi
 from fakebotapi.telegram_rules import Json, UploadedFile
 
 _API_PATH_RE = re.compile(r"/bot([^/]+)/([A-Za-z]+)/?")

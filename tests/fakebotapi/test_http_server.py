@@ -17,7 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from fakebotapi.botapi import FakeBotApi
+from fakebotapi import FakeBotApi
 from fakebotapi.http_server import FakeBotApiServer, parse_multipart
 
 RUNNER = 2001
