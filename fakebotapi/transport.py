@@ -14,8 +14,6 @@ import json
 from urllib.parse import urlsplit
 
 import httpx
-from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -57,10 +55,13 @@ class LocalBotApiRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        # PTB documents these as a float, None, or `BaseRequest.DEFAULT_NONE` ("not passed: use
+        # your own default"), a plain `object`; the precise type, ODVInput, is in a private
+        # module of PTB, so it is not named here.
+        read_timeout: float | object | None = BaseRequest.DEFAULT_NONE,
+        write_timeout: float | object | None = BaseRequest.DEFAULT_NONE,
+        connect_timeout: float | object | None = BaseRequest.DEFAULT_NONE,
+        pool_timeout: float | object | None = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         segments = urlsplit(url).path.rstrip("/").split("/")
         if method == "GET" or len(segments) < 2:
@@ -71,7 +72,9 @@ class LocalBotApiRequest(BaseRequest):
             return 401, _encode({"ok": False, "error_code": 401, "description": "Unauthorized"})
         params = request_data.json_parameters if request_data else {}
         files = _uploaded_files(request_data) if request_data else {}
-        timeout = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
+        # The check BaseRequest.DEFAULT_NONE's documentation prescribes; the Bot's methods pass
+        # exactly that object when the caller gave no timeout.
+        timeout = self._read_timeout if read_timeout is BaseRequest.DEFAULT_NONE else read_timeout
         try:
             async with asyncio.timeout(timeout):
                 status, body = await self.api.respond_async(segments[-1], params, files)
