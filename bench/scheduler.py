@@ -18,7 +18,7 @@ like after a while (finished messages pile up; unfinished ones stay few). It the
 (c) send throughput: a real `bot.outbox.OutboxSender` delivering what (b) queued (one message
     per chat, each sent at most once: a `sending` mark, the Bot API call, the record of it) with
     the rate limiter off and the Bot API answered in process by
-    `fakebotapi.botapi.FakeBotApi`, so the figure is the sender's own ceiling (Telegram allows
+    `fakebotapi.FakeBotApi`, so the figure is the sender's own ceiling (Telegram allows
     about 30 messages a second).
 
 Run `python -m bench.scheduler --help`; the default run (both sizes, both backends) takes a few
@@ -53,7 +53,7 @@ from bot.db.migrate import upgrade_to_head
 from bot.db.models import OutboxMessage, ScheduledMessage
 from bot.outbox import OutboxSender
 from bot.scheduler import Composed, Scheduler
-from fakebotapi.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from fakebotapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
 from flows.types import Reply
 
 POSTGRES_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/test"

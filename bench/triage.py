@@ -102,7 +102,7 @@ from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from bot.inbox import chat_key
 from bot.service import load_state
-from fakebotapi.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from fakebotapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
 from flows.types import DONE
 from tests.bot.harness import SPRAIN_TAPS, WARNING_SIGNS_ON_THE_SPRAIN_PATH
 

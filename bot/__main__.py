@@ -3,7 +3,9 @@
 Configuration is read here, once, from the environment. Database migrations are applied before
 the event loop starts (under a lock, so several processes may start at once), so the bot never
 runs against an out-of-date schema. A Bot API that does not answer is waited for; a token it
-rejects ends the process with one line naming the setting (never the token) and exit code 2.
+rejects ends the process with one line naming the setting (never the token) and exit code 2,
+and so does a malformed file in content/ (the exercise library, the zone lists), which is read
+and checked before anything else starts.
 """
 
 from __future__ import annotations
@@ -21,6 +23,25 @@ from bot.config import ConfigError, Settings, database_url_from, settings_from_e
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from bot.logs import configure_logging
+from flows.content import ContentError
+from flows.exercise_library import exercises
+from flows.sessions import check_library
+from flows.zones import zone_lists
+
+
+def load_content() -> str | None:
+    """Read and check every content file once; the one-line error, or None when all are sound.
+
+    Done before the database and the Bot API, so that a mistake in content/ stops the process
+    at once instead of failing the first runner who reaches the broken exercise.
+    """
+    try:
+        exercises()
+        check_library()
+        zone_lists()
+    except ContentError as error:
+        return str(error)
+    return None
 
 
 def open_database(url: str) -> Database:
@@ -34,6 +55,9 @@ def run_bot() -> int:
         settings = settings_from_env(os.environ)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    if (content_error := load_content()) is not None:
+        print(f"error: {content_error}", file=sys.stderr)
         return 2
     configure_logging(
         settings.log_level, token=settings.token, json_logs=settings.log_format == "json"
@@ -87,6 +111,9 @@ async def serve(settings: Settings, db: Database, clock: Callable[[], datetime])
 
 
 def run_chat(chat_id: int) -> int:
+    if (content_error := load_content()) is not None:
+        print(f"error: {content_error}", file=sys.stderr)
+        return 2
     configure_logging(os.environ.get("LOG_LEVEL", "WARNING").upper())
     db = open_database(database_url_from(os.environ))
     from bot.console import run_console

@@ -42,7 +42,7 @@ from flows.events import (
     RecordSoreness,
     ScheduleMessage,
 )
-from flows.schedule import FollowUpKind
+from flows.local_time import FollowUpKind
 from flows.types import Disposition
 
 RECENT_SORENESS = 10

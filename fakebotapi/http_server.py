@@ -6,11 +6,12 @@ multipart (uploads), and GET with a query string. Each request runs in its own t
 long-polling getUpdates never holds up the bot's sendMessage. Point the bot at it with
 `base_url = server.url + "/bot"`.
 
-Run standalone with `python -m fakebotapi.http_server --port 8081`; a small JSON control API
-under `/_fake/` then plays the runner (see `CONTROL_HELP`), so a person can talk to a running bot
-with curl. The same API injects faults at exact calls (failures, dropped connections, hangs,
-pauses to kill the bot at), for end-to-end tests that do not hold the `FakeBotApi` object; a
-test that runs `FakeBotApiServer` in its own process can call the same methods on `server.api`.
+Run standalone with `python -m fakebotapi --port 8081` (or `python -m fakebotapi.http_server`);
+a small JSON control API under `/_fake/` then plays the runner (see `CONTROL_HELP`), so a person
+can talk to a running bot with curl. The same API injects faults at exact calls (failures,
+dropped connections, hangs, pauses to kill the bot at), for end-to-end tests that do not hold the
+`FakeBotApi` object; a test that runs `FakeBotApiServer` in its own process can call the same
+methods on `server.api`.
 
 A dropped connection is closed without a byte of answer: httpx raises RemoteProtocolError
 ("Server disconnected without sending a response.") and PTB turns it into NetworkError.
@@ -33,7 +34,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from fakebotapi.botapi import DEFAULT_TOKEN, DroppedConnection, FakeBotApi
+from fakebotapi.faults import DroppedConnection
+from fakebotapi.server import DEFAULT_TOKEN, FakeBotApi
 from fakebotapi.telegram_rules import Json, UploadedFile
 
 _API_PATH_RE = re.compile(r"/bot([^/]+)/([A-Za-z]+)/?")
@@ -486,9 +488,11 @@ class FakeBotApiServer:
         self.stop()
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, *, prog: str | None = None) -> None:
     """Serve a fake Bot API until interrupted, printing how to point a bot at it."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # `prog` names the command in --help: run as `python -m fakebotapi`, argparse would say
+    # "__main__.py".
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="the token the bot must use")

@@ -20,6 +20,13 @@ from fakebotapi.telegram_html import HtmlParseError, parse_html, utf16_length
 
 Json = dict[str, Any]
 
+
+def copy_json(value: Any) -> Any:
+    """A private copy of JSON data: a JSON round trip is several times faster than deepcopy,
+    which matters when benchmarks send thousands of messages through the fake."""
+    return json.loads(json.dumps(value))
+
+
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64

@@ -9,8 +9,8 @@ into several messages so that each stays well inside Telegram's 4096-character l
 
 from __future__ import annotations
 
-from flows.programme import build_session, initial_phase
 from flows.rules import S1_LATE_WHY, WORDING, Answers, Decision
+from flows.sessions import build_session, initial_phase
 from flows.types import WITHIN_10_DAYS, Disposition, Location, Onset, Reply, WeightBearing
 
 OUTCOME_TEMPLATES = {

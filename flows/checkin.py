@@ -30,6 +30,7 @@ from flows.events import (
 from flows.exercise_plan import progress_after_check_in, with_check_in
 from flows.flow import Flow, Route, question_reply
 from flows.follow_up_schedule import follow_up_times, schedule_follow_up
+from flows.local_time import FollowUpKind
 from flows.questions import (
     MORNING_CHOICES,
     WEIGHT_BEARING_CHOICES,
@@ -41,7 +42,6 @@ from flows.questions import (
 )
 from flows.replies import info
 from flows.rules import Answers, flagged, has_emergency
-from flows.schedule import FollowUpKind
 from flows.types import DONE, Disposition, FlowName, Reply, Trend, WeightBearing, YesNo
 from flows.words import N_
 

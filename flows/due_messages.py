@@ -25,8 +25,7 @@ from flows.follow_up_schedule import (
     next_reminder,
     schedule_follow_up,
 )
-from flows.replies import info
-from flows.schedule import (
+from flows.local_time import (
     CHECKIN_MAX_LATENESS,
     DAYTIME_GRACE,
     FollowUpKind,
@@ -35,6 +34,7 @@ from flows.schedule import (
     local_date_of,
     next_daily_checkin,
 )
+from flows.replies import info
 from flows.types import Button, Disposition, Reply
 from flows.words import N_
 

@@ -22,13 +22,14 @@ from flows.events import (
     Profile,
     RecordPlanEvent,
 )
-from flows.programme import EXERCISES, build_session, exercise_by_id
+from flows.exercise_library import EXERCISES, exercise_by_id
 from flows.progression import (
     DayResponse,
     decide_progression,
 )
 from flows.replies import info
 from flows.rules import Answers, plyometric_gate_blockers
+from flows.sessions import build_session
 from flows.types import (
     WITHIN_72_HOURS,
     Button,

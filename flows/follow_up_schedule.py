@@ -21,14 +21,14 @@ from flows.events import (
     RecordSoreness,
     ScheduleMessage,
 )
-from flows.rules import Answers
-from flows.schedule import (
+from flows.local_time import (
     FollowUpKind,
     checkin_due_times,
     local_date_of,
     next_daily_checkin,
     next_local_occurrence,
 )
+from flows.rules import Answers
 from flows.types import Disposition
 
 SAFETY_NET = "safety_net"

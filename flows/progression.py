@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from flows.programme import next_phase, phase_allowed, previous_phase
+from flows.sessions import next_phase, phase_allowed, previous_phase
 from flows.types import Phase
 from flows.words import N_
 

@@ -16,6 +16,7 @@ from enum import StrEnum
 from flows.events import CancelMessages, ChangeSettings, DialogState, Effect, Outcome, Profile
 from flows.flow import Flow, Route, question_reply
 from flows.follow_up_schedule import next_reminder
+from flows.local_time import FollowUpKind, parse_local_time
 from flows.questions import (
     Choice,
     Question,
@@ -25,15 +26,9 @@ from flows.questions import (
     untranslated,
 )
 from flows.replies import info
-from flows.schedule import (
-    COMMON_OFFSETS,
-    FollowUpKind,
-    parse_local_time,
-    resolve_zone,
-    zones_for_offset,
-)
 from flows.types import DONE, FlowName
 from flows.words import N_
+from flows.zones import COMMON_OFFSETS, resolve_zone, zones_for_offset
 
 
 class ReminderStep(StrEnum):

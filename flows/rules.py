@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flows import programme
+from flows import sessions
 from flows.types import (
     FIVE_DAYS_OR_MORE,
     Disposition,
@@ -294,7 +294,7 @@ def plyometric_gate_blockers(a: Answers, *, has_trigger: bool) -> tuple[str, ...
 
     An unanswered item counts as its worst value: the gate only opens on evidence.
     """
-    return programme.plyometric_gate_blockers(
+    return sessions.plyometric_gate_blockers(
         pain_now=10 if a.pain is None else a.pain,
         onset=a.onset or Onset.SUDDEN,
         started=a.started or Started.TODAY,

@@ -22,12 +22,9 @@ from flows.events import (
     RecordExercise,
 )
 from flows.follow_up_schedule import next_reminder, restart_check_ins
+from flows.local_time import FollowUpKind, local_date_of
 from flows.replies import info
 from flows.rules import Decision
-from flows.schedule import (
-    FollowUpKind,
-    local_date_of,
-)
 from flows.types import Reply
 
 # --- scheduling --------------------------------------------------------------------------------

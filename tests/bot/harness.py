@@ -18,7 +18,7 @@ from typing import Any
 from bot.app import BotRuntime, build_bot
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
-from fakebotapi.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from fakebotapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
 
 CHAT = 1001
 # A sudden outside sprain 1-2 days ago, walking with a limp, pain 4: with every warning sign

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.db.models import ScheduledMessage
-from fakebotapi.botapi import FakeBotApi
+from fakebotapi import FakeBotApi
 from tests.bot.harness import FakeClock, Harness, button_labels, home_care, running_bot
 
 START = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ import pytest
 
 from bot import service
 from bot.service import load_state
-from fakebotapi.botapi import FakeBotApi
+from fakebotapi import FakeBotApi
 from flows.triage import TriageStep
 from flows.types import DONE
 from tests.bot.harness import CHAT, SPRAIN_TAPS, Harness, button_labels, running_bot

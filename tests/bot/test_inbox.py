@@ -32,7 +32,7 @@ from bot.db.migrate import upgrade_to_head
 from bot.db.models import Conversation, InboxUpdate
 from bot.inbox import chat_key, received, update_key
 from bot.service import RunnerEvent
-from fakebotapi.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from fakebotapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
 from flows.dialog import TypedText
 from tests.bot.harness import FakeClock, Harness, running_bot
 

@@ -16,7 +16,7 @@ from flows.events import (
     ShowExercise,
     StartCheckIn,
 )
-from flows.programme import EXERCISES
+from flows.exercise_library import EXERCISES
 from flows.questions import QUESTIONS
 from flows.types import Button, Reply
 

@@ -43,7 +43,7 @@ from bot.outbox import (
     vanished_workers,
 )
 from bot.ratelimit import SendRateLimiter
-from fakebotapi.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from fakebotapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
 
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)

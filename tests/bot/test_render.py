@@ -79,7 +79,7 @@ def random_walk(seed: int) -> list[Reply]:
 
 def plan_replies(profile) -> list[Reply]:
     """The exercise plan, how-tos, return to running and the data commands."""
-    from flows.programme import EXERCISES
+    from flows.exercise_library import EXERCISES
     from tests.flows.test_care import checkin_through
 
     replies: list[Reply] = []

@@ -24,7 +24,7 @@ from bot.db.models import FIRST_NAME_LENGTH, CheckInRecord, Episode, Runner, Sch
 from bot.keyboards import CALLBACK_DATA_LIMIT, decode_callback
 from bot.routing import TEXT_LIMIT, route_update
 from bot.service import GroupMessage, Ignored, RunnerEvent, Sender, load_state
-from fakebotapi.botapi import FakeBotApi
+from fakebotapi import FakeBotApi
 from flows.commands import COMMANDS
 from flows.dialog import TypedText, Unreadable, event_for_command
 from tests.bot.harness import FakeClock, Harness, home_care, running_bot

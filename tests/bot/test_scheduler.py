@@ -35,7 +35,7 @@ from bot.db.models import OutboxMessage, RunnerSchedule, ScheduledMessage
 from bot.outbox import FOLLOW_UP_RETRY_DELAYS, OutboxSender
 from bot.render import render
 from bot.scheduler import Composed, FollowUp, Scheduler
-from fakebotapi.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from fakebotapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
 from flows.types import Reply
 
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)

@@ -20,8 +20,7 @@ from bot.startup import (
     connect_before_polling,
     connect_to_bot_api,
 )
-from fakebotapi.botapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
-from fakebotapi.http_server import FakeBotApiServer
+from fakebotapi import DEFAULT_TOKEN, FakeBotApi, FakeBotApiServer, LocalBotApiRequest
 
 WRONG_TOKEN = "123456789:AAWrongSecretThatMustNotBePrinted42"
 WRONG_SECRET = WRONG_TOKEN.partition(":")[2]

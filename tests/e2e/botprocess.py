@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fakebotapi.botapi import FakeBotApi
+from fakebotapi import FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fakebotapi.botapi import FakeBotApi
-from fakebotapi.http_server import FakeBotApiServer
+from fakebotapi import FakeBotApi, FakeBotApiServer
 from tests.e2e import botprocess
 
 pytestmark = pytest.mark.e2e

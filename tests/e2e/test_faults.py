@@ -19,8 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from fakebotapi.botapi import FakeBotApi
-from fakebotapi.http_server import FakeBotApiServer
+from fakebotapi import FakeBotApi, FakeBotApiServer
 from tests.bot.harness import SPRAIN_TAPS, WARNING_SIGNS_ON_THE_SPRAIN_PATH
 from tests.e2e.botprocess import kill, query, say, start_bot, stop, tap, texts
 

@@ -32,8 +32,7 @@ from sqlalchemy import Engine, and_, create_engine, func, or_, select
 
 from bot.db.models import OUTBOX_UNFINISHED as OUTBOX_UNFINISHED_STATES
 from bot.db.models import MessageState, OutboxMessage, ScheduledMessage
-from fakebotapi.botapi import FakeBotApi
-from fakebotapi.http_server import FakeBotApiServer
+from fakebotapi import FakeBotApi, FakeBotApiServer
 
 pytestmark = pytest.mark.e2e
 

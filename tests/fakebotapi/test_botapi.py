@@ -28,7 +28,7 @@ from telegram.ext import (
     filters,
 )
 
-from fakebotapi.botapi import Call, DroppedConnection, FakeBotApi, LocalBotApiRequest
+from fakebotapi import Call, DroppedConnection, FakeBotApi, LocalBotApiRequest
 from fakebotapi.telegram_rules import Json
 
 RUNNER = 1001

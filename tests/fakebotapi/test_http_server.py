@@ -17,7 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from fakebotapi.botapi import FakeBotApi
+from fakebotapi import FakeBotApi
 from fakebotapi.http_server import FakeBotApiServer, parse_multipart
 
 RUNNER = 2001
@@ -210,11 +210,13 @@ def test_multipart_parsing_separates_fields_from_files() -> None:
     assert files["photo"].content_type == "image/png"
 
 
-def test_standalone_server_prints_its_url_and_answers() -> None:
+@pytest.mark.parametrize("module", ["fakebotapi", "fakebotapi.http_server"])
+def test_standalone_server_prints_its_url_and_answers(module: str) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "fakebotapi.http_server", "--port", "0"],
+        [sys.executable, "-m", module, "--port", "0"],
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     try:
@@ -231,6 +233,9 @@ def test_standalone_server_prints_its_url_and_answers() -> None:
     finally:
         process.terminate()
         process.wait(10)
+    assert process.stderr is not None
+    # The package must not import http_server before runpy runs it (RuntimeWarning, two copies).
+    assert "Warning" not in process.stderr.read()
 
 
 def control(server: FakeBotApiServer, action: str, **params: object) -> httpx.Response:

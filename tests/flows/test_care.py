@@ -36,7 +36,7 @@ from flows.events import (
     RecordSoreness,
     ScheduleMessage,
 )
-from flows.schedule import (
+from flows.local_time import (
     CHECKIN_MAX_LATENESS,
     DAYTIME_GRACE,
     MIN_CHECKIN_GAP,

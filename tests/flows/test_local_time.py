@@ -1,4 +1,4 @@
-"""Tests for flows/schedule.py: local due times across DST, zones, parsing, check-ins, daytime."""
+"""Tests for flows/local_time.py: local due times across DST, parsing, check-ins, daytime."""
 
 from __future__ import annotations
 
@@ -10,20 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows import schedule
-from flows.schedule import (
-    COMMON_OFFSETS,
+from flows import local_time
+from flows.local_time import (
     MIN_CHECKIN_GAP,
-    POPULAR_ZONES,
     FollowUpKind,
     checkin_due_times,
-    is_valid_zone,
     local_date_of,
     next_daily_checkin,
     next_local_occurrence,
     parse_local_time,
-    resolve_zone,
-    zones_for_offset,
 )
 from flows.types import Disposition
 
@@ -238,112 +233,6 @@ class TestLocalDate:
     def test_a_naive_instant_is_rejected(self) -> None:
         with pytest.raises(ValueError, match="aware"):
             local_date_of(datetime(2026, 1, 1), LONDON)  # noqa: DTZ001
-
-
-class TestZones:
-    @pytest.mark.parametrize(
-        ("name", "valid"),
-        [
-            ("Europe/London", True),
-            ("America/Argentina/Buenos_Aires", True),
-            ("UTC", True),
-            ("europe/london", False),
-            ("Mars/Olympus_Mons", False),
-            ("", False),
-            ("localtime", False),
-            ("../../etc/passwd", False),
-        ],
-    )
-    def test_only_exact_iana_names_are_valid(self, name: str, valid: bool) -> None:
-        assert is_valid_zone(name) is valid
-
-    @pytest.mark.parametrize(
-        ("text", "expected"),
-        [
-            ("Europe/London", LONDON),
-            ("europe/london", LONDON),
-            ("  EUROPE/LONDON ", LONDON),
-            ("London", LONDON),
-            ("new york", NEW_YORK),
-            ("New_York", NEW_YORK),
-            ("Sao Paulo", "America/Sao_Paulo"),
-            ("São Paulo", "America/Sao_Paulo"),
-            ("zürich", "Europe/Zurich"),
-            ("port au prince", "America/Port-au-Prince"),
-            ("St. John's", "America/St_Johns"),
-            ("buenos aires", "America/Argentina/Buenos_Aires"),
-            ("Indianapolis", "America/Indiana/Indianapolis"),
-            ("Istanbul", "Europe/Istanbul"),
-            ("Singapore", "Asia/Singapore"),
-            ("utc", "UTC"),
-            ("us/eastern", "US/Eastern"),
-            ("Springfield", None),
-            ("Mars/Olympus_Mons", None),
-            ("", None),
-            ("   ", None),
-            ("Europe", None),
-        ],
-    )
-    def test_resolve_zone_accepts_names_and_cities_in_any_case(
-        self, text: str, expected: str | None
-    ) -> None:
-        assert resolve_zone(text) == expected
-
-    def test_a_city_shared_by_zones_with_different_rules_is_ambiguous(
-        self, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        # Real data has no such city today, so pretend the Indianapolis aliases differ.
-        schedule._zone_index.cache_clear()
-        monkeypatch.setattr(schedule, "_same_rules", lambda first, second: False)
-        try:
-            assert resolve_zone("Indianapolis") is None
-            indianapolis = "America/Indiana/Indianapolis"
-            assert resolve_zone(indianapolis) == indianapolis
-        finally:
-            monkeypatch.undo()
-            schedule._zone_index.cache_clear()
-        assert resolve_zone("Indianapolis") == "America/Indiana/Indianapolis"
-
-    def test_every_popular_zone_exists(self) -> None:
-        assert [name for name in POPULAR_ZONES if not is_valid_zone(name)] == []
-        assert len(set(POPULAR_ZONES)) == len(POPULAR_ZONES)
-
-    def test_common_offsets_cover_the_picker_range_in_order(self) -> None:
-        assert list(COMMON_OFFSETS) == sorted(set(COMMON_OFFSETS))
-        assert {hours * 60 for hours in range(-8, 11)} | {330} <= set(COMMON_OFFSETS)
-
-    @pytest.mark.parametrize("at", [utc(2026, 1, 15, 12), utc(2026, 7, 15, 12)])
-    def test_every_common_offset_offers_a_few_zones_that_have_it(self, at: datetime) -> None:
-        for offset in COMMON_OFFSETS:
-            zones = zones_for_offset(offset, at=at)
-            assert 1 <= len(zones) <= 6, offset
-            for name in zones:
-                assert at.astimezone(ZoneInfo(name)).utcoffset() == timedelta(minutes=offset)
-
-    @pytest.mark.parametrize(
-        ("offset", "at", "first"),
-        [
-            (0, utc(2026, 1, 15), LONDON),
-            (60, utc(2026, 7, 15), LONDON),
-            (60, utc(2026, 1, 15), "Europe/Paris"),
-            (-300, utc(2026, 1, 15), NEW_YORK),
-            (-240, utc(2026, 7, 15), NEW_YORK),
-            (330, utc(2026, 1, 15), "Asia/Kolkata"),
-            (660, utc(2026, 1, 15), SYDNEY),
-            (600, utc(2026, 7, 15), SYDNEY),
-            (780, utc(2026, 1, 15), "Pacific/Auckland"),
-        ],
-    )
-    def test_familiar_cities_come_first_for_the_offset_at_that_moment(
-        self, offset: int, at: datetime, first: str
-    ) -> None:
-        assert zones_for_offset(offset, at=at)[0] == first
-
-    def test_an_offset_only_rare_zones_have_falls_back_to_them(self) -> None:
-        assert zones_for_offset(-570, at=utc(2026, 1, 15)) == ["Pacific/Marquesas"]
-
-    def test_an_offset_no_zone_has_gives_nothing(self) -> None:
-        assert zones_for_offset(7, at=utc(2026, 1, 15)) == []
 
 
 class TestParseLocalTime:
@@ -587,7 +476,7 @@ class TestDaytime:
     def test_daytime_is_the_window_on_the_runners_own_clock(
         self, instant: datetime, zone: str, expected: bool
     ) -> None:
-        assert schedule.is_daytime(instant, zone=zone) is expected
+        assert local_time.is_daytime(instant, zone=zone) is expected
 
     @pytest.mark.parametrize(
         ("instant", "zone", "expected"),
@@ -605,11 +494,11 @@ class TestDaytime:
     def test_outside_daytime_the_next_window_starts_at_the_local_morning(
         self, instant: datetime, zone: str, expected: datetime
     ) -> None:
-        assert schedule.daytime_from(instant, zone=zone) == expected
+        assert local_time.daytime_from(instant, zone=zone) == expected
 
     def test_in_daytime_it_is_the_instant_itself(self) -> None:
         noon = local(SYDNEY, 2026, 4, 5, 12)
-        assert schedule.daytime_from(noon, zone=SYDNEY) == noon
+        assert local_time.daytime_from(noon, zone=SYDNEY) == noon
 
     @settings(max_examples=300, deadline=None)
     @given(
@@ -629,5 +518,5 @@ class TestDaytime:
         )
         daily = next_daily_checkin(after=timeline[-1][1], zone=zone)
         for due in (*(due for _, due in timeline), daily):
-            assert schedule.is_daytime(due, zone=zone)
-            assert schedule.daytime_from(due, zone=zone) == due
+            assert local_time.is_daytime(due, zone=zone)
+            assert local_time.daytime_from(due, zone=zone) == due

@@ -1,26 +1,24 @@
-"""Due-time arithmetic for follow-ups: local wall-clock times, time zones, the daytime window.
+"""Due-time arithmetic for follow-ups: local wall-clock times and the daytime window.
 
 Check-ins and daily exercise reminders are stored as UTC instants but meant at a time of day in
 the runner's own zone, so every due time is computed from the local calendar (a daily reminder is
 the next local occurrence, never "the last one plus 24 h"), with explicit rules for daylight
 saving gaps and folds. This module is pure: every "now" is a parameter (an aware datetime), and
-the only data it reads are the IANA zone rules through `zoneinfo`. It also turns what a runner
-types ("7:30 pm", "new york") into a local time or a zone name. Whether a message that is due
-late is still sent, waits for daytime or is dropped is decided by `flows.care.compose_due`, with
-the limits defined here.
+the only data it reads are the IANA zone rules (through `flows.zones`). It also turns what a
+runner types ("7:30 pm") into a local time. Whether a message that is due late is still sent,
+waits for daytime or is dropped is decided by `flows.care.compose_due`, with the limits defined
+here.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from flows.types import Disposition
+from flows.zones import as_utc, zone_info
 
 
 class FollowUpKind(StrEnum):
@@ -56,242 +54,8 @@ SEEN_CHECK_DELAYS = {
     Disposition.SEE_CLINICIAN: timedelta(hours=48),
 }
 
-# Offsets (minutes east of UTC) offered by a zone picker: whole hours where most runners live,
-# plus India; anyone else can type a city name (`resolve_zone`).
-COMMON_OFFSETS: tuple[int, ...] = tuple(
-    sorted([*(hours * 60 for hours in range(-10, 13)), 5 * 60 + 30])
-)
-
-# Zones in rough order of how many people live in them; `zones_for_offset` offers the first
-# matches, so a picker shows familiar cities before obscure ones.
-POPULAR_ZONES: tuple[str, ...] = (
-    "Europe/London",
-    "America/New_York",
-    "America/Los_Angeles",
-    "America/Chicago",
-    "Europe/Paris",
-    "Europe/Berlin",
-    "Asia/Kolkata",
-    "Asia/Shanghai",
-    "Asia/Tokyo",
-    "Australia/Sydney",
-    "America/Sao_Paulo",
-    "America/Mexico_City",
-    "Europe/Madrid",
-    "Europe/Rome",
-    "Europe/Amsterdam",
-    "America/Toronto",
-    "America/Denver",
-    "America/Phoenix",
-    "America/Vancouver",
-    "Europe/Dublin",
-    "Europe/Lisbon",
-    "Africa/Lagos",
-    "Africa/Johannesburg",
-    "Africa/Cairo",
-    "Africa/Nairobi",
-    "Europe/Istanbul",
-    "Europe/Moscow",
-    "Europe/Athens",
-    "Europe/Helsinki",
-    "Europe/Kyiv",
-    "Europe/Stockholm",
-    "Europe/Warsaw",
-    "Asia/Jerusalem",
-    "Asia/Riyadh",
-    "Asia/Dubai",
-    "Asia/Karachi",
-    "Asia/Dhaka",
-    "Asia/Bangkok",
-    "Asia/Jakarta",
-    "Asia/Ho_Chi_Minh",
-    "Asia/Singapore",
-    "Asia/Hong_Kong",
-    "Asia/Manila",
-    "Asia/Seoul",
-    "Australia/Melbourne",
-    "Australia/Brisbane",
-    "Australia/Perth",
-    "Australia/Adelaide",
-    "Pacific/Auckland",
-    "America/Bogota",
-    "America/Lima",
-    "America/Argentina/Buenos_Aires",
-    "America/Santiago",
-    "America/Caracas",
-    "America/Halifax",
-    "America/St_Johns",
-    "America/Anchorage",
-    "Pacific/Honolulu",
-    "Atlantic/Reykjavik",
-    "Africa/Accra",
-    "Atlantic/Azores",
-    "Atlantic/Cape_Verde",
-    "America/Noronha",
-    "Atlantic/South_Georgia",
-    "Asia/Tashkent",
-    "Asia/Yekaterinburg",
-    "Asia/Colombo",
-    "Asia/Almaty",
-    "Asia/Novosibirsk",
-    "Asia/Taipei",
-    "Asia/Vladivostok",
-    "Pacific/Guam",
-    "Pacific/Port_Moresby",
-    "Pacific/Noumea",
-    "Asia/Magadan",
-    "Pacific/Fiji",
-    "Asia/Kamchatka",
-    "Pacific/Tongatapu",
-    "Pacific/Kiritimati",
-    "Pacific/Pago_Pago",
-    "America/Adak",
-    "Pacific/Tahiti",
-    "Asia/Tehran",
-    "Asia/Kabul",
-    "Asia/Kathmandu",
-    "Asia/Yangon",
-    "Australia/Darwin",
-    "Pacific/Chatham",
-)
-
-# The top-level areas whose last component is a place name ("Europe/London" -> "London").
-_GEOGRAPHIC_AREAS = frozenset(
-    {
-        "Africa",
-        "America",
-        "Antarctica",
-        "Arctic",
-        "Asia",
-        "Atlantic",
-        "Australia",
-        "Europe",
-        "Indian",
-        "Pacific",
-    }
-)
-# Names the zone database lists that are not real zones for a person to live in.
-_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
-
-
-# --- zones -----------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones() - _NOT_ZONES)
-
-
-def is_valid_zone(name: str) -> bool:
-    """True when `name` is exactly (case included) an IANA zone name, such as "Europe/London"."""
-    return name in _zone_names()
-
-
-@lru_cache(maxsize=512)
-def _zone(name: str) -> ZoneInfo:
-    if not is_valid_zone(name):
-        raise ValueError(f"unknown time zone {name!r}")
-    return ZoneInfo(name)
-
-
-def _lookup_key(text: str) -> str:
-    """Fold case, accents and separators so that "são  paulo" and "Sao_Paulo" compare equal."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    without_accents = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    without_marks = re.sub(r"[.'’]", "", without_accents.casefold())
-    return re.sub(r"[\s_\-]+", " ", without_marks).strip()
-
-
-def _same_rules(first: str, second: str) -> bool:
-    """True when two zone names behave alike (a backward-compatible link and its target)."""
-    zone_a, zone_b = _zone(first), _zone(second)
-    for year in range(1970, 2038):
-        for month in range(1, 13):
-            sample = datetime(year, month, 1, 12, tzinfo=UTC)
-            if sample.astimezone(zone_a).utcoffset() != sample.astimezone(zone_b).utcoffset():
-                return False
-    return True
-
-
-def _preferred(names: Iterable[str]) -> str:
-    """Among names for the same zone, the familiar one, else the most specific one."""
-    return min(
-        names,
-        key=lambda name: (name not in POPULAR_ZONES, -name.count("/"), name),
-    )
-
-
-@lru_cache(maxsize=1)
-def _zone_index() -> tuple[dict[str, str], dict[str, str | None]]:
-    """Lookup tables: folded full name -> zone, and folded city -> zone (None if ambiguous)."""
-    by_full_name = {_lookup_key(name): name for name in _zone_names()}
-    candidates: dict[str, list[str]] = {}
-    for name in _zone_names():
-        area, _, rest = name.partition("/")
-        if area in _GEOGRAPHIC_AREAS and rest:
-            candidates.setdefault(_lookup_key(name.rsplit("/", 1)[-1]), []).append(name)
-    by_city: dict[str, str | None] = {}
-    for city, names in candidates.items():
-        # Old spellings such as America/Buenos_Aires are links to the same rules as
-        # America/Argentina/Buenos_Aires: one place, not an ambiguity.
-        if all(_same_rules(names[0], other) for other in names[1:]):
-            by_city[city] = _preferred(names)
-        else:
-            by_city[city] = None
-    return by_full_name, by_city
-
-
-def resolve_zone(text: str) -> str | None:
-    """The IANA zone a runner means by `text`, or None when unknown or ambiguous.
-
-    Accepts a zone name in any case ("europe/london") or the city in its last component
-    ("London", "new york", "São Paulo"); accents, underscores and hyphens are ignored.
-    """
-    key = _lookup_key(text)
-    if not key:
-        return None
-    by_full_name, by_city = _zone_index()
-    if "/" not in key and key in by_city:
-        # A city wins over an old top-level alias ("Singapore" -> Asia/Singapore).
-        return by_city[key]
-    return by_full_name.get(key)
-
-
-def zones_for_offset(offset_minutes: int, *, at: datetime, limit: int = 6) -> list[str]:
-    """Up to `limit` zones that are `offset_minutes` east of UTC at the instant `at`.
-
-    Familiar cities come first (`POPULAR_ZONES`); when none of them has the offset at that
-    moment, other place-named zones with it are offered in alphabetical order.
-    """
-    at = _as_utc(at, "at")
-    wanted = timedelta(minutes=offset_minutes)
-
-    def has_offset(name: str) -> bool:
-        return at.astimezone(_zone(name)).utcoffset() == wanted
-
-    matches = [name for name in POPULAR_ZONES if has_offset(name)][:limit]
-    if matches:
-        return matches
-    others = sorted(
-        name
-        for name in _zone_names()
-        if name.partition("/")[0] in _GEOGRAPHIC_AREAS and has_offset(name)
-    )
-    return others[:limit]
-
 
 # --- local wall-clock arithmetic --------------------------------------------------------------
-
-
-def _as_utc(value: datetime, name: str) -> datetime:
-    """`value` in UTC; refuses naive datetimes.
-
-    Converting first matters: Python adds and subtracts datetimes that share a tzinfo on the
-    wall clock, so 24 h after 10:00 the day before spring forward would read 10:00, not 11:00.
-    """
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware, got {value!r}")
-    return value.astimezone(UTC)
 
 
 def _transition_in(earliest: datetime, latest: datetime, zone: ZoneInfo) -> datetime:
@@ -340,9 +104,9 @@ def next_local_occurrence(*, after: datetime, local_time: time, zone: str) -> da
     Returned in UTC. Each local day yields exactly one occurrence: the first one when the time
     repeats as the clocks go back, the end of the gap when it is skipped as they go forward.
     """
-    after = _as_utc(after, "after")
+    after = as_utc(after, "after")
     _check_local_time(local_time)
-    tz = _zone(zone)
+    tz = zone_info(zone)
     start_day = after.astimezone(tz).date()
     # Earlier days are all before `after`; two days on is enough even past a skipped date.
     for days_ahead in range(4):
@@ -354,7 +118,7 @@ def next_local_occurrence(*, after: datetime, local_time: time, zone: str) -> da
 
 def _previous_local_occurrence(*, before: datetime, local_time: time, zone: str) -> datetime:
     """The last instant strictly before `before` at which `zone` shows `local_time` (UTC)."""
-    tz = _zone(zone)
+    tz = zone_info(zone)
     start_day = before.astimezone(tz).date()
     for days_back in range(4):
         instant = _local_instant(start_day - timedelta(days=days_back), local_time, tz)
@@ -365,8 +129,8 @@ def _previous_local_occurrence(*, before: datetime, local_time: time, zone: str)
 
 def local_date_of(instant: datetime, zone: str) -> date:
     """The calendar date in `zone` at `instant` (for keys such as runner + kind + local date)."""
-    instant = _as_utc(instant, "instant")
-    return instant.astimezone(_zone(zone)).date()
+    instant = as_utc(instant, "instant")
+    return instant.astimezone(zone_info(zone)).date()
 
 
 # --- parsing what runners type -----------------------------------------------------------------
@@ -428,7 +192,7 @@ def _into_daytime(
     check-in (or the assessment), so that each check-in still has a day's change to ask about;
     otherwise it waits for the morning.
     """
-    wall = due.astimezone(_zone(zone)).time()
+    wall = due.astimezone(zone_info(zone)).time()
     if day_start <= wall <= day_end:
         return due.astimezone(UTC)
     morning = next_local_occurrence(after=due, local_time=day_start, zone=zone)
@@ -452,7 +216,7 @@ def checkin_due_times(
     until resolved). SEE_CLINICIAN: one "were you seen?" check at about 48 h; EMERGENCY: at about
     24 h (reference section 6). Each is moved into the daytime window of the runner's zone.
     """
-    assessed_at = _as_utc(assessed_at, "assessed_at")
+    assessed_at = as_utc(assessed_at, "assessed_at")
     _check_local_time(day_start)
     _check_local_time(day_end)
     if not day_start < day_end:
@@ -478,13 +242,13 @@ def checkin_due_times(
 
 def is_daytime(instant: datetime, *, zone: str) -> bool:
     """Whether the clock in `zone` reads within [DAY_START, DAY_END] at `instant`."""
-    wall = _as_utc(instant, "instant").astimezone(_zone(zone)).time()
+    wall = as_utc(instant, "instant").astimezone(zone_info(zone)).time()
     return DAY_START <= wall <= DAY_END
 
 
 def daytime_from(instant: datetime, *, zone: str) -> datetime:
     """`instant` when it is daytime in `zone`, else the start of the next daytime window (UTC)."""
-    instant = _as_utc(instant, "instant")
+    instant = as_utc(instant, "instant")
     if is_daytime(instant, zone=zone):
         return instant
     return next_local_occurrence(after=instant, local_time=DAY_START, zone=zone)
@@ -500,6 +264,6 @@ def next_daily_checkin(
     least MIN_CHECKIN_GAP later (a 09:00 check-in is followed by 18:00 the next day, not the
     same evening). Returned in UTC.
     """
-    after = _as_utc(after, "after")
+    after = as_utc(after, "after")
     earliest = after + MIN_CHECKIN_GAP - timedelta(microseconds=1)
     return next_local_occurrence(after=earliest, local_time=at, zone=zone)

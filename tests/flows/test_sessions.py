@@ -1,57 +1,26 @@
-"""Tests for flows/programme.py: the exercise library, the plyometric gate and the plan builder."""
+"""Tests for flows/sessions.py: the plyometric gate, the phases and the daily session builder."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.programme import (
-    EXERCISES,
-    Exercise,
+from flows import sessions
+from flows.exercise_library import ContentError
+from flows.sessions import (
+    NAMED_EXERCISE_IDS,
     build_session,
-    exercise_by_id,
+    check_library,
     initial_phase,
-    is_plyometric_gate_open,
     next_phase,
     phase_allowed,
     plyometric_gate_blockers,
     previous_phase,
 )
 from flows.types import Location, Onset, Phase, Started, Swelling, WeightBearing
-
-# Reference section 4, one row per exercise: (id, phase, dose text as the reference gives it).
-REFERENCE_LIBRARY = [
-    ("alphabet", Phase.MOBILITY, "1-2 alphabets, 2-3 times a day"),
-    ("calf_stretch", Phase.MOBILITY, "hold 30 s, 3-5 each way, each leg"),
-    ("tib_stretch", Phase.MOBILITY, "hold 30 s, 3-5 times"),
-    ("band", Phase.STRENGTH, "3 x 15 each direction, each foot"),
-    ("calf_raise", Phase.STRENGTH, "3 x 15"),
-    (
-        "heel_drops",
-        Phase.STRENGTH,
-        "3 x 15 each version, twice a day, every day for 12 weeks",
-    ),
-    ("wall_bridge", Phase.STRENGTH, "2-3 sets, to effort"),
-    ("bigtoe_raise", Phase.STRENGTH, "12 reps, 2 s up / 3 s down, 2-3 sets"),
-    ("lunge_raise", Phase.BALANCE, "12 each side, 2-3 sets"),
-    (
-        "sl_stance",
-        Phase.BALANCE,
-        "hold as long as possible, 5-10 reps each foot; progress to eyes closed, then a "
-        "cushion or foam pad",
-    ),
-    ("side_hops", Phase.PLYOMETRIC, "2 sets of 10 to start"),
-    ("switch_lunge", Phase.PLYOMETRIC, "6-8 each side, 2-4 sets"),
-    ("plate_hops", Phase.PLYOMETRIC, "6 moving left, 6 moving right, 2-4 sets"),
-]
-
-
-def _ids(rows: list[Any]) -> list[str]:
-    return [row[0] for row in rows]
 
 
 def _session(**overrides: Any):
@@ -68,57 +37,6 @@ def _session(**overrides: Any):
 
 def _non_plyometric_ids(session) -> tuple[str, ...]:
     return tuple(item.exercise.id for item in session.items if not item.exercise.plyometric)
-
-
-class TestLibrary:
-    @pytest.mark.parametrize(
-        ("exercise_id", "phase", "dose"), REFERENCE_LIBRARY, ids=_ids(REFERENCE_LIBRARY)
-    )
-    def test_every_reference_exercise_is_present_with_its_phase_and_reference_dose(
-        self, exercise_id: str, phase: Phase, dose: str
-    ) -> None:
-        exercise = exercise_by_id(exercise_id)
-        assert exercise is not None
-        assert exercise.phase is phase
-        assert exercise.dose == dose
-
-    def test_library_holds_exactly_the_reference_exercises(self) -> None:
-        assert sorted(e.id for e in EXERCISES) == sorted(_ids(REFERENCE_LIBRARY))
-
-    def test_every_id_is_unique(self) -> None:
-        ids = [e.id for e in EXERCISES]
-        assert len(ids) == len(set(ids))
-
-    @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
-    def test_id_is_a_short_ascii_slug_safe_for_callback_data(self, exercise: Exercise) -> None:
-        assert len(exercise.id) <= 12
-        assert re.fullmatch(r"[a-z0-9_]+", exercise.id)
-
-    @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
-    def test_every_exercise_says_why_how_what_to_feel_and_when_to_stop(
-        self, exercise: Exercise
-    ) -> None:
-        assert exercise.name and exercise.purpose and exercise.feel and exercise.stop_if
-        assert exercise.how_to and all(step.strip() for step in exercise.how_to)
-
-    @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
-    def test_only_phase_four_exercises_are_plyometric(self, exercise: Exercise) -> None:
-        assert exercise.plyometric == (exercise.phase is Phase.PLYOMETRIC)
-
-    def test_unknown_id_gives_none(self) -> None:
-        assert exercise_by_id("no_such") is None
-
-    def test_tibialis_anterior_stretch_is_marked_to_skip_while_an_outside_sprain_heals(
-        self,
-    ) -> None:
-        marked = {e.id for e in EXERCISES if e.skip_while_outside_sprain_healing}
-        assert marked == {"tib_stretch"}
-
-    def test_heel_drops_carry_the_floor_level_rule_for_insertional_pain(self) -> None:
-        heel_drops = exercise_by_id("heel_drops")
-        assert heel_drops is not None
-        assert "floor level" in heel_drops.variant_note
-        assert "heel bone" in heel_drops.variant_note
 
 
 BASELINE_GATE = {
@@ -171,7 +89,6 @@ class TestPlyometricGate:
     def test_blockers(self, overrides: dict[str, Any], expected: tuple[str, ...]) -> None:
         answers = {**BASELINE_GATE, **overrides}
         assert plyometric_gate_blockers(**answers) == expected
-        assert is_plyometric_gate_open(**answers) is (expected == ())
 
     @pytest.mark.parametrize("pain", [-1, 11])
     def test_pain_outside_0_to_10_is_rejected(self, pain: int) -> None:
@@ -550,3 +467,19 @@ class TestSessionShape:
     def test_pain_outside_0_to_10_is_rejected(self, pain: int) -> None:
         with pytest.raises(ValueError):
             _session(pain_now=pain)
+
+
+class TestLibraryCheck:
+    def test_the_shipped_library_has_every_exercise_the_builder_names(self) -> None:
+        check_library()
+        assert {"side_hops", "plate_hops", "switch_lunge", "sl_stance"} == NAMED_EXERCISE_IDS
+
+    def test_a_library_without_one_of_them_is_refused_at_start_up(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        real = sessions.exercise_by_id
+        monkeypatch.setattr(
+            sessions, "exercise_by_id", lambda i: None if i == "plate_hops" else real(i)
+        )
+        with pytest.raises(ContentError, match="needs exercise 'plate_hops'"):
+            check_library()

@@ -1,23 +1,17 @@
-"""A fake Telegram Bot API: the server's state, a runner simulator, and an in-process transport.
+"""The fake Bot API server's state: what Telegram knows about one bot, and how it answers.
 
-Telegram cannot be reached from the machines that test and benchmark this bot, so everything
-that would talk to api.telegram.org talks to a `FakeBotApi` instead. It answers the methods the
-bot uses with the JSON shapes Telegram sends (PTB parses every answer into its own objects), and
-it refuses what Telegram refuses (bad HTML, unchanged edits, oversize callback data, unknown
-methods) with Telegram's status codes and descriptions, so the bot meets the same errors here as
-in production. Tests inject failures (429 with `retry_after`, 403 for a blocked bot) and network
-delay; a runner simulator builds the updates a person would cause (text, button presses,
-stickers, edits) and queues them for `getUpdates`; inspection helpers say what each chat saw.
-`LocalBotApiRequest` plugs the fake into `telegram.Bot` without a socket; `http_server.py`
-serves the same fake over real HTTP. The state is guarded by one lock, so HTTP server threads,
-a benchmark's driver thread and an asyncio event loop can share it.
-
-Faults for crash-safety tests hit exact calls: `fail_next`, `reset_next` (the connection closes
-without an answer, before or after the call took effect) and `hang_next` can target the call
-whose text contains a phrase; `pause_next` holds one call until the test releases it, so a test
-can kill the bot process at that moment; `on_call` runs a callback when a call arrives or has
-taken effect. `enqueue_raw` queues updates PTB cannot parse. `confirmations` and `duplicates`
-say when each update was confirmed by a getUpdates offset and what a chat received twice.
+`FakeBotApi` answers the methods the bot uses with the JSON shapes Telegram sends (PTB parses
+every answer into its own objects), and it refuses what Telegram refuses (bad HTML, unchanged
+edits, oversize callback data, unknown methods) with Telegram's status codes and descriptions,
+so the bot meets the same errors here as in production. Tests inject failures (429 with
+`retry_after`, 403 for a blocked bot), network delay, and the faults of faults.py at exact
+calls; the runner simulator it inherits (simulator.py) queues the updates people cause for
+`getUpdates`; inspection helpers say what each chat saw, and `confirmations` and `duplicates`
+say when each update was confirmed by a getUpdates offset and what a chat received twice. It
+has no transport of its own: `LocalBotApiRequest` (transport.py) plugs it into `telegram.Bot`
+in process, `FakeBotApiServer` (http_server.py) serves it over HTTP. The state is guarded by
+one lock, so HTTP server threads, a benchmark's driver thread and an asyncio event loop can
+share it.
 """
 
 from __future__ import annotations
@@ -33,14 +27,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
-import httpx
-from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
-from telegram.error import NetworkError, TimedOut
-from telegram.request import BaseRequest, RequestData
-
+from fakebotapi.faults import Call, DroppedConnection, Pause, _Fault, _Hold, _Hook, _Match
+from fakebotapi.simulator import RunnerSimulator
 from fakebotapi.telegram_rules import (
     BLOCKED,
     BOT_COMMAND_NAME_RE,
@@ -54,20 +43,16 @@ from fakebotapi.telegram_rules import (
     Json,
     UploadedFile,
     bad_request,
+    copy_json,
     formatted,
     inline_keyboard,
     input_file,
     normalise_parameters,
     png_size,
-    text_content,
     visible_content,
 )
 
 DEFAULT_TOKEN = "123456789:fake-bot-token-for-tests"
-DEFAULT_GROUP_MEMBER_ID = 424242
-# What httpx says when a server closes the connection instead of answering; PTB's HTTPXRequest
-# wraps it as NetworkError("httpx.RemoteProtocolError: <this>").
-DISCONNECTED = "Server disconnected without sending a response."
 # A paused call waits for its release this long at most when the fake runs in an event loop (a
 # forgotten pause must not hang a test run forever); over HTTP it waits until the server stops.
 MAX_ASYNC_PAUSE = 3600.0
@@ -91,17 +76,6 @@ class Upload:
 
 
 @dataclass(frozen=True)
-class Call:
-    """One call as an `on_call` callback sees it: its parameters and, once it took effect, the
-    result the fake is about to answer with."""
-
-    method: str
-    params: Json
-    after_delivery: bool
-    result: Any = None
-
-
-@dataclass(frozen=True)
 class Confirmation:
     """An update a getUpdates `offset` confirmed: Telegram forgets it and never sends it again.
 
@@ -116,159 +90,11 @@ class Confirmation:
     deliveries: int
 
 
-class DroppedConnection(Exception):
-    """The fake ends a call by closing the connection without an answer (an injected reset, or
-    the end of a hang). The HTTP server closes the socket; `LocalBotApiRequest` raises what PTB
-    raises for a dropped connection. `delivered` says whether the call had taken effect."""
-
-    def __init__(self, method: str, *, delivered: bool) -> None:
-        state = "after it took effect" if delivered else "before it took effect"
-        super().__init__(f"{method}: connection closed without an answer {state}")
-        self.method = method
-        self.delivered = delivered
-
-
-@dataclass(frozen=True)
-class _Match:
-    """Which calls a fault, pause or hook applies to: one method, optionally narrowed."""
-
-    method: str
-    text_contains: str | None = None
-    chat_id: int | str | None = None
-    confirms: int | None = None
-    delivers: int | None = None
-    when: Callable[[Json], bool] | None = None
-
-    def matches(self, method: str, params: Json, result: Any) -> bool:
-        if method != self.method:
-            return False
-        if self.text_contains is not None:
-            # A media send has no text; its caption is what the runner reads.
-            text = params.get("text", params.get("caption"))
-            if not isinstance(text, str) or self.text_contains not in text:
-                return False
-        if self.chat_id is not None and params.get("chat_id") != self.chat_id:
-            return False
-        if self.confirms is not None:
-            offset = params.get("offset")
-            if not isinstance(offset, int) or offset <= self.confirms:
-                return False
-        if self.delivers is not None and (
-            not isinstance(result, list)
-            or all(update.get("update_id") != self.delivers for update in result)
-        ):
-            return False
-        return self.when is None or bool(self.when(_copy(params)))
-
-    def describe(self) -> Json:
-        described: Json = {"method": self.method}
-        for key in ("text_contains", "chat_id", "confirms", "delivers"):
-            if getattr(self, key) is not None:
-                described[key] = getattr(self, key)
-        if self.when is not None:
-            described["when"] = getattr(self.when, "__name__", "predicate")
-        return described
-
-
-@dataclass
-class _Fault:
-    kind: str  # "fail", "reset" or "hang"
-    match: _Match
-    after_delivery: bool
-    remaining: int
-    error: tuple[int, str, Json | None] | None = None
-    seconds: float = 0.0
-
-
-@dataclass
-class _Hook:
-    match: _Match
-    callback: Callable[[Call], Any]
-    after_delivery: bool
-    once: bool
-
-
-class _Hold:
-    """A call the fake keeps without answering. `state` is "blocked" while held, then
-    "released" (the call carries on), "dropped" (the connection closes without an answer) or
-    "abandoned" (the in-process client gave up waiting)."""
-
-    def __init__(self, method: str, *, after_delivery: bool, deadline: float | None) -> None:
-        self.method = method
-        self.after_delivery = after_delivery
-        self.deadline = deadline
-        self.state = "blocked"
-        self.params: Json | None = None
-        self.result: Any = None
-
-
-class Pause(_Hold):
-    """One `pause_next`: armed until a matching call arrives, then that call is blocked (before
-    or after it took effect) until `release()`.
-
-    The test learns the moment with `wait()`, and may then kill the bot process: the call is
-    held exactly between "the server received it" (or "the server performed it") and "the client
-    got an answer". `release(drop=True)` then closes the connection without an answer.
-    """
-
-    def __init__(self, api: FakeBotApi, number: int, match: _Match, *, after_delivery: bool):
-        super().__init__(match.method, after_delivery=after_delivery, deadline=None)
-        self.id = number
-        self.match = match
-        self.state = "armed"
-        self._api = api
-
-    @property
-    def blocked(self) -> bool:
-        """Whether a call is held here right now."""
-        with self._api._lock:
-            return self.state == "blocked"
-
-    def wait(self, *, within: float = 5.0) -> Json:
-        """Block until a call has reached this pause; returns its parameters."""
-        return self._api.wait_until(self._reached, within=within)
-
-    async def wait_async(self, *, within: float = 5.0) -> Json:
-        """`wait` for the event loop (where the paused call may itself be running)."""
-        return await self._api.wait_for(self._reached, within=within)
-
-    def release(self, *, drop: bool = False) -> None:
-        """Let the held call carry on (perform it and answer, or just answer), or with
-        `drop=True` close its connection without an answer. Releasing a pause no call has
-        reached yet disarms it."""
-        with self._api._lock:
-            if self.state == "armed":
-                self._api._armed_pauses.remove(self)
-                self.state = "released"
-            elif self.state == "blocked":
-                self.state = "dropped" if drop else "released"
-            self._api._notify()
-
-    def describe(self) -> Json:
-        """The pause as JSON (what the HTTP control API answers)."""
-        with self._api._lock:
-            return {
-                "id": self.id,
-                **self.match.describe(),
-                "after_delivery": self.after_delivery,
-                "state": self.state,
-                "params": _copy(self.params),
-                "result": _copy(self.result),
-            }
-
-    def _reached(self) -> Json | None:
-        if self.params is not None:
-            return _copy(self.params)
-        if self.state != "armed":
-            raise RuntimeError(f"pause {self.id} was released before any call reached it")
-        return None
-
-
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class FakeBotApi:
+class FakeBotApi(RunnerSimulator):
     """Everything a fake Telegram server knows about one bot, with no transport of its own.
 
     Entry points: `handle` (blocking; HTTP server threads) and `handle_async` (the event loop);
@@ -705,10 +531,10 @@ class FakeBotApi:
                 normalised = normalise_parameters(params)
             except ApiError:
                 if self.record_calls:
-                    self._calls.append((name, _copy(dict(params))))
+                    self._calls.append((name, copy_json(dict(params))))
                 raise
             if self.record_calls:
-                self._calls.append((name, _copy(normalised)))
+                self._calls.append((name, copy_json(normalised)))
             if known is None:
                 raise ApiError(404, "Not Found: method not found")
             return known[0], normalised
@@ -733,7 +559,7 @@ class FakeBotApi:
                     self._hooks.remove(hook)
         if hooks:
             # Outside the lock: a callback may take its time (read a database, kill a process).
-            call = Call(name, _copy(params), after, _copy(result) if after else None)
+            call = Call(name, copy_json(params), after, copy_json(result) if after else None)
         for hook in hooks:
             try:
                 hook.callback(call)
@@ -745,8 +571,8 @@ class FakeBotApi:
                 if pause.after_delivery == after and pause.match.matches(name, params, result):
                     self._armed_pauses.remove(pause)
                     pause.state = "blocked"
-                    pause.params = _copy(params)
-                    pause.result = _copy(result) if after else None
+                    pause.params = copy_json(params)
+                    pause.result = copy_json(result) if after else None
                     self._held.append(pause)
                     self._notify()
                     return pause
@@ -772,7 +598,7 @@ class FakeBotApi:
             if fault.kind == "reset":
                 raise self._drop(name, params, delivered=after)
             hang = _Hold(name, after_delivery=after, deadline=time.monotonic() + fault.seconds)
-            hang.params = _copy(params)
+            hang.params = copy_json(params)
             self._held.append(hang)
             self._notify()
             return hang
@@ -825,7 +651,7 @@ class FakeBotApi:
             raise self._drop(hold.method, hold.params or {}, delivered=hold.after_delivery)
 
     def _drop(self, name: str, params: Json, *, delivered: bool) -> DroppedConnection:
-        self._dropped.append({"method": name, "params": _copy(params), "delivered": delivered})
+        self._dropped.append({"method": name, "params": copy_json(params), "delivered": delivered})
         return DroppedConnection(name, delivered=delivered)
 
     @property
@@ -872,13 +698,13 @@ class FakeBotApi:
     def dropped_calls(self) -> list[Json]:
         """Calls ended by closing the connection: method, params, and whether delivered."""
         with self._lock:
-            return _copy(self._dropped)
+            return copy_json(self._dropped)
 
     def _run(self, name: str, params: Json, files: Mapping[str, UploadedFile]) -> Any:
         with self._lock:
             result = self._methods[name.lower()][1](params, files)
             self._notify()
-            return _copy(result)
+            return copy_json(result)
 
     def _notify(self) -> None:
         """Wake everyone waiting for a change: long polls and `wait_until`/`wait_for` callers."""
@@ -919,7 +745,7 @@ class FakeBotApi:
                 now = time.time()
                 for update in answer:
                     self._deliveries[update["update_id"]].append(now)
-            return _copy(answer)
+            return copy_json(answer)
         if epoch != self._wake_epoch:
             return []
         return None
@@ -1227,315 +1053,13 @@ class FakeBotApi:
             self._events[chat_id].append(message)
 
     # ----------------------------------------------------------------------------------------
-    # Runner simulator: the updates people cause
-
-    def enqueue_update(self, update: Json) -> None:
-        """Queue a ready-made update for getUpdates (unless allowed_updates filters it out)."""
-        with self._lock:
-            update_id = update["update_id"]
-            self._last_update_id = max(self._last_update_id, update_id)
-            kind = next((key for key in update if key != "update_id"), "")
-            if self._allowed_updates is None or kind in self._allowed_updates:
-                if self._updates and update_id < self._updates[-1]["update_id"]:
-                    # Offsets confirm "every update below", so the queue stays in id order.
-                    position = next(
-                        i
-                        for i, queued in enumerate(self._updates)
-                        if queued["update_id"] > update_id
-                    )
-                    self._updates.insert(position, _copy(update))
-                else:
-                    self._updates.append(_copy(update))
-            self._notify()
-
-    def enqueue_raw(self, update: Json | str | bytes) -> Json:
-        """Queue any JSON object as an update, as given: also what PTB cannot parse (a
-        callback_query without `chat_instance`, a kind PTB does not know). Without an
-        `update_id` it gets the next one. A callback query's `id` can be answered. Returns the
-        queued update."""
-        decoded = json.loads(update) if isinstance(update, str | bytes) else _copy(update)
-        if not isinstance(decoded, dict):
-            raise ValueError("an update is a JSON object")
-        with self._lock:
-            if "update_id" not in decoded:
-                decoded = {"update_id": self._new_update_id(), **decoded}
-            elif not isinstance(decoded["update_id"], int) or isinstance(
-                decoded["update_id"], bool
-            ):
-                raise ValueError("update_id must be an integer")
-            query = decoded.get("callback_query")
-            if isinstance(query, dict) and isinstance(query.get("id"), str):
-                self._open_queries.add(query["id"])
-            self.enqueue_update(decoded)
-            return _copy(decoded)
-
-    def user_sends_text(
-        self, chat_id: int, text: str, *, user: Json | None = None, enqueue: bool = True
-    ) -> Json:
-        """A runner (or, for chat_id < 0, a group member) writes `text`; `/cmd` is a command."""
-        with self._lock:
-            message = self._new_user_message(chat_id, user, text_content(text))
-            return self._emit({"message": message}, enqueue)
-
-    def user_presses(
-        self,
-        chat_id: int,
-        message_id: int,
-        callback_data: str,
-        *,
-        user: Json | None = None,
-        enqueue: bool = True,
-        require_button: bool = True,
-    ) -> Json:
-        """A runner presses the inline button carrying `callback_data` under a bot message.
-
-        A person can only press buttons that are on the message, so by default pressing data
-        the message does not offer is a test error; `require_button=False` forges it.
-        """
-        with self._lock:
-            message = self._messages.get(chat_id, {}).get(message_id)
-            if message is None:
-                raise LookupError(f"chat {chat_id} has no message {message_id}")
-            offered = [data for row in self.buttons(message) for _, data in row]
-            if require_button and callback_data not in offered:
-                raise ValueError(
-                    f"message {message_id} in chat {chat_id} has no button {callback_data!r}; "
-                    f"its buttons: {self.buttons(message)}"
-                )
-            query_id = str(next(self._query_ids))
-            self._open_queries.add(query_id)
-            query = {
-                "id": query_id,
-                "from": self._sender(chat_id, user),
-                "message": message,
-                "chat_instance": f"fake-instance{chat_id}",
-                "data": callback_data,
-            }
-            return self._emit({"callback_query": query}, enqueue)
-
-    def user_taps(
-        self,
-        chat_id: int,
-        button_text: str,
-        *,
-        message_id: int | None = None,
-        user: Json | None = None,
-        enqueue: bool = True,
-    ) -> Json:
-        """Press the button labelled `button_text` on the newest bot message that shows it."""
-        with self._lock:
-            candidates = (
-                [self._messages.get(chat_id, {}).get(message_id, {})]
-                if message_id is not None
-                else sorted(
-                    self._messages.get(chat_id, {}).values(), key=lambda m: -m["message_id"]
-                )
-            )
-            for message in candidates:
-                for row in self.buttons(message):
-                    for text, data in row:
-                        if text == button_text and data is not None:
-                            return self.user_presses(
-                                chat_id, message["message_id"], data, user=user, enqueue=enqueue
-                            )
-            raise LookupError(f"no message in chat {chat_id} shows a button {button_text!r}")
-
-    def user_sends_sticker(
-        self, chat_id: int, *, emoji: str = "👍", user: Json | None = None, enqueue: bool = True
-    ) -> Json:
-        with self._lock:
-            number = next(self._file_numbers)
-            sticker = {
-                "file_id": f"fake-sticker-{number}",
-                "file_unique_id": f"u{number}",
-                "width": 512,
-                "height": 512,
-                "is_animated": False,
-                "is_video": False,
-                "type": "regular",
-                "emoji": emoji,
-            }
-            message = self._new_user_message(chat_id, user, {"sticker": sticker})
-            return self._emit({"message": message}, enqueue)
-
-    def user_sends_photo(
-        self,
-        chat_id: int,
-        *,
-        caption: str | None = None,
-        user: Json | None = None,
-        enqueue: bool = True,
-    ) -> Json:
-        with self._lock:
-            number = next(self._file_numbers)
-            sizes = [
-                {
-                    "file_id": f"fake-photo-{number}-{w}",
-                    "file_unique_id": f"u{number}-{w}",
-                    "width": w,
-                    "height": h,
-                    "file_size": w * h // 10,
-                }
-                for w, h in ((90, 67), (1280, 960))
-            ]
-            content: Json = {"photo": sizes}
-            if caption:
-                content["caption"] = caption
-            message = self._new_user_message(chat_id, user, content)
-            return self._emit({"message": message}, enqueue)
-
-    def user_sends_voice(
-        self, chat_id: int, *, duration: int = 3, user: Json | None = None, enqueue: bool = True
-    ) -> Json:
-        with self._lock:
-            number = next(self._file_numbers)
-            voice = {
-                "file_id": f"fake-voice-{number}",
-                "file_unique_id": f"u{number}",
-                "duration": duration,
-                "mime_type": "audio/ogg",
-                "file_size": 4000 * duration,
-            }
-            message = self._new_user_message(chat_id, user, {"voice": voice})
-            return self._emit({"message": message}, enqueue)
-
-    def user_edits(self, chat_id: int, message_id: int, text: str, *, enqueue: bool = True) -> Json:
-        """A runner edits one of their own earlier text messages (an `edited_message` update)."""
-        with self._lock:
-            current = self._messages.get(chat_id, {}).get(message_id)
-            if current is None or current.get("from", {}).get("id") == self._bot_user["id"]:
-                raise LookupError(f"chat {chat_id} has no runner message {message_id}")
-            edited = {k: v for k, v in current.items() if k not in {"text", "entities"}}
-            edited.update(text_content(text), edit_date=self._now())
-            self._store(edited, bot_event=False)
-            return self._emit({"edited_message": edited}, enqueue)
-
-    def group_taps(
-        self,
-        group_chat_id: int,
-        user_id: int,
-        data: str,
-        *,
-        message_id: int | None = None,
-        enqueue: bool = True,
-    ) -> Json:
-        """A member (`user_id`) presses a button carrying `data` in a group chat.
-
-        The message is `message_id`, else the newest bot message in the group offering `data`,
-        else a stand-in bot message with that one button (stored, but not among what the bot
-        sent: the bot may never have written in the group).
-        """
-        if group_chat_id >= 0:
-            raise ValueError("group chat ids are negative")
-        with self._lock:
-            if message_id is None:
-                offering = [
-                    message
-                    for message in self._messages.get(group_chat_id, {}).values()
-                    if message.get("from", {}).get("id") == self._bot_user["id"]
-                    and data in [d for row in self.buttons(message) for _, d in row]
-                ]
-                if offering:
-                    message_id = max(message["message_id"] for message in offering)
-                else:
-                    stand_in: Json = {
-                        "message_id": self._next_message_id(group_chat_id),
-                        "from": dict(self._bot_user),
-                        "chat": self._chat(group_chat_id),
-                        "date": self._now(),
-                        "text": "A message with a button",
-                        "reply_markup": {
-                            "inline_keyboard": [[{"text": data, "callback_data": data}]]
-                        },
-                    }
-                    self._store(stand_in, bot_event=False)
-                    message_id = stand_in["message_id"]
-            return self.user_presses(
-                group_chat_id,
-                message_id,
-                data,
-                user={"id": user_id},
-                enqueue=enqueue,
-                require_button=False,
-            )
-
-    def inline_taps(
-        self,
-        user_id: int,
-        data: str,
-        *,
-        inline_message_id: str | None = None,
-        enqueue: bool = True,
-    ) -> Json:
-        """A person presses a button under an inline-mode message: the callback query carries
-        `inline_message_id` and no `message` (the bot never sees that message)."""
-        with self._lock:
-            query_id = str(next(self._query_ids))
-            self._open_queries.add(query_id)
-            query = {
-                "id": query_id,
-                "from": self._sender(user_id, {"id": user_id}),
-                "inline_message_id": inline_message_id or f"fake-inline-{query_id}",
-                "chat_instance": f"fake-inline-instance{user_id}",
-                "data": data,
-            }
-            return self._emit({"callback_query": query}, enqueue)
-
-    def group_message(
-        self, chat_id: int, text: str, *, user: Json | None = None, enqueue: bool = True
-    ) -> Json:
-        """Someone writes in a group the bot was added to (group chat ids are negative)."""
-        if chat_id >= 0:
-            raise ValueError("group chat ids are negative")
-        return self.user_sends_text(chat_id, text, user=user, enqueue=enqueue)
-
-    def _sender(self, chat_id: int, user: Json | None) -> Json:
-        if user is not None:
-            return {"is_bot": False, "first_name": f"Runner {user['id']}", **user}
-        if chat_id > 0:
-            return {
-                "id": chat_id,
-                "is_bot": False,
-                "first_name": f"Runner {chat_id}",
-                "language_code": "en",
-            }
-        return {
-            "id": DEFAULT_GROUP_MEMBER_ID,
-            "is_bot": False,
-            "first_name": "Club member",
-            "language_code": "en",
-        }
-
-    def _new_user_message(self, chat_id: int, user: Json | None, content: Json) -> Json:
-        sender = self._sender(chat_id, user)
-        message: Json = {
-            "message_id": self._next_message_id(chat_id),
-            "from": sender,
-            "chat": self._chat(chat_id, first_name=sender["first_name"]),
-            "date": self._now(),
-            **content,
-        }
-        self._store(message, bot_event=False)
-        return message
-
-    def _emit(self, payload: Json, enqueue: bool) -> Json:
-        update = {"update_id": self._new_update_id(), **_copy(payload)}
-        if enqueue:
-            self.enqueue_update(update)
-        return _copy(update)
-
-    def _new_update_id(self) -> int:
-        self._last_update_id += 1
-        return self._last_update_id
-
-    # ----------------------------------------------------------------------------------------
     # Inspection
 
     def sent_to(self, chat_id: int) -> list[Json]:
         """What the bot showed this chat, in order: each send, and each edit as the edited message
         (it carries `edit_date`)."""
         with self._lock:
-            return _copy(self._events.get(chat_id, []))
+            return copy_json(self._events.get(chat_id, []))
 
     def last_message(self, chat_id: int) -> Json:
         """The newest entry of `sent_to(chat_id)`; LookupError when the bot sent nothing there."""
@@ -1543,7 +1067,7 @@ class FakeBotApi:
             events = self._events.get(chat_id)
             if not events:
                 raise LookupError(f"the bot has sent nothing to chat {chat_id}")
-            return _copy(events[-1])
+            return copy_json(events[-1])
 
     def message(self, chat_id: int, message_id: int) -> Json:
         """The current state of any message in a chat (the runner's or the bot's)."""
@@ -1551,7 +1075,7 @@ class FakeBotApi:
             found = self._messages.get(chat_id, {}).get(message_id)
             if found is None:
                 raise LookupError(f"chat {chat_id} has no message {message_id}")
-            return _copy(found)
+            return copy_json(found)
 
     @staticmethod
     def buttons(message: Mapping[str, Any]) -> list[list[tuple[str, str | None]]]:
@@ -1565,24 +1089,24 @@ class FakeBotApi:
     def callback_answers(self) -> list[Json]:
         """Parameters of every accepted answerCallbackQuery, in order."""
         with self._lock:
-            return _copy(self._callback_answers)
+            return copy_json(self._callback_answers)
 
     @property
     def commands(self) -> list[Json]:
         """The commands setMyCommands registered for the default scope and all languages."""
         with self._lock:
-            return _copy(self._commands.get(self._commands_key({}), []))
+            return copy_json(self._commands.get(self._commands_key({}), []))
 
     @property
     def calls(self) -> list[tuple[str, Json]]:
         """Every call as (method, parameters), including refused ones, in arrival order."""
         with self._lock:
-            return _copy(self._calls)
+            return copy_json(self._calls)
 
     def calls_to(self, method: str) -> list[Json]:
         """The parameters of every call of one method."""
         with self._lock:
-            return [_copy(p) for name, p in self._calls if name.lower() == method.lower()]
+            return [copy_json(p) for name, p in self._calls if name.lower() == method.lower()]
 
     @property
     def uploads(self) -> list[Upload]:
@@ -1598,7 +1122,7 @@ class FakeBotApi:
     def pending_updates(self) -> list[Json]:
         """Updates queued and not yet confirmed by a getUpdates offset."""
         with self._lock:
-            return _copy(list(self._updates))
+            return copy_json(list(self._updates))
 
     def text_counts(self, chat_id: int) -> dict[str, int]:
         """How many messages with each text (or caption) the bot sent this chat; edits are not
@@ -1693,83 +1217,8 @@ class FakeBotApi:
                 self._async_waiters.remove(waiter)
 
 
-def _copy(value: Any) -> Any:
-    """A private copy of JSON data: a JSON round trip is several times faster than deepcopy,
-    which matters when benchmarks send thousands of messages through the fake."""
-    return json.loads(json.dumps(value))
-
-
 def _as_response(outcome: tuple[bool, Any]) -> tuple[int, Json]:
     ok, payload = outcome
     if ok:
         return 200, {"ok": True, "result": payload}
     return int(payload["error_code"]), payload
-
-
-class LocalBotApiRequest(BaseRequest):
-    """PTB's request interface answered by a `FakeBotApi` in the same process, without sockets.
-
-    Parameters go through their wire form (`json_parameters`, the text a real HTTP request
-    carries) so the fake reads exactly what Telegram would. A call slower than the read timeout
-    raises `telegram.error.TimedOut` like an HTTP client does; a dropped connection (an injected
-    reset, or a hang that ends) raises the NetworkError PTB's HTTPXRequest raises for it, caused
-    by an `httpx.RemoteProtocolError`.
-    """
-
-    def __init__(self, api: FakeBotApi, *, read_timeout: float | None = 5.0) -> None:
-        self.api = api
-        self._read_timeout = read_timeout
-
-    @property
-    def read_timeout(self) -> float | None:
-        return self._read_timeout
-
-    async def initialize(self) -> None:
-        """Nothing to open: there is no connection pool."""
-
-    async def shutdown(self) -> None:
-        """Nothing to close."""
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        segments = urlsplit(url).path.rstrip("/").split("/")
-        if method == "GET" or len(segments) < 2:
-            # File downloads (getFile paths) are not served by the fake.
-            return 404, _encode({"ok": False, "error_code": 404, "description": "Not Found"})
-        token = segments[-2].removeprefix("bot")
-        if not self.api.accepts_token(token):
-            return 401, _encode({"ok": False, "error_code": 401, "description": "Unauthorized"})
-        params = request_data.json_parameters if request_data else {}
-        files = _uploaded_files(request_data) if request_data else {}
-        timeout = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
-        try:
-            async with asyncio.timeout(timeout):
-                status, body = await self.api.respond_async(segments[-1], params, files)
-        except TimeoutError as error:
-            raise TimedOut(
-                f"the fake Bot API did not answer {segments[-1]} in {timeout} s"
-            ) from error
-        except DroppedConnection:
-            cause = httpx.RemoteProtocolError(DISCONNECTED)
-            raise NetworkError(f"httpx.RemoteProtocolError: {cause}") from cause
-        return status, _encode(body)
-
-
-def _uploaded_files(request_data: RequestData) -> dict[str, UploadedFile]:
-    uploaded: dict[str, UploadedFile] = {}
-    for part_name, (filename, content, mime_type) in request_data.multipart_data.items():
-        data = content if isinstance(content, bytes) else content.read()
-        uploaded[part_name] = UploadedFile(filename=filename, content_type=mime_type, data=data)
-    return uploaded
-
-
-def _encode(body: Json) -> bytes:
-    return json.dumps(body, ensure_ascii=False).encode("utf-8")
