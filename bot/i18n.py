@@ -35,6 +35,7 @@ SOURCE_LOCALE = "en"
 NOT_TEXT_KEYS = frozenset({"id", "phase", "leads_for", "only_for", "replaces", "where", "kind"})
 
 
+@lru_cache(maxsize=1)
 def shipped_locales() -> tuple[str, ...]:
     """English first, then every locale with a catalogue under `locales/`, by name."""
     found = sorted(
@@ -77,7 +78,9 @@ def gettext(locale: str) -> Callable[[str], str]:
 
 
 def reset() -> None:
-    """Forget compiled catalogues, e.g. after a test installs a catalogue of its own."""
+    """Forget the shipped locales and compiled catalogues, e.g. after a test installs a
+    catalogue of its own (the render environments are cached too: see `bot.render`)."""
+    shipped_locales.cache_clear()
     translations.cache_clear()
 
 
