@@ -123,7 +123,7 @@ def extract(root: Path = ROOT, mapping_file: Path = MAPPING_FILE) -> Catalog:
     default keywords already include `_`, `gettext`, `ngettext` and `N_`."""
     with mapping_file.open() as cfg:
         method_map, options_map = parse_mapping_cfg(cfg, str(mapping_file))
-    catalog = Catalog(project="ankle-bot", fuzzy=False)
+    catalog = Catalog(project="ankle-bot")
     for filename, lineno, message, comments, context in extract_from_dir(
         root, method_map, options_map, keywords=DEFAULT_KEYWORDS
     ):
