@@ -76,6 +76,8 @@ _UPDATE = (
         version=_conversations.c.version + 1,
     )
 )
+
+
 def load_chat(session: Session, *, chat_id: int) -> ChatRow | None:
     """The runner of `chat_id` with their conversation, or None for a chat never seen."""
     row = session.execute(_LOAD, {"chat_id": chat_id}).one_or_none()
