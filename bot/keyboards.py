@@ -6,14 +6,16 @@ soreness, `s1` were-you-seen, `x1` exercise result,
 buttons. Question buttons carry the conversation version they were shown at, so a button from an
 older question is recognised as stale. Every value is checked against Telegram's 64-byte limit
 when it is made: python-telegram-bot does not check it, and Telegram would reject the message.
+Labels are English msgids from the flows, translated into the runner's locale here; labels that
+are data (numbers, clock times, city names) are not in the catalogue and pass through unchanged.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from bot import i18n
 from flows.events import Event, event_for_button
-from flows.questions import untranslated
 from flows.types import Button, Reply
 
 CALLBACK_DATA_LIMIT = 64
@@ -70,15 +72,16 @@ def decode_callback(data: str | None) -> Event | None:
     return None
 
 
-def inline_keyboard(reply: Reply) -> dict[str, Any] | None:
-    """The inline keyboard of a reply in Telegram's wire form (`reply_markup`), or None when it
-    has no buttons. Plain JSON, so that it can wait in the outbox."""
+def inline_keyboard(reply: Reply, *, locale: str = i18n.SOURCE_LOCALE) -> dict[str, Any] | None:
+    """The inline keyboard of a reply in Telegram's wire form (`reply_markup`), with its labels
+    in `locale`, or None when it has no buttons. Plain JSON, so that it can wait in the outbox."""
     if not reply.buttons:
         return None
+    gettext = i18n.gettext(i18n.locale_for(locale))
     return {
         "inline_keyboard": [
             [
-                {"text": b.text(untranslated), "callback_data": encode_button(b, reply.version)}
+                {"text": b.text(gettext), "callback_data": encode_button(b, reply.version)}
                 for b in row
             ]
             for row in reply.buttons

@@ -115,7 +115,7 @@ def no_plan() -> Outcome:
 
 def howto_buttons(exercise_ids: list[str]) -> tuple[tuple[Button, ...], ...]:
     return tuple(
-        (Button(N_("How to: {name}"), "howto", "", i, (("name", exercise_by_id(i).name),)),)
+        (Button(N_("How to: %(name)s"), "howto", "", i, (("name", exercise_by_id(i).name),)),)
         for i in exercise_ids
         if exercise_by_id(i) is not None
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flows import checkin, delete, readiness, reminders, run_log, soreness, triage
 from flows.flow import FLOWS, Flow
+from flows.questions import Question
 
 ALL: tuple[Flow, ...] = (
     triage.FLOW,
@@ -19,3 +20,7 @@ ALL: tuple[Flow, ...] = (
     delete.FLOW,
 )
 assert set(FLOWS.values()) == set(ALL), "a flow is missing from flows.registry.ALL"
+# Every question of every flow, by step id (ids are unique across flows: buttons carry them bare).
+QUESTIONS: dict[str, Question] = {
+    step: question for flow in ALL for step, question in flow.questions.items()
+}

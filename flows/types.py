@@ -136,7 +136,7 @@ class Button:
     action: str
     step: str = ""
     value: str = ""
-    # Words filled into the label ("How to: {name}"), each translated like the label itself.
+    # Words filled into the label ("How to: %(name)s"), each translated like the label itself.
     label_words: tuple[tuple[str, str], ...] = ()
 
     def text(self, translate: Callable[[str], str]) -> str:
@@ -144,4 +144,4 @@ class Button:
         label = translate(self.label)
         if not self.label_words:
             return label
-        return label.format(**{name: translate(word) for name, word in self.label_words})
+        return label % {name: translate(word) for name, word in self.label_words}
