@@ -93,6 +93,34 @@ class Phase(IntEnum):
     PLYOMETRIC = 4
 
 
+class EpisodeStatus(StrEnum):
+    """Where an episode is; the values are stored, so never change them.
+
+    active (being followed up; at most one per runner) -> resolved (the check-ins said so) or
+    closed (a new assessment opened another episode, or the runner stopped follow-ups).
+    """
+
+    ACTIVE = "active"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class SorenessSource(StrEnum):
+    """How a soreness score reached the bot; stored values."""
+
+    ASSESSMENT = "assessment"
+    REPORT = "report"  # the runner volunteered it
+    CHECKIN = "checkin"
+
+
+class ExerciseResult(StrEnum):
+    """What the runner said about a day's exercises; stored values."""
+
+    DONE = "done"
+    SKIPPED = "skipped"
+    TOO_SORE = "too_sore"
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """One message the runner should see: a template name, its context and optional buttons."""

@@ -43,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.db.types import UTCDateTime
+from flows.types import EpisodeStatus, ExerciseResult, SorenessSource
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -63,6 +64,8 @@ class Base(DeclarativeBase):
 # The longest first name kept: `bot.db.store` cuts longer ones to fit, since PostgreSQL refuses
 # a longer value outright (and with it the whole update).
 FIRST_NAME_LENGTH = 128
+# Long enough for any IETF language tag Telegram sends ("en", "pt-br"); longer ones are cut.
+LOCALE_LENGTH = 16
 
 
 class Runner(Base):
@@ -74,6 +77,9 @@ class Runner(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     first_name: Mapped[str | None] = mapped_column(String(FIRST_NAME_LENGTH))
+    # The runner's language as Telegram last gave it (`language_code`, lower-cased, such as
+    # "en" or "pt-br"); None until an update carried one.
+    locale: Mapped[str | None] = mapped_column(String(LOCALE_LENGTH))
     # Follow-up settings. The IANA zone (such as "Europe/Berlin") and the "HH:MM" local time
     # of the daily reminder stay None until the runner chooses them. The flags have server
     # defaults so that runners who existed before these settings get them switched off.
@@ -108,6 +114,8 @@ class Conversation(Base):
     runner_id: Mapped[int] = mapped_column(
         ForeignKey("runners.id", ondelete="CASCADE"), unique=True
     )
+    # The dialog the conversation is in (triage, checkin, reminders...), and its step there.
+    flow: Mapped[str] = mapped_column(String(24))
     step: Mapped[str] = mapped_column(String(40))
     answers: Mapped[dict[str, str]] = mapped_column(JSON)
     history: Mapped[list[str]] = mapped_column(JSON)
@@ -239,34 +247,6 @@ def _in(values: type[StrEnum]) -> str:
 ZERO_TO_TEN = "BETWEEN 0 AND 10"
 
 
-class EpisodeStatus(StrEnum):
-    """Where an episode is; the values are stored, so never change them.
-
-    active (being followed up; at most one per runner) -> resolved (the check-ins said so) or
-    closed (a new assessment opened another episode, or the runner stopped follow-ups).
-    """
-
-    ACTIVE = "active"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-
-
-class SorenessSource(StrEnum):
-    """How a soreness score reached the bot; stored values."""
-
-    ASSESSMENT = "assessment"
-    REPORT = "report"  # the runner volunteered it
-    CHECKIN = "checkin"
-
-
-class ExerciseResult(StrEnum):
-    """What the runner said about a day's exercises; stored values."""
-
-    DONE = "done"
-    SKIPPED = "skipped"
-    TOO_SORE = "too_sore"
-
-
 class Episode(Base):
     """The follow-up of one sore ankle, from an assessment until it resolves or is replaced."""
 
@@ -285,10 +265,8 @@ class Episode(Base):
     assessed_at: Mapped[datetime]
     # The exercise plan phase the runner is in (flows.types.Phase).
     phase: Mapped[int] = mapped_column(default=1)
-    # Check-ins sent and not answered in a row; after the limit, one safety-net message and
-    # `checkins_muted` until the runner writes again.
+    # Check-ins sent and not answered in a row; after the limit, one safety-net message.
     unanswered_checkins: Mapped[int] = mapped_column(default=0)
-    checkins_muted: Mapped[bool] = mapped_column(default=False)
     resolved_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
