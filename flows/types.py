@@ -1,9 +1,11 @@
-"""The vocabulary shared by every flow: answer enums, the runner's answers, events and outcomes.
+"""The vocabulary shared by every flow: answer enums, stored value enums, replies and buttons.
 
 Everything here is a plain enum or frozen dataclass so that the dialog, the rules and the
-follow-up logic can be tested without Telegram, a database or templates. Enum values are the
-short strings stored in the database and carried in callback data, so they must never change
-meaning once released (add new members instead).
+follow-up logic can be tested without Telegram, a database or templates. The stored value enums
+(`EpisodeStatus`, `SorenessSource`, `ExerciseResult`) are defined here once: the database
+models import them for their check constraints, and the adapter uses their members. Enum values
+are the short strings stored in the database and carried in callback data, so they must never
+change meaning once released (add new members instead).
 """
 
 from __future__ import annotations

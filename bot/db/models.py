@@ -1,10 +1,11 @@
 """The tables the bot keeps: runners, their conversation in progress, and finished assessments.
 
-A runner is one Telegram chat. Their conversation holds the dialog state between two messages
-(the current step, the answers so far, the steps visited) and carries a version number that the
-ORM checks on every update, so two writers working from the same old state cannot silently
-overwrite each other. An assessment is the immutable record of a finished triage: the answers,
-the disposition and the rule codes that led to it, stamped with the rules version that decided.
+A runner is one Telegram chat, with the language Telegram reports for them (`locale`). Their
+conversation holds the dialog state between two messages (the flow it is in, the current step,
+the answers so far, the steps visited) and carries a version number checked on every update,
+so two writers working from the same old state cannot silently overwrite each other. An
+assessment is the immutable record of a finished triage: the answers, the disposition and the
+rule codes that led to it, stamped with the rules version that decided.
 Deleting a runner deletes everything of theirs in the database itself (ON DELETE CASCADE).
 
 A scheduled message is one follow-up (check-in, reminder, safety net) waiting to be sent, being
@@ -14,8 +15,9 @@ schedule record says whether Telegram still lets the bot reach them (see `bot.db
 After an assessment the runner is in an episode: the follow-up of one sore ankle, with the
 exercise plan's phase and the check-in bookkeeping. Soreness reports, answered check-ins and the
 daily exercise log record how it goes (see `bot.db.followup_store`); they point at their episode
-but outlive it (ON DELETE SET NULL), and belong to the runner. The runner's own follow-up
-settings (time zone, reminder time, paused or stopped) live on the runner.
+but outlive it (ON DELETE SET NULL), and belong to the runner. Their stored codes are the enums
+of `flows.types`, checked by the database. The runner's own follow-up settings (time zone,
+reminder time, paused or stopped) live on the runner.
 
 Relationships never lazy-load (`raise_on_sql`): objects leave their transaction detached, and
 under asyncio an implicit load cannot run at all, so every query is an explicit store function.

@@ -5,7 +5,8 @@ by keyword, passes time in as `now`, and never commits. A message moves pending 
 to the outbox) -> sent or failed (by the outbox), or pending -> dropped / cancelled. The
 scheduler takes due rows with `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL and decides all of
 them in one transaction, so concurrent schedulers never take the same row and never wait for each
-other; on SQLite the engine's `BEGIN IMMEDIATE` serialises them. See `bot.scheduler`.
+other; on SQLite the engine's `BEGIN IMMEDIATE` serialises them. `recipients_for` tells the
+scheduler each runner's chat and locale. See `bot.scheduler`.
 """
 
 from __future__ import annotations
