@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flows.advice import OUTCOME_TEMPLATES, outcome_replies, reason_items
 from flows.events import (
-    Assessment,
     CancelMessages,
     ChangeEpisode,
     ChangeSettings,
@@ -23,8 +22,10 @@ from flows.events import (
     DialogState,
     Effect,
     EpisodeView,
+    OpenEpisode,
     Outcome,
     Profile,
+    RecordAssessment,
     RecordCheckIn,
     RecordExercise,
     RecordSoreness,
@@ -171,12 +172,22 @@ def next_reminder(profile: Profile, *, after: datetime) -> ScheduleMessage | Non
     return ScheduleMessage(kind=FollowUpKind.REMINDER, due_at=due, key=key, payload=payload)
 
 
-def after_assessment(profile: Profile, assessment: Assessment) -> tuple[Effect, ...]:
+def after_assessment(profile: Profile, assessment: RecordAssessment) -> tuple[Effect, ...]:
     """A finished assessment opens an episode: soreness recorded, follow-ups scheduled."""
     answers = Answers.from_mapping(assessment.answers)
     disposition = assessment.decision.disposition
     at = assessment.completed_at
-    effects: list[Effect] = [CancelMessages(FOLLOW_UP_KINDS)]
+    effects: list[Effect] = [
+        # An emergency can end the questions before the pain score; 0 stands for "not asked"
+        # (the pain at assessment only matters for S5, which applies to home care).
+        OpenEpisode(
+            disposition=disposition,
+            location=answers.location or "all",
+            pain_at_assessment=answers.pain or 0,
+            assessed_at=at,
+        ),
+        CancelMessages(FOLLOW_UP_KINDS),
+    ]
     if profile.followups_stopped:
         effects.append(ChangeSettings({"followups_stopped": False}))
         profile = replace(profile, followups_stopped=False)

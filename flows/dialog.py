@@ -3,8 +3,8 @@
 `advance` is the only entry point the adapters (Telegram, terminal) call. It takes the state
 loaded from the database (or None for a runner we have never talked to), the runner's
 `Profile`, one event and the current time, and returns an `Outcome`: the state to store (None
-when nothing changes), the replies to send as template names plus context, the finished
-assessment when the triage questions are over, and the effects to apply. The triage lives
+when nothing changes), the replies to send as template names plus context, and the effects to
+apply (recording the finished assessment when the triage questions are over). The triage lives
 here; check-ins, soreness reports and reminders are in `flows.care`. It never sends, stores or
 reads the clock itself.
 """
@@ -18,7 +18,6 @@ from flows import care, plan
 from flows.advice import outcome_replies
 from flows.events import (
     AnswerSeenCheck,
-    Assessment,
     CancelAssessment,
     ChooseAnswer,
     Command,
@@ -28,6 +27,7 @@ from flows.events import (
     Navigate,
     Outcome,
     Profile,
+    RecordAssessment,
     Resume,
     ShowExercise,
     ShowInfo,
@@ -113,7 +113,7 @@ def _answer(state: DialogState, value: str, profile: Profile, *, now: datetime) 
     if Step.CONFIRM_DELETE.value in answers:
         return plan.finish_delete(moved)
     decision = decide(typed)
-    assessment = Assessment(
+    assessment = RecordAssessment(
         answers=answers,
         decision=decision,
         started_at=state.started_at or now,
@@ -122,8 +122,7 @@ def _answer(state: DialogState, value: str, profile: Profile, *, now: datetime) 
     return Outcome(
         state=moved,
         replies=outcome_replies(typed, decision),
-        assessment=assessment,
-        effects=care.after_assessment(profile, assessment),
+        effects=(assessment, *care.after_assessment(profile, assessment)),
     )
 
 

@@ -30,15 +30,15 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-from bot import charts, i18n, render
-from bot.charts import AssessmentMark, ProgressData, SorenessPoint
+from bot import i18n, progress_chart, render
+from bot.db.progress_store import AssessmentMark, ProgressData, SorenessPoint
 from bot.keyboards import inline_keyboard
 from fakebotapi.telegram_html import parse_html
 from flows.events import DialogState
 from flows.questions import QUESTIONS, Step, city_label
 from flows.replies import question_reply
-from flows.schedule import is_valid_zone
 from flows.types import Button, Reply
+from flows.zones import is_valid_zone
 from tests.bot.test_render import one_off_replies, random_walk
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -150,8 +150,8 @@ def rendered(reply: Reply) -> list[str]:
             reply.template,
             locale=PSEUDO,
             **reply.context,
-            has_data=charts.has_anything(data),
-            summary=charts.summary(data, now=NOW),
+            has_data=progress_chart.has_anything(data),
+            summary=progress_chart.summary(data, now=NOW),
         )
         for data in (ProgressData(zone="UTC"), with_data)
     ]
