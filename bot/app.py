@@ -27,11 +27,10 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.clock import utc_now
 from bot.db import inbox_store, outbox_store
 from bot.db.database import Database
-from bot.followups import compose
 from bot.inbox import Applier, Poller
 from bot.outbox import OutboxSender
 from bot.ratelimit import SendRateLimiter, TelegramRateLimiter
-from bot.scheduler import Scheduler
+from bot.scheduler import Scheduler, compose
 from flows.commands import COMMANDS
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.charts import render_png
 from bot.db.database import Database
+from bot.progress_chart import render_png
 from bot.render import render
 from bot.service import Attachment, Sender, apply_event
 from flows.dialog import Event, Resume, TypedText, event_for_command

@@ -1,9 +1,10 @@
 """What the bot sends, in the outbox's form, and how one outbox message becomes a Bot API call.
 
-Replies are rendered (template -> Telegram HTML, buttons -> callback data) when they are written
-to the outbox, inside the transaction that decided them, so the outbox holds plain JSON that any
-sender can deliver later: `sendMessage` with its text and keyboard, `sendDocument` with the text
-of an export, `sendPhoto` with the chart's data (drawn when it is sent, off the event loop).
+Replies are rendered in the runner's locale (template -> Telegram HTML, buttons -> callback
+data) when they are written to the outbox, inside the transaction that decided them, so the
+outbox holds plain JSON that any sender can deliver later: `sendMessage` with its text and
+keyboard, `sendDocument` with the text of an export, `sendPhoto` with the chart's data (drawn
+when it is sent, off the event loop).
 `deliver` performs one such call. `ERROR_TABLE` is the one place that says what each Bot API
 error means for a message, and `classify` reads it.
 """
@@ -33,9 +34,9 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.charts import progress_from_json, render_png
 from bot.db import outbox_store
 from bot.keyboards import inline_keyboard
+from bot.progress_chart import progress_from_json, render_png
 from bot.ratelimit import ALREADY_PACED
 from bot.render import render
 from flows.types import Reply
@@ -46,6 +47,8 @@ SEND_MESSAGE = "sendMessage"
 SEND_DOCUMENT = "sendDocument"
 SEND_PHOTO = "sendPhoto"
 EXPORT_FILENAME = "ankle-bot-export.json"
+# The language of a runner whose language is not known (and of groups).
+DEFAULT_LOCALE = "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,29 +86,33 @@ def queue(
     )
 
 
-def message(reply: Reply) -> Outgoing:
-    """A reply as a text message with its buttons."""
-    payload: dict[str, Any] = {"text": render(reply.template, **reply.context)}
+def message(reply: Reply, *, locale: str = DEFAULT_LOCALE) -> Outgoing:
+    """A reply as a text message with its buttons, its text in `locale`."""
+    payload: dict[str, Any] = {"text": render(reply.template, locale=locale, **reply.context)}
     keyboard = inline_keyboard(reply)
     if keyboard is not None:
         payload["reply_markup"] = keyboard
     return Outgoing(SEND_MESSAGE, payload)
 
 
-def export_file(reply: Reply, *, document: str) -> Outgoing:
-    """The runner's data as a JSON file, the reply's text as its caption."""
-    caption = render(reply.template, **reply.context)
+def export_file(reply: Reply, *, document: str, locale: str = DEFAULT_LOCALE) -> Outgoing:
+    """The runner's data as a JSON file, the reply's text (in `locale`) as its caption."""
+    caption = render(reply.template, locale=locale, **reply.context)
     return Outgoing(
         SEND_DOCUMENT, {"caption": caption, "filename": EXPORT_FILENAME, "document": document}
     )
 
 
 def progress_chart(
-    reply: Reply, *, summary: dict[str, Any], chart: dict[str, Any] | None
+    reply: Reply,
+    *,
+    summary: dict[str, Any],
+    chart: dict[str, Any] | None,
+    locale: str = DEFAULT_LOCALE,
 ) -> Outgoing:
-    """The progress chart with its summary as the caption; words alone when there is nothing
-    to plot (`chart` None)."""
-    caption = render(reply.template, **{**reply.context, **summary})
+    """The progress chart with its summary as the caption (in `locale`); words alone when
+    there is nothing to plot (`chart` None)."""
+    caption = render(reply.template, locale=locale, **{**reply.context, **summary})
     if chart is None:
         return Outgoing(SEND_MESSAGE, {"text": caption})
     return Outgoing(SEND_PHOTO, {"caption": caption, "chart": chart})

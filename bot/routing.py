@@ -4,9 +4,9 @@ The adapter's whole translation in one pure function of the parsed update, `rout
 private chat's commands, typed text, buttons and unreadable messages become flow events for
 that runner; a message in a group or channel becomes a `GroupMessage` (the bot answers there at
 most once a day); everything else (a button on an inline message, a button in a group, a
-member change) is `Ignored`. Names and texts are cleaned of control characters and bounded
-before anything stores them. Commands are looked up in the one command table,
-`flows.commands`.
+member change) is `Ignored`. Names, language tags and texts are cleaned of control characters
+and bounded before anything stores them (the language tag also lower-cased: it becomes the
+runner's locale). Commands are looked up in the one command table, `flows.commands`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 from telegram import Chat, Message, Update
 
 from bot.db.models import FIRST_NAME_LENGTH
+from bot.db.store import clean_locale
 from bot.keyboards import decode_callback
 from bot.service import GroupMessage, Ignored, Route, RunnerEvent, Sender
 from flows.dialog import Event, TypedText, Unreadable, event_for_command
@@ -31,6 +32,7 @@ def sender_of(update: Update) -> Sender:
         chat_id=chat.id,
         user_id=user.id if user else None,
         first_name=clean_text(user.first_name, FIRST_NAME_LENGTH) if user else None,
+        language_code=clean_locale(user.language_code) if user else None,
     )
 
 

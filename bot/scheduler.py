@@ -14,7 +14,12 @@ each says now and what follows it, and then, for each row:
 Claiming a message and saving what follows it are therefore one durable step: no crash, send
 failure or outage can end a runner's chain of follow-ups. Sending, pacing and retries are the
 outbox's; the outbox marks the row `sent` or `failed` when it is done with it. A `compose` that
-raises fails that row only (logged with its traceback), inside a savepoint.
+raises fails that row only (logged with its traceback), inside a savepoint. Replies are
+rendered in the locale of the runner they go to.
+
+`compose` is the bot's own hook: it loads the runner's profile (`bot.db.profile_store`) and
+asks the pure `flows.due_messages.compose_due` what the message says now; tests and benchmarks
+inject their own.
 """
 
 from __future__ import annotations
@@ -32,10 +37,11 @@ from sqlalchemy.orm import Session
 
 from bot import outgoing
 from bot.clock import utc_now
-from bot.db import schedule_store
+from bot.db import followup_store, profile_store, schedule_store
 from bot.db.database import Database
-from bot.db.models import ScheduledMessage
+from bot.db.models import MessageState, ScheduledMessage
 from bot.outbox import SOURCE_FOLLOW_UP
+from flows import due_messages
 from flows.types import Reply
 
 log = logging.getLogger(__name__)
@@ -147,17 +153,24 @@ class Scheduler:
 
     def _queue_due(self, session: Session, *, now: datetime) -> tuple[int, int]:
         rows = schedule_store.take_due(session, now=now, limit=self._batch)
-        chats = schedule_store.chat_ids_for(session, runner_ids={row.runner_id for row in rows})
+        recipients = schedule_store.recipients_for(
+            session, runner_ids={row.runner_id for row in rows}
+        )
         queued = 0
         for row in rows:
-            chat_id = chats.get(row.runner_id)
-            if chat_id is None:
+            recipient = recipients.get(row.runner_id)
+            if recipient is None:
                 continue
-            queued += self._decide(session, row, chat_id=chat_id, now=now)
+            queued += self._decide(session, row, recipient=recipient, now=now)
         return len(rows), queued
 
     def _decide(
-        self, session: Session, row: ScheduledMessage, *, chat_id: int, now: datetime
+        self,
+        session: Session,
+        row: ScheduledMessage,
+        *,
+        recipient: schedule_store.Recipient,
+        now: datetime,
     ) -> int:
         """Deal with one due row; how many outbox messages it became."""
         try:
@@ -169,7 +182,7 @@ class Scheduler:
             schedule_store.finish(
                 session,
                 message_id=row.id,
-                state="failed",
+                state=MessageState.FAILED,
                 reason=f"compose failed: {error}",
                 now=now,
             )
@@ -186,7 +199,7 @@ class Scheduler:
             if composed is not None:
                 reason = composed.drop_reason or "no replies"
             schedule_store.finish(
-                session, message_id=row.id, state="dropped", reason=reason, now=now
+                session, message_id=row.id, state=MessageState.DROPPED, reason=reason, now=now
             )
             log.info("message %s (%s) dropped: %s", row.id, row.kind, reason)
         else:
@@ -195,15 +208,19 @@ class Scheduler:
                 # message: a crash mid-send costs that message, never the chain.
                 outgoing.queue(
                     session,
-                    chat_id=chat_id,
-                    message=outgoing.message(reply),
+                    chat_id=recipient.chat_id,
+                    message=outgoing.message(
+                        reply, locale=recipient.locale or outgoing.DEFAULT_LOCALE
+                    ),
                     source=SOURCE_FOLLOW_UP,
                     scheduled_id=row.id,
                     urgent=reply.urgent,
                     now=now,
                 )
                 queued += 1
-            schedule_store.finish(session, message_id=row.id, state="queued", reason=None, now=now)
+            schedule_store.finish(
+                session, message_id=row.id, state=MessageState.QUEUED, reason=None, now=now
+            )
         if composed is not None:
             for follow_up in composed.follow_ups:
                 schedule_store.schedule(
@@ -216,3 +233,28 @@ class Scheduler:
                     now=now,
                 )
         return queued
+
+
+def compose(session: Session, *, message: ScheduledMessage, now: datetime) -> Composed | None:
+    """The bot's `Compose`: what a due row says, via the pure `flows.due_messages.compose_due`."""
+    runner = followup_store.runner_by_id(session, runner_id=message.runner_id)
+    if runner is None:
+        return None
+    due = due_messages.compose_due(
+        message.kind,
+        dict(message.payload or {}),
+        message_id=message.id,
+        due_at=message.due_at,
+        profile=profile_store.load_profile(session, runner=runner),
+        now=now,
+    )
+    follow_ups = tuple(
+        FollowUp(kind=f.kind, due_at=f.due_at, idempotency_key=f.key, payload=dict(f.payload))
+        for f in due.follow_ups
+    )
+    return Composed(
+        replies=due.replies,
+        follow_ups=follow_ups,
+        drop_reason=due.drop_reason,
+        postpone_until=due.postpone_until,
+    )

@@ -1,4 +1,11 @@
-"""One runner event, applied in one database transaction: load, advance the flow, store, reply.
+"""One runner event, applied in one database transaction: load, advance, apply effects, remember.
+
+`apply_event` loads the runner (`bot.db.chat_store`, and their `Profile` from
+`bot.db.profile_store` when the event needs it), advances the flow, applies its effects in one
+call (`bot.db.effects_store`: recording an assessment and opening its episode included) and
+stores the new dialog state. The runner's first name and language (`locale`) are kept from
+their first update and updated when Telegram reports a change; replies are rendered in that
+locale.
 
 Both adapters call `apply_event` inside a transaction: the Telegram side through
 `apply_inbox_update`, which also writes the replies to the outbox and marks the stored update
@@ -17,20 +24,23 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import charts, followups, outgoing
-from bot.charts import ProgressData
+from bot import outgoing, progress_chart
 from bot.db import (
     chat_store,
+    effects_store,
     group_store,
     inbox_store,
     outbox_store,
     privacy_store,
+    profile_store,
+    progress_store,
     schedule_store,
     store,
 )
 from bot.db.models import Conversation
+from bot.db.progress_store import ProgressData
 from flows.dialog import DialogState, Event, Outcome, advance, needs_profile
-from flows.events import DeleteEverything
+from flows.events import DeleteEverything, RecordAssessment
 from flows.flow import restored
 from flows.types import Reply
 
@@ -62,6 +72,8 @@ class Sender:
     chat_id: int
     user_id: int | None = None
     first_name: str | None = None
+    # Telegram's `language_code` (cleaned and lower-cased), None when the update had none.
+    language_code: str | None = None
 
 
 def state_of(row: Conversation | chat_store.ChatRow | None) -> DialogState | None:
@@ -90,12 +102,13 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
     """Apply `event` for `sender` and store the result, in the caller's transaction."""
     chat = chat_store.load_chat(session, chat_id=sender.chat_id)
     if chat is None or _profile_changed(chat, sender):
-        # First contact (or a new name): the ORM creates or updates the runner.
+        # First contact (or a new name or language): the ORM creates or updates the runner.
         store.get_or_create_runner(
             session,
             chat_id=sender.chat_id,
             user_id=sender.user_id,
             first_name=sender.first_name,
+            locale=sender.language_code,
             now=now,
         )
         session.flush()
@@ -106,14 +119,23 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
     # everything else sees the whole follow-up profile.
     full = needs_profile(state, event)
     if full:
-        profile = followups.load_profile(session, runner=chat)
+        profile = profile_store.load_profile(session, runner=chat)
     else:
-        profile = followups.settings_profile(chat)
+        profile = profile_store.settings_profile(chat)
     outcome = advance(state, event, now=now, profile=profile)
-    if full or outcome.assessment is not None:
+    if full or any(isinstance(e, RecordAssessment) for e in outcome.effects):
         # The runner wrote: a schedule stopped by a block (403) may send again.
         schedule_store.reactivate_schedule(session, runner_id=chat.id, now=now)
-    if outcome.state is not None:
+    # Read before the effects: erasing the runner must not leave a reply without its data.
+    attachments = {
+        r.attachment: attachment_for(session, r.attachment, runner_id=chat.id, now=now)
+        for r in outcome.replies
+        if r.attachment
+    }
+    effects_store.apply_effects(session, runner_id=chat.id, effects=outcome.effects, now=now)
+    erased = any(isinstance(e, DeleteEverything) for e in outcome.effects)
+    # Nothing of an erased runner is kept, not even the state of their conversation.
+    if outcome.state is not None and not erased:
         new = outcome.state
         version = chat_store.write_conversation(
             session,
@@ -130,50 +152,25 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
             # Buttons carry the version; if the store and the flow disagree, old buttons would
             # be accepted or new ones refused. Fail loudly (the transaction rolls back).
             raise RuntimeError(f"stored version {version} != flow version {new.version}")
-    if outcome.assessment is not None:
-        done = outcome.assessment
-        record = store.record_assessment(
-            session,
-            runner_id=chat.id,
-            answers=dict(done.answers),
-            disposition=done.decision.disposition.code,
-            reasons=list(done.decision.reasons),
-            rules_version=done.decision.rules_version,
-            plyometric_gate_open=done.decision.plyometric_gate_open,
-            started_at=done.started_at,
-            completed_at=done.completed_at,
-        )
-        followups.open_episode_for(
-            session,
-            runner_id=chat.id,
-            assessment_id=record.id,
-            answers=dict(done.answers),
-            disposition=done.decision.disposition.code,
-            assessed_at=done.completed_at,
-            now=now,
-        )
-    attachments = {
-        r.attachment: attachment_for(session, r.attachment, runner_id=chat.id, now=now)
-        for r in outcome.replies
-        if r.attachment
-    }
-    followups.apply_effects(session, runner_id=chat.id, effects=outcome.effects, now=now)
-    return Applied(outcome, attachments)
+    return Applied(outcome, attachments, locale=chat.locale or outgoing.DEFAULT_LOCALE)
 
 
 def _profile_changed(chat: chat_store.ChatRow, sender: Sender) -> bool:
     return bool(
         (sender.first_name and sender.first_name != chat.first_name)
         or (sender.user_id and sender.user_id != chat.user_id)
+        or (sender.language_code and sender.language_code != chat.locale)
     )
 
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """What `apply_event` did: the flow's outcome and the data its replies attach."""
+    """What `apply_event` did: the flow's outcome, the data its replies attach, and the
+    runner's locale to render them in."""
 
     outcome: Outcome
     attachments: dict[str, Attachment]
+    locale: str = "en"
 
     @property
     def replies(self) -> tuple[Reply, ...]:
@@ -184,10 +181,13 @@ def attachment_for(session: Session, kind: str, *, runner_id: int, now: datetime
     if kind == "export":
         data = privacy_store.export_runner(session, runner_id=runner_id, now=now)
         return Attachment(kind, {}, export=json.dumps(data, indent=2).encode())
-    progress = charts.load_progress(session, runner_id=runner_id)
+    progress = progress_store.load_progress(session, runner_id=runner_id)
     return Attachment(
         kind,
-        {"has_data": charts.has_anything(progress), "summary": charts.summary(progress, now=now)},
+        {
+            "has_data": progress_chart.has_anything(progress),
+            "summary": progress_chart.summary(progress, now=now),
+        },
         progress=progress,
     )
 
@@ -254,7 +254,7 @@ def apply_inbox_update(session: Session, *, inbox_id: int, route: Route, now: da
 def queue_replies(session: Session, *, chat_id: int, applied: Applied, now: datetime) -> int:
     """Write the replies of an applied event to the outbox, in order; how many."""
     for reply in applied.replies:
-        message = _outgoing(reply, applied.attachments.get(reply.attachment))
+        message = _outgoing(reply, applied.attachments.get(reply.attachment), locale=applied.locale)
         outgoing.queue(
             session,
             chat_id=chat_id,
@@ -266,15 +266,15 @@ def queue_replies(session: Session, *, chat_id: int, applied: Applied, now: date
     return len(applied.replies)
 
 
-def _outgoing(reply: Reply, attachment: Attachment | None) -> outgoing.Outgoing:
+def _outgoing(reply: Reply, attachment: Attachment | None, *, locale: str) -> outgoing.Outgoing:
     if attachment is None:
-        return outgoing.message(reply)
+        return outgoing.message(reply, locale=locale)
     if attachment.kind == "export":
-        return outgoing.export_file(reply, document=attachment.export.decode())
+        return outgoing.export_file(reply, document=attachment.export.decode(), locale=locale)
     chart = None
     if attachment.progress is not None and attachment.summary.get("has_data"):
-        chart = charts.progress_to_json(attachment.progress)
-    return outgoing.progress_chart(reply, summary=attachment.summary, chart=chart)
+        chart = progress_chart.progress_to_json(attachment.progress)
+    return outgoing.progress_chart(reply, summary=attachment.summary, chart=chart, locale=locale)
 
 
 def queue_error_reply(session: Session, *, chat_id: int, now: datetime) -> None:

@@ -2,9 +2,9 @@
 
 Plain frozen dataclasses shared by the dialog (`flows.dialog`), the follow-up logic
 (`flows.care`) and the adapters. An `Outcome` says everything that should happen after one
-event: the state to store, the replies to send, a finished assessment to record, and the
-side effects (`Effect`: soreness to record, messages to schedule or cancel, settings to change)
-that the adapter applies in the same transaction.
+event: the state to store, the replies to send, and the side effects (`Effect`: an assessment
+to record and the episode it opens, soreness to record, messages to schedule or cancel,
+settings to change) that the adapter applies, in order, in the same transaction.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ class DialogState:
     """Where a runner is: the flow and step, answers so far, steps asked before, and a version.
 
     `version` increases with every stored change; buttons carry it, so a button from an earlier
-    question (or a double tap) is recognised as stale and changes nothing.
+    question (or a double tap) is recognised as stale and changes nothing. `flow` comes last,
+    with a default, because the flows build states positionally.
     """
 
     step: str
@@ -152,9 +153,12 @@ Event = (
 )
 
 
+# --- side effects the adapter applies in the same transaction ------------------------------
+
+
 @dataclass(frozen=True, slots=True)
-class Assessment:
-    """A finished assessment, to be recorded."""
+class RecordAssessment:
+    """Keep a finished triage: the answers and what the rules decided."""
 
     answers: Mapping[str, str]
     decision: Decision
@@ -162,7 +166,16 @@ class Assessment:
     completed_at: datetime
 
 
-# --- side effects the adapter applies in the same transaction ------------------------------
+@dataclass(frozen=True, slots=True)
+class OpenEpisode:
+    """Start following up the assessment recorded by the `RecordAssessment` before it in the
+    same effects (the runner's previous active episode is closed); the effects after it belong
+    to the new episode."""
+
+    disposition: Disposition
+    location: str
+    pain_at_assessment: int
+    assessed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +199,7 @@ class CancelMessages:
 class RecordSoreness:
     at: datetime
     value: int
-    source: str  # "assessment", "report" or "checkin"
+    source: str  # a `flows.types.SorenessSource` value
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +246,9 @@ class DeleteEverything:
 
 
 Effect = (
-    RecordPlanEvent
+    RecordAssessment
+    | OpenEpisode
+    | RecordPlanEvent
     | DeleteEverything
     | ScheduleMessage
     | CancelMessages
@@ -249,7 +264,6 @@ Effect = (
 class Outcome:
     state: DialogState | None = None
     replies: tuple[Reply, ...] = ()
-    assessment: Assessment | None = None
     effects: tuple[Effect, ...] = ()
 
 

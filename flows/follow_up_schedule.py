@@ -12,12 +12,13 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 
 from flows.events import (
-    Assessment,
     CancelMessages,
     ChangeSettings,
     Effect,
     EpisodeView,
+    OpenEpisode,
     Profile,
+    RecordAssessment,
     RecordSoreness,
     ScheduleMessage,
 )
@@ -108,13 +109,23 @@ def next_reminder(profile: Profile, *, after: datetime) -> ScheduleMessage | Non
 
 
 def after_assessment(
-    profile: Profile, assessment: Assessment, answers: Answers
+    profile: Profile, assessment: RecordAssessment, answers: Answers
 ) -> tuple[Effect, ...]:
     """A finished assessment (`answers` are its typed answers) opens an episode: soreness
     recorded, follow-ups scheduled."""
     disposition = assessment.decision.disposition
     at = assessment.completed_at
-    effects: list[Effect] = [CancelMessages(FOLLOW_UP_KINDS)]
+    effects: list[Effect] = [
+        # An emergency can end the questions before the pain score; 0 stands for "not asked"
+        # (the pain at assessment only matters for S5, which applies to home care).
+        OpenEpisode(
+            disposition=disposition,
+            location=answers.location or "all",
+            pain_at_assessment=answers.pain or 0,
+            assessed_at=at,
+        ),
+        CancelMessages(FOLLOW_UP_KINDS),
+    ]
     if profile.followups_stopped:
         effects.append(ChangeSettings({"followups_stopped": False}))
         profile = replace(profile, followups_stopped=False)

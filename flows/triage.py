@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from flows import follow_up_schedule
 from flows.advice import outcome_replies
-from flows.events import Assessment, DialogState, Outcome, Profile
+from flows.events import DialogState, Outcome, Profile, RecordAssessment
 from flows.flow import Flow, Route, question_reply
 from flows.questions import (
     WEIGHT_BEARING_CHOICES,
@@ -298,7 +298,7 @@ def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
     """The questions are over: decide, record the assessment, open the episode."""
     answers = answers_of(state.answers)
     decision = decide(answers)
-    assessment = Assessment(
+    assessment = RecordAssessment(
         answers=dict(state.answers),
         decision=decision,
         started_at=state.started_at or now,
@@ -307,8 +307,7 @@ def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
     return Outcome(
         state=state,
         replies=outcome_replies(answers, decision),
-        assessment=assessment,
-        effects=follow_up_schedule.after_assessment(profile, assessment, answers),
+        effects=(assessment, *follow_up_schedule.after_assessment(profile, assessment, answers)),
     )
 
 

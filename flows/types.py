@@ -1,9 +1,11 @@
-"""The vocabulary shared by every flow: answer enums, the runner's answers, events and outcomes.
+"""The vocabulary shared by every flow: answer enums, stored value enums, replies and buttons.
 
 Everything here is a plain enum or frozen dataclass so that the dialog, the rules and the
-follow-up logic can be tested without Telegram, a database or templates. Enum values are the
-short strings stored in the database and carried in callback data, so they must never change
-meaning once released (add new members instead).
+follow-up logic can be tested without Telegram, a database or templates. The stored value enums
+(`EpisodeStatus`, `SorenessSource`, `ExerciseResult`) are defined here once: the database
+models import them for their check constraints, and the adapter uses their members. Enum values
+are the short strings stored in the database and carried in callback data, so they must never
+change meaning once released (add new members instead).
 """
 
 from __future__ import annotations
@@ -107,6 +109,34 @@ class Phase(IntEnum):
     STRENGTH = 2
     BALANCE = 3
     PLYOMETRIC = 4
+
+
+class EpisodeStatus(StrEnum):
+    """Where an episode is; the values are stored, so never change them.
+
+    active (being followed up; at most one per runner) -> resolved (the check-ins said so) or
+    closed (a new assessment opened another episode, or the runner stopped follow-ups).
+    """
+
+    ACTIVE = "active"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class SorenessSource(StrEnum):
+    """How a soreness score reached the bot; stored values."""
+
+    ASSESSMENT = "assessment"
+    REPORT = "report"  # the runner volunteered it
+    CHECKIN = "checkin"
+
+
+class ExerciseResult(StrEnum):
+    """What the runner said about a day's exercises; stored values."""
+
+    DONE = "done"
+    SKIPPED = "skipped"
+    TOO_SORE = "too_sore"
 
 
 @dataclass(frozen=True, slots=True)

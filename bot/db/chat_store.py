@@ -30,10 +30,12 @@ class ChatRow:
     id: int
     first_name: str | None
     user_id: int | None
+    locale: str | None
     zone: str | None
     reminder_time: str | None
     reminders_paused: bool
     followups_stopped: bool
+    flow: str | None
     step: str | None
     answers: dict[str, str] | None
     history: list[str] | None
@@ -46,10 +48,12 @@ _LOAD = (
         _runners.c.id,
         _runners.c.first_name,
         _runners.c.user_id,
+        _runners.c.locale,
         _runners.c.zone,
         _runners.c.reminder_time,
         _runners.c.reminders_paused,
         _runners.c.followups_stopped,
+        _conversations.c.flow,
         _conversations.c.step,
         _conversations.c.answers,
         _conversations.c.history,
@@ -68,6 +72,7 @@ _UPDATE = (
         )
     )
     .values(
+        flow=bindparam("flow"),
         step=bindparam("step"),
         answers=bindparam("answers"),
         history=bindparam("history"),
@@ -89,18 +94,21 @@ def write_conversation(
     *,
     runner_id: int,
     expected_version: int | None,
+    flow: str,
     step: str,
     answers: dict[str, str],
     history: list[str],
     started_at: datetime,
     now: datetime,
 ) -> int:
-    """Store the dialog state and return its new version.
+    """Store the dialog state (the flow it is in, its step, answers and history) and return
+    its new version.
 
     `expected_version` is the version the state was derived from (None: the runner had no
     conversation); a row that moved on meanwhile raises `StaleConversation`.
     """
     values: dict[str, Any] = {
+        "flow": flow,
         "step": step,
         "answers": answers,
         "history": history,
@@ -111,6 +119,7 @@ def write_conversation(
         session.execute(
             insert(_conversations).values(
                 runner_id=runner_id,
+                flow=flow,
                 step=step,
                 answers=answers,
                 history=history,

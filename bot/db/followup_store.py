@@ -7,7 +7,7 @@ episode (`open_episode` closes the previous one, and a partial unique index refu
 soreness reports, check-ins and exercise logs name their episode but belong to the runner. The
 exercise log holds one row per runner and local date: a second answer for the same day replaces
 the first. Stored codes (statuses, sources, results) are the values of the enums in
-`bot.db.models`; the database's check constraints refuse anything else.
+`flows.types`; the database's check constraints refuse anything else.
 """
 
 from __future__ import annotations
@@ -23,15 +23,8 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.db.models import (
-    CheckInRecord,
-    Episode,
-    EpisodeStatus,
-    ExerciseLog,
-    PlanEvent,
-    Runner,
-    SorenessReport,
-)
+from bot.db.models import CheckInRecord, Episode, ExerciseLog, PlanEvent, Runner, SorenessReport
+from flows.types import EpisodeStatus
 
 
 class _Unset(Enum):
@@ -55,7 +48,6 @@ EPISODE_CHANGEABLE = frozenset(
         "assessed_at",
         "phase",
         "unanswered_checkins",
-        "checkins_muted",
         "resolved_at",
     }
 )
@@ -118,7 +110,6 @@ def open_episode(
         assessed_at=assessed_at,
         phase=phase,
         unanswered_checkins=0,
-        checkins_muted=False,
         resolved_at=None,
         created_at=now,
         updated_at=now,
@@ -249,16 +240,6 @@ def log_exercise(
     )
     # populate_existing: a log already loaded in this session shows the replaced values.
     return session.scalars(statement, execution_options={"populate_existing": True}).one()
-
-
-def exercise_logs_for(
-    session: Session, *, runner_id: int, since: date | None = None
-) -> list[ExerciseLog]:
-    """The runner's exercise log by local date, oldest first; from `since` (included) if given."""
-    statement = select(ExerciseLog).where(ExerciseLog.runner_id == runner_id)
-    if since is not None:
-        statement = statement.where(ExerciseLog.local_date >= since)
-    return list(session.scalars(statement.order_by(ExerciseLog.local_date)))
 
 
 # --- runners --------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """The tables the bot keeps: runners, their conversation in progress, and finished assessments.
 
-A runner is one Telegram chat. Their conversation holds the dialog state between two messages
-(the current step, the answers so far, the steps visited) and carries a version number that the
-ORM checks on every update, so two writers working from the same old state cannot silently
-overwrite each other. An assessment is the immutable record of a finished triage: the answers,
-the disposition and the rule codes that led to it, stamped with the rules version that decided.
+A runner is one Telegram chat, with the language Telegram reports for them (`locale`). Their
+conversation holds the dialog state between two messages (the flow it is in, the current step,
+the answers so far, the steps visited) and carries a version number checked on every update,
+so two writers working from the same old state cannot silently overwrite each other. An
+assessment is the immutable record of a finished triage: the answers, the disposition and the
+rule codes that led to it, stamped with the rules version that decided.
 Deleting a runner deletes everything of theirs in the database itself (ON DELETE CASCADE).
 
 A scheduled message is one follow-up (check-in, reminder, safety net) waiting to be sent, being
@@ -14,8 +15,9 @@ schedule record says whether Telegram still lets the bot reach them (see `bot.db
 After an assessment the runner is in an episode: the follow-up of one sore ankle, with the
 exercise plan's phase and the check-in bookkeeping. Soreness reports, answered check-ins and the
 daily exercise log record how it goes (see `bot.db.followup_store`); they point at their episode
-but outlive it (ON DELETE SET NULL), and belong to the runner. The runner's own follow-up
-settings (time zone, reminder time, paused or stopped) live on the runner.
+but outlive it (ON DELETE SET NULL), and belong to the runner. Their stored codes are the enums
+of `flows.types`, checked by the database. The runner's own follow-up settings (time zone,
+reminder time, paused or stopped) live on the runner.
 
 Relationships never lazy-load (`raise_on_sql`): objects leave their transaction detached, and
 under asyncio an implicit load cannot run at all, so every query is an explicit store function.
@@ -43,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.db.types import UTCDateTime
+from flows.types import EpisodeStatus, ExerciseResult, SorenessSource
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -63,6 +66,8 @@ class Base(DeclarativeBase):
 # The longest first name kept: `bot.db.store` cuts longer ones to fit, since PostgreSQL refuses
 # a longer value outright (and with it the whole update).
 FIRST_NAME_LENGTH = 128
+# Long enough for any IETF language tag Telegram sends ("en", "pt-br"); longer ones are cut.
+LOCALE_LENGTH = 16
 
 
 class Runner(Base):
@@ -74,6 +79,9 @@ class Runner(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     first_name: Mapped[str | None] = mapped_column(String(FIRST_NAME_LENGTH))
+    # The runner's language as Telegram last gave it (`language_code`, lower-cased, such as
+    # "en" or "pt-br"); None until an update carried one.
+    locale: Mapped[str | None] = mapped_column(String(LOCALE_LENGTH))
     # Follow-up settings. The IANA zone (such as "Europe/Berlin") and the "HH:MM" local time
     # of the daily reminder stay None until the runner chooses them. The flags have server
     # defaults so that runners who existed before these settings get them switched off.
@@ -108,6 +116,8 @@ class Conversation(Base):
     runner_id: Mapped[int] = mapped_column(
         ForeignKey("runners.id", ondelete="CASCADE"), unique=True
     )
+    # The dialog the conversation is in (triage, checkin, reminders...), and its step there.
+    flow: Mapped[str] = mapped_column(String(24))
     step: Mapped[str] = mapped_column(String(40))
     answers: Mapped[dict[str, str]] = mapped_column(JSON)
     history: Mapped[list[str]] = mapped_column(JSON)
@@ -239,34 +249,6 @@ def _in(values: type[StrEnum]) -> str:
 ZERO_TO_TEN = "BETWEEN 0 AND 10"
 
 
-class EpisodeStatus(StrEnum):
-    """Where an episode is; the values are stored, so never change them.
-
-    active (being followed up; at most one per runner) -> resolved (the check-ins said so) or
-    closed (a new assessment opened another episode, or the runner stopped follow-ups).
-    """
-
-    ACTIVE = "active"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-
-
-class SorenessSource(StrEnum):
-    """How a soreness score reached the bot; stored values."""
-
-    ASSESSMENT = "assessment"
-    REPORT = "report"  # the runner volunteered it
-    CHECKIN = "checkin"
-
-
-class ExerciseResult(StrEnum):
-    """What the runner said about a day's exercises; stored values."""
-
-    DONE = "done"
-    SKIPPED = "skipped"
-    TOO_SORE = "too_sore"
-
-
 class Episode(Base):
     """The follow-up of one sore ankle, from an assessment until it resolves or is replaced."""
 
@@ -285,10 +267,8 @@ class Episode(Base):
     assessed_at: Mapped[datetime]
     # The exercise plan phase the runner is in (flows.types.Phase).
     phase: Mapped[int] = mapped_column(default=1)
-    # Check-ins sent and not answered in a row; after the limit, one safety-net message and
-    # `checkins_muted` until the runner writes again.
+    # Check-ins sent and not answered in a row; after the limit, one safety-net message.
     unanswered_checkins: Mapped[int] = mapped_column(default=0)
-    checkins_muted: Mapped[bool] = mapped_column(default=False)
     resolved_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -5,14 +5,15 @@ by keyword, passes time in as `now`, and never commits. A message moves pending 
 to the outbox) -> sent or failed (by the outbox), or pending -> dropped / cancelled. The
 scheduler takes due rows with `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL and decides all of
 them in one transaction, so concurrent schedulers never take the same row and never wait for each
-other; on SQLite the engine's `BEGIN IMMEDIATE` serialises them. See `bot.scheduler`.
+other; on SQLite the engine's `BEGIN IMMEDIATE` serialises them. `recipients_for` tells the
+scheduler each runner's chat and locale. See `bot.scheduler`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -188,15 +189,22 @@ def schedule_is_active(session: Session, *, runner_id: int) -> bool:
     return active is None or active
 
 
-def chat_ids_for(session: Session, *, runner_ids: Collection[int]) -> dict[int, int]:
-    """The Telegram chat id of each runner, by runner id (runners that no longer exist are left
-    out)."""
+class Recipient(NamedTuple):
+    """Where a runner's messages go and in which language (None: never seen one)."""
+
+    chat_id: int
+    locale: str | None
+
+
+def recipients_for(session: Session, *, runner_ids: Collection[int]) -> dict[int, Recipient]:
+    """The Telegram chat id and locale of each runner, by runner id (runners that no longer
+    exist are left out)."""
     if not runner_ids:
         return {}
     rows = session.execute(
-        select(Runner.id, Runner.chat_id).where(Runner.id.in_(list(runner_ids)))
+        select(Runner.id, Runner.chat_id, Runner.locale).where(Runner.id.in_(list(runner_ids)))
     ).all()
-    return {runner_id: chat_id for runner_id, chat_id in rows}
+    return {runner_id: Recipient(chat_id, locale) for runner_id, chat_id, locale in rows}
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -10,16 +10,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db.models import FIRST_NAME_LENGTH, Assessment, Conversation, Runner
+from bot.db.models import FIRST_NAME_LENGTH, LOCALE_LENGTH, Assessment, Conversation, Runner
 from flows.text import clean_text
 
 
 class StaleConversation(Exception):
     """The conversation changed since the caller loaded it; reload and apply the event again."""
+
+
+def clean_locale(language_code: str | None) -> str | None:
+    """A language tag as the runner's `locale` keeps it: lower-cased and cut to its column
+    (None when there is none, or nothing is left after cleaning)."""
+    return (clean_text(language_code, LOCALE_LENGTH) or "").lower() or None
 
 
 def get_or_create_runner(
@@ -29,18 +35,26 @@ def get_or_create_runner(
     user_id: int | None,
     first_name: str | None,
     now: datetime,
+    locale: str | None = None,
 ) -> Runner:
-    """The runner for `chat_id`, created on first contact; a changed name or user id is kept.
+    """The runner for `chat_id`, created on first contact; a changed name, user id or language
+    is kept (a missing one erases nothing).
 
-    The name is cleaned first (`flows.text.clean_text`): PostgreSQL refuses a NUL or a name
-    longer than its column, which would fail this and every later update of the runner. A name
-    with nothing left after cleaning counts as no name.
+    The name and language are cleaned first (`flows.text.clean_text`): PostgreSQL refuses a NUL
+    or a value longer than its column, which would fail this and every later update of the
+    runner. A name with nothing left after cleaning counts as no name.
     """
     first_name = clean_text(first_name, FIRST_NAME_LENGTH) or None
+    locale = clean_locale(locale)
     runner = find_runner(session, chat_id=chat_id)
     if runner is None:
         runner = Runner(
-            chat_id=chat_id, user_id=user_id, first_name=first_name, created_at=now, updated_at=now
+            chat_id=chat_id,
+            user_id=user_id,
+            first_name=first_name,
+            locale=locale,
+            created_at=now,
+            updated_at=now,
         )
         try:
             # A savepoint, so losing a creation race costs only this insert, not the transaction.
@@ -53,7 +67,7 @@ def get_or_create_runner(
             runner = existing
         else:
             return runner
-    profile = {"user_id": user_id, "first_name": first_name}
+    profile = {"user_id": user_id, "first_name": first_name, "locale": locale}
     changed = {k: v for k, v in profile.items() if v is not None and getattr(runner, k) != v}
     if changed:
         for name, value in changed.items():
@@ -72,11 +86,6 @@ def load_conversation(session: Session, *, runner_id: int) -> Conversation | Non
     return session.scalars(
         select(Conversation).where(Conversation.runner_id == runner_id)
     ).one_or_none()
-
-
-def delete_conversation(session: Session, *, runner_id: int) -> None:
-    """End the runner's conversation in progress, if any."""
-    session.execute(delete(Conversation).where(Conversation.runner_id == runner_id))
 
 
 def record_assessment(
@@ -105,13 +114,3 @@ def record_assessment(
     session.add(assessment)
     session.flush()
     return assessment
-
-
-def latest_assessment(session: Session, *, runner_id: int) -> Assessment | None:
-    """The runner's most recently completed assessment, or None."""
-    return session.scalars(
-        select(Assessment)
-        .where(Assessment.runner_id == runner_id)
-        .order_by(Assessment.completed_at.desc(), Assessment.id.desc())
-        .limit(1)
-    ).one_or_none()

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.db import schedule_store, store
+from bot.db import followup_store, schedule_store, store
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import ScheduledMessage
-from bot.followups import load_profile, open_episode_for
+from bot.db.profile_store import load_profile
 from flows import follow_up_schedule
 
 EARLIER = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -49,13 +49,15 @@ def runner_with_episode(session: Session, *, chat_id: int, assessed_at: datetime
         started_at=assessed_at,
         completed_at=assessed_at,
     )
-    open_episode_for(
+    followup_store.open_episode(
         session,
         runner_id=runner.id,
         assessment_id=assessment.id,
-        answers=answers,
         disposition="HOME_CARE",
+        location="outside",
+        pain_at_assessment=4,
         assessed_at=assessed_at,
+        phase=1,
         now=assessed_at,
     )
     return runner.id

@@ -28,8 +28,8 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-from bot import charts, i18n, render
-from bot.charts import AssessmentMark, ProgressData, SorenessPoint
+from bot import i18n, progress_chart, render
+from bot.db.progress_store import AssessmentMark, ProgressData, SorenessPoint
 from bot.keyboards import inline_keyboard
 from fakebotapi.telegram_html import parse_html
 from flows import registry
@@ -151,8 +151,8 @@ def rendered(reply: Reply) -> list[str]:
             reply.template,
             locale=PSEUDO,
             **reply.context,
-            has_data=charts.has_anything(data),
-            summary=charts.summary(data, now=NOW),
+            has_data=progress_chart.has_anything(data),
+            summary=progress_chart.summary(data, now=NOW),
         )
         for data in (ProgressData(zone="UTC"), with_data)
     ]

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from jinja2 import UndefinedError
 
-from bot import charts
-from bot.charts import AssessmentMark, ProgressData, SorenessPoint
+from bot import progress_chart
+from bot.db.progress_store import AssessmentMark, ProgressData, SorenessPoint
 from bot.render import environment, render, template_names
 from fakebotapi.telegram_html import parse_html
 from flows import due_messages, follow_up_schedule
@@ -37,7 +37,7 @@ from flows.dialog import (
     Unreadable,
     advance,
 )
-from flows.events import CheckInView, DialogState, PlanEventView
+from flows.events import CheckInView, DialogState, PlanEventView, RecordAssessment
 from flows.types import DONE, Reply
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -59,7 +59,7 @@ def random_walk(seed: int) -> list[Reply]:
     outcome = advance(None, StartAssessment(intro=seed == 0), now=NOW)
     replies = list(outcome.replies)
     state = outcome.state
-    while outcome.assessment is None:
+    while not any(isinstance(e, RecordAssessment) for e in outcome.effects):
         question = outcome.replies[-1]
         buttons = [b for row in question.buttons for b in row]
         answers = [b for b in buttons if b.action == "answer"]
@@ -283,8 +283,8 @@ def text_of(reply: Reply) -> list[str]:
         render(
             reply.template,
             **reply.context,
-            has_data=charts.has_anything(data),
-            summary=charts.summary(data, now=NOW),
+            has_data=progress_chart.has_anything(data),
+            summary=progress_chart.summary(data, now=NOW),
         )
         for data in (ProgressData(zone="UTC"), with_data)
     ]

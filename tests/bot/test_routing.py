@@ -74,7 +74,7 @@ def a_message(api: FakeBotApi, chat: int) -> int:
 def test_typed_text_is_the_runners_event_with_who_sent_it(api: FakeBotApi) -> None:
     routed = route(api.user_sends_text(RUNNER, "outside, a bit", enqueue=False))
     assert routed == RunnerEvent(
-        Sender(chat_id=RUNNER, user_id=RUNNER, first_name=f"Runner {RUNNER}"),
+        Sender(chat_id=RUNNER, user_id=RUNNER, first_name=f"Runner {RUNNER}", language_code="en"),
         TypedText("outside, a bit"),
     )
 
@@ -146,7 +146,8 @@ def test_text_is_cleaned_and_bounded(api: FakeBotApi) -> None:
 def test_a_button_is_the_event_its_data_stands_for(api: FakeBotApi, data: str) -> None:
     pressed = api.user_presses(RUNNER, a_message(api, RUNNER), data, require_button=False)
     routed = route(pressed)
-    assert routed == RunnerEvent(Sender(RUNNER, RUNNER, f"Runner {RUNNER}"), decode_callback(data))
+    sender = Sender(RUNNER, RUNNER, f"Runner {RUNNER}", language_code="en")
+    assert routed == RunnerEvent(sender, decode_callback(data))
     assert routed.event is not None
 
 
@@ -254,6 +255,37 @@ async def test_a_name_with_a_nul_and_300_characters_is_stored_cleaned(
         assert stored_runner(h) == (RUNNER, "R" * FIRST_NAME_LENGTH)
         assert h.db.run_sync(load_state, chat_id=RUNNER).version == 2
         assert h.runtime.applier.set_aside == 0
+
+
+async def test_the_runners_language_is_stored_and_follows_a_change(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url) as h:
+        german = {"id": RUNNER, "first_name": "Ana", "language_code": "de"}
+        h.api.user_sends_text(RUNNER, "/new", user=german)
+        await h.api.wait_for_sent(RUNNER, 1)
+        await h.settle()
+        assert stored_locale(h) == "de"
+        # An update without a language erases nothing; a new one replaces the old.
+        h.api.user_sends_text(RUNNER, "/help", user={"id": RUNNER, "first_name": "Ana"})
+        await h.api.wait_for_sent(RUNNER, 2)
+        await h.settle()
+        assert stored_locale(h) == "de"
+        brazilian = {"id": RUNNER, "first_name": "Ana", "language_code": "pt-BR"}
+        h.api.user_sends_text(RUNNER, "/help", user=brazilian)
+        await h.api.wait_for_sent(RUNNER, 3)
+        await h.settle()
+        assert stored_locale(h) == "pt-br"
+
+
+def test_the_language_code_is_routed_lower_cased_and_bounded(api: FakeBotApi) -> None:
+    user = {"id": RUNNER, "first_name": "Ana", "language_code": "PT-BR\x00" + "x" * 40}
+    routed = route(api.user_sends_text(RUNNER, "hi", user=user))
+    assert routed.sender.language_code == "pt-br" + "x" * 11
+    without = api.user_sends_text(RUNNER, "hi", user={"id": RUNNER, "first_name": "Ana"})
+    assert route(without).sender.language_code is None
+
+
+def stored_locale(h: Harness) -> str | None:
+    return h.db.run_sync(lambda s: s.scalar(select(Runner.locale)))
 
 
 def stored_runner(h: Harness) -> tuple[int, str]:

@@ -1,4 +1,5 @@
-"""Shared helpers for flow tests: answers built by name, and a runner that plays a transcript."""
+"""Shared helpers for flow tests: answers built by name, a runner that plays a transcript, and
+the assessment an outcome records."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from flows.dialog import DialogState, Outcome, StartAssessment, TypedText, advance
+from flows.events import RecordAssessment
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 
@@ -20,6 +22,13 @@ def play(*typed: str, now: datetime = NOW) -> tuple[DialogState, Outcome]:
         outcome = advance(state, TypedText(text), now=now)
         state = outcome.state or state
     return state, outcome
+
+
+def recorded(outcome: Outcome) -> RecordAssessment | None:
+    """The assessment the outcome records (its `RecordAssessment` effect), if any."""
+    found = [effect for effect in outcome.effects if isinstance(effect, RecordAssessment)]
+    assert len(found) <= 1, found
+    return found[0] if found else None
 
 
 @pytest.fixture

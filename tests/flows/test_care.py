@@ -29,7 +29,10 @@ from flows.events import (
     ChangeEpisode,
     ChangeSettings,
     CheckInView,
+    Effect,
     EpisodeView,
+    OpenEpisode,
+    Outcome,
     Profile,
     RecordCheckIn,
     RecordExercise,
@@ -45,7 +48,7 @@ from flows.local_time import (
 )
 from flows.soreness import SorenessStep
 from flows.types import DONE, Disposition, Reply
-from tests.flows.conftest import play
+from tests.flows.conftest import play, recorded
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 SPRAIN_ANSWERS = {
@@ -76,6 +79,12 @@ PROFILE = Profile(
     sent_check_ins=frozenset({5, 12}),
     sent_seen_checks=frozenset({5}),
 )
+
+
+def after_assessment(profile: Profile, outcome: Outcome) -> tuple[Effect, ...]:
+    """The effects that follow the assessment an outcome recorded."""
+    done = recorded(outcome)
+    return follow_up_schedule.after_assessment(profile, done, triage.answers_of(done.answers))
 
 
 def of(kind: type, effects) -> list:
@@ -120,16 +129,30 @@ def setup_through(typed: list[str], profile: Profile = PROFILE) -> list[Reply]:
 # --- what an assessment schedules ---------------------------------------------------------------
 
 
+def test_an_assessment_is_recorded_then_opens_its_episode_before_anything_else() -> None:
+    _, home = play("outside", "sudden", "1-2 days ago", "mild", "limp", "4", *["no"] * 12)
+    assessment, opened, *_ = home.effects
+    assert assessment == recorded(home)
+    assert opened == OpenEpisode(
+        disposition=Disposition.HOME_CARE,
+        location="outside",
+        pain_at_assessment=4,
+        assessed_at=assessment.completed_at,
+    )
+    # An emergency can end the questions before the pain score.
+    _, emergency = play("outside", "sudden", "today", "marked", "can't")
+    (opened,) = of(OpenEpisode, emergency.effects)
+    assert (opened.disposition, opened.pain_at_assessment) == (Disposition.EMERGENCY, 0)
+
+
 def test_home_care_schedules_the_first_check_in_about_24_hours_later_in_daytime() -> None:
     _, outcome = play("outside", "sudden", "1-2 days ago", "mild", "limp", "4", *["no"] * 12)
-    effects = follow_up_schedule.after_assessment(
-        PROFILE, outcome.assessment, triage.answers_of(outcome.assessment.answers)
-    )
+    effects = after_assessment(PROFILE, outcome)
     first, reminder = of(ScheduleMessage, effects)
     assert first.kind == "checkin"
     # A reminder time chosen earlier starts with the plan: 07:00 London, the next morning.
     assert reminder.kind == "reminder" and reminder.due_at == datetime(2026, 11, 22, 7, tzinfo=UTC)
-    assert first.due_at == outcome.assessment.completed_at + timedelta(hours=24)
+    assert first.due_at == recorded(outcome).completed_at + timedelta(hours=24)
     assert of(RecordSoreness, effects)[0].value == 4
     assert of(CancelMessages, effects)  # an older episode's follow-ups end
 
@@ -139,19 +162,9 @@ def test_without_a_zone_follow_ups_keep_the_time_of_day_of_the_assessment() -> N
     _, outcome = play(
         "outside", "sudden", "1-2 days ago", "mild", "limp", "4", *["no"] * 12, now=night
     )
-    (first,) = of(
-        ScheduleMessage,
-        follow_up_schedule.after_assessment(
-            Profile(runner_id=1), outcome.assessment, triage.answers_of(outcome.assessment.answers)
-        ),
-    )
+    (first,) = of(ScheduleMessage, after_assessment(Profile(runner_id=1), outcome))
     assert first.due_at == night + timedelta(hours=24)
-    zoned = of(
-        ScheduleMessage,
-        follow_up_schedule.after_assessment(
-            PROFILE, outcome.assessment, triage.answers_of(outcome.assessment.answers)
-        ),
-    )[0]
+    zoned = of(ScheduleMessage, after_assessment(PROFILE, outcome))[0]
     assert zoned.due_at.astimezone().hour != 23 or zoned.due_at != first.due_at
 
 
@@ -161,16 +174,9 @@ def test_see_clinician_schedules_a_seen_check_at_48_hours_and_emergency_at_24() 
     )
     _, emergency = play("outside", "sudden", "today", "marked", "can't")
     for outcome, hours in ((clinician, 48), (emergency, 24)):
-        (check,) = of(
-            ScheduleMessage,
-            follow_up_schedule.after_assessment(
-                Profile(runner_id=1),
-                outcome.assessment,
-                triage.answers_of(outcome.assessment.answers),
-            ),
-        )
+        (check,) = of(ScheduleMessage, after_assessment(Profile(runner_id=1), outcome))
         assert check.kind == "seen_check"
-        assert check.due_at == outcome.assessment.completed_at + timedelta(hours=hours)
+        assert check.due_at == recorded(outcome).completed_at + timedelta(hours=hours)
 
 
 # --- composing due messages -----------------------------------------------------------------------

@@ -18,7 +18,7 @@ from flows.dialog import (
 )
 from flows.triage import TriageStep
 from flows.types import DONE, Disposition
-from tests.flows.conftest import NOW, play
+from tests.flows.conftest import NOW, play, recorded
 
 # A sudden outside sprain, walking with a limp, pain 4, no warning signs.
 SPRAIN = ["outside", "sudden", "1-2 days ago", "mild", "limp", "4"]
@@ -41,8 +41,8 @@ def asked_steps(*typed: str) -> list[str]:
 def test_sudden_sprain_without_warning_signs_ends_in_home_care_with_three_messages() -> None:
     state, outcome = play(*SPRAIN, *SUDDEN_FLAGS_NO)
     assert state.step == DONE
-    assert outcome.assessment is not None
-    assert outcome.assessment.decision.disposition is Disposition.HOME_CARE
+    assert recorded(outcome) is not None
+    assert recorded(outcome).decision.disposition is Disposition.HOME_CARE
     assert [r.template for r in outcome.replies] == [
         "triage/outcome_home_care.j2",
         "triage/first_days_care.j2",
@@ -81,8 +81,8 @@ def test_not_improving_after_six_weeks_sends_to_a_clinician() -> None:
     _state, outcome = play(
         "back", "gradual", "more than 6 weeks ago", "same", "none", "normal", "3", *["no"] * 11
     )
-    assert outcome.assessment.decision.disposition is Disposition.SEE_CLINICIAN
-    assert outcome.assessment.decision.reasons == ("S5",)
+    assert recorded(outcome).decision.disposition is Disposition.SEE_CLINICIAN
+    assert recorded(outcome).decision.reasons == ("S5",)
     assert [r.template for r in outcome.replies] == [
         "triage/outcome_see_clinician.j2",
         "triage/first_days_care.j2",
@@ -92,15 +92,15 @@ def test_not_improving_after_six_weeks_sends_to_a_clinician() -> None:
 def test_ottawa_bone_tenderness_sends_to_a_clinician() -> None:
     flags = ["no"] * 9 + ["yes", "no", "no"]  # ... bleeding no, Ottawa yes, night, giving way
     _, outcome = play(*SPRAIN, *flags)
-    assert outcome.assessment.decision.disposition is Disposition.SEE_CLINICIAN
-    assert outcome.assessment.decision.reasons == ("S1",)
+    assert recorded(outcome).decision.disposition is Disposition.SEE_CLINICIAN
+    assert recorded(outcome).decision.reasons == ("S1",)
 
 
 def test_cannot_take_four_steps_ends_the_questions_at_once_as_an_emergency() -> None:
     state, outcome = play("outside", "sudden", "today", "marked", "can't")
     assert state.step == DONE
-    assert outcome.assessment.decision.disposition is Disposition.EMERGENCY
-    assert outcome.assessment.decision.reasons == ("E4",)
+    assert recorded(outcome).decision.disposition is Disposition.EMERGENCY
+    assert recorded(outcome).decision.reasons == ("E4",)
     assert [r.template for r in outcome.replies] == ["triage/outcome_emergency.j2"]
 
 
@@ -111,12 +111,12 @@ def test_a_pop_with_a_failed_tiptoe_test_is_an_emergency_even_with_little_pain()
     _, outcome = play(
         "back", "sudden", "today", "none", "normal", "1", "no", "no", "no", "yes", "i can't"
     )
-    assert outcome.assessment.decision.reasons == ("E3",)
+    assert recorded(outcome).decision.reasons == ("E3",)
 
 
 def test_not_sure_to_a_red_flag_escalates() -> None:
     _, outcome = play(*SPRAIN, "not sure")
-    assert outcome.assessment.decision.disposition is Disposition.EMERGENCY
+    assert recorded(outcome).decision.disposition is Disposition.EMERGENCY
 
 
 def test_buttons_drive_the_dialog_and_carry_the_version() -> None:
@@ -256,6 +256,6 @@ def test_the_finished_assessment_records_when_it_started_and_ended() -> None:
     for text in ["outside", "sudden", "today", "none", "can't"]:
         outcome = advance(state, TypedText(text), now=later)
         state = outcome.state
-    assert outcome.assessment.started_at == NOW
-    assert outcome.assessment.completed_at == later
+    assert recorded(outcome).started_at == NOW
+    assert recorded(outcome).completed_at == later
     assert isinstance(state, DialogState)

@@ -24,14 +24,12 @@ from bot.db.models import (
     Base,
     CheckInRecord,
     Episode,
-    EpisodeStatus,
     ExerciseLog,
-    ExerciseResult,
     Runner,
     SorenessReport,
-    SorenessSource,
 )
 from bot.db.privacy_store import OPERATIONAL_TABLES
+from flows.types import EpisodeStatus, ExerciseResult, SorenessSource
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -171,11 +169,7 @@ class TestEpisodes:
             6,
             2,
         )
-        assert (found.unanswered_checkins, found.checkins_muted, found.resolved_at) == (
-            0,
-            False,
-            None,
-        )
+        assert (found.unanswered_checkins, found.resolved_at) == (0, None)
         assert (found.assessed_at, found.created_at, found.updated_at) == (NOW, NOW, NOW)
 
     def test_opening_an_episode_closes_the_previous_active_one(self, db: Database):
@@ -241,11 +235,11 @@ class TestEpisodes:
             episode_id=opened.id,
             now=later,
             phase=3,
-            checkins_muted=True,
+            unanswered_checkins=2,
         )
         changed = episode(db, opened.id)
         assert found is True
-        assert (changed.phase, changed.checkins_muted, changed.updated_at) == (3, True, later)
+        assert (changed.phase, changed.unanswered_checkins, changed.updated_at) == (3, 2, later)
         assert (changed.status, changed.pain_at_assessment, changed.created_at) == (
             "active",
             4,
@@ -403,6 +397,15 @@ class TestCheckIns:
         assert db.run_sync(episode_links) == [None, None, None]
 
 
+def exercise_logs(db: Database, runner_id: int) -> list[ExerciseLog]:
+    """The runner's exercise log, read straight from the table."""
+    return db.run_sync(
+        lambda session: list(
+            session.scalars(select(ExerciseLog).where(ExerciseLog.runner_id == runner_id))
+        )
+    )
+
+
 class TestExerciseLog:
     def test_a_logged_day_comes_back_with_all_its_fields(self, db: Database):
         runner_id = new_runner(db)
@@ -417,7 +420,7 @@ class TestExerciseLog:
             pain_during=6,
             morning_worse=True,
         )
-        (found,) = db.run_sync(followup_store.exercise_logs_for, runner_id=runner_id)
+        (found,) = exercise_logs(db, runner_id)
         assert (found.runner_id, found.episode_id, found.local_date, found.result) == (
             runner_id,
             opened.id,
@@ -433,7 +436,7 @@ class TestExerciseLog:
         later = NOW + timedelta(hours=2)
         second = log(db, runner_id, day, ExerciseResult.SKIPPED, at=later)
         assert second.id == first.id
-        (found,) = db.run_sync(followup_store.exercise_logs_for, runner_id=runner_id)
+        (found,) = exercise_logs(db, runner_id)
         assert (found.result, found.at, found.pain_during, found.morning_worse) == (
             "skipped",
             later,
@@ -461,19 +464,6 @@ class TestExerciseLog:
 
         assert db.run_sync(answer_twice) == "too_sore"
         assert count(db, ExerciseLog) == 1
-
-    def test_the_log_is_by_date_from_since_and_only_the_runners(self, db: Database):
-        runner_id, other = new_runner(db, chat_id=1), new_runner(db, chat_id=2)
-        days = [date(2026, 11, d) for d in (23, 20, 21, 22)]
-        for day in days:
-            log(db, runner_id, day)
-        log(db, other, date(2026, 11, 22))
-        everything = db.run_sync(followup_store.exercise_logs_for, runner_id=runner_id)
-        assert [entry.local_date for entry in everything] == sorted(days)
-        since = db.run_sync(
-            followup_store.exercise_logs_for, runner_id=runner_id, since=date(2026, 11, 22)
-        )
-        assert [entry.local_date for entry in since] == [date(2026, 11, 22), date(2026, 11, 23)]
 
     def test_the_same_day_for_two_runners_is_two_rows(self, db: Database):
         day = date(2026, 11, 21)
@@ -648,6 +638,7 @@ def store_conversation(db: Database, runner_id: int) -> None:
     db.run_sync(
         chat_store.write_conversation,
         runner_id=runner_id,
+        flow="triage",
         step="onset",
         answers={"location": "outside"},
         history=["location"],

@@ -1,6 +1,7 @@
 """Migrations: an empty database reaches head (from code and from the alembic CLI), matches the
 models exactly, and goes back to empty; SQLite table rebuilds cannot cascade-delete children;
-processes migrating at once take turns under a lock that is released even when a migration fails."""
+processes migrating at once take turns under a lock that is released even when a migration fails;
+0007 names the flow of the conversations stored before it."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from alembic import command
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, func, insert, inspect, select, text
 
 from bot.db import chat_store, migrate, store
 from bot.db.database import Database
@@ -33,7 +34,7 @@ from bot.db.migrate import (
     sqlite_lock_path,
     upgrade_to_head,
 )
-from bot.db.models import Assessment, Base, Conversation, ExerciseLog
+from bot.db.models import Assessment, Base, Conversation, ExerciseLog, Runner
 
 PROJECT_ROOT = ALEMBIC_DIR.parent
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -147,6 +148,7 @@ def seed_runner_with_history(db: Database) -> int:
         chat_store.write_conversation(
             session,
             runner_id=runner.id,
+            flow="triage",
             step="onset",
             answers={"location": "lateral"},
             history=["location"],
@@ -362,3 +364,62 @@ def test_the_sqlite_lock_file_sits_next_to_the_database_file(tmp_path: Path):
     finally:
         for engine in (on_disk, in_memory, named_memory):
             engine.dispose()
+
+
+# --- 0007: which flow each stored conversation is in ------------------------------------------
+
+BEFORE_FLOWS = "0006_inbox_outbox"
+# (step, answers) as stored before 0007 -> the flow the backfill must give them.
+STORED_CONVERSATIONS = [
+    ("loc", {}, "triage"),
+    ("e7pain", {"loc": "outside", "onset": "sudden"}, "triage"),
+    ("c_walk", {"ci": "17", "c_sore": "4"}, "checkin"),
+    ("r_squat", {"r_walk": "yes", "r_stand": "yes"}, "readiness"),
+    ("r_swell", {"r_pain": "2", "r_morn": "same"}, "run_log"),
+    ("sore", {}, "soreness"),
+    ("city", {"zone": "Europe"}, "reminders"),
+    ("del", {}, "delete"),
+    ("done", {"loc": "outside", "pain": "4"}, "triage"),
+    ("done", {"seen": "y", "ci": "3"}, "seen_check"),
+    ("done", {"ci": "17", "c_sore": "4"}, "checkin"),
+    ("done", {"r_walk": "yes"}, "readiness"),
+    ("done", {"r_pain": "2"}, "run_log"),
+    ("done", {"sore": "5"}, "soreness"),
+    ("done", {"zone": "UTC", "rtime": "07:00"}, "reminders"),
+    ("done", {"del": "no"}, "delete"),
+    ("done", {}, "triage"),
+]
+
+
+def test_the_upgrade_names_the_flow_of_every_stored_conversation(engine: Engine):
+    with engine.connect() as connection:
+        command.upgrade(alembic_config(connection), BEFORE_FLOWS)
+    with engine.begin() as connection:
+        for chat_id, (step, answers, _) in enumerate(STORED_CONVERSATIONS, start=1):
+            runner_id = connection.execute(
+                text(
+                    "INSERT INTO runners (chat_id, created_at, updated_at)"
+                    " VALUES (:chat_id, :now, :now) RETURNING id"
+                ),
+                {"chat_id": chat_id, "now": NOW},
+            ).scalar_one()
+            connection.execute(
+                insert(Conversation.__table__).values(
+                    runner_id=runner_id,
+                    step=step,
+                    answers=answers,
+                    history=[],
+                    version=1,
+                    started_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+    upgrade_to_head(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Runner.chat_id, Conversation.flow)
+            .join(Conversation, Conversation.runner_id == Runner.id)
+            .order_by(Runner.chat_id)
+        ).all()
+    assert [flow for _, flow in rows] == [flow for _, _, flow in STORED_CONVERSATIONS]
+    assert check_no_drift(engine) == []

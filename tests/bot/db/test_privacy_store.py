@@ -64,6 +64,7 @@ def seed_runner(db: Database, *, chat_id: int) -> int:
         chat_store.write_conversation(
             session,
             runner_id=runner_id,
+            flow="triage",
             step="onset",
             answers={"location": "outside"},
             history=["location"],

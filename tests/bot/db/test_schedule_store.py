@@ -446,11 +446,19 @@ class TestCancelAndStatus:
             db.run_sync(schedule_store.reactivate_schedule, runner_id=runner_id, now=NOW) is False
         )
 
-    def test_chat_ids_for_maps_runners_to_their_chats(self, db: Database):
+    def test_recipients_for_maps_runners_to_their_chats_and_locales(self, db: Database):
         ada, bob = new_runner(db, chat_id=-1_001_234_567_890), new_runner(db, chat_id=5)
-        found = db.run_sync(schedule_store.chat_ids_for, runner_ids=[ada, bob, 999_999])
-        assert found == {ada: -1_001_234_567_890, bob: 5}
-        assert db.run_sync(schedule_store.chat_ids_for, runner_ids=[]) == {}
+        db.run_sync(
+            store.get_or_create_runner,
+            chat_id=5,
+            user_id=None,
+            first_name=None,
+            locale="pt-BR",
+            now=NOW,
+        )
+        found = db.run_sync(schedule_store.recipients_for, runner_ids=[ada, bob, 999_999])
+        assert found == {ada: (-1_001_234_567_890, None), bob: (5, "pt-br")}
+        assert db.run_sync(schedule_store.recipients_for, runner_ids=[]) == {}
 
     def test_deleting_a_runner_deletes_their_messages_and_schedule_record(self, db: Database):
         runner_id = new_runner(db)

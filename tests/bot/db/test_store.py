@@ -33,6 +33,7 @@ def save(db: Database, runner_id: int, *, step: str, expected_version: int | Non
     return db.run_sync(
         chat_store.write_conversation,
         runner_id=runner_id,
+        flow="triage",
         step=step,
         expected_version=expected_version,
         **fields,
@@ -143,7 +144,11 @@ class TestConversations:
     def test_saving_a_conversation_deleted_meanwhile_raises(self, db: Database):
         runner_id = new_runner(db).id
         save(db, runner_id, step="location", expected_version=None)
-        db.run_sync(store.delete_conversation, runner_id=runner_id)
+        db.run_sync(
+            lambda session: session.execute(
+                delete(Conversation).where(Conversation.runner_id == runner_id)
+            )
+        )
         with pytest.raises(StaleConversation):
             save(db, runner_id, step="onset", expected_version=1)
 
@@ -165,13 +170,6 @@ class TestConversations:
         chat = db.run_sync(chat_store.load_chat, chat_id=42)
         assert (chat.id, chat.step, chat.version) == (runner_id, None, None)
 
-    def test_delete_conversation_ends_it_and_tolerates_none(self, db: Database):
-        runner_id = new_runner(db).id
-        save(db, runner_id, step="location", expected_version=None)
-        db.run_sync(store.delete_conversation, runner_id=runner_id)
-        db.run_sync(store.delete_conversation, runner_id=runner_id)
-        assert db.run_sync(store.load_conversation, runner_id=runner_id) is None
-
     def test_each_runner_has_their_own_conversation(self, db: Database):
         ada, bob = new_runner(db, chat_id=1).id, new_runner(db, chat_id=2).id
         save(db, ada, step="onset", expected_version=None)
@@ -192,31 +190,26 @@ def assess(db: Database, runner_id: int, *, disposition: str, completed_at: date
     )
 
 
-class TestAssessments:
-    def test_a_recorded_assessment_is_the_latest_with_all_its_fields(self, db: Database):
-        runner_id = new_runner(db).id
-        recorded = assess(db, runner_id, disposition="self_care", completed_at=NOW)
-        latest = db.run_sync(store.latest_assessment, runner_id=runner_id)
-        assert latest.id == recorded.id
-        assert (latest.answers, latest.disposition, latest.reasons) == (
-            {"location": "lateral"},
-            "self_care",
-            ["E4", "S1"],
+def test_a_recorded_assessment_keeps_all_its_fields(db: Database):
+    runner_id = new_runner(db).id
+    recorded = assess(db, runner_id, disposition="self_care", completed_at=NOW)
+    stored = db.run_sync(lambda session: session.get(Assessment, recorded.id))
+    assert stored.runner_id == runner_id
+    assert (stored.answers, stored.disposition, stored.reasons) == (
+        {"location": "lateral"},
+        "self_care",
+        ["E4", "S1"],
+    )
+    assert (stored.rules_version, stored.plyometric_gate_open) == ("2026.1", True)
+    assert (stored.started_at, stored.completed_at) == (NOW - timedelta(minutes=3), NOW)
+
+
+def assessments_of(db: Database, runner_id: int) -> int:
+    return db.run_sync(
+        lambda session: session.scalar(
+            select(func.count()).select_from(Assessment).where(Assessment.runner_id == runner_id)
         )
-        assert (latest.rules_version, latest.plyometric_gate_open) == ("2026.1", True)
-        assert (latest.started_at, latest.completed_at) == (NOW - timedelta(minutes=3), NOW)
-
-    def test_latest_assessment_is_the_last_completed_one(self, db: Database):
-        runner_id = new_runner(db).id
-        assess(db, runner_id, disposition="see_physio", completed_at=NOW + timedelta(days=2))
-        assess(db, runner_id, disposition="self_care", completed_at=NOW)
-        latest = db.run_sync(store.latest_assessment, runner_id=runner_id)
-        assert latest.disposition == "see_physio"
-
-    def test_a_runner_without_assessments_has_no_latest(self, db: Database):
-        other = new_runner(db, chat_id=1).id
-        assess(db, other, disposition="self_care", completed_at=NOW)
-        assert db.run_sync(store.latest_assessment, runner_id=new_runner(db, chat_id=2).id) is None
+    )
 
 
 def test_deleting_a_runner_deletes_their_conversation_and_assessments(db: Database):
@@ -227,7 +220,7 @@ def test_deleting_a_runner_deletes_their_conversation_and_assessments(db: Databa
     # A plain SQL DELETE: the database itself must cascade, not the ORM.
     db.run_sync(lambda session: session.execute(delete(Runner).where(Runner.id == gone)))
     assert db.run_sync(store.load_conversation, runner_id=gone) is None
-    assert db.run_sync(store.latest_assessment, runner_id=gone) is None
+    assert assessments_of(db, gone) == 0
     assert (count(db, Conversation), count(db, Assessment)) == (1, 1)
     assert db.run_sync(store.load_conversation, runner_id=kept) is not None
 

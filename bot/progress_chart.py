@@ -1,10 +1,13 @@
-"""The /progress chart: a runner's soreness, exercise days, assessments and plan phase as a PNG.
+"""The /progress chart drawn: a runner's soreness, exercise days, assessments and plan phase.
 
-`load_progress` reads what the database holds about one runner into a frozen `ProgressData`;
-`build_figure` draws it (soreness 0-10 as a line with markers, each day's exercises as a coloured
-marker along the bottom, assessment outcomes as labelled vertical lines, the plan phase as a step
-line on a second axis), with the time axis in the runner's own time zone; `render_png` turns that
-into PNG bytes, and `summary` gives the figures for the text sent beside the chart. Drawing uses
+Works on the `ProgressData` that `bot.db.progress_store.load_progress` reads, and never on the
+database itself. `summary` gives the figures for the text sent beside the chart;
+`progress_to_json` and `progress_from_json` let the data wait in the outbox as JSON until the
+chart is sent; `build_figure` draws it (soreness 0-10 as a line with markers, each day's
+exercises as a coloured marker along the bottom, assessment outcomes as labelled vertical lines,
+the plan phase as a step line on a second axis), with the time axis in the runner's own time
+zone, and `render_png` turns that into PNG bytes. Every word on the chart is marked with `N_`
+and passed through the `gettext` the caller gives (English as it is by default). Drawing uses
 a bare `Figure` on the Agg canvas, never pyplot: pyplot keeps global state and is not
 thread-safe, and the chart is drawn in a worker thread. Instants are plotted as true instants
 (`matplotlib.dates.date2num` of aware datetimes), and only the tick locator and formatter work
@@ -14,10 +17,9 @@ in the runner's zone, so `num2date` on a plotted point gives back the instant th
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from matplotlib.axes import Axes
@@ -25,62 +27,22 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from bot.db.models import (
-    Assessment,
-    Episode,
-    ExerciseLog,
-    ExerciseResult,
-    PlanEvent,
-    Runner,
-    SorenessReport,
+from bot.db.progress_store import (
+    AssessmentMark,
+    ExerciseDay,
+    PhaseChange,
+    ProgressData,
+    SorenessPoint,
 )
-from flows.types import Phase, Trend
+from flows.types import ExerciseResult, Phase, Trend
+from flows.words import N_
+
+Gettext = Callable[[str], str]
 
 
-class SorenessPoint(NamedTuple):
-    """One 0-10 soreness score, when it was given and how (a `SorenessSource` value)."""
-
-    at: datetime
-    value: int
-    source: str
-
-
-class ExerciseDay(NamedTuple):
-    """What the runner said about one day's exercises (an `ExerciseResult` value)."""
-
-    local_date: date
-    result: str
-
-
-class PhaseChange(NamedTuple):
-    """From `at`, the runner's exercise plan was in `phase` (a `flows.types.Phase` value)."""
-
-    at: datetime
-    phase: int
-
-
-class AssessmentMark(NamedTuple):
-    """A finished assessment and its disposition code (such as "HOME_CARE")."""
-
-    at: datetime
-    disposition: str
-
-
-@dataclass(frozen=True)
-class ProgressData:
-    """Everything the chart and its summary show about one runner, oldest first in each part.
-
-    `zone` is the runner's IANA time zone ("UTC" until they choose one).
-    """
-
-    zone: str
-    soreness: tuple[SorenessPoint, ...] = ()
-    sessions: tuple[ExerciseDay, ...] = ()
-    phase_changes: tuple[PhaseChange, ...] = ()
-    assessments: tuple[AssessmentMark, ...] = ()
+def _identity(message_id: str) -> str:
+    return message_id
 
 
 # 8 x 5 in at 120 dpi: 960 x 600 px, readable on a phone without zooming.
@@ -88,16 +50,32 @@ FIGURE_SIZE = (8.0, 5.0)
 DPI = 120
 
 DISPOSITION_LABELS = {
-    "HOME_CARE": "Home care",
-    "SEE_CLINICIAN": "See a clinician",
-    "EMERGENCY": "Emergency",
+    "HOME_CARE": N_("Home care"),
+    "SEE_CLINICIAN": N_("See a clinician"),
+    "EMERGENCY": N_("Emergency"),
 }
 DISPOSITION_COLOURS = {"HOME_CARE": "#2e7d32", "SEE_CLINICIAN": "#ef6c00", "EMERGENCY": "#c62828"}
 SESSION_STYLES = {
-    ExerciseResult.DONE.value: ("Exercises done", "#2e7d32", "o"),
-    ExerciseResult.SKIPPED.value: ("Exercises skipped", "#9e9e9e", "s"),
-    ExerciseResult.TOO_SORE.value: ("Too sore for exercises", "#c62828", "X"),
+    ExerciseResult.DONE.value: (N_("Exercises done"), "#2e7d32", "o"),
+    ExerciseResult.SKIPPED.value: (N_("Exercises skipped"), "#9e9e9e", "s"),
+    ExerciseResult.TOO_SORE.value: (N_("Too sore for exercises"), "#c62828", "X"),
 }
+# The phase axis reads "1 mobility", "2 strength"...: the number, then the phase's name.
+PHASE_NAMES = {
+    Phase.MOBILITY: N_("mobility"),
+    Phase.STRENGTH: N_("strength"),
+    Phase.BALANCE: N_("balance"),
+    Phase.PLYOMETRIC: N_("plyometric"),
+}
+TITLE = N_("Your ankle: soreness and exercise plan")
+SORENESS_AXIS_LABEL = N_("Soreness (0-10)")
+# {zone} is the runner's time zone name, such as "Europe/Berlin".
+DATE_AXIS_LABEL = N_("Date ({zone} time)")
+NOTHING_YET = N_("Nothing recorded yet")
+SORENESS_LEGEND = N_("Soreness")
+PHASE_AXIS_LABEL = N_("Exercise plan phase")
+PHASE_LEGEND = N_("Plan phase")
+ASSESSMENT_LEGEND = N_("Assessment")
 SORENESS_COLOUR = "#1565c0"
 PHASE_COLOUR = "#7b1fa2"
 
@@ -113,50 +91,11 @@ SESSION_TIME_OF_DAY = time(12, 0)
 MIN_MARGIN = timedelta(hours=12)
 SINGLE_INSTANT_MARGIN = timedelta(days=1)
 
-# The kind of plan event that records a phase change (`flows.plan`).
-PHASE_EVENT = "phase"
-
 # Artist ids, so tests and callers can find each part of the chart.
 SORENESS_GID = "soreness"
 PHASE_GID = "phase"
 ASSESSMENT_GID = "assessment"
 SESSION_GID_PREFIX = "sessions:"
-
-
-# --- reading the database -------------------------------------------------------------------------
-
-
-def load_progress(session: Session, *, runner_id: int) -> ProgressData:
-    """What the database holds about the runner's progress, oldest first.
-
-    The plan's phases come from each episode (the phase it started in, at its creation) and the
-    "phase" plan events (`{"from": ..., "to": ...}`) recorded at each change since. An episode
-    with no phase event keeps the phase it is in now from its creation: episodes from before
-    plan events were recorded have no other history.
-    """
-    zone = session.scalar(select(Runner.zone).where(Runner.id == runner_id)) or "UTC"
-    soreness = session.execute(
-        select(SorenessReport.at, SorenessReport.value, SorenessReport.source)
-        .where(SorenessReport.runner_id == runner_id)
-        .order_by(SorenessReport.at, SorenessReport.id)
-    )
-    sessions = session.execute(
-        select(ExerciseLog.local_date, ExerciseLog.result)
-        .where(ExerciseLog.runner_id == runner_id)
-        .order_by(ExerciseLog.local_date)
-    )
-    assessments = session.execute(
-        select(Assessment.completed_at, Assessment.disposition)
-        .where(Assessment.runner_id == runner_id)
-        .order_by(Assessment.completed_at, Assessment.id)
-    )
-    return ProgressData(
-        zone=zone,
-        soreness=tuple(SorenessPoint(*row) for row in soreness),
-        sessions=tuple(ExerciseDay(*row) for row in sessions),
-        phase_changes=_phase_changes(session, runner_id=runner_id),
-        assessments=tuple(AssessmentMark(*row) for row in assessments),
-    )
 
 
 # --- what there is to say -------------------------------------------------------------------------
@@ -199,15 +138,16 @@ def summary(data: ProgressData, *, now: datetime) -> dict[str, Any]:
 # --- drawing --------------------------------------------------------------------------------------
 
 
-def build_figure(data: ProgressData) -> Figure:
-    """The progress chart; with nothing recorded, a chart that says so."""
+def build_figure(data: ProgressData, *, gettext: Gettext = _identity) -> Figure:
+    """The progress chart, its words translated by `gettext`; with nothing recorded, a chart
+    that says so."""
     figure = Figure(figsize=FIGURE_SIZE, dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     zone = _zone(data.zone)
     axes = figure.add_subplot()
-    axes.set_title("Your ankle: soreness and exercise plan", fontsize=14)
-    axes.set_ylabel("Soreness (0-10)", fontsize=12)
-    axes.set_xlabel(f"Date ({zone} time)", fontsize=11)
+    axes.set_title(gettext(TITLE), fontsize=14)
+    axes.set_ylabel(gettext(SORENESS_AXIS_LABEL), fontsize=12)
+    axes.set_xlabel(gettext(DATE_AXIS_LABEL).format(zone=zone), fontsize=11)
     axes.set_ylim(*SORENESS_AXIS_LIMITS)
     axes.set_yticks(range(0, 11, 2))
     axes.grid(axis="y", alpha=0.3)
@@ -216,7 +156,7 @@ def build_figure(data: ProgressData) -> Figure:
         axes.text(
             0.5,
             0.5,
-            "Nothing recorded yet",
+            gettext(NOTHING_YET),
             transform=axes.transAxes,
             ha="center",
             va="center",
@@ -228,17 +168,22 @@ def build_figure(data: ProgressData) -> Figure:
 
     start, end = _x_range(data)
     # Phases first, so that the twin axes they need sits behind everything drawn after.
-    phase_line = _draw_phases(axes, data.phase_changes, end=end) if data.phase_changes else None
+    phase_line = (
+        _draw_phases(axes, data.phase_changes, end=end, gettext=gettext)
+        if data.phase_changes
+        else None
+    )
     for mark in data.assessments:
-        _draw_assessment(axes, mark)
+        _draw_assessment(axes, mark, gettext=gettext)
     handles: list[Any] = []
     if data.soreness:
-        handles.append(_draw_soreness(axes, data.soreness))
+        handles.append(_draw_soreness(axes, data.soreness, gettext=gettext))
     if phase_line is not None:
         handles.append(phase_line)
-    handles.extend(_draw_sessions(axes, data.sessions, zone))
+    handles.extend(_draw_sessions(axes, data.sessions, zone, gettext=gettext))
     if data.assessments:
-        handles.append(Line2D([], [], color="#616161", linestyle="--", label="Assessment"))
+        legend = gettext(ASSESSMENT_LEGEND)
+        handles.append(Line2D([], [], color="#616161", linestyle="--", label=legend))
 
     axes.set_xlim(date2num(start), date2num(end))
     locator = AutoDateLocator(tz=zone, minticks=3, maxticks=8)
@@ -280,9 +225,9 @@ def progress_from_json(data: dict[str, Any]) -> ProgressData:
     )
 
 
-def render_png(data: ProgressData) -> bytes:
-    """The progress chart as PNG bytes."""
-    figure = build_figure(data)
+def render_png(data: ProgressData, *, gettext: Gettext = _identity) -> bytes:
+    """The progress chart as PNG bytes, its words translated by `gettext`."""
+    figure = build_figure(data, gettext=gettext)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
@@ -296,30 +241,7 @@ def session_instant(local_date: date, zone: tzinfo) -> datetime:
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _phase_changes(session: Session, *, runner_id: int) -> tuple[PhaseChange, ...]:
-    episodes = session.execute(
-        select(Episode.id, Episode.created_at, Episode.phase)
-        .where(Episode.runner_id == runner_id)
-        .order_by(Episode.created_at, Episode.id)
-    ).all()
-    events = session.execute(
-        select(PlanEvent.episode_id, PlanEvent.at, PlanEvent.data)
-        .where(PlanEvent.runner_id == runner_id, PlanEvent.kind == PHASE_EVENT)
-        .order_by(PlanEvent.at, PlanEvent.id)
-    ).all()
-    changes = []
-    for episode_id, created_at, phase in episodes:
-        first = next((data for owner, _, data in events if owner == episode_id), None)
-        started = first.get("from", phase) if first is not None else phase
-        changes.append(PhaseChange(created_at, int(started)))
-    changes.extend(
-        PhaseChange(at, data["to"]) for _, at, data in events if isinstance(data.get("to"), int)
-    )
-    # Stable, starts first: a change at the very instant an episode opened still comes after it.
-    return tuple(sorted(changes, key=lambda change: change.at))
-
-
-def _draw_soreness(axes: Axes, points: Iterable[SorenessPoint]) -> Line2D:
+def _draw_soreness(axes: Axes, points: Iterable[SorenessPoint], *, gettext: Gettext) -> Line2D:
     points = list(points)
     (line,) = axes.plot(
         date2num([point.at for point in points]),
@@ -328,14 +250,16 @@ def _draw_soreness(axes: Axes, points: Iterable[SorenessPoint]) -> Line2D:
         marker="o",
         markersize=7,
         linewidth=2.2,
-        label="Soreness",
+        label=gettext(SORENESS_LEGEND),
         zorder=3,
     )
     line.set_gid(SORENESS_GID)
     return line
 
 
-def _draw_sessions(axes: Axes, days: Iterable[ExerciseDay], zone: tzinfo) -> list[Any]:
+def _draw_sessions(
+    axes: Axes, days: Iterable[ExerciseDay], zone: tzinfo, *, gettext: Gettext
+) -> list[Any]:
     by_result: dict[str, list[date]] = {}
     for day in days:
         by_result.setdefault(day.result, []).append(day.local_date)
@@ -350,7 +274,7 @@ def _draw_sessions(axes: Axes, days: Iterable[ExerciseDay], zone: tzinfo) -> lis
             color=colour,
             marker=marker,
             s=60,
-            label=label,
+            label=gettext(label),
             zorder=3,
         )
         collection.set_gid(SESSION_GID_PREFIX + result)
@@ -358,12 +282,14 @@ def _draw_sessions(axes: Axes, days: Iterable[ExerciseDay], zone: tzinfo) -> lis
     return handles
 
 
-def _draw_assessment(axes: Axes, mark: AssessmentMark) -> None:
+def _draw_assessment(axes: Axes, mark: AssessmentMark, *, gettext: Gettext) -> None:
     colour = DISPOSITION_COLOURS.get(mark.disposition, "#616161")
     x = date2num(mark.at)
     line = axes.axvline(x, color=colour, linestyle="--", linewidth=1.5, zorder=2)
     line.set_gid(ASSESSMENT_GID)
-    label = DISPOSITION_LABELS.get(mark.disposition, mark.disposition)
+    # An unknown code is shown as it is: there is no word for it to translate.
+    known = DISPOSITION_LABELS.get(mark.disposition)
+    label = gettext(known) if known is not None else mark.disposition
     axes.text(
         x,
         SORENESS_AXIS_LIMITS[1] - 0.2,
@@ -376,14 +302,16 @@ def _draw_assessment(axes: Axes, mark: AssessmentMark) -> None:
     )
 
 
-def _draw_phases(axes: Axes, changes: tuple[PhaseChange, ...], *, end: datetime) -> Line2D:
+def _draw_phases(
+    axes: Axes, changes: tuple[PhaseChange, ...], *, end: datetime, gettext: Gettext
+) -> Line2D:
     phase_axes = axes.twinx()
     phase_axes.set_ylim(*PHASE_AXIS_LIMITS)
     phase_axes.set_yticks(
         [phase.value for phase in Phase],
-        [f"{phase.value} {phase.name.lower()}" for phase in Phase],
+        [f"{phase.value} {gettext(PHASE_NAMES[phase])}" for phase in Phase],
     )
-    phase_axes.set_ylabel("Exercise plan phase", fontsize=12, color=PHASE_COLOUR)
+    phase_axes.set_ylabel(gettext(PHASE_AXIS_LABEL), fontsize=12, color=PHASE_COLOUR)
     phase_axes.tick_params(labelsize=10, colors=PHASE_COLOUR)
     # Steps hold each phase until the next change; the last one holds to the chart's edge.
     instants = [change.at for change in changes] + [end]
@@ -395,7 +323,7 @@ def _draw_phases(axes: Axes, changes: tuple[PhaseChange, ...], *, end: datetime)
         color=PHASE_COLOUR,
         linewidth=2,
         alpha=0.55,
-        label="Plan phase",
+        label=gettext(PHASE_LEGEND),
     )
     line.set_gid(PHASE_GID)
     # The twin axes is drawn over the first; put the soreness back in front of it.

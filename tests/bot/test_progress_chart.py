@@ -1,6 +1,7 @@
 """The /progress chart: what it plots (read back from the Figure's artists), that the PNG is a
 real image at phone size, the summary beside it, and what `load_progress` reads from a real
-database on SQLite and PostgreSQL."""
+database on SQLite and PostgreSQL (`bot.db.progress_store`); every word drawn goes through the
+translation given."""
 
 from __future__ import annotations
 
@@ -21,27 +22,29 @@ from matplotlib.image import imread
 from matplotlib.lines import Line2D
 from sqlalchemy.orm import Session
 
-from bot.charts import (
+from bot.db import followup_store, store
+from bot.db.database import Database
+from bot.db.migrate import upgrade_to_head
+from bot.db.progress_store import (
+    AssessmentMark,
+    ExerciseDay,
+    PhaseChange,
+    ProgressData,
+    SorenessPoint,
+    load_progress,
+)
+from bot.progress_chart import (
     ASSESSMENT_GID,
     DPI,
     FIGURE_SIZE,
     PHASE_GID,
     SESSION_GID_PREFIX,
     SORENESS_GID,
-    AssessmentMark,
-    ExerciseDay,
-    PhaseChange,
-    ProgressData,
-    SorenessPoint,
     build_figure,
     has_anything,
-    load_progress,
     render_png,
     summary,
 )
-from bot.db import followup_store, store
-from bot.db.database import Database
-from bot.db.migrate import upgrade_to_head
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 START = datetime(2026, 11, 2, 7, 30, tzinfo=UTC)
@@ -155,7 +158,7 @@ def test_charts_drawn_in_several_threads_at_once_are_the_same_image():
 def test_drawing_a_chart_never_imports_pyplot():
     script = (
         "import sys\n"
-        "from bot.charts import ProgressData, render_png\n"
+        "from bot.progress_chart import ProgressData, render_png\n"
         "render_png(ProgressData(zone='UTC'))\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"
     )
@@ -222,6 +225,31 @@ def test_the_chart_has_a_title_and_axis_labels():
     assert axes.get_title()
     assert "Soreness" in axes.get_ylabel()
     assert BERLIN in axes.get_xlabel()
+
+
+def pseudo(message_id: str) -> str:
+    """A stand-in translation that shows whether a word went through it."""
+    return f"[{message_id}]"
+
+
+def test_every_word_on_the_chart_goes_through_the_translation_given():
+    figure = build_figure(FULL, gettext=pseudo)
+    axes = main_axes(figure)
+    (phase_axes,) = (other for other in figure.axes if other is not axes)
+    words = [
+        axes.get_title(),
+        axes.get_ylabel(),
+        axes.get_xlabel(),
+        phase_axes.get_ylabel(),
+        *(text.get_text() for text in axes.texts),
+        *(text.get_text() for text in figure.legends[0].get_texts()),
+    ]
+    assert all(word.startswith("[") and word.endswith("]") for word in words), words
+    assert axes.get_xlabel() == f"[Date ({BERLIN} time)]"
+    phases = [label.get_text() for label in phase_axes.get_yticklabels()]
+    assert phases == ["1 [mobility]", "2 [strength]", "3 [balance]", "4 [plyometric]"]
+    empty = main_axes(build_figure(ProgressData(zone="UTC"), gettext=pseudo))
+    assert [text.get_text() for text in empty.texts] == ["[Nothing recorded yet]"]
 
 
 # --- the summary ----------------------------------------------------------------------------------

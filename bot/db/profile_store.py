@@ -1,10 +1,9 @@
-"""The database side of follow-ups: a runner's `Profile` for the flows, and their effects applied.
+"""A runner's `flows.events.Profile`: what the flows may need to know before an event.
 
-`load_profile` gathers what `flows.care` needs to decide (settings, the active episode with its
-check-ins, recent soreness, what is scheduled, which check-ins went unanswered);
-`apply_effects` carries out what it decided, inside the caller's transaction; `compose` is the
-scheduler's hook that turns a due row into replies and follow-ups via
-`flows.due_messages.compose_due`.
+`settings_profile` is the runner's settings alone, for the busy path of triage answers (no
+query); `load_profile` adds the current episode with the assessment that opened it and its
+check-ins, recent soreness, what is scheduled, which check-ins went unanswered and which
+follow-ups reached the runner (only those may be answered), and the plan's history.
 """
 
 from __future__ import annotations
@@ -14,7 +13,8 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.db import followup_store, privacy_store, schedule_store
+from bot.db import followup_store, schedule_store
+from bot.db.chat_store import ChatRow
 from bot.db.models import (
     Assessment,
     CheckInRecord,
@@ -24,26 +24,10 @@ from bot.db.models import (
     ScheduledMessage,
     SorenessReport,
 )
-from bot.scheduler import Composed, FollowUp
-from flows import due_messages, follow_up_schedule
-from flows.events import (
-    CancelMessages,
-    ChangeEpisode,
-    ChangeSettings,
-    CheckInView,
-    DeleteEverything,
-    Effect,
-    EpisodeView,
-    PlanEventView,
-    Profile,
-    RecordCheckIn,
-    RecordExercise,
-    RecordPlanEvent,
-    RecordSoreness,
-    ScheduleMessage,
-)
+from flows import follow_up_schedule
+from flows.events import CheckInView, EpisodeView, PlanEventView, Profile
 from flows.local_time import FollowUpKind
-from flows.types import Disposition
+from flows.types import Disposition, SorenessSource
 
 RECENT_SORENESS = 10
 # A follow-up in one of these states never reached the runner. In any other (on its way, sent,
@@ -62,7 +46,8 @@ def _last_interaction(session: Session, runner_id: int) -> datetime | None:
         session.scalar(select(Conversation.updated_at).where(Conversation.runner_id == runner_id)),
         session.scalar(
             select(func.max(SorenessReport.at)).where(
-                SorenessReport.runner_id == runner_id, SorenessReport.source != "assessment"
+                SorenessReport.runner_id == runner_id,
+                SorenessReport.source != SorenessSource.ASSESSMENT,
             )
         ),
         session.scalar(
@@ -83,8 +68,8 @@ def _unanswered_check_ins(session: Session, runner_id: int) -> list[int]:
     since = _last_interaction(session, runner_id)
     query = select(ScheduledMessage.id).where(
         ScheduledMessage.runner_id == runner_id,
-        ScheduledMessage.kind == "checkin",
-        ScheduledMessage.state == "sent",
+        ScheduledMessage.kind == FollowUpKind.CHECKIN,
+        ScheduledMessage.state == MessageState.SENT,
     )
     if since is not None:
         query = query.where(ScheduledMessage.sent_at > since)
@@ -130,7 +115,7 @@ def check_in_view(record: CheckInRecord) -> CheckInView:
     )
 
 
-def settings_profile(runner: Runner) -> Profile:
+def settings_profile(runner: Runner | ChatRow) -> Profile:
     """The runner's settings alone, for events that need nothing more (no queries)."""
     return Profile(
         runner_id=runner.id,
@@ -141,7 +126,9 @@ def settings_profile(runner: Runner) -> Profile:
     )
 
 
-def load_profile(session: Session, *, runner: Runner) -> Profile:
+def load_profile(session: Session, *, runner: Runner | ChatRow) -> Profile:
+    """Everything the flows may need to know about the runner before an event (see module doc);
+    `runner` is their ORM row or the hot path's joined row."""
     episode_row = followup_store.current_episode(session, runner_id=runner.id)
     episode = None
     answered: set[int] = set()
@@ -196,133 +183,4 @@ def load_profile(session: Session, *, runner: Runner) -> Profile:
         )
         if episode_row is not None
         else (),
-    )
-
-
-def apply_effects(
-    session: Session, *, runner_id: int, effects: tuple[Effect, ...], now: datetime
-) -> None:
-    """Carry out what the flow decided, in the caller's transaction, in order."""
-    if not effects:
-        return
-    # Effects may change the episode's fields, never which episode is current.
-    episode = followup_store.current_episode(session, runner_id=runner_id)
-    episode_id = episode.id if episode is not None else None
-    for effect in effects:
-        match effect:
-            case ScheduleMessage():
-                schedule_store.schedule(
-                    session,
-                    runner_id=runner_id,
-                    kind=effect.kind,
-                    due_at=effect.due_at,
-                    idempotency_key=effect.key,
-                    payload=dict(effect.payload),
-                    now=now,
-                )
-            case CancelMessages(kinds=kinds):
-                schedule_store.cancel_pending(
-                    session, runner_id=runner_id, now=now, kinds=kinds or None
-                )
-            case RecordSoreness():
-                followup_store.record_soreness(
-                    session,
-                    runner_id=runner_id,
-                    episode_id=episode_id,
-                    at=effect.at,
-                    value=effect.value,
-                    source=effect.source,
-                )
-            case RecordCheckIn():
-                followup_store.record_check_in(
-                    session,
-                    runner_id=runner_id,
-                    episode_id=episode_id,
-                    at=effect.at,
-                    answers=dict(effect.answers),
-                    soreness=effect.soreness,
-                    trend=effect.trend,
-                    verdict=effect.verdict,
-                )
-            case RecordExercise():
-                followup_store.log_exercise(
-                    session,
-                    runner_id=runner_id,
-                    episode_id=episode_id,
-                    local_date=effect.local_date,
-                    result=effect.result,
-                    at=effect.at,
-                )
-            case ChangeSettings(changes=changes):
-                followup_store.update_runner_settings(
-                    session, runner_id=runner_id, now=now, **changes
-                )
-            case ChangeEpisode(changes=changes) if episode_id is not None:
-                followup_store.update_episode(session, episode_id=episode_id, now=now, **changes)
-            case RecordPlanEvent():
-                followup_store.record_plan_event(
-                    session,
-                    runner_id=runner_id,
-                    episode_id=episode_id,
-                    at=effect.at,
-                    kind=effect.kind,
-                    data=dict(effect.data),
-                )
-            case DeleteEverything():
-                # Write out what is pending first, then forget every loaded object: none of
-                # them may be flushed again after their rows are gone.
-                session.flush()
-                privacy_store.delete_runner(session, runner_id=runner_id)
-                session.expunge_all()
-                return
-
-
-def open_episode_for(
-    session: Session,
-    *,
-    runner_id: int,
-    assessment_id: int,
-    answers: dict,
-    disposition: str,
-    assessed_at: datetime,
-    now: datetime,
-) -> None:
-    """A finished assessment becomes the runner's active episode."""
-    followup_store.open_episode(
-        session,
-        runner_id=runner_id,
-        assessment_id=assessment_id,
-        disposition=disposition,
-        location=answers.get("loc", "all"),
-        # An emergency can end the questions before the pain score; 0 stands for "not asked"
-        # (the pain at assessment only matters for S5, which applies to home care).
-        pain_at_assessment=int(answers.get("pain", 0)),
-        assessed_at=assessed_at,
-        phase=1,
-        now=now,
-    )
-
-
-def compose(session: Session, *, message: ScheduledMessage, now: datetime) -> Composed | None:
-    """The scheduler's hook: what a due row says, via the pure `flows.due_messages.compose_due`."""
-    runner = followup_store.runner_by_id(session, runner_id=message.runner_id)
-    if runner is None:
-        return None
-    due = due_messages.compose_due(
-        message.kind,
-        dict(message.payload or {}),
-        message_id=message.id,
-        due_at=message.due_at,
-        profile=load_profile(session, runner=runner),
-        now=now,
-    )
-    follow_ups = tuple(
-        FollowUp(kind=f.kind, due_at=f.due_at, idempotency_key=f.key, payload=dict(f.payload))
-        for f in due.follow_ups
-    )
-    return Composed(
-        replies=due.replies,
-        follow_ups=follow_ups,
-        drop_reason=due.drop_reason,
-        postpone_until=due.postpone_until,
     )
