@@ -53,6 +53,7 @@ third reply of an outcome the sends and records before them; then the `sendMessa
 itself, until it returned. With `Database.threaded` every transaction the database thread runs
 is timed too (by wrapping the instance's `run_sync`), by the function run in it: the busy time
 per update says which transactions cost what, and how close the one thread is to saturation.
+from flows.types import DONE
 
 Run `python -m bench.triage --help`; the defaults take about ten minutes on two cores, seven of
 them in the paced row (`--paced-runners 0` leaves it out). `--profile PREFIX` instead runs the
@@ -102,7 +103,7 @@ from bot.db.migrate import upgrade_to_head
 from bot.inbox import chat_key
 from bot.service import load_state
 from fakebotapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
-from flows.questions import Step
+from flows.types import DONE
 from tests.bot.harness import SPRAIN_TAPS, WARNING_SIGNS_ON_THE_SPRAIN_PATH
 
 DbKind = Literal["threaded", "asyncio"]
@@ -803,8 +804,8 @@ async def measure_bot(
             if len(sent) < len(script) or state is None:
                 return False
             if len(script) < UPDATES_PER_CONVERSATION:
-                return state.step is not Step.DONE
-            return state.step is Step.DONE and any(
+                return state.step != DONE
+            return state.step == DONE and any(
                 message.get("text", "").startswith("Home care") for message in sent
             )
 

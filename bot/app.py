@@ -30,8 +30,8 @@ from bot.db.database import Database
 from bot.inbox import Applier, Poller
 from bot.outbox import OutboxSender
 from bot.ratelimit import SendRateLimiter, TelegramRateLimiter
-from bot.routing import COMMANDS
 from bot.scheduler import Scheduler, compose
+from flows.commands import COMMANDS
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +233,6 @@ class BotRuntime:
 async def register_commands(bot: ExtBot) -> None:
     """Show the command list in Telegram's menu; a failure is logged, not fatal."""
     try:
-        await bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+        await bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
     except TelegramError as error:
         log.warning("could not register the command list with Telegram: %s", error)

@@ -22,6 +22,7 @@ from bot.render import render
 from bot.service import Attachment, Sender, apply_event
 from flows.dialog import Event, Resume, TypedText, event_for_command
 from flows.events import event_for_button
+from flows.questions import untranslated
 from flows.types import Button, Reply
 
 # Console runners live apart from Telegram chats (whose private chat ids are positive).
@@ -58,7 +59,7 @@ class ConsoleChat:
                 self.choices = [b for row in reply.buttons for b in row]
                 self.version = reply.version
                 for number, button in enumerate(self.choices, start=1):
-                    self.out.write(f"  {number}) {button.label}\n")
+                    self.out.write(f"  {number}) {button.text(untranslated)}\n")
             self.out.write("\n")
 
     def event_for(self, line: str) -> Event:
@@ -67,7 +68,7 @@ class ConsoleChat:
             name, _, argument = text[1:].partition(" ")
             return event_for_command(name.split("@")[0], argument)
         # A choice whose label is the number typed wins (pain 0-10), else the number is a position.
-        by_label = [b for b in self.choices if b.label == text]
+        by_label = [b for b in self.choices if b.text(untranslated) == text]
         if by_label:
             return event_for_button(by_label[0], self.version) or TypedText(text)
         if text.isdigit() and 1 <= int(text) <= len(self.choices):

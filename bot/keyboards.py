@@ -81,7 +81,7 @@ def inline_keyboard(reply: Reply, *, locale: str = i18n.SOURCE_LOCALE) -> dict[s
     return {
         "inline_keyboard": [
             [
-                {"text": gettext(b.label), "callback_data": encode_button(b, reply.version)}
+                {"text": b.text(gettext), "callback_data": encode_button(b, reply.version)}
                 for b in row
             ]
             for row in reply.buttons

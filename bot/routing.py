@@ -6,8 +6,7 @@ that runner; a message in a group or channel becomes a `GroupMessage` (the bot a
 most once a day); everything else (a button on an inline message, a button in a group, a
 member change) is `Ignored`. Names, language tags and texts are cleaned of control characters
 and bounded before anything stores them (the language tag also lower-cased: it becomes the
-runner's locale). `COMMANDS` is the command table that Telegram's menu and the routing both
-read.
+runner's locale). Commands are looked up in the one command table, `flows.commands`.
 """
 
 from __future__ import annotations
@@ -23,27 +22,6 @@ from flows.text import clean_text
 
 # Telegram's own limit on a message's text: longer is cut (the flows then say it is too long).
 TEXT_LIMIT = 4096
-
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", "What this bot is, then a new assessment"),
-    ("new", "Start a new ankle assessment"),
-    ("cancel", "Stop the current assessment"),
-    ("help", "How to use the bot"),
-    ("about", "What this bot is and is not"),
-    ("sore", "Tell me how sore your ankle is now"),
-    ("status", "Your assessment, plan and what is coming up"),
-    ("reminders", "Set your daily exercise reminder and time zone"),
-    ("pause", "Pause daily reminders"),
-    ("resume", "Resume reminders and check-ins"),
-    ("stop", "Stop every check-in and reminder"),
-    ("plan", "Today's exercises, with how-tos"),
-    ("exercises", "Browse the exercise library"),
-    ("run", "Return to running: readiness checks and walk-run steps"),
-    ("progress", "A chart of your recovery"),
-    ("export", "Download all your data"),
-    ("delete", "Erase all your data"),
-)
-COMMAND_NAMES = frozenset(name for name, _ in COMMANDS)
 
 
 def sender_of(update: Update) -> Sender:
@@ -87,10 +65,8 @@ def _event_for_message(update: Update, message: Message) -> Event:
     text = clean_text(message.text, TEXT_LIMIT) if message.text is not None else None
     if text is not None and text.startswith("/"):
         command, _, argument = text.partition(" ")
-        name = command.lstrip("/").split("@")[0].lower()
-        if name in COMMAND_NAMES:
-            return event_for_command(name, argument)
-        return Unreadable(kind="unknown_command")
+        # An unknown name becomes an Unreadable event: the command table (flows.commands) decides.
+        return event_for_command(command.lstrip("/").split("@")[0], argument)
     if text is not None:
         return TypedText(text)
     return Unreadable(kind=_unreadable_kind(message))

@@ -18,8 +18,8 @@ raises fails that row only (logged with its traceback), inside a savepoint. Repl
 rendered in the locale of the runner they go to.
 
 `compose` is the bot's own hook: it loads the runner's profile (`bot.db.profile_store`) and
-asks the pure `flows.care.compose_due` what the message says now; tests and benchmarks inject
-their own.
+asks the pure `flows.due_messages.compose_due` what the message says now; tests and benchmarks
+inject their own.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from bot.db import followup_store, profile_store, schedule_store
 from bot.db.database import Database
 from bot.db.models import MessageState, ScheduledMessage
 from bot.outbox import SOURCE_FOLLOW_UP
-from flows import care
+from flows import due_messages
 from flows.types import Reply
 
 log = logging.getLogger(__name__)
@@ -236,11 +236,11 @@ class Scheduler:
 
 
 def compose(session: Session, *, message: ScheduledMessage, now: datetime) -> Composed | None:
-    """The bot's `Compose`: what a due row says, via the pure `flows.care.compose_due`."""
+    """The bot's `Compose`: what a due row says, via the pure `flows.due_messages.compose_due`."""
     runner = followup_store.runner_by_id(session, runner_id=message.runner_id)
     if runner is None:
         return None
-    due = care.compose_due(
+    due = due_messages.compose_due(
         message.kind,
         dict(message.payload or {}),
         message_id=message.id,

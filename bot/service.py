@@ -41,7 +41,7 @@ from bot.db.models import Conversation
 from bot.db.progress_store import ProgressData
 from flows.dialog import DialogState, Event, Outcome, advance, needs_profile
 from flows.events import DeleteEverything, RecordAssessment
-from flows.questions import Step
+from flows.flow import restored
 from flows.types import Reply
 
 # A group or channel is told at most this often that health questions belong in a private chat;
@@ -80,13 +80,13 @@ def state_of(row: Conversation | chat_store.ChatRow | None) -> DialogState | Non
     """The flow's view of a stored conversation (an ORM row or the hot path's joined row)."""
     if row is None:
         return None
-    return DialogState(
-        step=Step(row.step),
-        answers=dict(row.answers or {}),
-        history=tuple(Step(s) for s in row.history or ()),
+    return restored(
+        row.flow,
+        row.step,
+        answers=row.answers or {},
+        history=row.history or (),
         version=row.version,
         started_at=row.started_at,
-        flow=row.flow,
     )
 
 
@@ -142,9 +142,9 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
             runner_id=chat.id,
             expected_version=state.version if state is not None else None,
             flow=new.flow,
-            step=new.step.value,
+            step=str(new.step),
             answers=dict(new.answers),
-            history=[s.value for s in new.history],
+            history=[str(s) for s in new.history],
             started_at=new.started_at or now,
             now=now,
         )

@@ -9,7 +9,7 @@ into several messages so that each stays well inside Telegram's 4096-character l
 
 from __future__ import annotations
 
-from flows.rules import Answers, Decision
+from flows.rules import S1_LATE_WHY, WORDING, Answers, Decision
 from flows.sessions import build_session, initial_phase
 from flows.types import WITHIN_10_DAYS, Disposition, Location, Onset, Reply, WeightBearing
 
@@ -21,14 +21,14 @@ OUTCOME_TEMPLATES = {
 
 
 def reason_items(answers: Answers, decision: Decision) -> list[dict[str, str]]:
-    """Each fired trigger as a code plus the variant the wording depends on."""
+    """Each fired trigger as its code and its wording (`what` the sign is, `why` it matters)."""
     items = []
     for code in decision.reasons:
-        variant = ""
-        if code == "S1":
+        what, why = WORDING[code]
+        if code == "S1" and answers.started not in WITHIN_10_DAYS:
             # The Ottawa rules are validated within 10 days; after that it is plain bone pain.
-            variant = "within_10_days" if answers.started in WITHIN_10_DAYS else "after_10_days"
-        items.append({"code": code, "variant": variant})
+            why = S1_LATE_WHY
+        items.append({"code": code, "what": what, "why": why})
     return items
 
 

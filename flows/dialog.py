@@ -4,9 +4,9 @@
 loaded from the database (or None for a runner we have never talked to), the runner's
 `Profile`, one event and the current time, and returns an `Outcome`: the state to store (None
 when nothing changes), the replies to send as template names plus context, and the effects to
-apply (recording the finished assessment when the triage questions are over). The triage lives
-here; check-ins, soreness reports and reminders are in `flows.care`. It never sends, stores or
-reads the clock itself.
+apply. The state names its flow (`flows.registry`); an answer moves that flow along its routes
+table and, at the end, runs the flow's own `finish`. Commands come from `flows.commands`. It
+never sends, stores or reads the clock itself.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from flows import care, plan
-from flows.advice import outcome_replies
+from flows import checkin, follow_up_schedule, registry, runner_commands, soreness, triage
+from flows.checkin_rules import UNANSWERED_LIMIT
+from flows.commands import BY_NAME
 from flows.events import (
     AnswerSeenCheck,
     CancelAssessment,
@@ -27,7 +28,6 @@ from flows.events import (
     Navigate,
     Outcome,
     Profile,
-    RecordAssessment,
     Resume,
     ShowExercise,
     ShowInfo,
@@ -36,94 +36,50 @@ from flows.events import (
     TypedText,
     Unreadable,
 )
-from flows.questions import QUESTIONS, TRIAGE_STEPS, Step, parse_pain
-from flows.replies import info, question_reply
-from flows.rules import Answers, decide
-from flows.triage import FIRST_STEP, next_step
-from flows.types import Disposition, Reply
+from flows.exercise_plan import show_exercise
+from flows.flow import FLOWS, question_reply, with_current_question
+from flows.questions import Translate, parse_pain, untranslated
+from flows.replies import info
+from flows.rules import decide
+from flows.types import DONE, Disposition, FlowName
+from flows.words import N_
 
-__all__ = [
-    "AnswerSeenCheck",
-    "CancelAssessment",
-    "ChooseAnswer",
-    "Command",
-    "DialogState",
-    "Event",
-    "LogExercise",
-    "Navigate",
-    "Outcome",
-    "Profile",
-    "Resume",
-    "ShowInfo",
-    "StartAssessment",
-    "StartCheckIn",
-    "TypedText",
-    "Unreadable",
-    "advance",
-    "event_for_command",
-]
+__all__ = ["advance", "event_for_command", "needs_profile", "registry"]
 
 # Typed words that mean a navigation button rather than an answer.
-_BACK_WORDS = frozenset({"back", "go back", "previous", "undo"})
-_RESTART_WORDS = frozenset({"start over", "restart", "start again", "new", "reset"})
+_BACK_WORDS = frozenset({N_("back"), N_("go back"), N_("previous"), N_("undo")})
+_RESTART_WORDS = frozenset(
+    {N_("start over"), N_("restart"), N_("start again"), N_("new"), N_("reset")}
+)
+
+
+def _means(words: str, meaning: frozenset[str], translate: Translate) -> bool:
+    """Whether typed `words` are one of `meaning`, in English or the runner's language."""
+    return words in meaning or words in {translate(word).lower() for word in meaning}
+
+
 # Longer than any real answer; Telegram allows 4096 characters, we do not read essays.
 MAX_ANSWER_LENGTH = 200
-
-
-def _with_current_question(state: DialogState | None, first: Reply, *, now: datetime) -> Outcome:
-    """A short note, followed by the current question again when an assessment is under way."""
-    if state is not None and state.active:
-        return Outcome(replies=(first, question_reply(state, now=now)))
-    return Outcome(replies=(first,))
 
 
 # --- the transitions of one conversation ---------------------------------------------
 
 
-def _new_assessment(state: DialogState | None, *, now: datetime, intro: bool) -> Outcome:
-    fresh = DialogState(step=FIRST_STEP, version=_next_version(state), started_at=now)
-    replies = (info("triage/welcome.j2"),) if intro else ()
-    return Outcome(state=fresh, replies=(*replies, question_reply(fresh, now=now)))
-
-
-def _next_version(state: DialogState | None) -> int:
-    return (state.version if state is not None else 0) + 1
-
-
 def _answer(state: DialogState, value: str, profile: Profile, *, now: datetime) -> Outcome:
-    answers = {**state.answers, state.step.value: value}
-    typed = Answers.from_mapping(answers)
-    following = next_step(state.step, typed)
-    history = (*state.history, state.step)
-    version = state.version + 1
-    moved = DialogState(following, answers, history, version, state.started_at)
-    if following is not Step.DONE:
-        return Outcome(state=moved, replies=(question_reply(moved, now=now),))
-    if care.is_check_in(moved):
-        return care.finish_check_in(moved, profile, now=now)
-    if Step.SORENESS.value in answers:
-        outcome = care.record_soreness(profile, int(answers[Step.SORENESS.value]), now=now)
-        return replace(outcome, state=moved)
-    if Step.REMINDER_TIME.value in answers:
-        return care.finish_setup(moved, profile, now=now)
-    if plan.is_readiness(moved):
-        return plan.finish_readiness(moved, profile, now=now)
-    if plan.is_run(moved):
-        return plan.finish_run(moved, profile, now=now)
-    if Step.CONFIRM_DELETE.value in answers:
-        return plan.finish_delete(moved)
-    decision = decide(typed)
-    assessment = RecordAssessment(
+    """Record the answer to the current question and move the flow along its routes."""
+    flow = FLOWS[state.flow]
+    answers = {**state.answers, str(state.step): value}
+    following = flow.next_step(state.step, flow.answers(answers))
+    moved = replace(
+        state,
+        step=following,
         answers=answers,
-        decision=decision,
-        started_at=state.started_at or now,
-        completed_at=now,
+        history=(*state.history, state.step),
+        version=state.version + 1,
     )
-    return Outcome(
-        state=moved,
-        replies=outcome_replies(typed, decision),
-        effects=(assessment, *care.after_assessment(profile, assessment)),
-    )
+    if following != DONE:
+        return Outcome(state=moved, replies=(question_reply(moved, now=now),))
+    return flow.finish(moved, profile, now)
 
 
 def _back(state: DialogState, *, now: datetime) -> Outcome:
@@ -133,44 +89,48 @@ def _back(state: DialogState, *, now: datetime) -> Outcome:
     history = state.history[:-1]
     # Keep only answers to questions still behind us, so an abandoned path leaves no trace.
     kept = {
-        step.value: state.answers[step.value] for step in history if step.value in state.answers
+        **_hidden_answers(state),
+        **{step: state.answers[step] for step in history if step in state.answers},
     }
-    moved = DialogState(previous, kept, history, state.version + 1, state.started_at)
+    moved = replace(state, step=previous, answers=kept, history=history, version=state.version + 1)
     return Outcome(state=moved, replies=(question_reply(moved, now=now),))
 
 
-def _finished_triage(state: DialogState | None) -> bool:
-    """Whether the runner's last dialog was a triage that reached its outcome.
+def _hidden_answers(state: DialogState) -> dict[str, str]:
+    """The answers a dialog carries without asking (no question of its flow has their key)."""
+    questions = FLOWS[state.flow].questions
+    return {key: value for key, value in state.answers.items() if key not in questions}
 
-    (Told apart by its first question's answer until each dialog names itself in its state.)
-    """
-    return (
-        state is not None
-        and state.step is Step.DONE
-        and FIRST_STEP.value in state.answers
-        and not care.is_check_in(state)
-    )
+
+def _finished_triage(state: DialogState | None) -> bool:
+    """Whether the runner's last dialog was a triage that reached its outcome."""
+    return state is not None and state.flow is FlowName.TRIAGE and state.step == DONE
 
 
 def _stale(state: DialogState | None, *, now: datetime) -> Outcome:
     if _finished_triage(state):
         assert state is not None
-        answers = Answers.from_mapping(state.answers)
+        answers = triage.answers_of(state.answers)
         decision = decide(answers)
         if decision.disposition is not Disposition.HOME_CARE:
             # Tapping a button of a finished urgent assessment may mean its advice never
             # arrived (a failed delivery): say it again rather than "already finished".
-            first = outcome_replies(answers, decision)[0]
+            first = triage.outcome_replies(answers, decision)[0]
             return Outcome(replies=(info("triage/repeat_outcome.j2"), first))
     note = info("triage/stale_button.j2", active=state is not None and state.active)
-    return _with_current_question(state, note, now=now)
+    return with_current_question(state, note, now=now)
 
 
-def _typed(state: DialogState | None, text: str, profile: Profile, *, now: datetime) -> Outcome:
+def _typed(
+    state: DialogState | None,
+    text: str,
+    profile: Profile,
+    *,
+    now: datetime,
+    translate: Translate,
+) -> Outcome:
     if len(text) > MAX_ANSWER_LENGTH:
-        return _with_current_question(
-            state, info("triage/unreadable.j2", kind="long_text"), now=now
-        )
+        return with_current_question(state, info("triage/unreadable.j2", kind="long_text"), now=now)
     words = text.strip().lower()
     if state is None or not state.active:
         # Outside a question, a bare pain score is a soreness report (or a check-in's answer).
@@ -178,92 +138,57 @@ def _typed(state: DialogState | None, text: str, profile: Profile, *, now: datet
         if value is None:
             return Outcome(replies=(info("triage/no_assessment.j2"),))
         if profile.open_check_in is not None:
-            return care.start_check_in(
+            return checkin.start_check_in(
                 state, profile, message_id=profile.open_check_in, soreness=int(value), now=now
             )
-        return care.record_soreness(profile, int(value), now=now)
+        return soreness.record_soreness(profile, int(value), now=now)
     # An answer wins over a navigation word: "back" is also where an Achilles problem hurts.
-    value = QUESTIONS[state.step].parse(text)
+    value = FLOWS[state.flow].questions[state.step].parse(text, translate)
     if value is not None:
         return _answer(state, value, profile, now=now)
-    if words in _BACK_WORDS:
+    if _means(words, _BACK_WORDS, translate):
         return _back(state, now=now)
-    if words in _RESTART_WORDS:
-        return _new_assessment(state, now=now, intro=False)
+    if _means(words, _RESTART_WORDS, translate):
+        return triage.start(state, now=now, intro=False)
     return Outcome(replies=(question_reply(state, now=now, note="reask"),))
 
 
 def _command(
     state: DialogState | None, command: Command, profile: Profile, *, now: datetime
 ) -> Outcome:
-    match command.name:
-        case "sore":
-            value = parse_pain(command.argument) if command.argument else None
-            if value is not None:
-                return care.record_soreness(profile, int(value), now=now)
-            if state is not None and state.active and state.step in TRIAGE_STEPS:
-                return Outcome(
-                    replies=(
-                        info("care/finish_assessment_first.j2"),
-                        question_reply(state, now=now),
-                    )
-                )
-            fresh = DialogState(Step.SORENESS, {}, (), _next_version(state), now)
-            return Outcome(state=fresh, replies=(question_reply(fresh, now=now),))
-        case "reminders":
-            return care.start_setup(state, profile, now=now)
-        case "pause":
-            return care.pause(profile)
-        case "resume":
-            return care.resume(profile, now=now)
-        case "stop":
-            return care.stop(profile)
-        case "status":
-            return care.show_status(profile, now=now)
-        case "plan":
-            return plan.show_plan(profile, now=now)
-        case "exercises":
-            return plan.browse_exercises()
-        case "run":
-            return plan.start_running(state, profile, now=now)
-        case "progress":
-            return plan.progress(profile)
-        case "export":
-            return plan.export(profile)
-        case "delete":
-            return plan.ask_delete(state, now=now)
-    return _with_current_question(
-        state, info("triage/unreadable.j2", kind="unknown_command"), now=now
-    )
+    row = BY_NAME.get(command.name)
+    if row is None:
+        return with_current_question(
+            state, info("triage/unreadable.j2", kind="unknown_command"), now=now
+        )
+    return row.run(state, profile, command.argument, now)
 
 
 def _dispatch(
-    state: DialogState | None, event: Event, profile: Profile, *, now: datetime
+    state: DialogState | None,
+    event: Event,
+    profile: Profile,
+    *,
+    now: datetime,
+    translate: Translate,
 ) -> Outcome:
     match event:
         case StartAssessment(intro=intro):
-            return _new_assessment(state, now=now, intro=intro)
+            return triage.start(state, now=now, intro=intro)
         case Resume():
             if state is not None and state.active:
                 return Outcome(replies=(question_reply(state, now=now, note="resume"),))
-            return _new_assessment(state, now=now, intro=True)
+            return triage.start(state, now=now, intro=True)
         case CancelAssessment():
-            if state is None or not state.active:
-                return Outcome(replies=(info("triage/cancelled.j2", had_assessment=False),))
-            done = replace(state, step=Step.DONE, answers={}, history=(), version=state.version + 1)
-            return Outcome(state=done, replies=(info("triage/cancelled.j2", had_assessment=True),))
+            return _command(state, Command("cancel"), profile, now=now)
         case ChooseAnswer(step=step, value=value, version=version):
-            if (
-                state is None
-                or not state.active
-                or version != state.version
-                or step != state.step.value
-            ):
+            if state is None or not state.active or version != state.version or step != state.step:
                 return _stale(state, now=now)
             if value not in {
-                c.value for c in QUESTIONS[state.step].choices_for(state.answers, now)
+                c.value
+                for c in FLOWS[state.flow].questions[state.step].choices_for(state.answers, now)
             }:
-                return _with_current_question(
+                return with_current_question(
                     state, info("triage/unreadable.j2", kind="button"), now=now
                 )
             return _answer(state, value, profile, now=now)
@@ -272,25 +197,27 @@ def _dispatch(
                 return _stale(state, now=now)
             if action == "back":
                 return _back(state, now=now)
-            return _new_assessment(state, now=now, intro=False)
+            return triage.start(state, now=now, intro=False)
         case TypedText(text=text):
-            return _typed(state, text, profile, now=now)
+            return _typed(state, text, profile, now=now, translate=translate)
         case Unreadable(kind=kind):
-            return _with_current_question(state, info("triage/unreadable.j2", kind=kind), now=now)
+            return with_current_question(state, info("triage/unreadable.j2", kind=kind), now=now)
         case ShowInfo(topic=topic):
-            return _with_current_question(state, info(f"triage/{topic}.j2"), now=now)
+            return _command(state, Command(topic), profile, now=now)
         case StartCheckIn(message_id=message_id, soreness=soreness):
-            return care.start_check_in(
+            return checkin.start_check_in(
                 state, profile, message_id=message_id, soreness=soreness, now=now
             )
         case AnswerSeenCheck(message_id=message_id, seen=seen):
-            return care.answer_seen_check(profile, message_id=message_id, seen=seen, now=now)
+            return runner_commands.answer_seen_check(
+                profile, message_id=message_id, seen=seen, now=now
+            )
         case LogExercise(local_date=day, result=result):
-            return care.log_exercise(profile, day=day, result=result, now=now)
+            return runner_commands.log_exercise(profile, day=day, result=result, now=now)
         case Command():
             return _command(state, event, profile, now=now)
         case ShowExercise(exercise_id=exercise_id):
-            return plan.show_exercise(exercise_id, profile)
+            return show_exercise(exercise_id, profile)
     raise TypeError(f"unknown event {event!r}")
 
 
@@ -300,56 +227,42 @@ def needs_profile(state: DialogState | None, event: Event) -> bool:
     Answering the triage questions (and moving within them) decides nothing about follow-ups
     until the last answer, which needs only the settings; every other event may.
     """
-    in_triage = state is not None and state.active and state.step in TRIAGE_STEPS
+    in_triage = state is not None and state.active and state.flow is FlowName.TRIAGE
     if isinstance(event, (ChooseAnswer, Navigate, TypedText)):
         return not in_triage
     return not isinstance(event, (StartAssessment, ShowInfo, Unreadable, Resume))
 
 
 def advance(
-    state: DialogState | None, event: Event, *, now: datetime, profile: Profile | None = None
+    state: DialogState | None,
+    event: Event,
+    *,
+    now: datetime,
+    profile: Profile | None = None,
+    translate: Translate = untranslated,
 ) -> Outcome:
-    """Apply one event to a runner's restored state and say what should happen next."""
+    """Apply one event to a runner's restored state and say what should happen next.
+
+    `translate` is the runner's language (message id -> their words), so that typed answers
+    are read in it as well as in English."""
     if now.tzinfo is None:
         raise ValueError("advance needs an aware datetime")
     profile = profile or Profile()
-    outcome = _dispatch(state, event, profile, now=now)
+    outcome = _dispatch(state, event, profile, now=now, translate=translate)
     # A runner who went quiet (two unanswered check-ins) and writes again gets check-ins back.
-    if profile.unanswered_checkins >= 2 and not isinstance(event, (Unreadable, ShowInfo)):
+    if profile.unanswered_checkins >= UNANSWERED_LIMIT and not isinstance(
+        event, (Unreadable, ShowInfo)
+    ):
         outcome = replace(
-            outcome, effects=(*outcome.effects, *care.restart_check_ins(profile, now=now))
+            outcome,
+            effects=(*outcome.effects, *follow_up_schedule.restart_check_ins(profile, now=now)),
         )
     return outcome
-
-
-COMMANDS: dict[str, Event] = {
-    "start": StartAssessment(intro=True),
-    "new": StartAssessment(intro=False),
-    "cancel": CancelAssessment(),
-    "help": ShowInfo(topic="help"),
-    "about": ShowInfo(topic="about"),
-}
-FOLLOW_UP_COMMANDS = frozenset(
-    {
-        "sore",
-        "reminders",
-        "pause",
-        "resume",
-        "stop",
-        "status",
-        "plan",
-        "exercises",
-        "run",
-        "progress",
-        "export",
-        "delete",
-    }
-)
 
 
 def event_for_command(name: str, argument: str = "") -> Event:
     """The event of a command such as "new" (an unknown command is an Unreadable event)."""
     name = name.lower()
-    if name in FOLLOW_UP_COMMANDS:
+    if name in BY_NAME:
         return Command(name, argument.strip())
-    return COMMANDS.get(name, Unreadable(kind="unknown_command"))
+    return Unreadable(kind="unknown_command")

@@ -15,31 +15,30 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flows.questions import Step
 from flows.rules import Decision
-from flows.types import Button, Disposition, Reply
+from flows.types import DONE, Button, Disposition, FlowName, Reply
 
 
 @dataclass(frozen=True, slots=True)
 class DialogState:
-    """Where a runner is: the current step, answers so far, steps asked before, a version, and
-    the flow (dialog) the conversation is in.
+    """Where a runner is: the flow and step, answers so far, steps asked before, and a version.
 
     `version` increases with every stored change; buttons carry it, so a button from an earlier
     question (or a double tap) is recognised as stale and changes nothing. `flow` comes last,
     with a default, because the flows build states positionally.
     """
 
-    step: Step
+    step: str
     answers: Mapping[str, str] = field(default_factory=dict)
-    history: tuple[Step, ...] = ()
+    history: tuple[str, ...] = ()
     version: int = 0
     started_at: datetime | None = None
-    flow: str = "triage"
+    # The dialog this conversation is in (its steps are that flow's step enum, or DONE).
+    flow: FlowName = FlowName.TRIAGE
 
     @property
     def active(self) -> bool:
-        return self.step is not Step.DONE
+        return self.step != DONE
 
 
 # --- events -------------------------------------------------------------------------------------

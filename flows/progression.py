@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from flows.sessions import next_phase, phase_allowed, previous_phase
 from flows.types import Phase
+from flows.words import N_
 
 
 class Zone(StrEnum):
@@ -40,7 +41,9 @@ def zone_for(pain: int) -> Zone:
     return Zone.TOO_MUCH
 
 
-class Step(StrEnum):
+class Move(StrEnum):
+    """Which way a decision moves the plan or the walk-run progression."""
+
     FORWARD = "forward"
     HOLD = "hold"
     BACK = "back"
@@ -88,7 +91,7 @@ class DayResponse:
 
 @dataclass(frozen=True, slots=True)
 class ProgressionDecision:
-    step: Step
+    step: Move
     reason: Reason
     from_phase: Phase
     to_phase: Phase
@@ -114,29 +117,29 @@ def decide_progression(
     days = _by_day(responses)
     back_reason = _back_reason(days)
     if back_reason is not None:
-        return _decision(Step.BACK, back_reason, phase, previous_phase(phase))
+        return _decision(Move.BACK, back_reason, phase, previous_phase(phase))
     if not gate_open and phase is Phase.PLYOMETRIC:
         # The gate is re-checked before every session; a closed gate means the plan cannot
         # stay in the hopping phase, so it drops to the highest phase allowed.
         return _decision(
-            Step.BACK, Reason.GATE_CLOSED, phase, phase_allowed(phase, gate_open=False)
+            Move.BACK, Reason.GATE_CLOSED, phase, phase_allowed(phase, gate_open=False)
         )
     if not days:
-        return _decision(Step.HOLD, Reason.NOT_ENOUGH_DATA, phase, phase)
+        return _decision(Move.HOLD, Reason.NOT_ENOUGH_DATA, phase, phase)
     latest = days[-1]
     if latest.pain_during is not None and zone_for(latest.pain_during) is Zone.ACCEPTABLE:
-        return _decision(Step.HOLD, Reason.ACCEPTABLE_ZONE, phase, phase)
+        return _decision(Move.HOLD, Reason.ACCEPTABLE_ZONE, phase, phase)
     if not latest.done:
-        return _decision(Step.HOLD, Reason.NOT_DONE, phase, phase)
+        return _decision(Move.HOLD, Reason.NOT_DONE, phase, phase)
     recent = range(len(days) - SAFE_DAYS_TO_STEP_FORWARD, len(days))
     if len(days) < SAFE_DAYS_TO_STEP_FORWARD or not all(_good_day(days, i) for i in recent):
-        return _decision(Step.HOLD, Reason.NOT_ENOUGH_DATA, phase, phase)
+        return _decision(Move.HOLD, Reason.NOT_ENOUGH_DATA, phase, phase)
     if phase is Phase.PLYOMETRIC:
-        return _decision(Step.HOLD, Reason.TOP_PHASE, phase, phase)
+        return _decision(Move.HOLD, Reason.TOP_PHASE, phase, phase)
     target = next_phase(phase)
     if phase_allowed(target, gate_open=gate_open) != target:
-        return _decision(Step.HOLD, Reason.GATE_CLOSED, phase, phase)
-    return _decision(Step.FORWARD, Reason.TWO_SAFE_DAYS, phase, target)
+        return _decision(Move.HOLD, Reason.GATE_CLOSED, phase, phase)
+    return _decision(Move.FORWARD, Reason.TWO_SAFE_DAYS, phase, target)
 
 
 def _back_reason(days: Sequence[DayResponse]) -> Reason | None:
@@ -155,7 +158,7 @@ def _back_reason(days: Sequence[DayResponse]) -> Reason | None:
 
 
 def _decision(
-    step: Step, reason: Reason, from_phase: Phase, to_phase: Phase
+    step: Move, reason: Reason, from_phase: Phase, to_phase: Phase
 ) -> ProgressionDecision:
     return ProgressionDecision(step=step, reason=reason, from_phase=from_phase, to_phase=to_phase)
 
@@ -209,18 +212,12 @@ def is_resolved(soreness: Sequence[int]) -> bool:
 RUN_PAIN_MAX = 2
 
 READINESS_CHECKS: tuple[tuple[str, str], ...] = (
-    ("walk", "Walk briskly for 30 minutes"),
-    ("stand", "Stand on the sore leg alone for 10 seconds"),
-    ("squats", "Do 10 single-leg squats on the sore leg"),
-    ("jog_spot", "Jog on the spot for 1 minute"),
-    ("hops", "Hop 10-15 times on the sore leg"),
+    ("walk", N_("Walk briskly for 30 minutes")),
+    ("stand", N_("Stand on the sore leg alone for 10 seconds")),
+    ("squats", N_("Do 10 single-leg squats on the sore leg")),
+    ("jog_spot", N_("Jog on the spot for 1 minute")),
+    ("hops", N_("Hop 10-15 times on the sore leg")),
 )
-
-
-def readiness_check_passed(*, pain_during: int, morning_worse: bool) -> bool:
-    """A readiness check passes only with pain at most 2/10 and no worse next morning."""
-    _check_pain(pain_during)
-    return pain_during <= RUN_PAIN_MAX and not morning_worse
 
 
 def is_ready_to_run(results: Mapping[str, bool], *, gate_open: bool, has_trigger: bool) -> bool:
@@ -280,7 +277,7 @@ class RunDecision:
     """
 
     step_index: int
-    step: Step
+    step: Move
     reason: Reason
 
 
@@ -294,29 +291,29 @@ def decide_run_step(history: Sequence[RunDay]) -> RunDecision:
     a 3-5/10 run at the same step does not yet count as two.
     """
     if not history:
-        return RunDecision(step_index=0, step=Step.HOLD, reason=Reason.FIRST_RUN)
+        return RunDecision(step_index=0, step=Move.HOLD, reason=Reason.FIRST_RUN)
     for run in history:
         _check_run(run)
     last = history[-1]
     current = last.step_index
     if last.pain_during > ACCEPTABLE_MAX:
-        return RunDecision(max(current - 1, 0), Step.BACK, Reason.PAIN_ABOVE_5)
+        return RunDecision(max(current - 1, 0), Move.BACK, Reason.PAIN_ABOVE_5)
     if last.morning_worse:
-        return RunDecision(max(current - 1, 0), Step.BACK, Reason.MORNING_WORSE)
+        return RunDecision(max(current - 1, 0), Move.BACK, Reason.MORNING_WORSE)
     if last.more_swelling_or_stiffness:
         # The reference only makes "no more swelling or stiffness" a condition for moving on;
         # holding (not stepping back) follows from that.
-        return RunDecision(current, Step.HOLD, Reason.MORE_SWELLING_OR_STIFFNESS)
+        return RunDecision(current, Move.HOLD, Reason.MORE_SWELLING_OR_STIFFNESS)
     if last.pain_during > RUN_PAIN_MAX:
-        return RunDecision(current, Step.HOLD, Reason.PAIN_3_TO_5)
+        return RunDecision(current, Move.HOLD, Reason.PAIN_3_TO_5)
     recent = history[-RUNS_PER_STEP:]
     if len(recent) < RUNS_PER_STEP or not all(
         run.step_index == current and _clean_run(run) for run in recent
     ):
-        return RunDecision(current, Step.HOLD, Reason.REPEAT_STEP)
+        return RunDecision(current, Move.HOLD, Reason.REPEAT_STEP)
     if current == len(WALK_RUN_STEPS) - 1:
-        return RunDecision(current, Step.FORWARD, Reason.WALK_RUN_COMPLETE)
-    return RunDecision(current + 1, Step.FORWARD, Reason.STEP_DONE)
+        return RunDecision(current, Move.FORWARD, Reason.WALK_RUN_COMPLETE)
+    return RunDecision(current + 1, Move.FORWARD, Reason.STEP_DONE)
 
 
 def _clean_run(run: RunDay) -> bool:

@@ -9,14 +9,12 @@ whenever a rule changes meaning, so every stored assessment says which rules pro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from flows import sessions as programme
-from flows.questions import Step
+from flows import sessions
 from flows.types import (
     FIVE_DAYS_OR_MORE,
-    WITHIN_10_DAYS,
     Disposition,
     Location,
     Onset,
@@ -26,6 +24,7 @@ from flows.types import (
     WeightBearing,
     YesNo,
 )
+from flows.words import N_
 
 RULES_VERSION = "2026.11.1"
 
@@ -57,99 +56,6 @@ class Answers:
     bone_spot: YesNo | None = None
     night_pain: YesNo | None = None
     giving_way: YesNo | None = None
-    # Check-ins, soreness reports and the reminder set-up share the conversation; their answers
-    # live here too (the rules above never read them).
-    soreness: int | None = None
-    change: Trend | None = None
-    new_flags: YesNo | None = None
-    plan: YesNo | None = None
-    check_in_message: int | None = None
-    exercises: str | None = None
-    exercise_pain: int | None = None
-    morning: str | None = None
-    soreness_report: int | None = None
-    zone_choice: str | None = None
-    city: str | None = None
-    reminder_time: str | None = None
-
-    @classmethod
-    def from_mapping(cls, stored: Mapping[str, str]) -> Answers:
-        """Build typed answers from the step-id -> value mapping kept in the conversation."""
-        values: dict[str, object] = {}
-        for step_id, raw in stored.items():
-            name = FIELD_OF_STEP.get(step_id)
-            if name is not None:
-                values[name] = _CONVERTERS[name](raw)
-        return cls(**values)  # type: ignore[arg-type]
-
-
-STEP_FIELDS: dict[Step, str] = {
-    Step.LOCATION: "location",
-    Step.ONSET: "onset",
-    Step.STARTED: "started",
-    Step.TREND: "trend",
-    Step.SWELLING: "swelling",
-    Step.WEIGHT_BEARING: "weight_bearing",
-    Step.PAIN: "pain",
-    Step.DEFORMITY: "deformity",
-    Step.CIRCULATION: "circulation",
-    Step.CRUNCH: "crunch",
-    Step.POP: "pop",
-    Step.TIPTOE: "tiptoe",
-    Step.FEVER: "fever",
-    Step.HOT_JOINT: "hot_joint",
-    Step.CALF: "calf",
-    Step.CHEST: "chest",
-    Step.SEVERE_PAIN: "severe_pain",
-    Step.TIGHT_CALF: "tight_calf",
-    Step.BLEEDING: "bleeding",
-    Step.OTTAWA: "ottawa",
-    Step.BONE_SPOT: "bone_spot",
-    Step.NIGHT_PAIN: "night_pain",
-    Step.GIVING_WAY: "giving_way",
-    Step.CHECKIN_TREND: "change",
-    Step.CHECKIN_FLAGS: "new_flags",
-    Step.CHECKIN_WALK: "weight_bearing",
-    Step.CHECKIN_CIRCULATION: "circulation",
-    Step.CHECKIN_FEVER: "fever",
-    Step.CHECKIN_CALF: "calf",
-    Step.CHECKIN_CHEST: "chest",
-    Step.CHECKIN_SEVERE_PAIN: "severe_pain",
-    Step.CHECKIN_TIGHT_CALF: "tight_calf",
-    Step.CHECKIN_EXERCISES: "exercises",
-    Step.CHECKIN_EXERCISE_PAIN: "exercise_pain",
-    Step.CHECKIN_MORNING: "morning",
-    Step.SORENESS: "soreness_report",
-    Step.ZONE: "zone_choice",
-    Step.CITY: "city",
-    Step.REMINDER_TIME: "reminder_time",
-}
-# Answers kept in the conversation that no question asks directly (set when a check-in starts).
-HIDDEN_FIELDS = {"c_sore": "soreness", "plan": "plan", "ci": "check_in_message"}
-FIELD_OF_STEP: dict[str, str] = {
-    **{step.value: name for step, name in STEP_FIELDS.items()},
-    **HIDDEN_FIELDS,
-}
-
-_CONVERTERS: dict[str, Callable[[str], object]] = {f.name: YesNo for f in fields(Answers)} | {
-    "location": Location,
-    "onset": Onset,
-    "started": Started,
-    "trend": Trend,
-    "swelling": Swelling,
-    "weight_bearing": WeightBearing,
-    "pain": int,
-    "soreness": int,
-    "change": Trend,
-    "check_in_message": int,
-    "exercises": str,
-    "exercise_pain": int,
-    "morning": str,
-    "soreness_report": int,
-    "zone_choice": str,
-    "city": str,
-    "reminder_time": str,
-}
 
 
 def flagged(answer: YesNo | None) -> bool:
@@ -221,11 +127,6 @@ def has_ottawa_bone_tenderness(a: Answers) -> bool:
     return flagged(a.ottawa)
 
 
-def is_ottawa_positive(a: Answers) -> bool:
-    """S1 within 10 days of the injury, where the Ottawa rules are validated (Stiell 1992)."""
-    return has_ottawa_bone_tenderness(a) and a.started in WITHIN_10_DAYS
-
-
 def has_stress_fracture_signs(a: Answers) -> bool:
     """S2: one spot of bone hurts to press or with each step, on the gradual path."""
     return flagged(a.bone_spot)
@@ -246,29 +147,132 @@ def is_not_improving(a: Answers) -> bool:
     return a.started in FIVE_DAYS_OR_MORE and a.trend in (Trend.SAME, Trend.WORSE)
 
 
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One trigger: its code, the predicate that fires it, and how the runner is told about it
+    (`what`: the sign in their words; `why`: what it may mean and the rule behind it)."""
+
+    code: str
+    applies: Callable[[Answers], bool]
+    what: str
+    why: str
+
+
 # The order is the order reasons are shown in: most urgent first.
-EMERGENCY_RULES: tuple[tuple[str, Callable[[Answers], bool]], ...] = (
-    ("E1", has_deformity),
-    ("E2", has_circulation_or_nerve_signs),
-    ("E3", is_suspected_achilles_rupture),
-    ("E4", cannot_take_four_steps),
-    ("E5", has_infection_signs),
-    ("E6", has_clot_signs),
-    ("E7", has_compartment_syndrome_signs),
-    ("E8", has_bleeding_disorder_with_injury),
-    ("E9", heard_crack_at_injury),
+EMERGENCY_RULES: tuple[Rule, ...] = (
+    Rule(
+        "E1",
+        has_deformity,
+        N_("your ankle or foot looks out of shape, or the skin over it is broken"),
+        N_("possible fracture or dislocation"),
+    ),
+    Rule(
+        "E2",
+        has_circulation_or_nerve_signs,
+        N_("your foot or toes are numb, tingling, cold or an unusual colour"),
+        N_("a warning sign for blood supply or nerves"),
+    ),
+    Rule(
+        "E3",
+        is_suspected_achilles_rupture,
+        N_(
+            "you felt a pop or a kick in the back of the ankle and cannot rise onto tiptoe "
+            "or push off"
+        ),
+        N_("possible Achilles tendon rupture, which needs same-day care"),
+    ),
+    Rule(
+        "E4",
+        cannot_take_four_steps,
+        N_("you can't take 4 steps"),
+        N_("Ottawa ankle rules: an X-ray is needed"),
+    ),
+    Rule(
+        "E5",
+        has_infection_signs,
+        N_(
+            "a fever with a hot, red or swollen ankle, or a hot, swollen, stiff joint "
+            "without an injury"
+        ),
+        N_("possible joint infection"),
+    ),
+    Rule(
+        "E6",
+        has_clot_signs,
+        N_("signs in one leg, or in your chest or breathing, that can come from a blood clot"),
+        N_("possible deep vein thrombosis: a scan is needed within hours"),
+    ),
+    Rule(
+        "E7",
+        has_compartment_syndrome_signs,
+        N_("severe pain that keeps rising, with a tight calf or shin or pain on moving the toes"),
+        N_("possible compartment syndrome"),
+    ),
+    Rule(
+        "E8",
+        has_bleeding_disorder_with_injury,
+        N_("a known bleeding disorder and a new injury"),
+        N_("risk of bleeding into the joint"),
+    ),
+    Rule(
+        "E9",
+        heard_crack_at_injury,
+        N_("you heard a crack, crunch or pop when it happened"),
+        N_("NHS advice for sprains: a possible fracture needs an X-ray"),
+    ),
 )
-SEE_CLINICIAN_RULES: tuple[tuple[str, Callable[[Answers], bool]], ...] = (
-    ("S1", has_ottawa_bone_tenderness),
-    ("S2", has_stress_fracture_signs),
-    ("S3", has_night_or_rest_pain),
-    ("S4", keeps_giving_way),
-    ("S5", is_not_improving),
+SEE_CLINICIAN_RULES: tuple[Rule, ...] = (
+    Rule(
+        "S1",
+        has_ottawa_bone_tenderness,
+        N_("pressing the bone hurts at one of the Ottawa points"),
+        N_("Ottawa ankle rules: an X-ray is indicated"),
+    ),
+    Rule(
+        "S2",
+        has_stress_fracture_signs,
+        N_("one spot of bone hurts when pressed or with every step"),
+        N_("possible bone stress injury (stress fracture)"),
+    ),
+    Rule(
+        "S3",
+        has_night_or_rest_pain,
+        N_("the pain wakes you or does not ease at rest"),
+        N_("night or rest pain needs a clinician's check"),
+    ),
+    Rule(
+        "S4",
+        keeps_giving_way,
+        N_("the ankle keeps giving way or feeling unstable"),
+        N_("possible chronic ankle instability (International Ankle Consortium)"),
+    ),
+    Rule(
+        "S5",
+        is_not_improving,
+        N_("it started 5 or more days ago and is not getting better"),
+        N_("not improving after about 5 days"),
+    ),
 )
+# S1 more than 10 days after the injury: the Ottawa rules are validated only up to 10 days.
+S1_LATE_WHY = N_(
+    "bone tenderness more than 10 days after an injury: the Ottawa rules cannot rule out a "
+    "fracture this late"
+)
+# Triggers found outside the answers, at a check-in (flows.checkin_rules), with their wording.
+CHECK_IN_REASONS: dict[str, tuple[str, str]] = {
+    "S6": (
+        N_("it was worse at two check-ins in a row"),
+        N_("getting worse despite home care"),
+    ),
+}
+WORDING: dict[str, tuple[str, str]] = {
+    **{rule.code: (rule.what, rule.why) for rule in (*EMERGENCY_RULES, *SEE_CLINICIAN_RULES)},
+    **CHECK_IN_REASONS,
+}
 
 
 def has_emergency(a: Answers) -> bool:
-    return any(rule(a) for _, rule in EMERGENCY_RULES)
+    return any(rule.applies(a) for rule in EMERGENCY_RULES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +294,7 @@ def plyometric_gate_blockers(a: Answers, *, has_trigger: bool) -> tuple[str, ...
 
     An unanswered item counts as its worst value: the gate only opens on evidence.
     """
-    return programme.plyometric_gate_blockers(
+    return sessions.plyometric_gate_blockers(
         pain_now=10 if a.pain is None else a.pain,
         onset=a.onset or Onset.SUDDEN,
         started=a.started or Started.TODAY,
@@ -305,8 +309,8 @@ def decide(a: Answers, *, extra_reasons: tuple[str, ...] = ()) -> Decision:
 
     `extra_reasons` carries triggers found outside these answers (S5/S6 at a check-in).
     """
-    emergencies = [code for code, rule in EMERGENCY_RULES if rule(a)]
-    referrals = [code for code, rule in SEE_CLINICIAN_RULES if rule(a)]
+    emergencies = [rule.code for rule in EMERGENCY_RULES if rule.applies(a)]
+    referrals = [rule.code for rule in SEE_CLINICIAN_RULES if rule.applies(a)]
     referrals += [code for code in extra_reasons if code not in referrals]
     if emergencies:
         disposition = Disposition.EMERGENCY

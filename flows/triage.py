@@ -1,22 +1,73 @@
-"""The triage dialog as data: a transitions table over the question steps, and one shared machine.
+"""The triage: the questions of the first assessment, their routes, and what its end decides.
 
-Each row says which question follows which, guarded by a small named predicate over the answers
-given so far. Rows are tried in order, so the emergency row stands first for every step: an
-emergency answer ends the questions at once. One `Machine(model=None)` serves every runner; a
-runner's state is restored onto a model (one per thread, kept on the machine), the event is
-fired, and the new step read back. No runner's state lives in the machine between events.
+Each row of `ROUTES` says which question follows which, guarded by a small named predicate over
+the answers given so far; rows are tried in order, and any emergency answer ends the questions
+at once (`ends_early`). When the questions end, the rules (`flows.rules.decide`) give the
+disposition, the assessment is recorded, an episode opens and its follow-ups are scheduled.
+Adding a question is one `TriageStep`, one entry in `QUESTIONS` and its route rows here, the
+field and rule it feeds in `flows/rules.py`, and its wording in a template.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
 
-from transitions import Machine
+from flows import follow_up_schedule
+from flows.advice import outcome_replies
+from flows.events import DialogState, Outcome, Profile, RecordAssessment
+from flows.flow import Flow, Route, question_reply
+from flows.questions import (
+    WEIGHT_BEARING_CHOICES,
+    Choice,
+    Question,
+    choice_question,
+    pain_question,
+    yes_no,
+)
+from flows.replies import info
+from flows.rules import Answers, decide, flagged, has_emergency
+from flows.types import (
+    DONE,
+    FIVE_DAYS_OR_MORE,
+    FlowName,
+    Location,
+    Onset,
+    Started,
+    Swelling,
+    Trend,
+)
+from flows.words import N_
 
-from flows.questions import Step
-from flows.rules import Answers, flagged, has_emergency
-from flows.types import FIVE_DAYS_OR_MORE, Onset, YesNo
+
+class TriageStep(StrEnum):
+    """One question of the triage (value = the short id stored and carried in callback data)."""
+
+    LOCATION = "loc"
+    ONSET = "onset"
+    STARTED = "start"
+    TREND = "trend"
+    SWELLING = "swell"
+    WEIGHT_BEARING = "walk"
+    PAIN = "pain"
+    DEFORMITY = "e1"
+    CIRCULATION = "e2"
+    CRUNCH = "e9"
+    POP = "e3pop"
+    TIPTOE = "e3toe"
+    FEVER = "e5fev"
+    HOT_JOINT = "e5hot"
+    CALF = "e6calf"
+    CHEST = "e6chst"
+    SEVERE_PAIN = "e7pain"
+    TIGHT_CALF = "e7hard"
+    BLEEDING = "e8"
+    OTTAWA = "s1"
+    BONE_SPOT = "s2"
+    NIGHT_PAIN = "s3"
+    GIVING_WAY = "s4"
+
 
 # --- routing predicates: which questions the path needs ----------------------------------------
 
@@ -41,156 +92,234 @@ def has_severe_worsening_pain(a: Answers) -> bool:
     return flagged(a.severe_pain)
 
 
-def reported_new_signs(a: Answers) -> bool:
-    """At a check-in, the warning signs are asked one by one only if any may have appeared."""
-    return flagged(a.new_flags)
-
-
-def has_a_plan(a: Answers) -> bool:
-    """Exercise questions belong to check-ins while a home-care plan is running."""
-    return a.plan is YesNo.YES
-
-
-def did_exercises(a: Answers) -> bool:
-    return a.exercises in ("all", "some")
-
-
-def picked_an_offset(a: Answers) -> bool:
-    """An offset has several cities to choose from; a typed city is already a zone."""
-    return (a.zone_choice or "").startswith("o")
-
-
-QUESTION_STEPS: tuple[Step, ...] = tuple(s for s in Step if s is not Step.DONE)
-
 # fmt: off
-ROUTES: tuple[tuple[Step, Step, Callable[[Answers], bool] | None], ...] = (
+ROUTES: tuple[Route, ...] = (
     # after answering        ask next             when
-    (Step.LOCATION,          Step.ONSET,          None),
-    (Step.ONSET,             Step.STARTED,        None),
-    (Step.STARTED,           Step.TREND,          started_five_or_more_days_ago),
-    (Step.STARTED,           Step.SWELLING,       None),
-    (Step.TREND,             Step.SWELLING,       None),
-    (Step.SWELLING,          Step.WEIGHT_BEARING, None),
-    (Step.WEIGHT_BEARING,    Step.PAIN,           None),
-    (Step.PAIN,              Step.DEFORMITY,      None),
-    (Step.DEFORMITY,         Step.CIRCULATION,    None),
-    (Step.CIRCULATION,       Step.CRUNCH,         is_sudden),
-    (Step.CIRCULATION,       Step.POP,            None),
-    (Step.CRUNCH,            Step.POP,            None),
-    (Step.POP,               Step.TIPTOE,         felt_a_pop),
-    (Step.POP,               Step.FEVER,          None),
-    (Step.TIPTOE,            Step.FEVER,          None),
-    (Step.FEVER,             Step.CALF,           is_sudden),
-    (Step.FEVER,             Step.HOT_JOINT,      None),
-    (Step.HOT_JOINT,         Step.CALF,           None),
-    (Step.CALF,              Step.CHEST,          None),
-    (Step.CHEST,             Step.SEVERE_PAIN,    None),
-    (Step.SEVERE_PAIN,       Step.TIGHT_CALF,     has_severe_worsening_pain),
-    (Step.SEVERE_PAIN,       Step.BLEEDING,       is_sudden),
-    (Step.SEVERE_PAIN,       Step.BONE_SPOT,      None),
-    (Step.TIGHT_CALF,        Step.BLEEDING,       is_sudden),
-    (Step.TIGHT_CALF,        Step.BONE_SPOT,      None),
-    (Step.BLEEDING,          Step.OTTAWA,         None),
-    (Step.OTTAWA,            Step.NIGHT_PAIN,     None),
-    (Step.BONE_SPOT,         Step.NIGHT_PAIN,     None),
-    (Step.NIGHT_PAIN,        Step.GIVING_WAY,     None),
-    (Step.GIVING_WAY,        Step.DONE,           None),
-    # a check-in: change since last time, then the red-flag re-screen only if something is new
-    (Step.CHECKIN_TREND,       Step.CHECKIN_FLAGS,          None),
-    (Step.CHECKIN_FLAGS,       Step.CHECKIN_WALK,           reported_new_signs),
-    (Step.CHECKIN_FLAGS,       Step.CHECKIN_WALK,           has_a_plan),
-    (Step.CHECKIN_FLAGS,       Step.DONE,                   None),
-    (Step.CHECKIN_WALK,        Step.CHECKIN_CIRCULATION,    reported_new_signs),
-    (Step.CHECKIN_WALK,        Step.CHECKIN_EXERCISES,      has_a_plan),
-    (Step.CHECKIN_WALK,        Step.DONE,                   None),
-    (Step.CHECKIN_CIRCULATION, Step.CHECKIN_FEVER,          None),
-    (Step.CHECKIN_FEVER,       Step.CHECKIN_CALF,           None),
-    (Step.CHECKIN_CALF,        Step.CHECKIN_CHEST,          None),
-    (Step.CHECKIN_CHEST,       Step.CHECKIN_SEVERE_PAIN,    None),
-    (Step.CHECKIN_SEVERE_PAIN, Step.CHECKIN_TIGHT_CALF,     has_severe_worsening_pain),
-    (Step.CHECKIN_SEVERE_PAIN, Step.CHECKIN_EXERCISES,      has_a_plan),
-    (Step.CHECKIN_SEVERE_PAIN, Step.DONE,                   None),
-    (Step.CHECKIN_TIGHT_CALF,  Step.CHECKIN_EXERCISES,      has_a_plan),
-    (Step.CHECKIN_TIGHT_CALF,  Step.DONE,                   None),
-    (Step.CHECKIN_EXERCISES,   Step.CHECKIN_EXERCISE_PAIN,  did_exercises),
-    (Step.CHECKIN_EXERCISES,   Step.DONE,                   None),
-    (Step.CHECKIN_EXERCISE_PAIN, Step.CHECKIN_MORNING,      None),
-    (Step.CHECKIN_MORNING,     Step.DONE,                   None),
-    # a soreness report, and the reminder set-up
-    (Step.SORENESS,            Step.DONE,                   None),
-    (Step.ZONE,                Step.CITY,                   picked_an_offset),
-    (Step.ZONE,                Step.REMINDER_TIME,          None),
-    (Step.CITY,                Step.REMINDER_TIME,          None),
-    (Step.REMINDER_TIME,       Step.DONE,                   None),
-    # return to running: readiness checks, a run day; and confirming /delete
-    (Step.READY_WALK,          Step.READY_STAND,            None),
-    (Step.READY_STAND,         Step.READY_SQUATS,           None),
-    (Step.READY_SQUATS,        Step.READY_JOG,              None),
-    (Step.READY_JOG,           Step.READY_HOPS,             None),
-    (Step.READY_HOPS,          Step.DONE,                   None),
-    (Step.RUN_PAIN,            Step.RUN_MORNING,            None),
-    (Step.RUN_MORNING,         Step.RUN_SWELLING,           None),
-    (Step.RUN_SWELLING,        Step.DONE,                   None),
-    (Step.CONFIRM_DELETE,      Step.DONE,                   None),
+    (TriageStep.LOCATION,          TriageStep.ONSET,          None),
+    (TriageStep.ONSET,             TriageStep.STARTED,        None),
+    (TriageStep.STARTED,           TriageStep.TREND,          started_five_or_more_days_ago),
+    (TriageStep.STARTED,           TriageStep.SWELLING,       None),
+    (TriageStep.TREND,             TriageStep.SWELLING,       None),
+    (TriageStep.SWELLING,          TriageStep.WEIGHT_BEARING, None),
+    (TriageStep.WEIGHT_BEARING,    TriageStep.PAIN,           None),
+    (TriageStep.PAIN,              TriageStep.DEFORMITY,      None),
+    (TriageStep.DEFORMITY,         TriageStep.CIRCULATION,    None),
+    (TriageStep.CIRCULATION,       TriageStep.CRUNCH,         is_sudden),
+    (TriageStep.CIRCULATION,       TriageStep.POP,            None),
+    (TriageStep.CRUNCH,            TriageStep.POP,            None),
+    (TriageStep.POP,               TriageStep.TIPTOE,         felt_a_pop),
+    (TriageStep.POP,               TriageStep.FEVER,          None),
+    (TriageStep.TIPTOE,            TriageStep.FEVER,          None),
+    (TriageStep.FEVER,             TriageStep.CALF,           is_sudden),
+    (TriageStep.FEVER,             TriageStep.HOT_JOINT,      None),
+    (TriageStep.HOT_JOINT,         TriageStep.CALF,           None),
+    (TriageStep.CALF,              TriageStep.CHEST,          None),
+    (TriageStep.CHEST,             TriageStep.SEVERE_PAIN,    None),
+    (TriageStep.SEVERE_PAIN,       TriageStep.TIGHT_CALF,     has_severe_worsening_pain),
+    (TriageStep.SEVERE_PAIN,       TriageStep.BLEEDING,       is_sudden),
+    (TriageStep.SEVERE_PAIN,       TriageStep.BONE_SPOT,      None),
+    (TriageStep.TIGHT_CALF,        TriageStep.BLEEDING,       is_sudden),
+    (TriageStep.TIGHT_CALF,        TriageStep.BONE_SPOT,      None),
+    (TriageStep.BLEEDING,          TriageStep.OTTAWA,         None),
+    (TriageStep.OTTAWA,            TriageStep.NIGHT_PAIN,     None),
+    (TriageStep.BONE_SPOT,         TriageStep.NIGHT_PAIN,     None),
+    (TriageStep.NIGHT_PAIN,        TriageStep.GIVING_WAY,     None),
+    (TriageStep.GIVING_WAY,        DONE,                None),
 )
 # fmt: on
 
-# Rows are tried in order: the emergency row comes first so that any emergency answer ends the
-# questions at once, whatever step it was given at.
-TRANSITIONS: list[dict] = [
-    {
-        "trigger": "answer",
-        "source": list(QUESTION_STEPS),
-        "dest": Step.DONE,
-        "conditions": has_emergency,
-    },
-    *(
-        {
-            "trigger": "answer",
-            "source": source,
-            "dest": dest,
-            **({"conditions": when} if when is not None else {}),
-        }
-        for source, dest, when in ROUTES
+
+_LOCATION = (
+    Choice(
+        Location.OUTSIDE,
+        N_("Outside of the ankle"),
+        (N_("outside"), N_("outer"), N_("lateral"), N_("out")),
     ),
-]
-
-FIRST_STEP = Step.LOCATION
-
-MACHINE = Machine(
-    model=None,
-    states=Step,
-    transitions=TRANSITIONS,
-    initial=None,
-    auto_transitions=False,
+    Choice(
+        Location.INSIDE,
+        N_("Inside of the ankle"),
+        (N_("inside"), N_("inner"), N_("medial"), N_("in")),
+    ),
+    Choice(
+        Location.BACK,
+        N_("Back of the ankle / Achilles"),
+        (N_("back"), N_("achilles"), N_("behind")),
+    ),
+    Choice(Location.FRONT, N_("Front of the ankle"), (N_("front"), N_("top"), N_("anterior"))),
+    Choice(Location.HEEL, N_("Heel or sole"), (N_("heel"), N_("sole"), N_("bottom"), N_("under"))),
+    Choice(
+        Location.ALL_OVER,
+        N_("All over"),
+        (N_("all over"), N_("everywhere"), N_("whole ankle"), N_("all")),
+    ),
 )
 
 
-class _Position:
-    """Where one runner is, for the length of one event: the machine's model."""
+_ONSET = (
+    Choice(
+        Onset.SUDDEN,
+        N_("Suddenly (a twist, roll, fall, landing or pop)"),
+        (
+            N_("sudden"),
+            N_("suddenly"),
+            N_("injury"),
+            N_("twist"),
+            N_("twisted"),
+            N_("rolled"),
+            N_("roll"),
+            N_("fall"),
+            N_("fell"),
+        ),
+    ),
+    Choice(
+        Onset.GRADUAL,
+        N_("Gradually, building up over runs"),
+        (
+            N_("gradual"),
+            N_("gradually"),
+            N_("slowly"),
+            N_("over time"),
+            N_("built up"),
+            N_("overuse"),
+        ),
+    ),
+)
 
-    def __init__(self) -> None:
-        self.state: Step = FIRST_STEP
+
+_STARTED = (
+    Choice(Started.TODAY, N_("Today"), (N_("today"), N_("this morning"), N_("tonight"), N_("0"))),
+    Choice(
+        Started.DAYS_1_2,
+        N_("1-2 days ago"),
+        (N_("yesterday"), N_("1 day"), N_("2 days"), N_("1-2 days")),
+    ),
+    Choice(Started.DAYS_3_4, N_("3-4 days ago"), (N_("3 days"), N_("4 days"), N_("3-4 days"))),
+    Choice(
+        Started.DAYS_5_10,
+        N_("5-10 days ago"),
+        (N_("5-10 days"), N_("a week"), N_("1 week"), N_("last week")),
+    ),
+    Choice(
+        Started.DAYS_11_42,
+        N_("11 days to 6 weeks ago"),
+        (N_("2 weeks"), N_("3 weeks"), N_("a month")),
+    ),
+    Choice(
+        Started.OVER_6_WEEKS,
+        N_("More than 6 weeks ago"),
+        (N_("months"), N_("over 6 weeks"), N_("ages")),
+    ),
+)
 
 
-# transitions keeps its models in a list and adding one binds a method per state and trigger,
-# which costs more than the answer itself; so each thread keeps one model on the shared machine
-# for good and moves it to the runner's step before firing (one thread handles one event at a
-# time, so no two events share a model).
-_local = threading.local()
+_TREND = (
+    Choice(Trend.BETTER, N_("Getting better"), (N_("better"), N_("improving"))),
+    Choice(Trend.SAME, N_("About the same"), (N_("same"), N_("no change"), N_("unchanged"))),
+    Choice(Trend.WORSE, N_("Getting worse"), (N_("worse"), N_("worsening"))),
+)
 
 
-def _position() -> _Position:
-    position = getattr(_local, "position", None)
-    if position is None:
-        position = _local.position = _Position()
-        MACHINE.add_model(position, initial=FIRST_STEP)
-    return position
+_SWELLING = (
+    Choice(Swelling.NONE, N_("No swelling"), (N_("none"), N_("no"), N_("not swollen"))),
+    Choice(
+        Swelling.MILD,
+        N_("A little swollen"),
+        (N_("mild"), N_("a little"), N_("slightly"), N_("some"), N_("little")),
+    ),
+    Choice(
+        Swelling.MARKED,
+        N_("Very swollen"),
+        (N_("marked"), N_("very"), N_("a lot"), N_("very swollen"), N_("lots")),
+    ),
+)
 
 
-def next_step(current: Step, answers: Answers) -> Step:
-    """Fire "answer" on the shared machine from `current` with `answers` and return the new step."""
-    position = _position()
-    MACHINE.set_state(current, model=position)
-    position.trigger("answer", answers)  # type: ignore[attr-defined]
-    return position.state
+QUESTIONS: dict[str, Question] = {
+    q.step: q
+    for q in (
+        choice_question(TriageStep.LOCATION, "triage/ask_location.j2", "location", _LOCATION),
+        choice_question(TriageStep.ONSET, "triage/ask_onset.j2", "onset", _ONSET),
+        choice_question(
+            TriageStep.STARTED, "triage/ask_started.j2", "started", _STARTED, per_row=2
+        ),
+        choice_question(TriageStep.TREND, "triage/ask_trend.j2", "trend", _TREND, per_row=3),
+        choice_question(
+            TriageStep.SWELLING, "triage/ask_swelling.j2", "swelling", _SWELLING, per_row=3
+        ),
+        choice_question(
+            TriageStep.WEIGHT_BEARING,
+            "triage/ask_weight_bearing.j2",
+            "weight_bearing",
+            WEIGHT_BEARING_CHOICES,
+        ),
+        pain_question(TriageStep.PAIN, "triage/ask_pain.j2", "pain"),
+        yes_no(TriageStep.DEFORMITY, "triage/ask_deformity.j2", "deformity"),
+        yes_no(TriageStep.CIRCULATION, "triage/ask_circulation.j2", "circulation"),
+        yes_no(TriageStep.CRUNCH, "triage/ask_crunch.j2", "crunch"),
+        yes_no(TriageStep.POP, "triage/ask_pop.j2", "pop"),
+        # Phrased as "I can't" so that the worrying answer is still the first, "yes" button.
+        yes_no(
+            TriageStep.TIPTOE,
+            "triage/ask_tiptoe.j2",
+            "tiptoe",
+            yes=N_("I can't"),
+            no=N_("I can"),
+            yes_aliases=(N_("can't"), N_("cannot"), N_("i cannot"), N_("unable")),
+            no_aliases=(N_("can"), N_("i can"), N_("able")),
+        ),
+        yes_no(TriageStep.FEVER, "triage/ask_fever.j2", "fever"),
+        yes_no(TriageStep.HOT_JOINT, "triage/ask_hot_joint.j2", "hot_joint"),
+        yes_no(TriageStep.CALF, "triage/ask_calf.j2", "calf"),
+        yes_no(TriageStep.CHEST, "triage/ask_chest.j2", "chest"),
+        yes_no(TriageStep.SEVERE_PAIN, "triage/ask_severe_pain.j2", "severe_pain"),
+        yes_no(TriageStep.TIGHT_CALF, "triage/ask_tight_calf.j2", "tight_calf"),
+        yes_no(TriageStep.BLEEDING, "triage/ask_bleeding.j2", "bleeding"),
+        yes_no(TriageStep.OTTAWA, "triage/ask_ottawa.j2", "ottawa"),
+        yes_no(TriageStep.BONE_SPOT, "triage/ask_bone_spot.j2", "bone_spot"),
+        yes_no(TriageStep.NIGHT_PAIN, "triage/ask_night_pain.j2", "night_pain"),
+        yes_no(TriageStep.GIVING_WAY, "triage/ask_giving_way.j2", "giving_way"),
+    )
+}
+
+
+def start(state: DialogState | None, *, now: datetime, intro: bool) -> Outcome:
+    """A new assessment at the first question (after the welcome, for /start)."""
+    fresh = FLOW.start(state, now=now)
+    replies = (info("triage/welcome.j2"),) if intro else ()
+    return Outcome(state=fresh, replies=(*replies, question_reply(fresh, now=now)))
+
+
+def answers_of(stored: Mapping[str, str]) -> Answers:
+    """The typed triage answers of a stored assessment or conversation."""
+    return FLOW.answers(stored)
+
+
+def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
+    """The questions are over: decide, record the assessment, open the episode."""
+    answers = answers_of(state.answers)
+    decision = decide(answers)
+    assessment = RecordAssessment(
+        answers=dict(state.answers),
+        decision=decision,
+        started_at=state.started_at or now,
+        completed_at=now,
+    )
+    return Outcome(
+        state=state,
+        replies=outcome_replies(answers, decision),
+        effects=(assessment, *follow_up_schedule.after_assessment(profile, assessment, answers)),
+    )
+
+
+FLOW = Flow(
+    name=FlowName.TRIAGE,
+    steps=TriageStep,
+    first=TriageStep.LOCATION,
+    questions=QUESTIONS,
+    routes=ROUTES,
+    answers_type=Answers,
+    answer_keys={step: q.field for step, q in QUESTIONS.items()},
+    finish=finish,
+    ends_early=has_emergency,
+    can_restart=True,
+)

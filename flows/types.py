@@ -10,10 +10,26 @@ change meaning once released (add new members instead).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
+
+
+class FlowName(StrEnum):
+    """The dialogs a conversation can be in; stored with it, so never change a value."""
+
+    TRIAGE = "triage"
+    CHECKIN = "checkin"
+    SORENESS = "soreness"
+    REMINDERS = "reminders"
+    READINESS = "readiness"
+    RUN_LOG = "run_log"
+    DELETE = "delete"
+
+
+# The step every flow ends in (stored: a finished conversation keeps its flow and this step).
+DONE = "done"
 
 
 class Location(StrEnum):
@@ -150,3 +166,12 @@ class Button:
     action: str
     step: str = ""
     value: str = ""
+    # Words filled into the label ("How to: %(name)s"), each translated like the label itself.
+    label_words: tuple[tuple[str, str], ...] = ()
+
+    def text(self, translate: Callable[[str], str]) -> str:
+        """The label as the runner reads it, in the language `translate` gives."""
+        label = translate(self.label)
+        if not self.label_words:
+            return label
+        return label % {name: translate(word) for name, word in self.label_words}

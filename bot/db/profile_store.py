@@ -24,7 +24,7 @@ from bot.db.models import (
     ScheduledMessage,
     SorenessReport,
 )
-from flows import care
+from flows import follow_up_schedule
 from flows.events import CheckInView, EpisodeView, PlanEventView, Profile
 from flows.local_time import FollowUpKind
 from flows.types import Disposition, SorenessSource
@@ -88,10 +88,10 @@ def _sent_for_episode(
             ScheduledMessage.state.not_in([state.value for state in NEVER_DELIVERED]),
         )
     )
-    key = care.episode_key(assessed_at)
+    key = follow_up_schedule.episode_key(assessed_at)
     found: dict[str, set[int]] = {FollowUpKind.CHECKIN: set(), FollowUpKind.SEEN_CHECK: set()}
     for message_id, kind, payload in rows:
-        # The payload names the episode, as `flows.care.compose_due` checks before sending;
+        # The payload names the episode, as `flows.due_messages.compose_due` checks before sending;
         # JSON, so compared here rather than in SQL.
         if (payload or {}).get("episode") == key:
             found[kind].add(message_id)
@@ -127,8 +127,8 @@ def settings_profile(runner: Runner | ChatRow) -> Profile:
 
 
 def load_profile(session: Session, *, runner: Runner | ChatRow) -> Profile:
-    """Everything `flows.care` may need to know about the runner before an event (see module
-    doc); `runner` is their ORM row or the hot path's joined row."""
+    """Everything the flows may need to know about the runner before an event (see module doc);
+    `runner` is their ORM row or the hot path's joined row."""
     episode_row = followup_store.current_episode(session, runner_id=runner.id)
     episode = None
     answered: set[int] = set()

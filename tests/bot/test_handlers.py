@@ -13,7 +13,8 @@ import pytest
 from bot import service
 from bot.service import load_state
 from fakebotapi import FakeBotApi
-from flows.questions import Step
+from flows.triage import TriageStep
+from flows.types import DONE
 from tests.bot.harness import CHAT, SPRAIN_TAPS, Harness, button_labels, running_bot
 
 # deformity, circulation, crunch, pop, fever, calf, chest, severe pain, bleeding, Ottawa,
@@ -55,7 +56,7 @@ async def test_buttons_lead_to_home_care_with_reasons_care_and_exercises(url: st
         assert exercises["text"].startswith("Today's exercises")
         assert "No hopping yet" in exercises["text"]
         assert len(h.api.callback_answers) == len(SPRAIN_TAPS) + len(ALL_NO)
-        assert state(h).step is Step.DONE
+        assert state(h).step == DONE
 
 
 async def test_cannot_take_four_steps_is_an_emergency_at_once(url: str) -> None:
@@ -78,7 +79,7 @@ async def test_typed_answers_work_and_unclear_ones_are_re_asked_with_buttons(url
         (again,) = await h.say("a bit of both really")
         assert again["text"].startswith("Sorry, I couldn't read that")
         assert button_labels(again)[0] == ["Suddenly (a twist, roll, fall, landing or pop)"]
-        assert state(h).step is Step.ONSET
+        assert state(h).step is TriageStep.ONSET
 
 
 async def test_back_button_returns_to_the_previous_question(url: str) -> None:
@@ -117,7 +118,7 @@ async def test_callback_data_that_does_not_parse_gets_a_short_reply(url: str) ->
         h.api.user_presses(CHAT, question["message_id"], "garbage", require_button=False)
         note, _ = await _two_more(h)
         assert "couldn't read that button" in note["text"]
-        assert state(h).step is Step.LOCATION
+        assert state(h).step is TriageStep.LOCATION
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from flows.events import (
     StartCheckIn,
 )
 from flows.exercise_library import EXERCISES
-from flows.questions import QUESTIONS
+from flows.registry import QUESTIONS
 from flows.types import Button, Reply
 
 

@@ -17,7 +17,7 @@ from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import ScheduledMessage
 from bot.db.profile_store import load_profile
-from flows import care
+from flows import follow_up_schedule
 
 EARLIER = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -74,7 +74,7 @@ def message(
         kind=kind,
         due_at=episode + timedelta(days=n),
         idempotency_key=key,
-        payload={"episode": care.episode_key(episode), "n": n, "zone": "UTC"},
+        payload={"episode": follow_up_schedule.episode_key(episode), "n": n, "zone": "UTC"},
         now=episode,
     )
     sent_at = episode + timedelta(days=n) if state == "sent" else None

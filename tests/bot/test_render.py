@@ -19,7 +19,7 @@ from bot import progress_chart
 from bot.db.progress_store import AssessmentMark, ProgressData, SorenessPoint
 from bot.render import environment, render, template_names
 from fakebotapi.telegram_html import parse_html
-from flows import care
+from flows import due_messages, follow_up_schedule
 from flows.dialog import (
     AnswerSeenCheck,
     CancelAssessment,
@@ -38,8 +38,7 @@ from flows.dialog import (
     advance,
 )
 from flows.events import CheckInView, DialogState, PlanEventView, RecordAssessment
-from flows.questions import Step
-from flows.types import Reply
+from flows.types import DONE, Reply
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 TELEGRAM_MESSAGE_LIMIT = 4096
@@ -180,7 +179,7 @@ def one_off_replies() -> list[Reply]:
     ]
     # A tap on a button of a finished emergency assessment: its advice again.
     emergency = DialogState(
-        step=Step.DONE,
+        step=DONE,
         answers={"loc": "outside", "onset": "sudden", "start": "today", "walk": "unable"},
         version=9,
     )
@@ -196,9 +195,14 @@ def follow_up_replies() -> list[Reply]:
     profile = PROFILE
     replies: list[Reply] = []
     for kind in ("checkin", "seen_check", "reminder"):
-        due = care.compose_due(
+        due = due_messages.compose_due(
             kind,
-            {"episode": care.episode_key(NOW), "n": 1, "zone": "UTC", "time": "07:00"},
+            {
+                "episode": follow_up_schedule.episode_key(NOW),
+                "n": 1,
+                "zone": "UTC",
+                "time": "07:00",
+            },
             message_id=5,
             due_at=NOW,
             profile=profile,
@@ -206,9 +210,9 @@ def follow_up_replies() -> list[Reply]:
         )
         replies += due.replies
     quiet = replace(profile, unanswered_checkins=2)
-    replies += care.compose_due(
+    replies += due_messages.compose_due(
         "checkin",
-        {"episode": care.episode_key(NOW), "n": 4},
+        {"episode": follow_up_schedule.episode_key(NOW), "n": 4},
         message_id=6,
         due_at=NOW,
         profile=quiet,

@@ -22,9 +22,10 @@ from telegram import Update
 
 from bot.db.models import FIRST_NAME_LENGTH, CheckInRecord, Episode, Runner, ScheduledMessage
 from bot.keyboards import CALLBACK_DATA_LIMIT, decode_callback
-from bot.routing import COMMANDS, TEXT_LIMIT, route_update
+from bot.routing import TEXT_LIMIT, route_update
 from bot.service import GroupMessage, Ignored, RunnerEvent, Sender, load_state
 from fakebotapi import FakeBotApi
+from flows.commands import COMMANDS
 from flows.dialog import TypedText, Unreadable, event_for_command
 from tests.bot.harness import FakeClock, Harness, home_care, running_bot
 
@@ -96,9 +97,9 @@ def test_commands_become_their_events(api: FakeBotApi, text: str, name: str, arg
 
 
 def test_every_command_in_the_menu_is_known(api: FakeBotApi) -> None:
-    for name, _ in COMMANDS:
-        event = runner_event(api.user_sends_text(RUNNER, f"/{name}", enqueue=False))
-        assert event != Unreadable(kind="unknown_command"), name
+    for command in COMMANDS:
+        event = runner_event(api.user_sends_text(RUNNER, f"/{command.name}", enqueue=False))
+        assert event != Unreadable(kind="unknown_command"), command.name
 
 
 @pytest.mark.parametrize("text", ["/bogus", "/new_thing", "/ x"])

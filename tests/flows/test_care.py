@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows import care
+from flows import due_messages, follow_up_schedule, triage
+from flows.checkin import CheckInStep
 from flows.dialog import (
     AnswerSeenCheck,
     Command,
@@ -28,8 +29,10 @@ from flows.events import (
     ChangeEpisode,
     ChangeSettings,
     CheckInView,
+    Effect,
     EpisodeView,
     OpenEpisode,
+    Outcome,
     Profile,
     RecordCheckIn,
     RecordExercise,
@@ -43,8 +46,8 @@ from flows.local_time import (
     is_daytime,
     local_date_of,
 )
-from flows.questions import Step
-from flows.types import Disposition, Reply
+from flows.soreness import SorenessStep
+from flows.types import DONE, Disposition, Reply
 from tests.flows.conftest import play, recorded
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -76,6 +79,12 @@ PROFILE = Profile(
     sent_check_ins=frozenset({5, 12}),
     sent_seen_checks=frozenset({5}),
 )
+
+
+def after_assessment(profile: Profile, outcome: Outcome) -> tuple[Effect, ...]:
+    """The effects that follow the assessment an outcome recorded."""
+    done = recorded(outcome)
+    return follow_up_schedule.after_assessment(profile, done, triage.answers_of(done.answers))
 
 
 def of(kind: type, effects) -> list:
@@ -138,7 +147,7 @@ def test_an_assessment_is_recorded_then_opens_its_episode_before_anything_else()
 
 def test_home_care_schedules_the_first_check_in_about_24_hours_later_in_daytime() -> None:
     _, outcome = play("outside", "sudden", "1-2 days ago", "mild", "limp", "4", *["no"] * 12)
-    effects = care.after_assessment(PROFILE, recorded(outcome))
+    effects = after_assessment(PROFILE, outcome)
     first, reminder = of(ScheduleMessage, effects)
     assert first.kind == "checkin"
     # A reminder time chosen earlier starts with the plan: 07:00 London, the next morning.
@@ -153,9 +162,9 @@ def test_without_a_zone_follow_ups_keep_the_time_of_day_of_the_assessment() -> N
     _, outcome = play(
         "outside", "sudden", "1-2 days ago", "mild", "limp", "4", *["no"] * 12, now=night
     )
-    (first,) = of(ScheduleMessage, care.after_assessment(Profile(runner_id=1), recorded(outcome)))
+    (first,) = of(ScheduleMessage, after_assessment(Profile(runner_id=1), outcome))
     assert first.due_at == night + timedelta(hours=24)
-    zoned = of(ScheduleMessage, care.after_assessment(PROFILE, recorded(outcome)))[0]
+    zoned = of(ScheduleMessage, after_assessment(PROFILE, outcome))[0]
     assert zoned.due_at.astimezone().hour != 23 or zoned.due_at != first.due_at
 
 
@@ -165,9 +174,7 @@ def test_see_clinician_schedules_a_seen_check_at_48_hours_and_emergency_at_24() 
     )
     _, emergency = play("outside", "sudden", "today", "marked", "can't")
     for outcome, hours in ((clinician, 48), (emergency, 24)):
-        (check,) = of(
-            ScheduleMessage, care.after_assessment(Profile(runner_id=1), recorded(outcome))
-        )
+        (check,) = of(ScheduleMessage, after_assessment(Profile(runner_id=1), outcome))
         assert check.kind == "seen_check"
         assert check.due_at == recorded(outcome).completed_at + timedelta(hours=hours)
 
@@ -176,14 +183,14 @@ def test_see_clinician_schedules_a_seen_check_at_48_hours_and_emergency_at_24() 
 
 
 def payload(n: int = 1) -> dict:
-    return {"episode": care.episode_key(NOW), "n": n, "zone": "Europe/London"}
+    return {"episode": follow_up_schedule.episode_key(NOW), "n": n, "zone": "Europe/London"}
 
 
 def test_the_check_in_chain_is_24_48_72_hours_then_daily() -> None:
     dues = []
     due_at = NOW + timedelta(hours=24)
     for n in range(1, 6):
-        due = care.compose_due(
+        due = due_messages.compose_due(
             "checkin", payload(n), message_id=n, due_at=due_at, profile=PROFILE, now=due_at
         )
         assert due.replies[0].template == "care/checkin.j2"
@@ -198,7 +205,7 @@ def test_the_check_in_chain_is_24_48_72_hours_then_daily() -> None:
 
 
 def test_check_in_buttons_carry_the_message_and_the_soreness() -> None:
-    due = care.compose_due(
+    due = due_messages.compose_due(
         "checkin", payload(), message_id=42, due_at=NOW, profile=PROFILE, now=NOW
     )
     buttons = [b for row in due.replies[0].buttons for b in row]
@@ -208,7 +215,9 @@ def test_check_in_buttons_carry_the_message_and_the_soreness() -> None:
 
 def test_after_two_unanswered_check_ins_one_safety_net_and_nothing_more() -> None:
     quiet = replace(PROFILE, unanswered_checkins=2)
-    due = care.compose_due("checkin", payload(4), message_id=9, due_at=NOW, profile=quiet, now=NOW)
+    due = due_messages.compose_due(
+        "checkin", payload(4), message_id=9, due_at=NOW, profile=quiet, now=NOW
+    )
     assert [r.template for r in due.replies] == ["care/safety_net.j2"]
     assert due.follow_ups == ()
 
@@ -222,18 +231,18 @@ def test_writing_again_after_the_quiet_spell_restarts_check_ins() -> None:
 
 def test_a_check_in_of_a_finished_or_stopped_episode_is_dropped() -> None:
     over = replace(PROFILE, episode=replace(EPISODE, status="resolved"))
-    assert care.compose_due(
+    assert due_messages.compose_due(
         "checkin", payload(), message_id=1, due_at=NOW, profile=over, now=NOW
     ).drop_reason
     stopped = replace(PROFILE, followups_stopped=True)
-    assert care.compose_due(
+    assert due_messages.compose_due(
         "checkin", payload(), message_id=1, due_at=NOW, profile=stopped, now=NOW
     ).drop_reason
 
 
 def test_a_daily_reminder_shows_todays_session_and_schedules_the_next_local_occurrence() -> None:
     due_at = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)  # 07:00 in London in November
-    due = care.compose_due(
+    due = due_messages.compose_due(
         "reminder",
         {"zone": "Europe/London", "time": "07:00"},
         message_id=3,
@@ -252,7 +261,7 @@ def test_a_daily_reminder_shows_todays_session_and_schedules_the_next_local_occu
 def test_reminders_keep_local_time_across_the_spring_forward() -> None:
     profile = replace(PROFILE, zone="America/New_York", reminder_time="07:30")
     due_at = datetime(2027, 3, 13, 12, 30, tzinfo=UTC)  # 07:30 EST, the day before DST
-    due = care.compose_due(
+    due = due_messages.compose_due(
         "reminder",
         {"zone": "America/New_York", "time": "07:30"},
         message_id=1,
@@ -265,10 +274,10 @@ def test_reminders_keep_local_time_across_the_spring_forward() -> None:
 
 def test_a_paused_or_changed_reminder_is_dropped() -> None:
     paused = replace(PROFILE, reminders_paused=True)
-    assert care.compose_due(
+    assert due_messages.compose_due(
         "reminder", {"time": "07:00"}, message_id=1, due_at=NOW, profile=paused, now=NOW
     ).drop_reason
-    assert care.compose_due(
+    assert due_messages.compose_due(
         "reminder", {"time": "06:00"}, message_id=1, due_at=NOW, profile=PROFILE, now=NOW
     ).drop_reason
 
@@ -279,7 +288,7 @@ def test_a_paused_or_changed_reminder_is_dropped() -> None:
 def test_a_calm_check_in_asks_change_signs_and_exercises_then_thanks() -> None:
     outcome, replies = checkin_outcome(["same", "none", "normal", "all", "3", "settled"])
     assert [r.template for r in replies][-1] == "care/checkin_thanks.j2"
-    assert outcome.state.step is Step.DONE
+    assert outcome.state.step == DONE
     (record,) = of(RecordCheckIn, outcome.effects)
     assert (record.soreness, record.trend, record.verdict) == (3, "same", "continue")
     assert of(RecordSoreness, outcome.effects)[0].source == "checkin"
@@ -341,7 +350,7 @@ def test_a_check_in_waits_for_an_assessment_in_progress() -> None:
 def test_a_typed_score_answers_the_open_check_in() -> None:
     open_check_in = replace(PROFILE, open_check_in=12)
     outcome = advance(None, TypedText("3/10"), now=NOW, profile=open_check_in)
-    assert outcome.state.step is Step.CHECKIN_TREND
+    assert outcome.state.step is CheckInStep.TREND
     assert outcome.state.answers["ci"] == "12"
 
 
@@ -356,7 +365,7 @@ def test_a_bare_score_outside_a_question_is_a_soreness_report_with_the_trend() -
 
 def test_sore_without_a_number_asks_for_it() -> None:
     outcome = advance(None, Command("sore"), now=NOW, profile=PROFILE)
-    assert outcome.state.step is Step.SORENESS
+    assert outcome.state.step is SorenessStep.SCORE
     done = advance(outcome.state, TypedText("5"), now=NOW, profile=PROFILE)
     assert of(RecordSoreness, done.effects)[0].value == 5
 
@@ -433,7 +442,7 @@ def home_care(zone: str | None, assessed_at: datetime, *, check_ins=(), **change
 
 def check_in(profile: Profile, n: int, *, due_at: datetime, now: datetime, tag: str = ""):
     assert profile.episode is not None
-    message = care.schedule_follow_up(
+    message = follow_up_schedule.schedule_follow_up(
         profile,
         kind="checkin",
         due_at=due_at,
@@ -441,7 +450,7 @@ def check_in(profile: Profile, n: int, *, due_at: datetime, now: datetime, tag: 
         number=n,
         tag=tag,
     )
-    due = care.compose_due(
+    due = due_messages.compose_due(
         "checkin", dict(message.payload), message_id=n, due_at=due_at, profile=profile, now=now
     )
     return message, due
@@ -452,7 +461,7 @@ def test_an_overdue_check_in_waits_for_the_morning_instead_of_going_out_at_night
     # bot is down until 00:28 on the night the clocks spring forward (29 March 2026).
     profile = home_care(BERLIN, local(BERLIN, 2026, 3, 27, 23))
     assert profile.episode is not None
-    (_, first), (_, second) = care.follow_up_times(
+    (_, first), (_, second) = follow_up_schedule.follow_up_times(
         profile, assessed_at=profile.episode.assessed_at, disposition=Disposition.HOME_CARE
     )[:2]
     assert first == local(BERLIN, 2026, 3, 28, 20)
@@ -499,7 +508,7 @@ def test_a_check_in_after_a_long_outage_is_dropped_and_the_chain_picks_up_now() 
     due_at = local(BERLIN, 2026, 3, 26, 18)
     now = local(BERLIN, 2026, 3, 29, 10)  # three days later, after the spring forward
     message, due = check_in(profile, 7, due_at=due_at, now=now)
-    assert due.drop_reason == care.DROP_CHECK_IN_LATE and due.replies == ()
+    assert due.drop_reason == due_messages.DROP_CHECK_IN_LATE and due.replies == ()
     (follow,) = due.follow_ups
     # Not a catch-up of every missed day: the newest check-in that is not too late itself.
     assert follow.due_at == local(BERLIN, 2026, 3, 28, 18)
@@ -513,12 +522,12 @@ def test_a_check_in_whose_morning_comes_after_the_next_one_is_dropped_for_it() -
     # Sydney) is 02:24 there, and by 09:00 in Los Angeles the second is due.
     assessed_at = datetime(2026, 3, 28, 13, 29, tzinfo=UTC)
     sydney = home_care(SYDNEY, assessed_at)
-    (_, first), *_ = care.follow_up_times(
+    (_, first), *_ = follow_up_schedule.follow_up_times(
         sydney, assessed_at=assessed_at, disposition=Disposition.HOME_CARE
     )
     moved = replace(sydney, zone=LOS_ANGELES)
     _, due = check_in(moved, 1, due_at=first, now=local(LOS_ANGELES, 2026, 3, 30, 2, 24))
-    assert due.drop_reason == care.DROP_CHECK_IN_SUPERSEDED
+    assert due.drop_reason == due_messages.DROP_CHECK_IN_SUPERSEDED
     (follow,) = due.follow_ups
     assert follow.payload["n"] == 2 and follow.due_at == local(LOS_ANGELES, 2026, 3, 30, 9)
 
@@ -529,7 +538,7 @@ def test_without_a_zone_a_check_in_goes_out_at_any_hour_unless_too_late() -> Non
     _, due = check_in(profile, 1, due_at=night, now=night + timedelta(hours=2))
     assert due.replies and due.postpone_until is None
     _, late = check_in(profile, 1, due_at=night, now=night + CHECKIN_MAX_LATENESS + timedelta(1))
-    assert late.drop_reason == care.DROP_CHECK_IN_LATE and len(late.follow_ups) == 1
+    assert late.drop_reason == due_messages.DROP_CHECK_IN_LATE and len(late.follow_ups) == 1
 
 
 def test_lateness_is_elapsed_time_whatever_zone_the_times_are_given_in() -> None:
@@ -546,7 +555,7 @@ def test_a_seen_check_is_sent_however_late_and_at_any_hour() -> None:
         home_care(BERLIN, local(BERLIN, 2026, 3, 20, 9)),
         episode=replace(EPISODE, disposition=Disposition.SEE_CLINICIAN),
     )
-    due = care.compose_due(
+    due = due_messages.compose_due(
         "seen_check",
         payload(),
         message_id=3,
@@ -557,8 +566,8 @@ def test_a_seen_check_is_sent_however_late_and_at_any_hour() -> None:
     assert [r.template for r in due.replies] == ["care/seen_check.j2"]
 
 
-def reminder(profile: Profile, *, due_at: datetime, now: datetime) -> care.Due:
-    return care.compose_due(
+def reminder(profile: Profile, *, due_at: datetime, now: datetime) -> due_messages.Due:
+    return due_messages.compose_due(
         "reminder",
         {"zone": profile.zone, "time": profile.reminder_time},
         message_id=1,
@@ -573,7 +582,7 @@ def test_yesterdays_reminder_is_dropped_and_todays_still_comes() -> None:
     due = reminder(
         profile, due_at=local(BERLIN, 2026, 3, 28, 7), now=local(BERLIN, 2026, 3, 29, 6, 30)
     )
-    assert due.drop_reason == care.DROP_REMINDER_STALE and due.replies == ()
+    assert due.drop_reason == due_messages.DROP_REMINDER_STALE and due.replies == ()
     (follow,) = due.follow_ups
     assert follow.due_at == local(BERLIN, 2026, 3, 29, 7) == datetime(2026, 3, 29, 5, tzinfo=UTC)
     assert follow.key == "r7:reminder:2026-03-29:07:00"
@@ -619,14 +628,14 @@ def test_a_reminder_is_sent_only_on_its_own_local_day(
     profile = home_care(zone, due_at - timedelta(days=3), reminder_time=time_of_day)
     due = reminder(profile, due_at=due_at, now=now)
     assert bool(due.replies) is sent
-    assert due.drop_reason == (None if sent else care.DROP_REMINDER_STALE)
+    assert due.drop_reason == (None if sent else due_messages.DROP_REMINDER_STALE)
     (follow,) = due.follow_ups
     assert local_date_of(follow.due_at, zone) >= local_date_of(now, zone)
 
 
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
-        care.compose_due(
+        due_messages.compose_due(
             "checkin",
             payload(),
             message_id=1,
@@ -649,11 +658,11 @@ def test_after_a_week_down_the_reminders_pick_up_today_not_day_by_day() -> None:
 
 def test_after_the_safety_net_reminders_stay_quiet_but_chained_until_the_runner_writes() -> None:
     quiet = home_care(BERLIN, local(BERLIN, 2026, 3, 20, 9), unanswered_checkins=3)
-    assert care.safety_net_sent(quiet)
+    assert due_messages.safety_net_sent(quiet)
     due_at = local(BERLIN, 2026, 3, 25, 7)
     for day in range(25, 31):
         due = reminder(quiet, due_at=due_at, now=due_at)
-        assert due.drop_reason == care.DROP_QUIET and due.replies == ()
+        assert due.drop_reason == due_messages.DROP_QUIET and due.replies == ()
         (follow,) = due.follow_ups
         assert local_date_of(follow.due_at, BERLIN) == date(2026, 3, day + 1)
         due_at = follow.due_at
@@ -667,14 +676,14 @@ def test_after_the_safety_net_check_ins_end_until_the_runner_writes_then_start_a
     quiet = home_care(BERLIN, assessed_at, unanswered_checkins=3)
     due_at = local(BERLIN, 2026, 3, 24, 18)
     _, due = check_in(quiet, 4, due_at=due_at, now=due_at)
-    assert due == care.Due(drop_reason=care.DROP_QUIET)
+    assert due == due_messages.Due(drop_reason=due_messages.DROP_QUIET)
     # The runner writes: a new chain starts, and it goes on.
     now = due_at + timedelta(days=1)
     wrote = advance(None, TypedText("2/10"), now=now, profile=quiet)
     (restart,) = of(ScheduleMessage, wrote.effects)
     assert restart.kind == "checkin"
     answering = replace(quiet, unanswered_checkins=0)
-    sent = care.compose_due(
+    sent = due_messages.compose_due(
         "checkin",
         dict(restart.payload),
         message_id=40,
@@ -695,9 +704,9 @@ def test_a_chain_started_again_never_reuses_a_key_of_an_earlier_chain() -> None:
     answered = (CheckInView(assessed_at + timedelta(days=1), 3, "same"),)
     quiet = home_care(BERLIN, assessed_at, check_ins=answered, unanswered_checkins=3)
     now = local(BERLIN, 2026, 3, 30, 12)
-    (restart,) = care.restart_check_ins(quiet, now=now)
+    (restart,) = follow_up_schedule.restart_check_ins(quiet, now=now)
     assert restart.payload["n"] == 5
-    sent = care.compose_due(
+    sent = due_messages.compose_due(
         "checkin",
         dict(restart.payload),
         message_id=50,
@@ -706,7 +715,7 @@ def test_a_chain_started_again_never_reuses_a_key_of_an_earlier_chain() -> None:
         now=restart.due_at,
     )
     (follow,) = sent.follow_ups
-    earlier_sixth = care.schedule_follow_up(
+    earlier_sixth = follow_up_schedule.schedule_follow_up(
         quiet, kind="checkin", due_at=restart.due_at, assessed_at=assessed_at, number=6
     )
     assert follow.payload["n"] == 6 and follow.key != earlier_sixth.key
@@ -755,10 +764,13 @@ def test_a_due_check_in_is_sent_in_daytime_postponed_into_it_or_dropped_for_the_
         assert zone is not None and due.follow_ups == ()
         assert now < due.postpone_until and due.postpone_until - due_at <= CHECKIN_MAX_LATENESS
         assert due.postpone_until.astimezone(ZoneInfo(zone)).time() == time(9, 0)
-    elif due.drop_reason == care.DROP_QUIET:
+    elif due.drop_reason == due_messages.DROP_QUIET:
         assert unanswered > 2 and due.follow_ups == ()
     else:
-        assert due.drop_reason in (care.DROP_CHECK_IN_LATE, care.DROP_CHECK_IN_SUPERSEDED)
+        assert due.drop_reason in (
+            due_messages.DROP_CHECK_IN_LATE,
+            due_messages.DROP_CHECK_IN_SUPERSEDED,
+        )
         carries_the_chain_on(due.follow_ups)
 
 
@@ -780,10 +792,10 @@ def test_downtime_never_ends_a_check_in_chain_nor_sends_one_at_night(
     down_from = assessed_at + timedelta(minutes=down_after_minutes)
     down_until = down_from + timedelta(minutes=down_minutes)
     profile = home_care(zone, assessed_at)
-    (kind, due_at), *_ = care.follow_up_times(
+    (kind, due_at), *_ = follow_up_schedule.follow_up_times(
         profile, assessed_at=assessed_at, disposition=Disposition.HOME_CARE
     )
-    message = care.schedule_follow_up(
+    message = follow_up_schedule.schedule_follow_up(
         profile, kind=kind, due_at=due_at, assessed_at=assessed_at, number=1
     )
     sent: list[datetime] = []
@@ -792,7 +804,7 @@ def test_downtime_never_ends_a_check_in_chain_nor_sends_one_at_night(
         picked_up = ready_at + timedelta(minutes=lag_minutes)
         if down_from <= picked_up < down_until:
             picked_up = down_until
-        due = care.compose_due(
+        due = due_messages.compose_due(
             "checkin",
             dict(message.payload),
             message_id=1,

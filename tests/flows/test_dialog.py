@@ -16,8 +16,8 @@ from flows.dialog import (
     advance,
     event_for_command,
 )
-from flows.questions import Step
-from flows.types import Disposition
+from flows.triage import TriageStep
+from flows.types import DONE, Disposition
 from tests.flows.conftest import NOW, play, recorded
 
 # A sudden outside sprain, walking with a limp, pain 4, no warning signs.
@@ -25,7 +25,7 @@ SPRAIN = ["outside", "sudden", "1-2 days ago", "mild", "limp", "4"]
 SUDDEN_FLAGS_NO = ["no"] * 12  # deformity .. giving way on the sudden path without a pop
 
 
-def asked_steps(*typed: str) -> list[Step]:
+def asked_steps(*typed: str) -> list[str]:
     """The steps asked, in order, while typing the answers."""
     outcome = advance(None, StartAssessment(), now=NOW)
     state = outcome.state
@@ -33,14 +33,14 @@ def asked_steps(*typed: str) -> list[Step]:
     for text in typed:
         outcome = advance(state, TypedText(text), now=NOW)
         state = outcome.state or state
-        if state.step is not Step.DONE:
+        if state.step != DONE:
             steps.append(state.step)
     return steps
 
 
 def test_sudden_sprain_without_warning_signs_ends_in_home_care_with_three_messages() -> None:
     state, outcome = play(*SPRAIN, *SUDDEN_FLAGS_NO)
-    assert state.step is Step.DONE
+    assert state.step == DONE
     assert recorded(outcome) is not None
     assert recorded(outcome).decision.disposition is Disposition.HOME_CARE
     assert [r.template for r in outcome.replies] == [
@@ -52,10 +52,12 @@ def test_sudden_sprain_without_warning_signs_ends_in_home_care_with_three_messag
 
 def test_sudden_path_asks_crunch_bleeding_and_ottawa_but_not_hot_joint_or_bone_spot() -> None:
     steps = asked_steps(*SPRAIN, *SUDDEN_FLAGS_NO)
-    assert Step.CRUNCH in steps and Step.BLEEDING in steps and Step.OTTAWA in steps
-    assert Step.HOT_JOINT not in steps and Step.BONE_SPOT not in steps
-    assert Step.TREND not in steps  # started 1-2 days ago
-    assert Step.TIPTOE not in steps  # no pop
+    assert (
+        TriageStep.CRUNCH in steps and TriageStep.BLEEDING in steps and TriageStep.OTTAWA in steps
+    )
+    assert TriageStep.HOT_JOINT not in steps and TriageStep.BONE_SPOT not in steps
+    assert TriageStep.TREND not in steps  # started 1-2 days ago
+    assert TriageStep.TIPTOE not in steps  # no pop
     assert len(steps) == len(SPRAIN) + len(SUDDEN_FLAGS_NO)
 
 
@@ -63,8 +65,16 @@ def test_gradual_path_asks_hot_joint_and_bone_spot_but_not_ottawa() -> None:
     steps = asked_steps(
         "back", "gradual", "more than 6 weeks ago", "same", "none", "normal", "3", *["no"] * 11
     )
-    assert Step.TREND in steps and Step.HOT_JOINT in steps and Step.BONE_SPOT in steps
-    assert Step.OTTAWA not in steps and Step.CRUNCH not in steps and Step.BLEEDING not in steps
+    assert (
+        TriageStep.TREND in steps
+        and TriageStep.HOT_JOINT in steps
+        and TriageStep.BONE_SPOT in steps
+    )
+    assert (
+        TriageStep.OTTAWA not in steps
+        and TriageStep.CRUNCH not in steps
+        and TriageStep.BLEEDING not in steps
+    )
 
 
 def test_not_improving_after_six_weeks_sends_to_a_clinician() -> None:
@@ -88,7 +98,7 @@ def test_ottawa_bone_tenderness_sends_to_a_clinician() -> None:
 
 def test_cannot_take_four_steps_ends_the_questions_at_once_as_an_emergency() -> None:
     state, outcome = play("outside", "sudden", "today", "marked", "can't")
-    assert state.step is Step.DONE
+    assert state.step == DONE
     assert recorded(outcome).decision.disposition is Disposition.EMERGENCY
     assert recorded(outcome).decision.reasons == ("E4",)
     assert [r.template for r in outcome.replies] == ["triage/outcome_emergency.j2"]
@@ -97,7 +107,7 @@ def test_cannot_take_four_steps_ends_the_questions_at_once_as_an_emergency() -> 
 def test_a_pop_with_a_failed_tiptoe_test_is_an_emergency_even_with_little_pain() -> None:
     # deformity no, circulation no, crunch no, pop yes -> tiptoe asked -> "I can't"
     steps = asked_steps("back", "sudden", "today", "none", "normal", "1", "no", "no", "no", "yes")
-    assert steps[-1] is Step.TIPTOE
+    assert steps[-1] is TriageStep.TIPTOE
     _, outcome = play(
         "back", "sudden", "today", "none", "normal", "1", "no", "no", "no", "yes", "i can't"
     )
@@ -116,7 +126,7 @@ def test_buttons_drive_the_dialog_and_carry_the_version() -> None:
     outside = question.buttons[0][0]
     assert (outside.step, outside.value, question.version) == ("loc", "outside", 1)
     moved = advance(outcome.state, ChooseAnswer("loc", "outside", question.version), now=NOW)
-    assert moved.state.step is Step.ONSET
+    assert moved.state.step is TriageStep.ONSET
     assert moved.state.answers == {"loc": "outside"}
     assert moved.replies[0].version == 2
 
@@ -139,20 +149,20 @@ def test_a_button_with_an_unknown_value_changes_nothing() -> None:
 
 def test_back_returns_to_the_previous_question_and_forgets_its_answer() -> None:
     state, _ = play("outside", "sudden", "5-10 days ago")
-    assert state.step is Step.TREND
+    assert state.step is TriageStep.TREND
     back = advance(state, Navigate("back", state.version), now=NOW)
-    assert back.state.step is Step.STARTED
+    assert back.state.step is TriageStep.STARTED
     assert back.state.answers == {"loc": "outside", "onset": "sudden"}
     # A different answer takes a different path: no improvement question before 5 days.
     onward = advance(back.state, TypedText("today"), now=NOW)
-    assert onward.state.step is Step.SWELLING
+    assert onward.state.step is TriageStep.SWELLING
 
 
 def test_typed_back_navigates_except_where_back_is_an_answer() -> None:
     state, _ = play("back")  # at the location question "back" means the back of the ankle
-    assert state.answers == {"loc": "back"} and state.step is Step.ONSET
+    assert state.answers == {"loc": "back"} and state.step is TriageStep.ONSET
     state, _outcome = play("back", "back")
-    assert state.step is Step.LOCATION and state.answers == {}
+    assert state.step is TriageStep.LOCATION and state.answers == {}
 
 
 def test_the_first_question_has_nothing_to_go_back_to() -> None:
@@ -165,7 +175,7 @@ def test_the_first_question_has_nothing_to_go_back_to() -> None:
 def test_start_over_begins_a_fresh_assessment() -> None:
     state, _ = play("outside", "sudden")
     fresh = advance(state, Navigate("restart", state.version), now=NOW)
-    assert fresh.state.step is Step.LOCATION and fresh.state.answers == {}
+    assert fresh.state.step is TriageStep.LOCATION and fresh.state.answers == {}
     assert fresh.state.version == state.version + 1
 
 
@@ -180,7 +190,7 @@ def test_unclear_text_is_re_asked_with_the_buttons() -> None:
 
 def test_typed_pain_accepts_seven_and_seven_out_of_ten_but_not_eleven() -> None:
     state, _ = play(*SPRAIN[:5])
-    assert state.step is Step.PAIN
+    assert state.step is TriageStep.PAIN
     assert advance(state, TypedText("7/10"), now=NOW).state.answers["pain"] == "7"
     assert advance(state, TypedText("7"), now=NOW).state.answers["pain"] == "7"
     assert advance(state, TypedText("11"), now=NOW).state is None
@@ -203,7 +213,7 @@ def test_stickers_and_other_media_change_nothing_and_repeat_the_question() -> No
 def test_cancel_ends_the_assessment_and_text_afterwards_points_to_new() -> None:
     state, _ = play("outside")
     cancelled = advance(state, CancelAssessment(), now=NOW)
-    assert cancelled.state.step is Step.DONE and cancelled.state.answers == {}
+    assert cancelled.state.step == DONE and cancelled.state.answers == {}
     after = advance(cancelled.state, TypedText("outside"), now=NOW)
     assert after.replies[0].template == "triage/no_assessment.j2"
 
@@ -223,8 +233,10 @@ def test_help_mid_assessment_repeats_the_question_after_the_help() -> None:
 
 
 def test_commands_map_to_events_and_unknown_ones_are_unreadable() -> None:
-    assert event_for_command("new") == StartAssessment(intro=False)
-    assert event_for_command("START") == StartAssessment(intro=True)
+    new = advance(None, event_for_command("new"), now=NOW)
+    assert [r.template for r in new.replies] == ["triage/ask_location.j2"]
+    start = advance(None, event_for_command("START"), now=NOW)
+    assert [r.template for r in start.replies] == ["triage/welcome.j2", "triage/ask_location.j2"]
     assert event_for_command("frobnicate") == Unreadable("unknown_command")
 
 

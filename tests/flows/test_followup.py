@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from flows.followup import (
     CheckIn,
     Episode,
@@ -15,6 +14,7 @@ from flows.followup import (
     keeps_nudging,
     should_send_safety_net,
 )
+
 from flows.types import Disposition, Trend, YesNo
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)

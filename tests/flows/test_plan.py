@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from flows import plan
+from flows import exercise_plan
 from flows.dialog import Command, ShowExercise, TypedText, advance
 from flows.events import ChangeEpisode, CheckInView, PlanEventView, RecordPlanEvent
 from flows.types import Started, WeightBearing
@@ -29,19 +29,24 @@ def profile_at(*, walking: str | None = None, soreness: int = 2, phase: int = 1,
 
 
 def test_the_gate_stays_closed_while_walking_hurts_and_the_injury_is_fresh() -> None:
-    assert set(plan.gate_blockers(profile_at(), now=day(1))) >= {"walking", "recent_injury"}
+    assert set(exercise_plan.gate_blockers(profile_at(), now=day(1))) >= {
+        "walking",
+        "recent_injury",
+    }
 
 
 def test_the_gate_opens_once_walking_is_normal_72_hours_later_and_pain_is_low() -> None:
     profile = profile_at(walking=WeightBearing.NORMAL)
-    assert plan.gate_blockers(profile, now=day(2)) == ("recent_injury",)
-    assert plan.gate_blockers(profile, now=day(3)) == ()
-    answers = plan.current_answers(profile, now=day(3))
+    assert exercise_plan.gate_blockers(profile, now=day(2)) == ("recent_injury",)
+    assert exercise_plan.gate_blockers(profile, now=day(3)) == ()
+    answers = exercise_plan.current_answers(profile, now=day(3))
     assert answers.started is Started.DAYS_3_4 and answers.pain == 2
 
 
 def test_pain_5_closes_the_gate_again() -> None:
-    assert plan.gate_blockers(profile_at(walking="normal", soreness=5), now=day(4)) == ("pain",)
+    assert exercise_plan.gate_blockers(profile_at(walking="normal", soreness=5), now=day(4)) == (
+        "pain",
+    )
 
 
 def today(pain: int, *, at=None, morning_worse: bool = False) -> CheckInView:
@@ -60,8 +65,8 @@ def test_two_safe_days_step_the_plan_forward_with_the_reason() -> None:
     yesterday = CheckInView(
         day(1), 3, "better", exercises_done=True, exercise_pain=2, morning_worse=False
     )
-    counted = plan.with_check_in(profile_at(check_ins=(yesterday,)), today(2))
-    replies, effects = plan.progress_after_check_in(counted, now=day(2))
+    counted = exercise_plan.with_check_in(profile_at(check_ins=(yesterday,)), today(2))
+    replies, effects = exercise_plan.progress_after_check_in(counted, now=day(2))
     assert replies[0].template == "plan/phase_changed.j2"
     assert replies[0].context == {"from": 1, "to": 2, "reason": "two_safe_days"}
     assert ChangeEpisode({"phase": 2}) in effects
@@ -69,15 +74,15 @@ def test_two_safe_days_step_the_plan_forward_with_the_reason() -> None:
 
 
 def test_pain_above_5_during_exercise_steps_the_plan_back() -> None:
-    counted = plan.with_check_in(profile_at(phase=3), today(7, at=day(4)))
-    replies, effects = plan.progress_after_check_in(counted, now=day(4))
+    counted = exercise_plan.with_check_in(profile_at(phase=3), today(7, at=day(4)))
+    replies, effects = exercise_plan.progress_after_check_in(counted, now=day(4))
     assert replies[0].context == {"from": 3, "to": 2, "reason": "pain_above_5"}
     assert ChangeEpisode({"phase": 2}) in effects
 
 
 def test_the_acceptable_zone_holds_the_plan_without_a_message() -> None:
-    counted = plan.with_check_in(profile_at(phase=2), today(4, at=day(4)))
-    assert plan.progress_after_check_in(counted, now=day(4)) == ((), ())
+    counted = exercise_plan.with_check_in(profile_at(phase=2), today(4, at=day(4)))
+    assert exercise_plan.progress_after_check_in(counted, now=day(4)) == ((), ())
 
 
 def test_good_days_of_an_earlier_phase_do_not_carry_the_plan_on() -> None:
@@ -89,8 +94,8 @@ def test_good_days_of_an_earlier_phase_do_not_carry_the_plan_on() -> None:
         profile_at(phase=2, check_ins=(yesterday,)),
         plan_events=(PlanEventView(day(1.5), "phase", {"from": 1, "to": 2}),),
     )
-    counted = plan.with_check_in(stepped, today(2))
-    assert plan.progress_after_check_in(counted, now=day(2)) == ((), ())
+    counted = exercise_plan.with_check_in(stepped, today(2))
+    assert exercise_plan.progress_after_check_in(counted, now=day(2)) == ((), ())
 
 
 def test_the_gate_is_judged_on_the_walking_reported_at_this_check_in() -> None:
@@ -104,9 +109,9 @@ def test_the_gate_is_judged_on_the_walking_reported_at_this_check_in() -> None:
         walking="normal",
     )
     limping = replace(today(2, at=day(4)), walking="painful")
-    counted = plan.with_check_in(profile_at(phase=3, check_ins=(walked,)), limping)
-    assert "walking" in plan.gate_blockers(counted, now=day(4))
-    assert plan.progress_after_check_in(counted, now=day(4)) == ((), ())
+    counted = exercise_plan.with_check_in(profile_at(phase=3, check_ins=(walked,)), limping)
+    assert "walking" in exercise_plan.gate_blockers(counted, now=day(4))
+    assert exercise_plan.progress_after_check_in(counted, now=day(4)) == ((), ())
 
 
 def test_run_waits_for_phase_4_then_asks_the_readiness_checks() -> None:

@@ -12,16 +12,15 @@ from flows.progression import (
     READINESS_CHECKS,
     WALK_RUN_STEPS,
     DayResponse,
+    Move,
     Reason,
     RunDay,
-    Step,
     WalkRunStep,
     Zone,
     decide_progression,
     decide_run_step,
     is_ready_to_run,
     is_resolved,
-    readiness_check_passed,
     weekly_increase,
     zone_for,
 )
@@ -76,7 +75,7 @@ PROGRESSION_CASES = [
         Phase.BALANCE,
         [day(0, 6)],
         True,
-        Step.BACK,
+        Move.BACK,
         Reason.PAIN_ABOVE_5,
         Phase.STRENGTH,
         id="pain_6_during_steps_back",
@@ -85,7 +84,7 @@ PROGRESSION_CASES = [
         Phase.BALANCE,
         [day(0, 1), day(1, 1), day(2, 7)],
         True,
-        Step.BACK,
+        Move.BACK,
         Reason.PAIN_ABOVE_5,
         Phase.STRENGTH,
         id="pain_above_5_after_safe_days_still_steps_back",
@@ -94,7 +93,7 @@ PROGRESSION_CASES = [
         Phase.STRENGTH,
         [day(0, 2, morning_worse=True)],
         True,
-        Step.BACK,
+        Move.BACK,
         Reason.MORNING_WORSE,
         Phase.MOBILITY,
         id="worse_next_morning_steps_back",
@@ -103,7 +102,7 @@ PROGRESSION_CASES = [
         Phase.STRENGTH,
         [day(0, 2, morning_worse=None, morning_pain=6)],
         True,
-        Step.BACK,
+        Move.BACK,
         Reason.MORNING_PAIN_ABOVE_5,
         Phase.MOBILITY,
         id="next_morning_above_5_steps_back",
@@ -115,7 +114,7 @@ PROGRESSION_CASES = [
             day(1, 2, morning_worse=None, morning_pain=3),
         ],
         True,
-        Step.BACK,
+        Move.BACK,
         Reason.MORNING_WORSE,
         Phase.MOBILITY,
         id="morning_pain_higher_than_the_morning_before_counts_as_worse",
@@ -124,7 +123,7 @@ PROGRESSION_CASES = [
         Phase.MOBILITY,
         [day(0, 8)],
         False,
-        Step.BACK,
+        Move.BACK,
         Reason.PAIN_ABOVE_5,
         Phase.MOBILITY,
         id="step_back_never_goes_below_mobility",
@@ -133,7 +132,7 @@ PROGRESSION_CASES = [
         Phase.PLYOMETRIC,
         [day(0, 1), day(1, 1)],
         False,
-        Step.BACK,
+        Move.BACK,
         Reason.GATE_CLOSED,
         Phase.BALANCE,
         id="closed_gate_drops_a_plyometric_plan_to_balance",
@@ -143,7 +142,7 @@ PROGRESSION_CASES = [
         Phase.BALANCE,
         [day(0, 7, morning_worse=True)],
         True,
-        Step.BACK,
+        Move.BACK,
         Reason.PAIN_ABOVE_5,
         Phase.STRENGTH,
         id="pain_above_5_is_named_before_a_worse_morning",
@@ -152,7 +151,7 @@ PROGRESSION_CASES = [
         Phase.BALANCE,
         [day(0, 4, morning_worse=True)],
         True,
-        Step.BACK,
+        Move.BACK,
         Reason.MORNING_WORSE,
         Phase.STRENGTH,
         id="back_wins_over_hold_acceptable_pain_with_a_worse_morning",
@@ -161,7 +160,7 @@ PROGRESSION_CASES = [
         Phase.BALANCE,
         [day(0, 1), day(1, 1), day(2, 4)],
         True,
-        Step.HOLD,
+        Move.HOLD,
         Reason.ACCEPTABLE_ZONE,
         Phase.BALANCE,
         id="hold_wins_over_forward_acceptable_day_after_safe_days",
@@ -171,7 +170,7 @@ PROGRESSION_CASES = [
         Phase.STRENGTH,
         [day(0, 4)],
         True,
-        Step.HOLD,
+        Move.HOLD,
         Reason.ACCEPTABLE_ZONE,
         Phase.STRENGTH,
         id="pain_4_settled_by_morning_holds",
@@ -180,7 +179,7 @@ PROGRESSION_CASES = [
         Phase.STRENGTH,
         [day(0, 5)],
         True,
-        Step.HOLD,
+        Move.HOLD,
         Reason.ACCEPTABLE_ZONE,
         Phase.STRENGTH,
         id="pain_5_settled_by_morning_holds",
@@ -189,7 +188,7 @@ PROGRESSION_CASES = [
         Phase.STRENGTH,
         [],
         True,
-        Step.HOLD,
+        Move.HOLD,
         Reason.NOT_ENOUGH_DATA,
         Phase.STRENGTH,
         id="no_responses_hold",
@@ -198,7 +197,7 @@ PROGRESSION_CASES = [
         Phase.STRENGTH,
         [day(0, 1)],
         True,
-        Step.HOLD,
+        Move.HOLD,
         Reason.NOT_ENOUGH_DATA,
         Phase.STRENGTH,
         id="one_safe_day_is_not_enough",
@@ -207,7 +206,7 @@ PROGRESSION_CASES = [
         Phase.STRENGTH,
         [day(0, 1), day(1, 1, morning_worse=None)],
         True,
-        Step.HOLD,
+        Move.HOLD,
         Reason.NOT_ENOUGH_DATA,
         Phase.STRENGTH,
         id="safe_days_with_an_unknown_morning_hold",
@@ -216,7 +215,7 @@ PROGRESSION_CASES = [
         Phase.STRENGTH,
         [day(0, 1), day(1, None, morning_worse=None, done=False)],
         True,
-        Step.HOLD,
+        Move.HOLD,
         Reason.NOT_DONE,
         Phase.STRENGTH,
         id="a_skipped_session_holds",
@@ -225,7 +224,7 @@ PROGRESSION_CASES = [
         Phase.STRENGTH,
         [day(0, 1), day(1, 1), day(1, 6)],
         True,
-        Step.BACK,
+        Move.BACK,
         Reason.PAIN_ABOVE_5,
         Phase.MOBILITY,
         id="duplicate_day_last_report_wins",
@@ -234,7 +233,7 @@ PROGRESSION_CASES = [
         Phase.BALANCE,
         [day(0, 1), day(1, 2)],
         False,
-        Step.HOLD,
+        Move.HOLD,
         Reason.GATE_CLOSED,
         Phase.BALANCE,
         id="two_safe_days_hold_at_balance_while_the_gate_is_closed",
@@ -243,7 +242,7 @@ PROGRESSION_CASES = [
         Phase.PLYOMETRIC,
         [day(0, 1), day(1, 2)],
         True,
-        Step.HOLD,
+        Move.HOLD,
         Reason.TOP_PHASE,
         Phase.PLYOMETRIC,
         id="two_safe_days_in_the_top_phase_hold",
@@ -253,7 +252,7 @@ PROGRESSION_CASES = [
         Phase.MOBILITY,
         [day(0, 3), day(1, 0)],
         False,
-        Step.FORWARD,
+        Move.FORWARD,
         Reason.TWO_SAFE_DAYS,
         Phase.STRENGTH,
         id="two_safe_days_step_forward",
@@ -262,7 +261,7 @@ PROGRESSION_CASES = [
         Phase.BALANCE,
         [day(0, 1), day(1, 2)],
         True,
-        Step.FORWARD,
+        Move.FORWARD,
         Reason.TWO_SAFE_DAYS,
         Phase.PLYOMETRIC,
         id="two_safe_days_reach_plyometric_with_the_gate_open",
@@ -271,7 +270,7 @@ PROGRESSION_CASES = [
         Phase.STRENGTH,
         [day(0, 7), day(1, 4), day(2, 2), day(3, 1)],
         True,
-        Step.FORWARD,
+        Move.FORWARD,
         Reason.TWO_SAFE_DAYS,
         Phase.BALANCE,
         id="only_the_most_recent_days_count",
@@ -280,7 +279,7 @@ PROGRESSION_CASES = [
         Phase.STRENGTH,
         [day(3, 1), day(2, 2)],
         True,
-        Step.FORWARD,
+        Move.FORWARD,
         Reason.TWO_SAFE_DAYS,
         Phase.BALANCE,
         id="responses_are_read_in_day_order",
@@ -297,7 +296,7 @@ class TestDecideProgression:
         phase: Phase,
         responses: list[DayResponse],
         gate_open: bool,
-        step: Step,
+        step: Move,
         reason: Reason,
         to_phase: Phase,
     ) -> None:
@@ -333,9 +332,9 @@ class TestDecideProgression:
         decision = decide_progression(phase=phase, responses=responses, gate_open=False)
         assert decision.to_phase is not Phase.PLYOMETRIC
         assert Phase.MOBILITY <= decision.to_phase <= Phase.BALANCE
-        if decision.step is Step.FORWARD:
+        if decision.step is Move.FORWARD:
             assert decision.to_phase == decision.from_phase + 1
-        if decision.step is Step.HOLD:
+        if decision.step is Move.HOLD:
             assert decision.to_phase is decision.from_phase
 
 
@@ -383,18 +382,6 @@ class TestReadinessToRun:
         for fact in ("30 minutes", "10 seconds", "10 single-leg squats", "1 minute", "10-15"):
             assert fact in texts
 
-    @pytest.mark.parametrize(
-        ("pain_during", "morning_worse", "passed"),
-        [(0, False, True), (2, False, True), (3, False, False), (1, True, False)],
-        ids=["pain_0_passes", "pain_2_passes", "pain_3_fails", "worse_morning_fails"],
-    )
-    def test_a_check_passes_only_at_2_or_less_and_no_worse_morning(
-        self, pain_during: int, morning_worse: bool, passed: bool
-    ) -> None:
-        assert (
-            readiness_check_passed(pain_during=pain_during, morning_worse=morning_worse) is passed
-        )
-
     def test_ready_when_every_check_passed_the_gate_is_open_and_no_trigger(self) -> None:
         assert is_ready_to_run(ALL_PASSED, gate_open=True, has_trigger=False) is True
 
@@ -427,67 +414,67 @@ def run(step_index: int, pain: int, *, worse: bool = False, swollen: bool = Fals
 
 
 RUN_CASES = [
-    pytest.param([], 0, Step.HOLD, Reason.FIRST_RUN, id="no_runs_start_at_the_first_step"),
+    pytest.param([], 0, Move.HOLD, Reason.FIRST_RUN, id="no_runs_start_at_the_first_step"),
     pytest.param(
-        [run(0, 1)], 0, Step.HOLD, Reason.REPEAT_STEP, id="one_clean_run_repeats_the_step"
+        [run(0, 1)], 0, Move.HOLD, Reason.REPEAT_STEP, id="one_clean_run_repeats_the_step"
     ),
     pytest.param(
-        [run(0, 1), run(0, 2)], 1, Step.FORWARD, Reason.STEP_DONE, id="two_clean_runs_move_on"
+        [run(0, 1), run(0, 2)], 1, Move.FORWARD, Reason.STEP_DONE, id="two_clean_runs_move_on"
     ),
     pytest.param(
         [run(1, 0), run(1, 0)],
         2,
-        Step.FORWARD,
+        Move.FORWARD,
         Reason.STEP_DONE,
         id="two_clean_runs_move_on_from_a_later_step",
     ),
     pytest.param(
         [run(0, 1), run(0, 1), run(1, 1)],
         1,
-        Step.HOLD,
+        Move.HOLD,
         Reason.REPEAT_STEP,
         id="a_new_step_needs_its_own_two_runs",
     ),
     pytest.param(
         [run(0, 4), run(0, 1)],
         0,
-        Step.HOLD,
+        Move.HOLD,
         Reason.REPEAT_STEP,
         id="a_run_at_3_5_does_not_count_towards_the_two",
     ),
-    pytest.param([run(0, 1), run(0, 3)], 0, Step.HOLD, Reason.PAIN_3_TO_5, id="pain_3_holds"),
-    pytest.param([run(1, 5)], 1, Step.HOLD, Reason.PAIN_3_TO_5, id="pain_5_holds"),
+    pytest.param([run(0, 1), run(0, 3)], 0, Move.HOLD, Reason.PAIN_3_TO_5, id="pain_3_holds"),
+    pytest.param([run(1, 5)], 1, Move.HOLD, Reason.PAIN_3_TO_5, id="pain_5_holds"),
     pytest.param(
         [run(0, 1), run(0, 1, swollen=True)],
         0,
-        Step.HOLD,
+        Move.HOLD,
         Reason.MORE_SWELLING_OR_STIFFNESS,
         id="more_swelling_or_stiffness_holds",
     ),
     pytest.param(
-        [run(2, 1), run(2, 6)], 1, Step.BACK, Reason.PAIN_ABOVE_5, id="pain_above_5_steps_back"
+        [run(2, 1), run(2, 6)], 1, Move.BACK, Reason.PAIN_ABOVE_5, id="pain_above_5_steps_back"
     ),
     pytest.param(
         [run(2, 1), run(2, 1, worse=True)],
         1,
-        Step.BACK,
+        Move.BACK,
         Reason.MORNING_WORSE,
         id="worse_morning_steps_back",
     ),
     pytest.param(
         [run(2, 6, worse=True, swollen=True)],
         1,
-        Step.BACK,
+        Move.BACK,
         Reason.PAIN_ABOVE_5,
         id="back_wins_over_hold",
     ),
     pytest.param(
-        [run(0, 7)], 0, Step.BACK, Reason.PAIN_ABOVE_5, id="back_never_goes_below_the_first_step"
+        [run(0, 7)], 0, Move.BACK, Reason.PAIN_ABOVE_5, id="back_never_goes_below_the_first_step"
     ),
     pytest.param(
         [run(4, 1), run(4, 0)],
         4,
-        Step.FORWARD,
+        Move.FORWARD,
         Reason.WALK_RUN_COMPLETE,
         id="two_clean_continuous_runs_complete_it",
     ),
@@ -509,7 +496,7 @@ class TestWalkRun:
 
     @pytest.mark.parametrize(("history", "step_index", "step", "reason"), RUN_CASES)
     def test_next_run_step(
-        self, history: list[RunDay], step_index: int, step: Step, reason: Reason
+        self, history: list[RunDay], step_index: int, step: Move, reason: Reason
     ) -> None:
         decision = decide_run_step(history)
         assert (decision.step_index, decision.step, decision.reason) == (step_index, step, reason)

@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from flows.questions import QUESTIONS, Step, parse_pain
+from flows import registry
+from flows.questions import parse_pain
+from flows.reminders import ReminderStep
+from flows.triage import TriageStep
 from flows.types import YesNo
+
+# Every question of every flow, by its step id (ids are unique across flows).
+QUESTIONS = {step: q for flow in registry.ALL for step, q in flow.questions.items()}
 
 
 @pytest.mark.parametrize(
@@ -35,26 +41,26 @@ def test_pain_scores(text: str, value: str | None) -> None:
 @pytest.mark.parametrize(
     ("step", "text", "value"),
     [
-        (Step.LOCATION, "outside", "outside"),
-        (Step.LOCATION, "Outside.", "outside"),
-        (Step.LOCATION, "achilles", "back"),
-        (Step.LOCATION, "all over", "all"),
-        (Step.LOCATION, "my knee", None),
-        (Step.ONSET, "sudden", "sudden"),
-        (Step.ONSET, "twisted", "sudden"),
-        (Step.ONSET, "gradually", "gradual"),
-        (Step.STARTED, "yesterday", "d1_2"),
-        (Step.SWELLING, "very", "marked"),
-        (Step.WEIGHT_BEARING, "can't", "unable"),
-        (Step.DEFORMITY, "yes", YesNo.YES),
-        (Step.DEFORMITY, "No", YesNo.NO),
-        (Step.DEFORMITY, "not sure", YesNo.UNSURE),
-        (Step.DEFORMITY, "dunno maybe yes", None),
-        (Step.TIPTOE, "I can't", YesNo.YES),
-        (Step.TIPTOE, "i can", YesNo.NO),
+        (TriageStep.LOCATION, "outside", "outside"),
+        (TriageStep.LOCATION, "Outside.", "outside"),
+        (TriageStep.LOCATION, "achilles", "back"),
+        (TriageStep.LOCATION, "all over", "all"),
+        (TriageStep.LOCATION, "my knee", None),
+        (TriageStep.ONSET, "sudden", "sudden"),
+        (TriageStep.ONSET, "twisted", "sudden"),
+        (TriageStep.ONSET, "gradually", "gradual"),
+        (TriageStep.STARTED, "yesterday", "d1_2"),
+        (TriageStep.SWELLING, "very", "marked"),
+        (TriageStep.WEIGHT_BEARING, "can't", "unable"),
+        (TriageStep.DEFORMITY, "yes", YesNo.YES),
+        (TriageStep.DEFORMITY, "No", YesNo.NO),
+        (TriageStep.DEFORMITY, "not sure", YesNo.UNSURE),
+        (TriageStep.DEFORMITY, "dunno maybe yes", None),
+        (TriageStep.TIPTOE, "I can't", YesNo.YES),
+        (TriageStep.TIPTOE, "i can", YesNo.NO),
     ],
 )
-def test_typed_answers(step: Step, text: str, value: str | None) -> None:
+def test_typed_answers(step: str, text: str, value: str | None) -> None:
     assert QUESTIONS[step].parse(text) == value
 
 
@@ -63,9 +69,7 @@ NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 
 def test_every_question_has_a_template_and_unique_choices() -> None:
-    for step in Step:
-        if step is Step.DONE:
-            continue
+    for step in QUESTIONS:
         question = QUESTIONS[step]
         values = [c.value for c in question.choices_for({"zone": "o60"}, NOW)]
         assert len(values) == len(set(values)) >= 2, step
@@ -73,7 +77,7 @@ def test_every_question_has_a_template_and_unique_choices() -> None:
 
 
 def test_every_red_flag_question_offers_not_sure() -> None:
-    red_flag_steps = [s for s in Step if re.match(r"^(c_)?[es]\d", s.value)]
+    red_flag_steps = [s for s in QUESTIONS if re.match(r"^(c_)?[es]\d", s)]
     assert len(red_flag_steps) == 16 + 6
     for step in red_flag_steps:
         assert YesNo.UNSURE in [c.value for c in QUESTIONS[step].choices], step
@@ -92,7 +96,7 @@ def test_every_red_flag_question_offers_not_sure() -> None:
     ],
 )
 def test_typed_time_zones(text: str, value: str | None) -> None:
-    assert QUESTIONS[Step.ZONE].parse(text) == value
+    assert QUESTIONS[ReminderStep.ZONE].parse(text) == value
 
 
 @pytest.mark.parametrize(
@@ -106,11 +110,30 @@ def test_typed_time_zones(text: str, value: str | None) -> None:
     ],
 )
 def test_typed_reminder_times(text: str, value: str | None) -> None:
-    assert QUESTIONS[Step.REMINDER_TIME].parse(text) == value
+    assert QUESTIONS[ReminderStep.TIME].parse(text) == value
 
 
 def test_the_zone_picker_offers_offsets_and_then_the_cities_of_that_offset() -> None:
-    offsets = QUESTIONS[Step.ZONE].choices_for({}, NOW)
+    offsets = QUESTIONS[ReminderStep.ZONE].choices_for({}, NOW)
     assert any(c.label.startswith("UTC+1 (Paris") for c in offsets)
-    cities = QUESTIONS[Step.CITY].choices_for({"zone": "o-300"}, NOW)
+    cities = QUESTIONS[ReminderStep.CITY].choices_for({"zone": "o-300"}, NOW)
     assert "America/New_York" in [c.value for c in cities]
+
+
+def test_step_ids_are_unique_across_flows() -> None:
+    """Callback data carries a bare step id, so no two flows may share one."""
+    ids = [step for flow in registry.ALL for step in flow.questions]
+    assert len(ids) == len(set(ids))
+
+
+def test_typed_answers_are_read_in_the_runners_language_as_well_as_english() -> None:
+    german = {"Outside of the ankle": "Außenseite des Knöchels", "outside": "außen"}.get
+    location = QUESTIONS[TriageStep.LOCATION]
+
+    def translate(message_id: str) -> str:
+        return german(message_id) or message_id
+
+    assert location.parse("außen", translate) == "outside"
+    assert location.parse("Außenseite des Knöchels", translate) == "outside"
+    assert location.parse("outside", translate) == "outside"
+    assert location.parse("außen") is None  # not in English

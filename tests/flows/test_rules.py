@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from flows import triage
 from flows.rules import RULES_VERSION, Answers, decide, plyometric_gate_blockers
 from flows.types import (
     Disposition,
@@ -253,8 +254,8 @@ def test_plyometric_gate(answers: Answers, has_trigger: bool, blockers: tuple[st
 
 
 def test_answers_are_read_from_the_stored_step_mapping() -> None:
-    stored = {"loc": "outside", "s1": "unsure", "trend": "same", "pain": "4", "c_walk": "unable"}
-    assert Answers.from_mapping(stored) == Answers(
+    stored = {"loc": "outside", "s1": "unsure", "trend": "same", "pain": "4", "walk": "unable"}
+    assert triage.answers_of(stored) == Answers(
         location=Location.OUTSIDE,
         ottawa=U,
         trend=Trend.SAME,

@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from flows import care
+from flows import runner_commands
+from flows.checkin import CheckInStep
 from flows.dialog import AnswerSeenCheck, LogExercise, StartCheckIn, advance
 from flows.events import (
     ChangeEpisode,
@@ -20,7 +21,6 @@ from flows.events import (
     RecordExercise,
     event_for_button,
 )
-from flows.questions import Step
 from flows.types import Button, Disposition
 from tests.flows.test_care import EPISODE, NOW, PROFILE
 
@@ -47,7 +47,7 @@ def emergency(profile: Profile) -> Profile:
 
 def test_a_check_in_sent_for_this_episode_starts_the_check_in() -> None:
     outcome = advance(None, StartCheckIn(5, 3), now=NOW, profile=PROFILE)
-    assert outcome.state.step is Step.CHECKIN_TREND
+    assert outcome.state.step is CheckInStep.TREND
     assert outcome.state.answers["ci"] == "5"
 
 
@@ -146,12 +146,12 @@ def test_today_is_the_runners_own_today() -> None:
     auckland = replace(LONG_EPISODE, zone="Pacific/Auckland")
     assert logged(date(2026, 11, 23), auckland, now=late) == [date(2026, 11, 23)]
     assert logged(date(2026, 11, 23), LONG_EPISODE, now=late) == []
-    assert care.loggable_days(auckland, now=late)[1] == date(2026, 11, 23)
+    assert runner_commands.loggable_days(auckland, now=late)[1] == date(2026, 11, 23)
 
 
 def test_without_a_zone_or_an_episode_today_is_utcs() -> None:
     bare = Profile(runner_id=7)
-    assert care.loggable_days(bare, now=NOW) == (date(2026, 11, 7), date(2026, 11, 22))
+    assert runner_commands.loggable_days(bare, now=NOW) == (date(2026, 11, 7), date(2026, 11, 22))
     assert logged(date(2026, 11, 23), bare) == []
 
 

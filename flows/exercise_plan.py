@@ -13,11 +13,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from flows import triage
 from flows.events import (
     ChangeEpisode,
     CheckInView,
-    DeleteEverything,
-    DialogState,
     Effect,
     Outcome,
     Profile,
@@ -25,18 +24,10 @@ from flows.events import (
 )
 from flows.exercise_library import EXERCISES, exercise_by_id
 from flows.progression import (
-    READINESS_CHECKS,
-    WALK_RUN_STEPS,
     DayResponse,
-    Reason,
-    RunDay,
     decide_progression,
-    decide_run_step,
-    is_ready_to_run,
-    weekly_increase,
 )
-from flows.questions import Step
-from flows.replies import info, question_reply
+from flows.replies import info
 from flows.rules import Answers, plyometric_gate_blockers
 from flows.sessions import build_session
 from flows.types import (
@@ -49,14 +40,7 @@ from flows.types import (
     Started,
     WeightBearing,
 )
-
-READINESS_STEPS = {
-    "walk": Step.READY_WALK,
-    "stand": Step.READY_STAND,
-    "squats": Step.READY_SQUATS,
-    "jog_spot": Step.READY_JOG,
-    "hops": Step.READY_HOPS,
-}
+from flows.words import N_
 
 
 def current_answers(profile: Profile, *, now: datetime) -> Answers:
@@ -68,7 +52,7 @@ def current_answers(profile: Profile, *, now: datetime) -> Answers:
     """
     episode = profile.episode
     assert episode is not None
-    answers = Answers.from_mapping(episode.answers)
+    answers = triage.answers_of(episode.answers)
     if profile.soreness:
         answers = replace(answers, pain=profile.soreness[-1][1])
     walked = [c.walking for c in episode.check_ins if c.walking is not None]
@@ -125,13 +109,13 @@ def has_plan(profile: Profile) -> bool:
     )
 
 
-def _no_plan() -> Outcome:
+def no_plan() -> Outcome:
     return Outcome(replies=(info("plan/no_plan.j2"),))
 
 
 def howto_buttons(exercise_ids: list[str]) -> tuple[tuple[Button, ...], ...]:
     return tuple(
-        (Button(f"How to: {exercise_by_id(i).name}", "howto", "", i),)
+        (Button(N_("How to: %(name)s"), "howto", "", i, (("name", exercise_by_id(i).name),)),)
         for i in exercise_ids
         if exercise_by_id(i) is not None
     )
@@ -140,7 +124,7 @@ def howto_buttons(exercise_ids: list[str]) -> tuple[tuple[Button, ...], ...]:
 def show_plan(profile: Profile, *, now: datetime) -> Outcome:
     """Today's session, with a button per exercise that opens its how-to."""
     if not has_plan(profile):
-        return _no_plan()
+        return no_plan()
     session = todays_session(profile, now=now)
     ids = [item.exercise.id for item in session.context["session"].items]
     return Outcome(replies=(replace(session, buttons=howto_buttons(ids)),))
@@ -249,126 +233,4 @@ def progress_after_check_in(
 # --- return to running ---------------------------------------------------------------------------
 
 
-def readiness_passed(profile: Profile) -> bool:
-    return any(e.kind == "readiness" and e.data.get("ready") for e in profile.plan_events)
-
-
-def run_days(profile: Profile) -> list[RunDay]:
-    return [
-        RunDay(
-            step_index=e.data["step"],
-            pain_during=e.data["pain"],
-            morning_worse=e.data["morning_worse"],
-            more_swelling_or_stiffness=e.data["swelling"],
-        )
-        for e in profile.plan_events
-        if e.kind == "run"
-    ]
-
-
-def start_running(state: DialogState | None, profile: Profile, *, now: datetime) -> Outcome:
-    """`/run`: the readiness checks first, then one walk-run day at a time."""
-    episode = profile.episode
-    if not has_plan(profile) or episode is None:
-        return _no_plan()
-    if episode.status == "active" and episode.phase < Phase.PLYOMETRIC:
-        return Outcome(replies=(info("plan/run_not_yet.j2", phase=episode.phase),))
-    version = (state.version if state is not None else 0) + 1
-    if not readiness_passed(profile):
-        fresh = DialogState(Step.READY_WALK, {}, (), version, now)
-        return Outcome(
-            state=fresh, replies=(info("plan/readiness_intro.j2"), question_reply(fresh, now=now))
-        )
-    step_index = decide_run_step(run_days(profile)).step_index
-    fresh = DialogState(Step.RUN_PAIN, {"r_step": str(step_index)}, (), version, now)
-    return Outcome(
-        state=fresh,
-        replies=(
-            info("plan/run_intro.j2", step=WALK_RUN_STEPS[step_index], number=step_index + 1),
-            question_reply(fresh, now=now),
-        ),
-    )
-
-
-def finish_readiness(state: DialogState, profile: Profile, *, now: datetime) -> Outcome:
-    results = {
-        check: state.answers.get(step.value) == "pass" for check, step in READINESS_STEPS.items()
-    }
-    ready = is_ready_to_run(results, gate_open=gate_open(profile, now=now), has_trigger=False)
-    missing = [text for check, text in READINESS_CHECKS if not results[check]]
-    done = replace(state, step=Step.DONE)
-    event = RecordPlanEvent(at=now, kind="readiness", data={"results": results, "ready": ready})
-    context = {
-        "ready": ready,
-        "missing": missing,
-        "gate_open": gate_open(profile, now=now),
-        "first": WALK_RUN_STEPS[0],
-    }
-    return Outcome(
-        state=done, replies=(info("plan/readiness_result.j2", **context),), effects=(event,)
-    )
-
-
-def finish_run(state: DialogState, profile: Profile, *, now: datetime) -> Outcome:
-    step_index = int(state.answers.get("r_step", "0"))
-    day = RunDay(
-        step_index=step_index,
-        pain_during=int(state.answers["r_pain"]),
-        morning_worse=state.answers.get("r_morn") == "worse",
-        more_swelling_or_stiffness=state.answers.get("r_swell") in ("yes", "unsure"),
-    )
-    decision = decide_run_step([*run_days(profile), day])
-    data = {
-        "step": step_index,
-        "pain": day.pain_during,
-        "morning_worse": day.morning_worse,
-        "swelling": day.more_swelling_or_stiffness,
-        "next": decision.step_index,
-        "decision": str(decision.step),
-        "reason": str(decision.reason),
-    }
-    final = WALK_RUN_STEPS[-1]
-    context = {
-        "decision": str(decision.step),
-        "reason": str(decision.reason),
-        "next": WALK_RUN_STEPS[decision.step_index],
-        "number": decision.step_index + 1,
-        "complete": decision.reason == Reason.WALK_RUN_COMPLETE,
-        "next_week_minutes": weekly_increase(final.total_minutes),
-    }
-    return Outcome(
-        state=replace(state, step=Step.DONE),
-        replies=(info("plan/run_logged.j2", **context),),
-        effects=(RecordPlanEvent(at=now, kind="run", data=data),),
-    )
-
-
 # --- the runner's data ---------------------------------------------------------------------------
-
-
-def progress(profile: Profile) -> Outcome:
-    return Outcome(replies=(Reply("plan/progress.j2", {}, attachment="progress"),))
-
-
-def export(profile: Profile) -> Outcome:
-    return Outcome(replies=(Reply("plan/export.j2", {}, attachment="export"),))
-
-
-def ask_delete(state: DialogState | None, *, now: datetime) -> Outcome:
-    version = (state.version if state is not None else 0) + 1
-    fresh = DialogState(Step.CONFIRM_DELETE, {}, (), version, now)
-    return Outcome(state=fresh, replies=(question_reply(fresh, now=now),))
-
-
-def finish_delete(state: DialogState) -> Outcome:
-    if state.answers.get(Step.CONFIRM_DELETE.value) == "yes":
-        return Outcome(replies=(info("plan/deleted.j2"),), effects=(DeleteEverything(),))
-    return Outcome(state=replace(state, step=Step.DONE), replies=(info("plan/kept.j2"),))
-
-
-def is_readiness(state: DialogState) -> bool:
-    return Step.READY_WALK.value in state.answers
-
-
-def is_run(state: DialogState) -> bool:
-    return Step.RUN_PAIN.value in state.answers

@@ -102,13 +102,3 @@ def decide_check_in(episode: Episode, latest: CheckIn) -> CheckInDecision:
     if is_resolved([c.soreness for c in check_ins]):
         return CheckInDecision(Verdict.RESOLVED)
     return CheckInDecision(Verdict.CONTINUE)
-
-
-def should_send_safety_net(unanswered_in_a_row: int) -> bool:
-    """After two unanswered check-ins in a row, one safety-net message replaces the nudges."""
-    return unanswered_in_a_row == UNANSWERED_LIMIT
-
-
-def keeps_nudging(unanswered_in_a_row: int) -> bool:
-    """Whether to schedule another check-in: not once two in a row went unanswered."""
-    return unanswered_in_a_row < UNANSWERED_LIMIT

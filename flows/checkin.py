@@ -1,0 +1,368 @@
+"""A check-in: the runner's soreness, the change since last time, a red-flag re-screen and the
+day's exercises, then what the check-in decides (`flows.checkin_rules.decide_check_in`).
+
+A check-in message (sent by the follow-up schedule) carries soreness buttons; tapping one, or
+typing a score while it is open, starts this dialog with the soreness and the message as hidden
+answers. The red flags are asked one by one only when the runner says something new may have
+appeared, the exercise questions only while a home-care plan runs. Any emergency answer ends
+the questions at once, with the same outcome messages as a first assessment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from flows.advice import outcome_replies
+from flows.checkin_rules import RESCREEN_FIELDS, CheckIn, Episode, Verdict, decide_check_in
+from flows.events import (
+    CancelMessages,
+    ChangeEpisode,
+    CheckInView,
+    DialogState,
+    Effect,
+    Outcome,
+    Profile,
+    RecordCheckIn,
+    RecordSoreness,
+)
+from flows.exercise_plan import progress_after_check_in, with_check_in
+from flows.flow import Flow, Route, question_reply
+from flows.follow_up_schedule import follow_up_times, schedule_follow_up
+from flows.local_time import FollowUpKind
+from flows.questions import (
+    MORNING_CHOICES,
+    WEIGHT_BEARING_CHOICES,
+    Choice,
+    Question,
+    choice_question,
+    pain_question,
+    yes_no,
+)
+from flows.replies import info
+from flows.rules import Answers, flagged, has_emergency
+from flows.types import DONE, Disposition, FlowName, Reply, Trend, WeightBearing, YesNo
+from flows.words import N_
+
+
+class CheckInStep(StrEnum):
+    """One question of a check-in (value = the id stored and carried in callback data)."""
+
+    TREND = "c_trend"
+    FLAGS = "c_flags"
+    WALK = "c_walk"
+    CIRCULATION = "c_e2"
+    FEVER = "c_e5"
+    CALF = "c_e6c"
+    CHEST = "c_e6x"
+    SEVERE_PAIN = "c_e7p"
+    TIGHT_CALF = "c_e7h"
+    EXERCISES = "c_exd"
+    EXERCISE_PAIN = "c_exp"
+    MORNING = "c_exm"
+
+
+# Answers a check-in carries without asking: the soreness tapped on the check-in message, that
+# message, and whether a plan runs (the exercise questions).
+SORENESS_KEY = "c_sore"
+MESSAGE_KEY = "ci"
+PLAN_KEY = "plan"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInAnswers:
+    """What a check-in has been told so far; None where a question was not (yet) asked."""
+
+    soreness: int | None = None
+    check_in_message: int | None = None
+    plan: YesNo | None = None
+    change: Trend | None = None
+    new_flags: YesNo | None = None
+    weight_bearing: WeightBearing | None = None
+    circulation: YesNo | None = None
+    fever: YesNo | None = None
+    calf: YesNo | None = None
+    chest: YesNo | None = None
+    severe_pain: YesNo | None = None
+    tight_calf: YesNo | None = None
+    exercises: str | None = None
+    exercise_pain: int | None = None
+    morning: str | None = None
+
+    def as_triage(self) -> Answers:
+        """The re-screen as triage answers, so the same rules judge it."""
+        flags = {name: getattr(self, name) for name in RESCREEN_FIELDS}
+        return Answers(weight_bearing=self.weight_bearing, **flags)
+
+
+def reported_new_signs(a: CheckInAnswers) -> bool:
+    """The warning signs are asked one by one only if any may have appeared."""
+    return flagged(a.new_flags)
+
+
+def has_a_plan(a: CheckInAnswers) -> bool:
+    """Exercise questions belong to check-ins while a home-care plan is running."""
+    return a.plan is YesNo.YES
+
+
+def did_exercises(a: CheckInAnswers) -> bool:
+    return a.exercises in ("all", "some")
+
+
+def has_severe_worsening_pain(a: CheckInAnswers) -> bool:
+    """The tight-calf question (E7) only matters with severe pain that keeps rising."""
+    return flagged(a.severe_pain)
+
+
+def has_an_emergency_sign(a: CheckInAnswers) -> bool:
+    return has_emergency(a.as_triage())
+
+
+S = CheckInStep
+# fmt: off
+ROUTES: tuple[Route, ...] = (
+    # after answering   ask next            when
+    (S.TREND,           S.FLAGS,            None),
+    (S.FLAGS,           S.WALK,             reported_new_signs),
+    (S.FLAGS,           S.WALK,             has_a_plan),
+    (S.FLAGS,           DONE,               None),
+    (S.WALK,            S.CIRCULATION,      reported_new_signs),
+    (S.WALK,            S.EXERCISES,        has_a_plan),
+    (S.WALK,            DONE,               None),
+    (S.CIRCULATION,     S.FEVER,            None),
+    (S.FEVER,           S.CALF,             None),
+    (S.CALF,            S.CHEST,            None),
+    (S.CHEST,           S.SEVERE_PAIN,      None),
+    (S.SEVERE_PAIN,     S.TIGHT_CALF,       has_severe_worsening_pain),
+    (S.SEVERE_PAIN,     S.EXERCISES,        has_a_plan),
+    (S.SEVERE_PAIN,     DONE,               None),
+    (S.TIGHT_CALF,      S.EXERCISES,        has_a_plan),
+    (S.TIGHT_CALF,      DONE,               None),
+    (S.EXERCISES,       S.EXERCISE_PAIN,    did_exercises),
+    (S.EXERCISES,       DONE,               None),
+    (S.EXERCISE_PAIN,   S.MORNING,          None),
+    (S.MORNING,         DONE,               None),
+)
+# fmt: on
+
+_CHANGE = (
+    Choice(Trend.BETTER, N_("Better"), (N_("better"), N_("improving"))),
+    Choice(Trend.SAME, N_("About the same"), (N_("same"), N_("no change"), N_("unchanged"))),
+    Choice(Trend.WORSE, N_("Worse"), (N_("worse"), N_("worsening"))),
+)
+_EXERCISES = (
+    Choice("all", N_("Yes, all of them"), (N_("yes"), N_("all"), N_("done"))),
+    Choice("some", N_("Some of them"), (N_("some"), N_("partly"), N_("a few"))),
+    Choice("none", N_("No"), (N_("no"), N_("none"), N_("not done"))),
+)
+
+# The re-screen re-uses the triage's wording where it asks the same thing.
+QUESTIONS: dict[str, Question] = {
+    q.step: q
+    for q in (
+        choice_question(S.TREND, "care/ask_checkin_trend.j2", "change", _CHANGE, per_row=3),
+        yes_no(
+            S.FLAGS,
+            "care/ask_checkin_flags.j2",
+            "new_flags",
+            yes=N_("Yes, at least one"),
+            no=N_("None of these"),
+            no_aliases=(N_("none of these"), N_("none")),
+        ),
+        choice_question(
+            S.WALK, "triage/ask_weight_bearing.j2", "weight_bearing", WEIGHT_BEARING_CHOICES
+        ),
+        yes_no(S.CIRCULATION, "triage/ask_circulation.j2", "circulation"),
+        yes_no(S.FEVER, "triage/ask_fever.j2", "fever"),
+        yes_no(S.CALF, "triage/ask_calf.j2", "calf"),
+        yes_no(S.CHEST, "triage/ask_chest.j2", "chest"),
+        yes_no(S.SEVERE_PAIN, "triage/ask_severe_pain.j2", "severe_pain"),
+        yes_no(S.TIGHT_CALF, "triage/ask_tight_calf.j2", "tight_calf"),
+        choice_question(S.EXERCISES, "care/ask_exercises_done.j2", "exercises", _EXERCISES),
+        pain_question(S.EXERCISE_PAIN, "care/ask_exercise_pain.j2", "exercise_pain"),
+        choice_question(S.MORNING, "care/ask_morning.j2", "morning", MORNING_CHOICES),
+    )
+}
+
+
+def _stale_note(state: DialogState | None, *, now: datetime) -> Outcome:
+    replies: tuple[Reply, ...] = (info("care/already_answered.j2"),)
+    if state is not None and state.active:
+        replies += (question_reply(state, now=now),)
+    return Outcome(replies=replies)
+
+
+def answerable(profile: Profile, message_id: int, sent: frozenset[int]) -> bool:
+    """Whether `message_id` is one of the `sent` messages of the runner's active episode and
+    is not answered yet. Buttons name their message, and a button can be forged, so the id
+    alone proves nothing."""
+    episode = profile.episode
+    return (
+        episode is not None
+        and episode.status == "active"
+        and message_id in sent
+        and message_id not in profile.answered_messages
+    )
+
+
+def start_check_in(
+    state: DialogState | None, profile: Profile, *, message_id: int, soreness: int, now: datetime
+) -> Outcome:
+    """The first answer of a check-in (its soreness button): ask the rest as a conversation.
+
+    Only a check-in sent for the current episode while it is home care, and not answered yet,
+    starts one: any other (answered, an earlier episode's, one the advice has moved on from
+    since, or an id that was never sent) is stale.
+    """
+    episode = profile.episode
+    if (
+        episode is None
+        or episode.disposition is not Disposition.HOME_CARE
+        or not answerable(profile, message_id, profile.sent_check_ins)
+    ):
+        return _stale_note(state, now=now)
+    if state is not None and state.active:
+        if state.flow is FlowName.CHECKIN and state.answers.get(MESSAGE_KEY) == str(message_id):
+            return _stale_note(state, now=now)
+        if state.flow is FlowName.TRIAGE:
+            return Outcome(
+                replies=(info("care/finish_assessment_first.j2"), question_reply(state, now=now))
+            )
+    fresh = FLOW.start(
+        state,
+        now=now,
+        **{SORENESS_KEY: str(soreness), MESSAGE_KEY: str(message_id), PLAN_KEY: YesNo.YES},
+    )
+    return Outcome(state=fresh, replies=(question_reply(fresh, now=now),))
+
+
+def check_in_view(at: datetime, answers: CheckInAnswers) -> CheckInView:
+    """A check-in just answered, as the stored ones are seen."""
+    assert answers.soreness is not None and answers.change is not None
+    asked_exercises = answers.exercises is not None
+    return CheckInView(
+        at=at,
+        soreness=answers.soreness,
+        trend=answers.change.value,
+        exercises_done=answers.exercises in ("all", "some") if asked_exercises else None,
+        exercise_pain=answers.exercise_pain,
+        morning_worse=None if answers.morning in (None, "unsure") else answers.morning == "worse",
+        walking=answers.weight_bearing.value if answers.weight_bearing is not None else None,
+    )
+
+
+def finish_check_in(state: DialogState, profile: Profile, now: datetime) -> Outcome:
+    """The check-in's questions are over: record it and say what it decided."""
+    answers = FLOW.answers(state.answers)
+    episode = profile.episode
+    done = state
+    assert answers.soreness is not None and answers.change is not None
+    flags = {
+        name: getattr(answers, name)
+        for name in RESCREEN_FIELDS
+        if getattr(answers, name) is not None
+    }
+    check_in = CheckIn(
+        at=now,
+        soreness=answers.soreness,
+        trend=answers.change,
+        can_take_four_steps=answers.weight_bearing is not WeightBearing.UNABLE,
+        flags=flags,
+    )
+    if episode is None:
+        return Outcome(state=done, replies=(info("care/already_answered.j2"),))
+    history = tuple(
+        CheckIn(at=c.at, soreness=c.soreness, trend=Trend(c.trend)) for c in episode.check_ins
+    )
+    result = decide_check_in(
+        Episode(
+            assessed_at=episode.assessed_at,
+            disposition=episode.disposition,
+            pain_at_assessment=episode.pain_at_assessment,
+            check_ins=history,
+        ),
+        check_in,
+    )
+    effects: list[Effect] = [
+        RecordCheckIn(
+            at=now,
+            answers=dict(state.answers),
+            soreness=answers.soreness,
+            trend=answers.change.value,
+            verdict=result.verdict.value,
+        ),
+        RecordSoreness(at=now, value=answers.soreness, source="checkin"),
+    ]
+    previous = episode.check_ins[-1].soreness if episode.check_ins else episode.pain_at_assessment
+    context = {
+        "soreness": answers.soreness,
+        "previous": previous,
+        "change": answers.change.value,
+        "exercises": answers.exercises or "",
+        "exercise_pain": answers.exercise_pain,
+        "morning": answers.morning or "",
+    }
+    if result.verdict in (Verdict.RETRIAGE, Verdict.SEE_CLINICIAN):
+        decision = result.decision
+        assert decision is not None
+        kind, due = follow_up_times(profile, assessed_at=now, disposition=decision.disposition)[0]
+        effects += [
+            ChangeEpisode({"disposition": decision.disposition.code}),
+            CancelMessages((FollowUpKind.CHECKIN, FollowUpKind.REMINDER)),
+            schedule_follow_up(
+                profile,
+                kind=kind,
+                due_at=due,
+                assessed_at=episode.assessed_at,
+                number=1,
+                tag=":escalated",
+            ),
+        ]
+        replies = outcome_replies(answers.as_triage(), decision)[:1]
+        return Outcome(
+            state=done,
+            replies=(info("care/checkin_escalated.j2"), *replies),
+            effects=tuple(effects),
+        )
+    # The plan moves on this check-in's exercise answers, the gate judged on today's.
+    counted = with_check_in(profile, check_in_view(now, answers))
+    plan_replies, plan_effects = progress_after_check_in(counted, now=now)
+    effects += plan_effects
+    if result.verdict is Verdict.RESOLVED:
+        effects += [
+            ChangeEpisode({"status": "resolved", "resolved_at": now}),
+            CancelMessages((FollowUpKind.CHECKIN, FollowUpKind.REMINDER)),
+        ]
+        return Outcome(
+            state=done,
+            replies=(info("care/resolved.j2", **context), *plan_replies),
+            effects=tuple(effects),
+        )
+    upcoming = next((due for kind, due in profile.upcoming if kind == FollowUpKind.CHECKIN), None)
+    return Outcome(
+        state=done,
+        replies=(
+            info("care/checkin_thanks.j2", **context, next_check_in=upcoming, zone=profile.zone),
+            *plan_replies,
+        ),
+        effects=tuple(effects),
+    )
+
+
+FLOW = Flow(
+    name=FlowName.CHECKIN,
+    steps=CheckInStep,
+    first=CheckInStep.TREND,
+    questions=QUESTIONS,
+    routes=ROUTES,
+    answers_type=CheckInAnswers,
+    answer_keys={
+        **{step: q.field for step, q in QUESTIONS.items()},
+        SORENESS_KEY: "soreness",
+        MESSAGE_KEY: "check_in_message",
+        PLAN_KEY: "plan",
+    },
+    finish=finish_check_in,
+    ends_early=has_an_emergency_sign,
+)

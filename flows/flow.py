@@ -1,0 +1,218 @@
+"""The shape every dialog shares: a `Flow` is its steps, questions, routes table and end action.
+
+A dialog (the triage, a check-in, the reminder set-up, ...) is one `Flow`: the questions it asks,
+a routes table saying which question follows which (rows tried in order, each guarded by a
+small named predicate over the flow's typed answers), the typed answers its steps fill, and
+`finish`, what happens when the routes reach `DONE`. The stored conversation names its flow,
+so nothing is ever guessed from which answers happen to be present. Each flow builds one shared
+`transitions` machine on first use; a runner's step is restored onto a per-thread model, the
+event fired and the new step read back, so no runner's state lives in the machine between
+events.
+"""
+
+from __future__ import annotations
+
+import threading
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from enum import StrEnum
+from functools import cached_property
+from types import UnionType
+from typing import Any
+
+from transitions import Machine
+
+from flows.events import DialogState, Outcome, Profile
+from flows.questions import Question
+from flows.types import DONE, Button, FlowName, Reply
+from flows.words import N_
+
+Predicate = Callable[[Any], bool]
+# after answering, ask next, when (None: always)
+Route = tuple[str, str, Predicate | None]
+Finish = Callable[[DialogState, Profile, datetime], Outcome]
+
+
+def typed_answers(cls: type, stored: Mapping[str, str], keys: Mapping[str, str]) -> Any:
+    """`cls` (a dataclass of optional answers) filled from the stored key -> value mapping.
+
+    `keys` maps each stored key to the field it fills; each value is converted with the field's
+    own type (`Location | None` -> `Location(value)`), so a flow declares its answers once.
+    """
+    converters = _converters(cls)
+    values = {keys[k]: converters[keys[k]](v) for k, v in stored.items() if k in keys}
+    return cls(**values)
+
+
+_CONVERTERS: dict[type, dict[str, Callable[[str], object]]] = {}
+
+
+def _converters(cls: type) -> dict[str, Callable[[str], object]]:
+    found = _CONVERTERS.get(cls)
+    if found is None:
+        hints = typing.get_type_hints(cls)
+        found = {}
+        for f in fields(cls):
+            kind = hints[f.name]
+            if isinstance(kind, UnionType) or typing.get_origin(kind) is typing.Union:
+                kind = next(a for a in typing.get_args(kind) if a is not type(None))
+            found[f.name] = kind
+        _CONVERTERS[cls] = found
+    return found
+
+
+@dataclass(frozen=True, eq=False)
+class Flow:
+    """One dialog: what it asks, in which order, and what it does when its questions end."""
+
+    name: FlowName
+    steps: type[StrEnum]
+    first: str
+    questions: Mapping[str, Question]
+    routes: tuple[Route, ...]
+    # The typed answers of this flow, and which stored key fills which of its fields.
+    answers_type: type
+    answer_keys: Mapping[str, str]
+    finish: Finish
+    # Answers that end the questions at once, whatever the step (an emergency sign).
+    ends_early: Predicate | None = None
+    # Whether the runner may start this dialog over with a button (the triage).
+    can_restart: bool = False
+    _local: threading.local = field(default_factory=threading.local, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.name in FLOWS:
+            raise ValueError(f"two flows named {self.name}")
+        FLOWS[self.name] = self
+
+    def answers(self, stored: Mapping[str, str]) -> Any:
+        return typed_answers(self.answers_type, stored, self.answer_keys)
+
+    def start(self, previous: DialogState | None, *, now: datetime, **hidden: str) -> DialogState:
+        """A fresh dialog of this flow, at its first question, one version on from `previous`.
+
+        `hidden` answers are facts the dialog carries without asking (the check-in's message).
+        """
+        version = (previous.version if previous is not None else 0) + 1
+        return DialogState(self.first, dict(hidden), (), version, now, flow=self.name)
+
+    @cached_property
+    def machine(self) -> Machine:
+        transitions: list[dict] = []
+        if self.ends_early is not None:
+            # Tried first, from every question: an emergency answer ends the questions at once.
+            transitions.append(
+                {
+                    "trigger": "answer",
+                    "source": [str(step) for step in self.questions],
+                    "dest": DONE,
+                    "conditions": self.ends_early,
+                }
+            )
+        for source, dest, when in self.routes:
+            row = {"trigger": "answer", "source": str(source), "dest": str(dest)}
+            if when is not None:
+                row["conditions"] = when
+            transitions.append(row)
+        return Machine(
+            model=None,
+            # Plain strings: transitions would name enum states by their member names.
+            states=[*(str(step) for step in self.questions), DONE],
+            transitions=transitions,
+            initial=None,
+            auto_transitions=False,
+        )
+
+    def next_step(self, current: str, answers: Any) -> str:
+        """Fire "answer" on this flow's machine from `current` and return the step it reaches."""
+        position = self._position()
+        self.machine.set_state(str(current), model=position)
+        position.trigger("answer", answers)  # type: ignore[attr-defined]
+        reached = position.state
+        return DONE if reached == DONE else self.steps(reached)
+
+    def _position(self) -> _Position:
+        # transitions binds a method per state and trigger when a model is added, which costs
+        # more than an answer; so each thread keeps one model on the machine for good and moves
+        # it to the runner's step before firing (a thread handles one event at a time).
+        position = getattr(self._local, "position", None)
+        if position is None:
+            position = self._local.position = _Position(str(self.first))
+            self.machine.add_model(position, initial=str(self.first))
+        return position
+
+
+def restored(
+    flow: str,
+    step: str,
+    *,
+    answers: Mapping[str, str],
+    history: Sequence[str],
+    version: int,
+    started_at: datetime | None,
+) -> DialogState:
+    """A stored conversation as the flows see it: its flow, and steps as that flow's enum."""
+    found = FLOWS[FlowName(flow)]
+
+    def as_step(value: str) -> str:
+        return DONE if value == DONE else found.steps(value)
+
+    return DialogState(
+        as_step(step),
+        dict(answers),
+        tuple(as_step(s) for s in history),
+        version,
+        started_at,
+        flow=found.name,
+    )
+
+
+# Every flow, by name: a flow registers itself when its module is imported (flows.registry
+# imports them all), so a stored state's flow name finds its questions without import cycles.
+FLOWS: dict[FlowName, Flow] = {}
+
+
+def question_reply(state: DialogState, *, now: datetime, note: str = "") -> Reply:
+    """The current question of `state`'s flow with its answer buttons, plus Back (and Start over
+    where the flow allows it) after the first question. Choices may depend on the time and the
+    earlier answers (the time-zone picker), which is why `now` is passed in."""
+    flow = FLOWS[state.flow]
+    question = flow.questions[state.step]
+    rows: list[tuple[Button, ...]] = []
+    choices = [
+        Button(c.label, "answer", str(state.step), c.value)
+        for c in question.choices_for(state.answers, now)
+    ]
+    for i in range(0, len(choices), question.per_row):
+        rows.append(tuple(choices[i : i + question.per_row]))
+    if state.history and flow.can_restart:
+        rows.append((Button(BACK_LABEL, "back"), Button(RESTART_LABEL, "restart")))
+    elif state.history:
+        rows.append((Button(BACK_LABEL, "back"),))
+    context = {
+        "number": len(state.history) + 1,
+        "step": str(state.step),
+        "note": note,
+        "answers": flow.answers(state.answers),
+    }
+    return Reply(question.template, context, tuple(rows), version=state.version)
+
+
+def with_current_question(state: DialogState | None, first: Reply, *, now: datetime) -> Outcome:
+    """A short note, followed by the current question again when a dialog is under way."""
+    if state is not None and state.active:
+        return Outcome(replies=(first, question_reply(state, now=now)))
+    return Outcome(replies=(first,))
+
+
+BACK_LABEL = N_("⬅ Back")
+RESTART_LABEL = N_("↺ Start over")
+
+
+class _Position:
+    """Where one runner is, for the length of one event: a flow machine's model."""
+
+    def __init__(self, first: str) -> None:
+        self.state: str = first

@@ -1,0 +1,105 @@
+"""The readiness checks before a return to running (reference section 7): five tests, each
+answered passed, failed or not tried yet, recorded as a plan event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from flows.events import DialogState, Outcome, Profile, RecordPlanEvent
+from flows.exercise_plan import gate_open
+from flows.flow import Flow, Route
+from flows.progression import READINESS_CHECKS, WALK_RUN_STEPS, is_ready_to_run
+from flows.questions import Choice, Question, choice_question
+from flows.replies import info
+from flows.types import DONE, FlowName
+from flows.words import N_
+
+
+class ReadinessStep(StrEnum):
+    WALK = "r_walk"
+    STAND = "r_stand"
+    SQUATS = "r_squat"
+    JOG = "r_jog"
+    HOPS = "r_hops"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessAnswers:
+    walk: str | None = None
+    stand: str | None = None
+    squats: str | None = None
+    jog_spot: str | None = None
+    hops: str | None = None
+
+
+# The checks of flows.progression.READINESS_CHECKS, by the step that asks each.
+READINESS_STEPS = {
+    "walk": ReadinessStep.WALK,
+    "stand": ReadinessStep.STAND,
+    "squats": ReadinessStep.SQUATS,
+    "jog_spot": ReadinessStep.JOG,
+    "hops": ReadinessStep.HOPS,
+}
+_READINESS = (
+    Choice(
+        "pass",
+        N_("Yes: pain 2/10 or less, no worse next morning"),
+        (N_("yes"), N_("pass"), N_("passed")),
+    ),
+    Choice(
+        "fail", N_("No: it hurt more than that"), (N_("no"), N_("fail"), N_("failed"), N_("hurt"))
+    ),
+    Choice(
+        "untried",
+        N_("Haven't tried yet"),
+        (N_("not tried"), N_("untried"), N_("haven't tried"), N_("not yet")),
+    ),
+)
+QUESTIONS: dict[str, Question] = {
+    step: choice_question(step, "plan/ask_readiness.j2", check, _READINESS)
+    for check, step in READINESS_STEPS.items()
+}
+S = ReadinessStep
+ROUTES: tuple[Route, ...] = (
+    (S.WALK, S.STAND, None),
+    (S.STAND, S.SQUATS, None),
+    (S.SQUATS, S.JOG, None),
+    (S.JOG, S.HOPS, None),
+    (S.HOPS, DONE, None),
+)
+
+
+def readiness_passed(profile: Profile) -> bool:
+    return any(e.kind == "readiness" and e.data.get("ready") for e in profile.plan_events)
+
+
+def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
+    """The five checks are answered: record them and say whether the runner may start."""
+    results = {check: state.answers.get(step) == "pass" for check, step in READINESS_STEPS.items()}
+    ready = is_ready_to_run(results, gate_open=gate_open(profile, now=now), has_trigger=False)
+    missing = [text for check, text in READINESS_CHECKS if not results[check]]
+    done = state
+    event = RecordPlanEvent(at=now, kind="readiness", data={"results": results, "ready": ready})
+    context = {
+        "ready": ready,
+        "missing": missing,
+        "gate_open": gate_open(profile, now=now),
+        "first": WALK_RUN_STEPS[0],
+    }
+    return Outcome(
+        state=done, replies=(info("plan/readiness_result.j2", **context),), effects=(event,)
+    )
+
+
+FLOW = Flow(
+    name=FlowName.READINESS,
+    steps=ReadinessStep,
+    first=ReadinessStep.WALK,
+    questions=QUESTIONS,
+    routes=ROUTES,
+    answers_type=ReadinessAnswers,
+    answer_keys={step: q.field for step, q in QUESTIONS.items()},
+    finish=finish,
+)

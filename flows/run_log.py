@@ -1,0 +1,139 @@
+"""`/run`: the readiness checks first, then one walk-run day at a time (reference section 7).
+
+Each run day asks the pain during the run, the next morning and any new swelling, records the
+day as a plan event and says which walk-run step comes next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from flows import readiness
+from flows.events import DialogState, Outcome, Profile, RecordPlanEvent
+from flows.exercise_plan import has_plan, no_plan
+from flows.flow import Flow, Route, question_reply
+from flows.progression import WALK_RUN_STEPS, Reason, RunDay, decide_run_step, weekly_increase
+from flows.questions import MORNING_CHOICES, Question, choice_question, pain_question, yes_no
+from flows.replies import info
+from flows.rules import flagged
+from flows.types import DONE, FlowName, Phase, YesNo
+
+
+class RunStep(StrEnum):
+    PAIN = "r_pain"
+    MORNING = "r_morn"
+    SWELLING = "r_swell"
+
+
+# The walk-run step the day is for, carried without asking.
+STEP_KEY = "r_step"
+
+
+@dataclass(frozen=True, slots=True)
+class RunAnswers:
+    step_index: int | None = None
+    pain: int | None = None
+    morning: str | None = None
+    swelling: YesNo | None = None
+
+
+QUESTIONS: dict[str, Question] = {
+    q.step: q
+    for q in (
+        pain_question(RunStep.PAIN, "plan/ask_run_pain.j2", "pain"),
+        choice_question(RunStep.MORNING, "care/ask_morning.j2", "morning", MORNING_CHOICES),
+        yes_no(RunStep.SWELLING, "plan/ask_run_swelling.j2", "swelling"),
+    )
+}
+ROUTES: tuple[Route, ...] = (
+    (RunStep.PAIN, RunStep.MORNING, None),
+    (RunStep.MORNING, RunStep.SWELLING, None),
+    (RunStep.SWELLING, DONE, None),
+)
+
+
+def run_days(profile: Profile) -> list[RunDay]:
+    return [
+        RunDay(
+            step_index=e.data["step"],
+            pain_during=e.data["pain"],
+            morning_worse=e.data["morning_worse"],
+            more_swelling_or_stiffness=e.data["swelling"],
+        )
+        for e in profile.plan_events
+        if e.kind == "run"
+    ]
+
+
+def start_running(state: DialogState | None, profile: Profile, *, now: datetime) -> Outcome:
+    """`/run`: the readiness checks first, then one walk-run day at a time."""
+    episode = profile.episode
+    if not has_plan(profile) or episode is None:
+        return no_plan()
+    if episode.status == "active" and episode.phase < Phase.PLYOMETRIC:
+        return Outcome(replies=(info("plan/run_not_yet.j2", phase=episode.phase),))
+    if not readiness.readiness_passed(profile):
+        fresh = readiness.FLOW.start(state, now=now)
+        return Outcome(
+            state=fresh, replies=(info("plan/readiness_intro.j2"), question_reply(fresh, now=now))
+        )
+    step_index = decide_run_step(run_days(profile)).step_index
+    fresh = FLOW.start(state, now=now, **{STEP_KEY: str(step_index)})
+    return Outcome(
+        state=fresh,
+        replies=(
+            info("plan/run_intro.j2", step=WALK_RUN_STEPS[step_index], number=step_index + 1),
+            question_reply(fresh, now=now),
+        ),
+    )
+
+
+def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
+    """A walk-run day is logged: record it and say which step comes next."""
+    answers = FLOW.answers(state.answers)
+    step_index = answers.step_index or 0
+    assert answers.pain is not None
+    day = RunDay(
+        step_index=step_index,
+        pain_during=answers.pain,
+        morning_worse=answers.morning == "worse",
+        more_swelling_or_stiffness=flagged(answers.swelling),
+    )
+    decision = decide_run_step([*run_days(profile), day])
+    data = {
+        "step": step_index,
+        "pain": day.pain_during,
+        "morning_worse": day.morning_worse,
+        "swelling": day.more_swelling_or_stiffness,
+        "next": decision.step_index,
+        "decision": str(decision.step),
+        "reason": str(decision.reason),
+    }
+    final = WALK_RUN_STEPS[-1]
+    context = {
+        "decision": str(decision.step),
+        "reason": str(decision.reason),
+        "next": WALK_RUN_STEPS[decision.step_index],
+        "number": decision.step_index + 1,
+        "complete": decision.reason == Reason.WALK_RUN_COMPLETE,
+        "next_week_minutes": weekly_increase(final.total_minutes),
+    }
+    return Outcome(
+        state=state,
+        replies=(info("plan/run_logged.j2", **context),),
+        effects=(RecordPlanEvent(at=now, kind="run", data=data),),
+    )
+
+
+FLOW = Flow(
+    name=FlowName.RUN_LOG,
+    steps=RunStep,
+    first=RunStep.PAIN,
+    questions=QUESTIONS,
+    routes=ROUTES,
+    answers_type=RunAnswers,
+    answer_keys={**{step: q.field for step, q in QUESTIONS.items()}, STEP_KEY: "step_index"},
+    finish=finish,
+)

@@ -1,0 +1,150 @@
+"""Follow-up commands and buttons that are not dialogs: pause, resume, stop, status, a
+seen-check's answer, a reminder's Done / Skipped / Too sore, and the runner's data (pure).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+
+from flows import triage
+from flows.advice import OUTCOME_TEMPLATES, reason_items
+from flows.checkin import answerable
+from flows.events import (
+    CancelMessages,
+    ChangeEpisode,
+    ChangeSettings,
+    DialogState,
+    Effect,
+    Outcome,
+    Profile,
+    RecordCheckIn,
+    RecordExercise,
+)
+from flows.follow_up_schedule import next_reminder, restart_check_ins
+from flows.local_time import FollowUpKind, local_date_of
+from flows.replies import info
+from flows.rules import Decision
+from flows.types import Reply
+
+# --- scheduling --------------------------------------------------------------------------------
+
+
+# --- composing a due message ---------------------------------------------------------------------
+
+
+# --- events --------------------------------------------------------------------------------------
+
+
+def _version(state: DialogState | None) -> int:
+    return (state.version if state is not None else 0) + 1
+
+
+def answer_seen_check(profile: Profile, *, message_id: int, seen: bool, now: datetime) -> Outcome:
+    """The answer to "were you seen?". Only a seen-check sent for the active episode and not
+    answered yet counts ("yes" closes the episode); any other id is stale."""
+    episode = profile.episode
+    if episode is None or not answerable(profile, message_id, profile.sent_seen_checks):
+        return Outcome(replies=(info("care/already_answered.j2"),))
+    record = RecordCheckIn(
+        at=now,
+        answers={"ci": str(message_id), "seen": "y" if seen else "n"},
+        soreness=profile.soreness[-1][1] if profile.soreness else 0,
+        trend="",
+        verdict="seen" if seen else "not_seen",
+    )
+    if seen:
+        return Outcome(
+            replies=(info("care/seen_yes.j2"),),
+            effects=(record, ChangeEpisode({"status": "closed"})),
+        )
+    # Not seen yet: repeat the advice once, with the reasons it was given for.
+    repeat = Reply(
+        OUTCOME_TEMPLATES[episode.disposition],
+        {
+            "answers": triage.answers_of(episode.answers),
+            "reasons": reason_items(
+                triage.answers_of(episode.answers),
+                Decision(episode.disposition, episode.reasons, ()),
+            ),
+            "codes": set(episode.reasons),
+            "rules_version": "",
+        },
+    )
+    return Outcome(replies=(info("care/seen_no.j2"), repeat), effects=(record,))
+
+
+# How far back a day's exercises can still be logged: a reminder answered late, not history
+# written afresh (a date far off would also break the progress chart).
+EXERCISE_LOG_DAYS_BACK = 14
+# "Today" moves by a day when the runner changes zone after a reminder was sent.
+ZONE_SLACK = timedelta(days=1)
+
+
+def loggable_days(profile: Profile, *, now: datetime) -> tuple[date, date]:
+    """The first and last day of the runner's own calendar whose exercises they can log now:
+    not over two weeks back nor before the current episode began, and not after today (with a
+    day's slack for a changed zone). Reminders are only sent for days in between."""
+    zone = profile.zone or "UTC"
+    today = local_date_of(now, zone)
+    first = today - timedelta(days=EXERCISE_LOG_DAYS_BACK)
+    if profile.episode is not None:
+        began = local_date_of(profile.episode.assessed_at, zone)
+        first = max(first, began - ZONE_SLACK)
+    return first, today + ZONE_SLACK
+
+
+def log_exercise(profile: Profile, *, day: date, result: str, now: datetime) -> Outcome:
+    """A reminder's Done / Skipped / Too sore, logged for the day it was for; a day no
+    reminder can have been for (an old button, or a forged date) is stale and logs nothing."""
+    first, last = loggable_days(profile, now=now)
+    if not first <= day <= last:
+        return Outcome(replies=(info("care/already_answered.j2"),))
+    return Outcome(
+        replies=(info("care/exercise_logged.j2", result=result),),
+        effects=(RecordExercise(local_date=day, result=result, at=now),),
+    )
+
+
+def show_status(profile: Profile, *, now: datetime) -> Outcome:
+    return Outcome(replies=(info("care/status.j2", profile=profile, now=now),))
+
+
+def pause(profile: Profile) -> Outcome:
+    return Outcome(
+        replies=(info("care/paused.j2"),),
+        effects=(
+            ChangeSettings({"reminders_paused": True}),
+            CancelMessages((FollowUpKind.REMINDER,)),
+        ),
+    )
+
+
+def resume(profile: Profile, *, now: datetime) -> Outcome:
+    updated = replace(profile, reminders_paused=False, followups_stopped=False)
+    effects: list[Effect] = [
+        ChangeSettings({"reminders_paused": False, "followups_stopped": False})
+    ]
+    reminder = next_reminder(updated, after=now)
+    if reminder is not None:
+        effects.append(reminder)
+    effects += restart_check_ins(updated, now=now)
+    return Outcome(
+        replies=(info("care/resumed.j2", has_reminder=reminder is not None),),
+        effects=tuple(effects),
+    )
+
+
+def stop(profile: Profile) -> Outcome:
+    return Outcome(
+        replies=(info("care/stopped.j2"),),
+        effects=(ChangeSettings({"followups_stopped": True}), CancelMessages(())),
+    )
+
+
+def progress(profile: Profile) -> Outcome:
+    return Outcome(replies=(Reply("plan/progress.j2", {}, attachment="progress"),))
+
+
+def export(profile: Profile) -> Outcome:
+    return Outcome(replies=(Reply("plan/export.j2", {}, attachment="export"),))
