@@ -40,7 +40,7 @@ from bot.db import (
 from bot.db.models import Conversation
 from bot.db.progress_store import ProgressData
 from flows.dialog import DialogState, Event, Outcome, advance, needs_profile
-from flows.events import DeleteEverything, RecordAssessment
+from flows.effects import DeleteEverything, RecordAssessment
 from flows.flow import restored
 from flows.types import Reply
 

@@ -16,14 +16,11 @@ from enum import StrEnum
 
 from flows.advice import outcome_replies
 from flows.checkin_rules import RESCREEN_FIELDS, CheckIn, Episode, Verdict, decide_check_in
-from flows.events import (
+from flows.effects import (
     CancelMessages,
     ChangeEpisode,
-    CheckInView,
-    DialogState,
     Effect,
     Outcome,
-    Profile,
     RecordCheckIn,
     RecordSoreness,
 )
@@ -31,6 +28,7 @@ from flows.exercise_plan import progress_after_check_in, with_check_in
 from flows.flow import Flow, Route, question_reply
 from flows.follow_up_schedule import follow_up_times, schedule_follow_up
 from flows.local_time import FollowUpKind
+from flows.profile import CheckInView, Profile
 from flows.questions import (
     MORNING_CHOICES,
     WEIGHT_BEARING_CHOICES,
@@ -42,6 +40,7 @@ from flows.questions import (
 )
 from flows.replies import info
 from flows.rules import Answers, flagged, has_emergency
+from flows.state import DialogState
 from flows.types import DONE, Disposition, FlowName, Reply, Trend, WeightBearing, YesNo
 from flows.words import N_
 

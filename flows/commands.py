@@ -15,10 +15,12 @@ from datetime import datetime
 from enum import StrEnum
 
 from flows import delete, exercise_plan, reminders, run_log, runner_commands, soreness, triage
-from flows.events import DialogState, Outcome, Profile
+from flows.effects import Outcome
 from flows.flow import question_reply, with_current_question
+from flows.profile import Profile
 from flows.questions import parse_pain
 from flows.replies import info
+from flows.state import DialogState
 from flows.types import DONE, FlowName
 from flows.words import N_
 

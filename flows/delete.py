@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from flows.events import DeleteEverything, DialogState, Outcome, Profile
+from flows.effects import DeleteEverything, Outcome
 from flows.flow import Flow, Route, question_reply
+from flows.profile import Profile
 from flows.questions import Choice, Question, choice_question
 from flows.replies import info
+from flows.state import DialogState
 from flows.types import DONE, FlowName
 from flows.words import N_
 

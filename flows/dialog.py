@@ -17,17 +17,15 @@ from datetime import datetime
 from flows import checkin, follow_up_schedule, registry, runner_commands, soreness, triage
 from flows.checkin_rules import UNANSWERED_LIMIT
 from flows.commands import BY_NAME
+from flows.effects import Outcome
 from flows.events import (
     AnswerSeenCheck,
     CancelAssessment,
     ChooseAnswer,
     Command,
-    DialogState,
     Event,
     LogExercise,
     Navigate,
-    Outcome,
-    Profile,
     Resume,
     ShowExercise,
     ShowInfo,
@@ -38,9 +36,11 @@ from flows.events import (
 )
 from flows.exercise_plan import show_exercise
 from flows.flow import FLOWS, question_reply, with_current_question
+from flows.profile import Profile
 from flows.questions import Translate, parse_pain, untranslated
 from flows.replies import info
 from flows.rules import decide
+from flows.state import DialogState
 from flows.types import DONE, Disposition, FlowName
 from flows.words import N_
 

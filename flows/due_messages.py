@@ -13,11 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from flows.checkin_rules import UNANSWERED_LIMIT
-from flows.events import (
-    EpisodeView,
-    Profile,
-    ScheduleMessage,
-)
+from flows.effects import ScheduleMessage
 from flows.exercise_plan import todays_session
 from flows.follow_up_schedule import (
     episode_key,
@@ -34,6 +30,7 @@ from flows.local_time import (
     local_date_of,
     next_daily_checkin,
 )
+from flows.profile import EpisodeView, Profile
 from flows.replies import info
 from flows.types import Button, Disposition, Reply
 from flows.words import N_

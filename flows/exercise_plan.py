@@ -14,15 +14,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from flows import triage
-from flows.events import (
-    ChangeEpisode,
-    CheckInView,
-    Effect,
-    Outcome,
-    Profile,
-    RecordPlanEvent,
-)
+from flows.effects import ChangeEpisode, Effect, Outcome, RecordPlanEvent
 from flows.exercise_library import EXERCISES, exercise_by_id
+from flows.profile import CheckInView, Profile
 from flows.progression import (
     DayResponse,
     decide_progression,

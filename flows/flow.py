@@ -24,8 +24,10 @@ from typing import Any
 
 from transitions import Machine
 
-from flows.events import DialogState, Outcome, Profile
+from flows.effects import Outcome
+from flows.profile import Profile
 from flows.questions import Question
+from flows.state import DialogState
 from flows.types import DONE, Button, FlowName, Reply
 from flows.words import N_
 

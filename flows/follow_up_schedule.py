@@ -11,13 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 
-from flows.events import (
+from flows.effects import (
     CancelMessages,
     ChangeSettings,
     Effect,
-    EpisodeView,
     OpenEpisode,
-    Profile,
     RecordAssessment,
     RecordSoreness,
     ScheduleMessage,
@@ -29,6 +27,7 @@ from flows.local_time import (
     next_daily_checkin,
     next_local_occurrence,
 )
+from flows.profile import EpisodeView, Profile
 from flows.rules import Answers
 from flows.types import Disposition
 

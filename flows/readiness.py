@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from flows.events import DialogState, Outcome, Profile, RecordPlanEvent
+from flows.effects import Outcome, RecordPlanEvent
 from flows.exercise_plan import gate_open
 from flows.flow import Flow, Route
+from flows.profile import Profile
 from flows.progression import READINESS_CHECKS, WALK_RUN_STEPS, is_ready_to_run
 from flows.questions import Choice, Question, choice_question
 from flows.replies import info
+from flows.state import DialogState
 from flows.types import DONE, FlowName
 from flows.words import N_
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from flows.events import CancelMessages, ChangeSettings, DialogState, Effect, Outcome, Profile
+from flows.effects import CancelMessages, ChangeSettings, Effect, Outcome
 from flows.flow import Flow, Route, question_reply
 from flows.follow_up_schedule import next_reminder
 from flows.local_time import FollowUpKind, parse_local_time
+from flows.profile import Profile
 from flows.questions import (
     Choice,
     Question,
@@ -26,6 +27,7 @@ from flows.questions import (
     untranslated,
 )
 from flows.replies import info
+from flows.state import DialogState
 from flows.types import DONE, FlowName
 from flows.words import N_
 from flows.zones import COMMON_OFFSETS, resolve_zone, zones_for_offset

@@ -11,13 +11,15 @@ from datetime import datetime
 from enum import StrEnum
 
 from flows import readiness
-from flows.events import DialogState, Outcome, Profile, RecordPlanEvent
+from flows.effects import Outcome, RecordPlanEvent
 from flows.exercise_plan import has_plan, no_plan
 from flows.flow import Flow, Route, question_reply
+from flows.profile import Profile
 from flows.progression import WALK_RUN_STEPS, Reason, RunDay, decide_run_step, weekly_increase
 from flows.questions import MORNING_CHOICES, Question, choice_question, pain_question, yes_no
 from flows.replies import info
 from flows.rules import flagged
+from flows.state import DialogState
 from flows.types import DONE, FlowName, Phase, YesNo
 
 

@@ -10,21 +10,21 @@ from datetime import date, datetime, timedelta
 from flows import triage
 from flows.advice import OUTCOME_TEMPLATES, reason_items
 from flows.checkin import answerable
-from flows.events import (
+from flows.effects import (
     CancelMessages,
     ChangeEpisode,
     ChangeSettings,
-    DialogState,
     Effect,
     Outcome,
-    Profile,
     RecordCheckIn,
     RecordExercise,
 )
 from flows.follow_up_schedule import next_reminder, restart_check_ins
 from flows.local_time import FollowUpKind, local_date_of
+from flows.profile import Profile
 from flows.replies import info
 from flows.rules import Decision
+from flows.state import DialogState
 from flows.types import Reply
 
 # --- scheduling --------------------------------------------------------------------------------

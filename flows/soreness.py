@@ -10,10 +10,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from flows.events import DialogState, Outcome, Profile, RecordSoreness
+from flows.effects import Outcome, RecordSoreness
 from flows.flow import Flow, Route
+from flows.profile import Profile
 from flows.questions import Question, pain_question
 from flows.replies import info
+from flows.state import DialogState
 from flows.types import DONE, FlowName
 
 

@@ -16,8 +16,9 @@ from enum import StrEnum
 
 from flows import follow_up_schedule
 from flows.advice import outcome_replies
-from flows.events import DialogState, Outcome, Profile, RecordAssessment
+from flows.effects import Outcome, RecordAssessment
 from flows.flow import Flow, Route, question_reply
+from flows.profile import Profile
 from flows.questions import (
     WEIGHT_BEARING_CHOICES,
     Choice,
@@ -28,6 +29,7 @@ from flows.questions import (
 )
 from flows.replies import info
 from flows.rules import Answers, decide, flagged, has_emergency
+from flows.state import DialogState
 from flows.types import (
     DONE,
     FIVE_DAYS_OR_MORE,

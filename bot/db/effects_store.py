@@ -1,4 +1,4 @@
-"""What a flow decided, carried out in the database: every `flows.events.Effect`, in order.
+"""What a flow decided, carried out in the database: every `flows.effects.Effect`, in order.
 
 `apply_effects` is the one place the outcome of an event (or of a due follow-up) changes a
 runner's rows, inside the caller's transaction: record an assessment and open the episode it
@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.db import followup_store, privacy_store, schedule_store, store
-from flows.events import (
+from flows.effects import (
     CancelMessages,
     ChangeEpisode,
     ChangeSettings,

@@ -1,4 +1,4 @@
-"""A runner's `flows.events.Profile`: what the flows may need to know before an event.
+"""A runner's `flows.profile.Profile`: what the flows may need to know before an event.
 
 `settings_profile` is the runner's settings alone, for the busy path of triage answers (no
 query); `load_profile` adds the current episode with the assessment that opened it and its
@@ -25,8 +25,8 @@ from bot.db.models import (
     SorenessReport,
 )
 from flows import follow_up_schedule
-from flows.events import CheckInView, EpisodeView, PlanEventView, Profile
 from flows.local_time import FollowUpKind
+from flows.profile import CheckInView, EpisodeView, PlanEventView, Profile
 from flows.types import Disposition, SorenessSource
 
 RECENT_SORENESS = 10

@@ -33,10 +33,10 @@ from bot.db.progress_store import AssessmentMark, ProgressData, SorenessPoint
 from bot.keyboards import inline_keyboard
 from fakebotapi.telegram_html import parse_html
 from flows import registry
-from flows.events import DialogState
 from flows.flow import question_reply
 from flows.registry import QUESTIONS
 from flows.reminders import city_label
+from flows.state import DialogState
 from flows.types import Button, Reply
 from flows.zones import is_valid_zone
 from tests.bot.test_render import one_off_replies, random_walk

@@ -37,7 +37,9 @@ from flows.dialog import (
     Unreadable,
     advance,
 )
-from flows.events import CheckInView, DialogState, PlanEventView, RecordAssessment
+from flows.effects import RecordAssessment
+from flows.profile import CheckInView, PlanEventView
+from flows.state import DialogState
 from flows.types import DONE, Reply
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -80,7 +82,7 @@ def random_walk(seed: int) -> list[Reply]:
 def plan_replies(profile) -> list[Reply]:
     """The exercise plan, how-tos, return to running and the data commands."""
     from flows.exercise_library import EXERCISES
-    from tests.flows.test_care import checkin_through
+    from tests.flows.test_follow_ups import checkin_through
 
     replies: list[Reply] = []
     top = replace(profile, episode=replace(profile.episode, phase=4), soreness=((NOW, 1),))
@@ -190,7 +192,7 @@ def one_off_replies() -> list[Reply]:
 
 def follow_up_replies() -> list[Reply]:
     """Every follow-up message, through the flows, for a runner in a home-care episode."""
-    from tests.flows.test_care import PROFILE, checkin_through, setup_through
+    from tests.flows.test_follow_ups import PROFILE, checkin_through, setup_through
 
     profile = PROFILE
     replies: list[Reply] = []

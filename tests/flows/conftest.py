@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from flows.dialog import DialogState, Outcome, StartAssessment, TypedText, advance
-from flows.events import RecordAssessment
+from flows.effects import RecordAssessment
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 

@@ -13,16 +13,11 @@ import pytest
 from flows import runner_commands
 from flows.checkin import CheckInStep
 from flows.dialog import AnswerSeenCheck, LogExercise, StartCheckIn, advance
-from flows.events import (
-    ChangeEpisode,
-    EpisodeView,
-    Profile,
-    RecordCheckIn,
-    RecordExercise,
-    event_for_button,
-)
+from flows.effects import ChangeEpisode, RecordCheckIn, RecordExercise
+from flows.events import event_for_button
+from flows.profile import EpisodeView, Profile
 from flows.types import Button, Disposition
-from tests.flows.test_care import EPISODE, NOW, PROFILE
+from tests.flows.test_follow_ups import EPISODE, NOW, PROFILE
 
 ALREADY_ANSWERED = "care/already_answered.j2"
 

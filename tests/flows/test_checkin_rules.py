@@ -1,20 +1,17 @@
-"""Check-in decisions (reference section 6): re-triage on any red flag, S5, S6, resolved, and
-when to stop nudging."""
+"""Check-in decisions (reference section 6): re-triage on any red flag, S5, S6, resolved."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flows.followup import (
+
+from flows.checkin_rules import (
     CheckIn,
     Episode,
     Verdict,
     decide_check_in,
-    keeps_nudging,
-    should_send_safety_net,
 )
-
 from flows.types import Disposition, Trend, YesNo
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -109,14 +106,3 @@ def test_pain_0_or_1_at_three_check_ins_in_a_row_resolves() -> None:
     assert decide_check_in(episode(history[0]), ci(48, 1)).verdict is Verdict.CONTINUE
     broken = (ci(24, 1), ci(48, 2))
     assert decide_check_in(episode(*broken), ci(72, 1)).verdict is Verdict.CONTINUE
-
-
-@pytest.mark.parametrize(
-    ("unanswered", "safety_net", "nudge"),
-    [(0, False, True), (1, False, True), (2, True, False), (3, False, False)],
-)
-def test_two_unanswered_check_ins_send_one_safety_net_then_stop(
-    unanswered, safety_net, nudge
-) -> None:
-    assert should_send_safety_net(unanswered) is safety_net
-    assert keeps_nudging(unanswered) is nudge

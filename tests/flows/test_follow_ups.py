@@ -24,16 +24,13 @@ from flows.dialog import (
     TypedText,
     advance,
 )
-from flows.events import (
+from flows.effects import (
     CancelMessages,
     ChangeEpisode,
     ChangeSettings,
-    CheckInView,
     Effect,
-    EpisodeView,
     OpenEpisode,
     Outcome,
-    Profile,
     RecordCheckIn,
     RecordExercise,
     RecordSoreness,
@@ -46,6 +43,7 @@ from flows.local_time import (
     is_daytime,
     local_date_of,
 )
+from flows.profile import CheckInView, EpisodeView, Profile
 from flows.soreness import SorenessStep
 from flows.types import DONE, Disposition, Reply
 from tests.flows.conftest import play, recorded

@@ -8,9 +8,10 @@ from datetime import timedelta
 
 from flows import exercise_plan
 from flows.dialog import Command, ShowExercise, TypedText, advance
-from flows.events import ChangeEpisode, CheckInView, PlanEventView, RecordPlanEvent
+from flows.effects import ChangeEpisode, RecordPlanEvent
+from flows.profile import CheckInView, PlanEventView
 from flows.types import Started, WeightBearing
-from tests.flows.test_care import EPISODE, NOW, PROFILE
+from tests.flows.test_follow_ups import EPISODE, NOW, PROFILE
 
 
 def day(n: float):

@@ -1,0 +1,129 @@
+"""What should happen after one event: an `Outcome` holds the state to store, the replies to send
+and the side effects (`Effect`: an assessment to record and the episode it opens, soreness to
+record, messages to schedule or cancel, settings to change) that the adapter applies, in order,
+in the same transaction as the state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from flows.rules import Decision
+from flows.state import DialogState
+from flows.types import Disposition, Reply
+
+# --- side effects the adapter applies in the same transaction ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecordAssessment:
+    """Keep a finished triage: the answers and what the rules decided."""
+
+    answers: Mapping[str, str]
+    decision: Decision
+    started_at: datetime
+    completed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OpenEpisode:
+    """Start following up the assessment recorded by the `RecordAssessment` before it in the
+    same effects (the runner's previous active episode is closed); the effects after it belong
+    to the new episode."""
+
+    disposition: Disposition
+    location: str
+    pain_at_assessment: int
+    assessed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleMessage:
+    """Send a follow-up of `kind` at `due_at`; `key` makes scheduling it twice a no-op."""
+
+    kind: str
+    due_at: datetime
+    key: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CancelMessages:
+    """Cancel the runner's pending follow-ups of these kinds (all kinds when empty)."""
+
+    kinds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSoreness:
+    at: datetime
+    value: int
+    source: str  # a `flows.types.SorenessSource` value
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCheckIn:
+    at: datetime
+    answers: Mapping[str, str]
+    soreness: int
+    trend: str
+    verdict: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordExercise:
+    local_date: date
+    result: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSettings:
+    """Runner settings to change (only the keys given): zone, reminder_time,
+    reminders_paused, followups_stopped."""
+
+    changes: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEpisode:
+    """Changes to the runner's active episode: status, disposition, phase, resolved_at."""
+
+    changes: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPlanEvent:
+    at: datetime
+    kind: str  # "phase", "readiness" or "run"
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteEverything:
+    """Erase every row of the runner (after they confirmed /delete)."""
+
+
+Effect = (
+    RecordAssessment
+    | OpenEpisode
+    | RecordPlanEvent
+    | DeleteEverything
+    | ScheduleMessage
+    | CancelMessages
+    | RecordSoreness
+    | RecordCheckIn
+    | RecordExercise
+    | ChangeSettings
+    | ChangeEpisode
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    state: DialogState | None = None
+    replies: tuple[Reply, ...] = ()
+    effects: tuple[Effect, ...] = ()
