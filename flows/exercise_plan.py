@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from flows import triage
 from flows.effects import ChangeEpisode, Effect, Outcome, RecordPlanEvent
-from flows.exercise_library import EXERCISES, exercise_by_id
+from flows.exercise_library import exercise_by_id, exercises
 from flows.profile import CheckInView, Profile
 from flows.progression import (
     DayResponse,
@@ -125,13 +125,13 @@ def show_plan(profile: Profile, *, now: datetime) -> Outcome:
 
 
 def browse_exercises() -> Outcome:
-    by_phase = {phase: [e for e in EXERCISES if e.phase is phase] for phase in Phase}
+    by_phase = {phase: [e for e in exercises() if e.phase is phase] for phase in Phase}
     return Outcome(
         replies=(
             Reply(
                 "plan/exercises.j2",
                 {"by_phase": by_phase},
-                howto_buttons([e.id for e in EXERCISES]),
+                howto_buttons([e.id for e in exercises()]),
             ),
         )
     )
