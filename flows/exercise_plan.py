@@ -1,11 +1,10 @@
-"""The exercise plan after home care: today's session, how-tos, progression and return to running.
+"""The exercise plan after home care: today's session, how-tos, and progression at check-ins.
 
 Pure decisions over the runner's `Profile`: `/plan` shows today's session with a how-to button
-per exercise, `/exercises` browses the library, each check-in's exercise answers move the plan
-by the pain-monitoring model (`flows.progression`, reference section 5) with the reason
-announced, and `/run` leads through the readiness checks and the walk-run progression
-(reference section 7). `/progress`, `/export` and `/delete` ask the adapter for the runner's
-data (a chart, a file, an erasure) through reply attachments and effects.
+per exercise (the plyometric gate re-checked on what is known today), `/exercises` browses the
+library, and each check-in's exercise answers move the plan by the pain-monitoring model
+(`flows.progression`, reference section 5) with the reason announced. The return to running is
+`flows.readiness` and `flows.run_log`.
 """
 
 from __future__ import annotations
