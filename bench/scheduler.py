@@ -52,8 +52,9 @@ from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import OutboxMessage, ScheduledMessage
 from bot.outbox import OutboxSender
-from bot.scheduler import Composed, Scheduler
+from bot.scheduler import Scheduler
 from fakebotapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from flows.due_messages import Due
 from flows.types import Reply
 
 POSTGRES_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -63,9 +64,9 @@ REPLY = Reply("triage/unreadable.j2", {"kind": "sticker"})
 SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime in SQLite
 
 
-def compose(session: Session, *, message: ScheduledMessage, now: datetime) -> Composed:
+def compose(session: Session, *, message: ScheduledMessage, now: datetime) -> Due:
     """One short reply per message, nothing after it."""
-    return Composed(replies=(REPLY,))
+    return Due(replies=(REPLY,))
 
 
 # --- databases -----------------------------------------------------------------------------------

@@ -4,12 +4,14 @@ Every scheduled message (check-in, reminder, "were you seen?", safety net) is a 
 (`bot.db.models.ScheduledMessage`). A `Scheduler` wakes about once a second and, in ONE
 transaction per batch, takes the due rows (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so several
 schedulers never take the same row), asks the injected `compose(session, *, message, now)` what
-each says now and what follows it, and then, for each row:
+each says now and what follows it (a `flows.due_messages.Due`, carried out as it is), and then,
+for each row:
 
 - writes its replies to the outbox (`bot.outbox`, sent at most once) and marks it `queued`;
 - or drops it with the reason (nothing to say, too late), or moves it to a later time
   (`postpone_until`: an overdue check-in waits for the runner's daytime);
-- and saves the follow-ups `compose` decided (next check-in, tomorrow's reminder).
+- and saves the follow-ups `compose` decided (next check-in, tomorrow's reminder), the flow's
+  own `flows.effects.ScheduleMessage`s, through `bot.db.schedule_store.schedule_message`.
 
 Claiming a message and saving what follows it are therefore one durable step: no crash, send
 failure or outage can end a runner's chain of follow-ups. Sending, pacing and retries are the
@@ -28,10 +30,9 @@ import asyncio
 import contextlib
 import logging
 import traceback
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -42,45 +43,22 @@ from bot.db.database import Database
 from bot.db.models import MessageState, ScheduledMessage
 from bot.outbox import SOURCE_FOLLOW_UP
 from flows import due_messages
-from flows.types import Reply
+from flows.due_messages import Due
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class FollowUp:
-    """A message to schedule for the same runner once the current one is decided."""
-
-    kind: str
-    due_at: datetime
-    idempotency_key: str
-    payload: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Composed:
-    """What `compose` decided for a due message: the replies to send now and what comes next.
-
-    With `drop_reason` (or no replies) the message is dropped, not sent; with `postpone_until`
-    it stays pending until then. The follow-ups are scheduled unless it is postponed.
-    """
-
-    replies: tuple[Reply, ...] = ()
-    follow_ups: tuple[FollowUp, ...] = ()
-    drop_reason: str | None = None
-    postpone_until: datetime | None = None
-
-
 class Compose(Protocol):
-    """Decides a due message's content inside the transaction that takes it.
+    """Decides what a due message becomes (sent, dropped or postponed, and what comes after it;
+    see `Due`) inside the transaction that takes it.
 
-    It should only read: whatever it wants written belongs in `follow_ups`. None means: nothing
-    to send and nothing next.
+    It should only read: whatever it wants written belongs in the `Due`'s `follow_ups`. None
+    means: nothing to send and nothing next.
     """
 
     def __call__(
         self, session: Session, *, message: ScheduledMessage, now: datetime
-    ) -> Composed | None: ...
+    ) -> Due | None: ...
 
 
 class Scheduler:
@@ -175,7 +153,7 @@ class Scheduler:
         """Deal with one due row; how many outbox messages it became."""
         try:
             with session.begin_nested():
-                composed = self._compose(session, message=row, now=now)
+                due = self._compose(session, message=row, now=now)
         except Exception:
             error = traceback.format_exc(limit=10)
             log.error("compose failed for message %s:\n%s", row.id, error)
@@ -187,23 +165,24 @@ class Scheduler:
                 now=now,
             )
             return 0
-        if composed is not None and composed.postpone_until is not None:
-            schedule_store.postpone(
-                session, message_id=row.id, due_at=composed.postpone_until, now=now
-            )
-            log.info("message %s (%s) waits until %s", row.id, row.kind, composed.postpone_until)
+        if due is None:
+            due = Due(drop_reason="nothing to send")
+        if due.postpone_until is not None:
+            schedule_store.postpone(session, message_id=row.id, due_at=due.postpone_until, now=now)
+            log.info("message %s (%s) waits until %s", row.id, row.kind, due.postpone_until)
             return 0
         queued = 0
-        if composed is None or composed.drop_reason is not None or not composed.replies:
-            reason = "nothing to send"
-            if composed is not None:
-                reason = composed.drop_reason or "no replies"
+        if due.drop_reason is not None:
             schedule_store.finish(
-                session, message_id=row.id, state=MessageState.DROPPED, reason=reason, now=now
+                session,
+                message_id=row.id,
+                state=MessageState.DROPPED,
+                reason=due.drop_reason,
+                now=now,
             )
-            log.info("message %s (%s) dropped: %s", row.id, row.kind, reason)
+            log.info("message %s (%s) dropped: %s", row.id, row.kind, due.drop_reason)
         else:
-            for reply in composed.replies:
+            for reply in due.replies:
                 # Follow-ups are sent at most once (urgent ones at least once), like every
                 # message: a crash mid-send costs that message, never the chain.
                 outgoing.queue(
@@ -221,40 +200,23 @@ class Scheduler:
             schedule_store.finish(
                 session, message_id=row.id, state=MessageState.QUEUED, reason=None, now=now
             )
-        if composed is not None:
-            for follow_up in composed.follow_ups:
-                schedule_store.schedule(
-                    session,
-                    runner_id=row.runner_id,
-                    kind=follow_up.kind,
-                    due_at=follow_up.due_at,
-                    idempotency_key=follow_up.idempotency_key,
-                    payload=follow_up.payload,
-                    now=now,
-                )
+        for follow_up in due.follow_ups:
+            schedule_store.schedule_message(
+                session, runner_id=row.runner_id, message=follow_up, now=now
+            )
         return queued
 
 
-def compose(session: Session, *, message: ScheduledMessage, now: datetime) -> Composed | None:
+def compose(session: Session, *, message: ScheduledMessage, now: datetime) -> Due | None:
     """The bot's `Compose`: what a due row says, via the pure `flows.due_messages.compose_due`."""
     runner = followup_store.runner_by_id(session, runner_id=message.runner_id)
     if runner is None:
         return None
-    due = due_messages.compose_due(
+    return due_messages.compose_due(
         message.kind,
         dict(message.payload or {}),
         message_id=message.id,
         due_at=message.due_at,
         profile=profile_store.load_profile(session, runner=runner),
         now=now,
-    )
-    follow_ups = tuple(
-        FollowUp(kind=f.kind, due_at=f.due_at, idempotency_key=f.key, payload=dict(f.payload))
-        for f in due.follow_ups
-    )
-    return Composed(
-        replies=due.replies,
-        follow_ups=follow_ups,
-        drop_reason=due.drop_reason,
-        postpone_until=due.postpone_until,
     )

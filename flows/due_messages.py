@@ -62,7 +62,8 @@ DROP_CHECK_IN_SUPERSEDED = "the next check-in comes before its daytime does"
 
 @dataclass(frozen=True, slots=True)
 class Due:
-    """What a due scheduled message becomes, decided whole: exactly one of
+    """What a due scheduled message becomes, decided whole (the scheduler carries it out as it
+    is, and keeps each of `follow_ups` as the flow made it): exactly one of
 
     - sent: `replies` to send now, and in `follow_ups` the next message of its chain;
     - dropped: `drop_reason`, and in `follow_ups` still the next message of its chain, so that

@@ -42,7 +42,10 @@ class OpenEpisode:
 
 @dataclass(frozen=True, slots=True)
 class ScheduleMessage:
-    """Send a follow-up of `kind` at `due_at`; `key` makes scheduling it twice a no-op."""
+    """Send a follow-up of `kind` at `due_at`; `key` makes scheduling it twice a no-op.
+
+    The one type of a follow-up from the flow to the store: an event's effects and a due
+    message's next ones (`flows.due_messages.Due.follow_ups`) are both kept as they are."""
 
     kind: str
     due_at: datetime

@@ -71,14 +71,8 @@ def apply_effects(
                     now=now,
                 ).id
             case ScheduleMessage():
-                schedule_store.schedule(
-                    session,
-                    runner_id=runner_id,
-                    kind=effect.kind,
-                    due_at=effect.due_at,
-                    idempotency_key=effect.key,
-                    payload=dict(effect.payload),
-                    now=now,
+                schedule_store.schedule_message(
+                    session, runner_id=runner_id, message=effect, now=now
                 )
             case CancelMessages(kinds=kinds):
                 schedule_store.cancel_pending(

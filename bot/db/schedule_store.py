@@ -5,8 +5,10 @@ by keyword, passes time in as `now`, and never commits. A message moves pending 
 to the outbox) -> sent or failed (by the outbox), or pending -> dropped / cancelled. The
 scheduler takes due rows with `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL and decides all of
 them in one transaction, so concurrent schedulers never take the same row and never wait for each
-other; on SQLite the engine's `BEGIN IMMEDIATE` serialises them. `recipients_for` tells the
-scheduler each runner's chat and locale. See `bot.scheduler`.
+other; on SQLite the engine's `BEGIN IMMEDIATE` serialises them. A follow-up arrives as the
+flow decided it, a `flows.effects.ScheduleMessage` (`schedule_message`), whether an event's
+effect or what a due message schedules next. `recipients_for` tells the scheduler each runner's
+chat and locale. See `bot.scheduler`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bot.db.models import (
     RunnerSchedule,
     ScheduledMessage,
 )
+from flows.effects import ScheduleMessage
 
 
 def schedule(
@@ -85,6 +88,21 @@ def schedule(
         )
     )
     return revived.rowcount == 1
+
+
+def schedule_message(
+    session: Session, *, runner_id: int, message: ScheduleMessage, now: datetime
+) -> bool:
+    """`schedule` a follow-up a flow decided (its `key` is the idempotency key)."""
+    return schedule(
+        session,
+        runner_id=runner_id,
+        kind=message.kind,
+        due_at=message.due_at,
+        idempotency_key=message.key,
+        payload=message.payload,
+        now=now,
+    )
 
 
 def take_due(session: Session, *, now: datetime, limit: int) -> list[ScheduledMessage]:

@@ -34,8 +34,10 @@ from bot.db.migrate import upgrade_to_head
 from bot.db.models import OutboxMessage, RunnerSchedule, ScheduledMessage
 from bot.outbox import FOLLOW_UP_RETRY_DELAYS, OutboxSender
 from bot.render import render
-from bot.scheduler import Composed, FollowUp, Scheduler
+from bot.scheduler import Scheduler
 from fakebotapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from flows.due_messages import Due
+from flows.effects import ScheduleMessage
 from flows.types import Reply
 
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -58,7 +60,7 @@ def text_of(key: str) -> str:
     return render("care/reminders_set.j2", zone=key, reminder_time=None, has_plan=False)
 
 
-def compose(session: Session, *, message: ScheduledMessage, now: datetime) -> Composed | None:
+def compose(session: Session, *, message: ScheduledMessage, now: datetime) -> Due | None:
     """A stand-in for the follow-up flow, steered by the message's payload."""
     payload = message.payload
     if payload.get("kill"):
@@ -79,26 +81,27 @@ def compose(session: Session, *, message: ScheduledMessage, now: datetime) -> Co
         raise RuntimeError("a bug in compose")
     if payload.get("nothing"):
         return None
+    if "postpone" in payload and now < datetime.fromisoformat(payload["postpone"]):
+        # A postponed message decides its follow-ups when it comes again (`Due` holds none).
+        return Due(postpone_until=datetime.fromisoformat(payload["postpone"]))
     follow_ups = tuple(
-        FollowUp(
+        ScheduleMessage(
             kind=spec.get("kind", "checkin"),
             due_at=datetime.fromisoformat(spec["due_at"]),
-            idempotency_key=spec["key"],
+            key=spec["key"],
             payload=spec.get("payload", {}),
         )
         for spec in payload.get("next", [])
     )
-    if "postpone" in payload and now < datetime.fromisoformat(payload["postpone"]):
-        return Composed(
-            follow_ups=follow_ups, postpone_until=datetime.fromisoformat(payload["postpone"])
-        )
+    if "drop" in payload:
+        return Due(drop_reason=payload["drop"], follow_ups=follow_ups)
     replies = tuple(
         reply(f"{message.idempotency_key}#{n}" if n else message.idempotency_key)
         for n in range(payload.get("replies", 1))
     )
     if payload.get("urgent"):
         replies = tuple(Reply(r.template, r.context, urgent=True) for r in replies)
-    return Composed(replies=replies, follow_ups=follow_ups, drop_reason=payload.get("drop"))
+    return Due(replies=replies, follow_ups=follow_ups)
 
 
 def after(delta: timedelta, key: str, **payload: Any) -> dict[str, Any]:
@@ -336,19 +339,13 @@ class TestDecisions:
         assert world.row("tomorrow").state == "pending"
         assert (world.outbox(), world.woken) == ([], [])
 
-    async def test_compose_can_decline_with_nothing_or_with_no_replies(self, world: World):
+    async def test_compose_can_decline_with_nothing(self, world: World):
         world.add(1, "nothing", nothing=True)
-        world.add(2, "no-replies", replies=0, next=[after(timedelta(days=1), "after-no-replies")])
         await world.scheduler().run_once()
         assert (world.row("nothing").state, world.row("nothing").last_error) == (
             "dropped",
             "nothing to send",
         )
-        assert (world.row("no-replies").state, world.row("no-replies").last_error) == (
-            "dropped",
-            "no replies",
-        )
-        assert world.row("after-no-replies").state == "pending"
         assert world.outbox() == []
 
     async def test_a_compose_that_raises_fails_its_message_only(self, world: World):
@@ -379,7 +376,7 @@ class TestAtomicity:
         world.add(1, "k1", next=[after(timedelta(days=1), "k2")])
         composed: list[str] = []
 
-        def spying_compose(session: Session, **kwargs: Any) -> Composed | None:
+        def spying_compose(session: Session, **kwargs: Any) -> Due | None:
             composed.append(kwargs["message"].idempotency_key)
             return compose(session, **kwargs)
 
@@ -421,7 +418,7 @@ class TestAtomicity:
 
         def healed(session: Session, *, message: ScheduledMessage, now: datetime) -> Any:
             if message.payload.get("kill"):
-                return Composed(replies=(reply(message.idempotency_key),))
+                return Due(replies=(reply(message.idempotency_key),))
             return compose(session, message=message, now=now)
 
         assert await world.scheduler(compose=healed).run_once() == 3

@@ -184,6 +184,22 @@ def payload(n: int = 1) -> dict:
     return {"episode": follow_up_schedule.episode_key(NOW), "n": n, "zone": "Europe/London"}
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"follow_ups": (ScheduleMessage("checkin", NOW, "k"),)},
+        {"replies": (Reply("care/safety_net.j2"),), "drop_reason": "late"},
+        {"drop_reason": "late", "postpone_until": NOW},
+        {"postpone_until": NOW, "follow_ups": (ScheduleMessage("checkin", NOW, "k"),)},
+    ],
+)
+def test_a_due_is_exactly_one_of_sent_dropped_or_postponed(fields: dict) -> None:
+    # The scheduler carries a `Due` out as it is, so one it could not carry out is refused here.
+    with pytest.raises(ValueError, match=r"a (Due|postponed message)"):
+        due_messages.Due(**fields)
+
+
 def test_the_check_in_chain_is_24_48_72_hours_then_daily() -> None:
     dues = []
     due_at = NOW + timedelta(hours=24)

@@ -1,7 +1,8 @@
 """Scheduled-message store functions against a migrated database, on SQLite and on PostgreSQL:
-idempotent scheduling (and the revival of a cancelled key), taking due rows (order, limit, what
-counts as due, concurrent takers never sharing a row, the plan of the due query), finishing and
-postponing a taken row, cancellation, and a runner's schedule (deactivated, reactivated)."""
+idempotent scheduling of a flow's `ScheduleMessage` (and the revival of a cancelled key), taking
+due rows (order, limit, what counts as due, concurrent takers never sharing a row, the plan of
+the due query), finishing and postponing a taken row, cancellation, and a runner's schedule
+(deactivated, reactivated)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from bot.db import schedule_store, store
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import MessageState, Runner, RunnerSchedule, ScheduledMessage
+from flows.effects import ScheduleMessage
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
@@ -39,12 +41,9 @@ def add(
     now: datetime = NOW - timedelta(days=1),
 ) -> bool:
     return db.run_sync(
-        schedule_store.schedule,
+        schedule_store.schedule_message,
         runner_id=runner_id,
-        kind=kind,
-        due_at=due_at,
-        idempotency_key=key,
-        payload=payload or {},
+        message=ScheduleMessage(kind=kind, due_at=due_at, key=key, payload=payload or {}),
         now=now,
     )
 
