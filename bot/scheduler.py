@@ -11,7 +11,7 @@ for each row:
 - or drops it with the reason (nothing to say, too late), or moves it to a later time
   (`postpone_until`: an overdue check-in waits for the runner's daytime);
 - and saves the follow-ups `compose` decided (next check-in, tomorrow's reminder), the flow's
-  own `flows.effects.ScheduleMessage`s, through `bot.db.schedule_store.schedule_message`.
+  own `flows.effects.ScheduleMessage`s, through `bot.db.schedule_store.schedule`.
 
 Claiming a message and saving what follows it are therefore one durable step: no crash, send
 failure or outage can end a runner's chain of follow-ups. Sending, pacing and retries are the
@@ -201,9 +201,7 @@ class Scheduler:
                 session, message_id=row.id, state=MessageState.QUEUED, reason=None, now=now
             )
         for follow_up in due.follow_ups:
-            schedule_store.schedule_message(
-                session, runner_id=row.runner_id, message=follow_up, now=now
-            )
+            schedule_store.schedule(session, runner_id=row.runner_id, message=follow_up, now=now)
         return queued
 
 

@@ -71,9 +71,7 @@ def apply_effects(
                     now=now,
                 ).id
             case ScheduleMessage():
-                schedule_store.schedule_message(
-                    session, runner_id=runner_id, message=effect, now=now
-                )
+                schedule_store.schedule(session, runner_id=runner_id, message=effect, now=now)
             case CancelMessages(kinds=kinds):
                 schedule_store.cancel_pending(
                     session, runner_id=runner_id, now=now, kinds=kinds or None

@@ -6,14 +6,14 @@ to the outbox) -> sent or failed (by the outbox), or pending -> dropped / cancel
 scheduler takes due rows with `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL and decides all of
 them in one transaction, so concurrent schedulers never take the same row and never wait for each
 other; on SQLite the engine's `BEGIN IMMEDIATE` serialises them. A follow-up arrives as the
-flow decided it, a `flows.effects.ScheduleMessage` (`schedule_message`), whether an event's
+flow decided it, a `flows.effects.ScheduleMessage` (`schedule`), whether an event's
 effect or what a due message schedules next. `recipients_for` tells the scheduler each runner's
 chat and locale. See `bot.scheduler`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -31,25 +31,19 @@ from bot.db.models import (
 from flows.effects import ScheduleMessage
 
 
-def schedule(
-    session: Session,
-    *,
-    runner_id: int,
-    kind: str,
-    due_at: datetime,
-    idempotency_key: str,
-    payload: Mapping[str, Any],
-    now: datetime,
-) -> bool:
-    """Add a pending message; False when nothing was added.
+def schedule(session: Session, *, runner_id: int, message: ScheduleMessage, now: datetime) -> bool:
+    """Add the follow-up a flow decided as a pending message; False when nothing was added.
 
-    Nothing is added when a message with `idempotency_key` already exists (scheduling again
-    after a replay or restart is a no-op), unless that message was cancelled: then it is
-    pending again with the new time. Nothing is added either when the runner's schedule is
-    inactive (Telegram refuses to deliver to them; see `reactivate_schedule`).
+    Nothing is added when a message with its key (`idempotency_key`) already exists
+    (scheduling again after a replay or restart is a no-op), unless that message was
+    cancelled: then it is pending again with the new time. Nothing is added either when the
+    runner's schedule is inactive (Telegram refuses to deliver to them; see
+    `reactivate_schedule`).
     """
     if not schedule_is_active(session, runner_id=runner_id):
         return False
+    kind, due_at, idempotency_key = message.kind, message.due_at, message.key
+    payload = message.payload
     statement = (
         dialect_insert(session, ScheduledMessage)
         .values(
@@ -88,21 +82,6 @@ def schedule(
         )
     )
     return revived.rowcount == 1
-
-
-def schedule_message(
-    session: Session, *, runner_id: int, message: ScheduleMessage, now: datetime
-) -> bool:
-    """`schedule` a follow-up a flow decided (its `key` is the idempotency key)."""
-    return schedule(
-        session,
-        runner_id=runner_id,
-        kind=message.kind,
-        due_at=message.due_at,
-        idempotency_key=message.key,
-        payload=message.payload,
-        now=now,
-    )
 
 
 def take_due(session: Session, *, now: datetime, limit: int) -> list[ScheduledMessage]:

@@ -18,6 +18,7 @@ from bot.db.migrate import upgrade_to_head
 from bot.db.models import ScheduledMessage
 from bot.db.profile_store import load_profile
 from flows import follow_up_schedule
+from flows.effects import ScheduleMessage
 
 EARLIER = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -71,10 +72,12 @@ def message(
     schedule_store.schedule(
         session,
         runner_id=runner_id,
-        kind=kind,
-        due_at=episode + timedelta(days=n),
-        idempotency_key=key,
-        payload={"episode": follow_up_schedule.episode_key(episode), "n": n, "zone": "UTC"},
+        message=ScheduleMessage(
+            kind=kind,
+            due_at=episode + timedelta(days=n),
+            key=key,
+            payload={"episode": follow_up_schedule.episode_key(episode), "n": n, "zone": "UTC"},
+        ),
         now=episode,
     )
     sent_at = episode + timedelta(days=n) if state == "sent" else None

@@ -44,6 +44,7 @@ from bot.outbox import (
 )
 from bot.ratelimit import SendRateLimiter
 from fakebotapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from flows.effects import ScheduleMessage
 
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
@@ -302,10 +303,9 @@ class TestDelivery:
         world.db.run_sync(
             schedule_store.schedule,
             runner_id=runner_id,
-            kind="checkin",
-            due_at=START + timedelta(days=1),
-            idempotency_key="r1:checkin:1",
-            payload={},
+            message=ScheduleMessage(
+                kind="checkin", due_at=START + timedelta(days=1), key="r1:checkin:1", payload={}
+            ),
             now=START,
         )
         world.api.fail_next("sendMessage", *refusal, chat_id=1)

@@ -70,10 +70,12 @@ def compose(session: Session, *, message: ScheduledMessage, now: datetime) -> Du
         schedule_store.schedule(
             session,
             runner_id=message.runner_id,
-            kind="checkin",
-            due_at=now,
-            idempotency_key=f"{message.idempotency_key}:stray",
-            payload={},
+            message=ScheduleMessage(
+                kind="checkin",
+                due_at=now,
+                key=f"{message.idempotency_key}:stray",
+                payload={},
+            ),
             now=now,
         )
         raise RuntimeError("a bug in compose")
@@ -140,10 +142,12 @@ class World:
         return self.db.run_sync(
             schedule_store.schedule,
             runner_id=self.runner(chat_id),
-            kind=payload.pop("kind", "checkin"),
-            due_at=due_at or self.time.now,
-            idempotency_key=key,
-            payload=payload,
+            message=ScheduleMessage(
+                kind=payload.pop("kind", "checkin"),
+                due_at=due_at or self.time.now,
+                key=key,
+                payload=payload,
+            ),
             now=self.time.now,
         )
 
@@ -459,10 +463,12 @@ async def test_three_schedulers_queue_each_of_a_thousand_due_messages_exactly_on
                 schedule_store.schedule(
                     session,
                     runner_id=runner.id,
-                    kind="checkin",
-                    due_at=START - timedelta(seconds=(number * per_runner + index) % 97),
-                    idempotency_key=key,
-                    payload={"next": [after(timedelta(days=1), f"{key}:next")]},
+                    message=ScheduleMessage(
+                        kind="checkin",
+                        due_at=START - timedelta(seconds=(number * per_runner + index) % 97),
+                        key=key,
+                        payload={"next": [after(timedelta(days=1), f"{key}:next")]},
+                    ),
                     now=START,
                 )
 

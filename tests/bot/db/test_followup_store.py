@@ -29,6 +29,7 @@ from bot.db.models import (
     SorenessReport,
 )
 from bot.db.privacy_store import OPERATIONAL_TABLES
+from flows.effects import ScheduleMessage
 from flows.types import EpisodeStatus, ExerciseResult, SorenessSource
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -658,10 +659,9 @@ def seed_everything(db: Database, runner_id: int, *, chat_id: int) -> None:
     db.run_sync(
         schedule_store.schedule,
         runner_id=runner_id,
-        kind="checkin",
-        due_at=NOW + DAY,
-        idempotency_key=f"checkin:{chat_id}",
-        payload={},
+        message=ScheduleMessage(
+            kind="checkin", due_at=NOW + DAY, key=f"checkin:{chat_id}", payload={}
+        ),
         now=NOW,
     )
     # A schedule record, written without cancelling the message above.

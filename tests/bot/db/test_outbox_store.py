@@ -18,6 +18,7 @@ from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import OutboxMessage, OutboxState, ScheduledMessage
 from bot.db.outbox_store import OUTCOME_UNKNOWN, OutboxRow
+from flows.effects import ScheduleMessage
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
@@ -90,10 +91,12 @@ def queued_follow_up(db: Database, chat_id: int, key: str) -> tuple[int, int]:
         schedule_store.schedule(
             session,
             runner_id=runner.id,
-            kind="checkin",
-            due_at=NOW,
-            idempotency_key=key,
-            payload={},
+            message=ScheduleMessage(
+                kind="checkin",
+                due_at=NOW,
+                key=key,
+                payload={},
+            ),
             now=NOW,
         )
         scheduled_id = session.scalar(

@@ -42,6 +42,7 @@ from bot.db.privacy_store import (
     runner_tables,
 )
 from bot.db.types import UTCDateTime
+from flows.effects import ScheduleMessage
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -87,12 +88,14 @@ def seed_runner(db: Database, *, chat_id: int) -> int:
             schedule_store.schedule(
                 session,
                 runner_id=runner_id,
-                kind="checkin",
-                # A minute apart per runner, so that two runners' messages differ in what is
-                # exported of them.
-                due_at=NOW + days * DAY + timedelta(minutes=chat_id),
-                idempotency_key=f"checkin:{chat_id}:{days}",
-                payload={"n": days},
+                message=ScheduleMessage(
+                    kind="checkin",
+                    # A minute apart per runner, so that two runners' messages differ in what is
+                    # exported of them.
+                    due_at=NOW + days * DAY + timedelta(minutes=chat_id),
+                    key=f"checkin:{chat_id}:{days}",
+                    payload={"n": days},
+                ),
                 now=NOW,
             )
         # An inactive schedule record; it cancels the messages above but keeps their rows.

@@ -41,7 +41,7 @@ def add(
     now: datetime = NOW - timedelta(days=1),
 ) -> bool:
     return db.run_sync(
-        schedule_store.schedule_message,
+        schedule_store.schedule,
         runner_id=runner_id,
         message=ScheduleMessage(kind=kind, due_at=due_at, key=key, payload=payload or {}),
         now=now,
