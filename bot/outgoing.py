@@ -87,9 +87,9 @@ def queue(
 
 
 def message(reply: Reply, *, locale: str = DEFAULT_LOCALE) -> Outgoing:
-    """A reply as a text message with its buttons, its text in `locale`."""
+    """A reply as a text message with its buttons, its text and button labels in `locale`."""
     payload: dict[str, Any] = {"text": render(reply.template, locale=locale, **reply.context)}
-    keyboard = inline_keyboard(reply)
+    keyboard = inline_keyboard(reply, locale=locale)
     if keyboard is not None:
         payload["reply_markup"] = keyboard
     return Outgoing(SEND_MESSAGE, payload)
