@@ -4,8 +4,8 @@
 `bot.db.profile_store` when the event needs it), advances the flow, applies its effects in one
 call (`bot.db.effects_store`: recording an assessment and opening its episode included) and
 stores the new dialog state. The runner's first name and language (`locale`) are kept from
-their first update and updated when Telegram reports a change; replies are rendered in that
-locale.
+their first update and updated when Telegram reports a change; what they type is read in that
+language (as well as in English) and replies are rendered in it.
 
 Both adapters call `apply_event` inside a transaction: the Telegram side through
 `apply_inbox_update`, which also writes the replies to the outbox and marks the stored update
@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import outgoing, progress_chart
+from bot import i18n, outgoing, progress_chart
 from bot.db import (
     chat_store,
     effects_store,
@@ -42,6 +42,7 @@ from bot.db.progress_store import ProgressData
 from flows.dialog import DialogState, Event, Outcome, advance, needs_profile
 from flows.effects import DeleteEverything, RecordAssessment
 from flows.flow import restored
+from flows.questions import Translate, untranslated
 from flows.types import Reply
 
 # A group or channel is told at most this often that health questions belong in a private chat;
@@ -122,7 +123,8 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
         profile = profile_store.load_profile(session, runner=chat)
     else:
         profile = profile_store.settings_profile(chat)
-    outcome = advance(state, event, now=now, profile=profile)
+    locale = chat.locale or outgoing.DEFAULT_LOCALE
+    outcome = advance(state, event, now=now, profile=profile, translate=words_of(locale))
     if full or any(isinstance(e, RecordAssessment) for e in outcome.effects):
         # The runner wrote: a schedule stopped by a block (403) may send again.
         schedule_store.reactivate_schedule(session, runner_id=chat.id, now=now)
@@ -152,7 +154,15 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
             # Buttons carry the version; if the store and the flow disagree, old buttons would
             # be accepted or new ones refused. Fail loudly (the transaction rolls back).
             raise RuntimeError(f"stored version {version} != flow version {new.version}")
-    return Applied(outcome, attachments, locale=chat.locale or outgoing.DEFAULT_LOCALE)
+    return Applied(outcome, attachments, locale=locale)
+
+
+def words_of(language_code: str | None) -> Translate:
+    """How a runner with this language reads the flows' words (message id -> their words), so
+    that what they type is understood in their language as well as in English."""
+    locale = i18n.locale_for(language_code)
+    # English is what the flows are written in: their own identity keeps its parsing unchanged.
+    return untranslated if locale == i18n.SOURCE_LOCALE else i18n.gettext(locale)
 
 
 def _profile_changed(chat: chat_store.ChatRow, sender: Sender) -> bool:

@@ -10,19 +10,29 @@ get exactly what they got before.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot import i18n, outgoing, render
+from bot import i18n, outgoing, progress_chart, render
+from bot.db.database import Database
+from bot.db.migrate import upgrade_to_head
+from bot.db.progress_store import AssessmentMark, ProgressData, SorenessPoint
+from bot.service import Sender, apply_event, load_state
+from flows.dialog import TypedText, event_for_command
 from flows.due_messages import seen_check_reply
-from flows.types import Disposition
+from flows.types import Disposition, Reply
 from tests.bot.test_i18n import install_catalogue
 
 GERMAN = {
     "Not yet": "Noch nicht",
     "Yes, I've been seen": "Ja, ich war dort",
+    "Outside of the ankle": "Außen am Knöchel",
+    progress_chart.TITLE: "Dein Knöchel: Schmerz und Übungsplan",
 }
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -53,3 +63,72 @@ def test_a_messages_buttons_are_in_the_messages_locale(locales: Path) -> None:
     english = ["Yes, I've been seen", "Not yet"]
     assert labels(outgoing.message(SEEN_CHECK)) == english
     assert labels(outgoing.message(SEEN_CHECK, locale="en")) == english
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database.threaded(f"sqlite:///{tmp_path / 'bot.db'}")
+    upgrade_to_head(database.engine)
+    yield database
+    database.dispose_sync()
+
+
+def say(db: Database, sender: Sender, text: str) -> None:
+    event = event_for_command(text[1:], "") if text.startswith("/") else TypedText(text)
+    db.run_sync(lambda s: apply_event(s, sender=sender, event=event, now=NOW))
+
+
+def test_an_answer_typed_in_the_runners_language_is_understood(locales: Path, db: Database) -> None:
+    german, english = Sender(chat_id=1, language_code="de"), Sender(chat_id=2, language_code="en")
+    for runner in (german, english):
+        say(db, runner, "/new")
+        say(db, runner, "außen am knöchel")
+    assert db.run_sync(lambda s: load_state(s, chat_id=1)).answers == {"loc": "outside"}
+    # The German words mean nothing to an English runner: they are asked again.
+    assert db.run_sync(lambda s: load_state(s, chat_id=2)).answers == {}
+    say(db, english, "Outside of the ankle")
+    assert db.run_sync(lambda s: load_state(s, chat_id=2)).answers == {"loc": "outside"}
+
+
+class PhotoBot:
+    """Just enough of a Bot to receive one photo."""
+
+    def __init__(self) -> None:
+        self.photos: list[dict[str, Any]] = []
+
+    async def send_photo(self, **params: Any) -> None:
+        self.photos.append(params)
+
+
+CHART = ProgressData(
+    zone="UTC",
+    soreness=(SorenessPoint(NOW, 4, "assessment"),),
+    assessments=(AssessmentMark(NOW, "HOME_CARE"),),
+)
+
+
+async def test_the_chart_is_drawn_in_the_locale_of_its_message(
+    locales: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    titles: list[str] = []
+
+    def drawn(data: ProgressData, *, gettext: progress_chart.Gettext) -> bytes:
+        titles.append(gettext(progress_chart.TITLE))
+        return progress_chart.render_png(data, gettext=gettext)
+
+    monkeypatch.setattr(outgoing, "render_png", drawn)
+    reply = Reply("plan/progress.j2", {}, attachment="progress")
+    summary = {"has_data": True, "summary": progress_chart.summary(CHART, now=NOW)}
+    chart = progress_chart.progress_to_json(CHART)
+    bot: Any = PhotoBot()
+    for locale in ("de", "en"):
+        photo = outgoing.progress_chart(reply, summary=summary, chart=chart, locale=locale)
+        await outgoing.deliver(bot, 1, photo.method, photo.payload)
+    # A message queued before charts carried their locale is drawn in English.
+    await outgoing.deliver(bot, 1, outgoing.SEND_PHOTO, {"caption": "", "chart": chart})
+    assert titles == [
+        "Dein Knöchel: Schmerz und Übungsplan",
+        progress_chart.TITLE,
+        progress_chart.TITLE,
+    ]
+    assert all(p["photo"].startswith(b"\x89PNG") for p in bot.photos)
