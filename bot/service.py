@@ -218,6 +218,8 @@ class GroupMessage:
     """Someone wrote in a group or channel the bot is in."""
 
     chat_id: int
+    # The writer's Telegram `language_code` (cleaned), None when unknown (a channel post).
+    language_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,11 +249,14 @@ def apply_inbox_update(session: Session, *, inbox_id: int, route: Route, now: da
                 inbox_store.forget_chat(session, chat_key=sender.chat_id, keep=inbox_id)
                 outbox_store.forget_chat(session, chat_id=sender.chat_id)
             queued = queue_replies(session, chat_id=sender.chat_id, applied=applied, now=now)
-        case GroupMessage(chat_id=chat_id):
+        case GroupMessage(chat_id=chat_id, language_code=language_code):
             if group_store.claim_notice(
                 session, chat_id=chat_id, now=now, every=GROUP_NOTICE_EVERY
             ):
-                notice = outgoing.message(Reply(GROUP_NOTICE_TEMPLATE))
+                # A group has no language of its own: the notice answers whoever wrote.
+                notice = outgoing.message(
+                    Reply(GROUP_NOTICE_TEMPLATE), locale=language_code or outgoing.DEFAULT_LOCALE
+                )
                 outgoing.queue(
                     session, chat_id=chat_id, message=notice, source=SOURCE_NOTICE, now=now
                 )
@@ -288,6 +293,8 @@ def _outgoing(reply: Reply, attachment: Attachment | None, *, locale: str) -> ou
 
 
 def queue_error_reply(session: Session, *, chat_id: int, now: datetime) -> None:
-    """Tell a runner that their last update could not be applied (it was set aside)."""
-    message = outgoing.message(Reply("triage/error.j2"))
+    """Tell a runner, in their language, that their last update could not be applied (it was
+    set aside). A chat never stored (its first update failed) is told in English."""
+    locale = chat_store.locale_of(session, chat_id=chat_id) or outgoing.DEFAULT_LOCALE
+    message = outgoing.message(Reply("triage/error.j2"), locale=locale)
     outgoing.queue(session, chat_id=chat_id, message=message, source=SOURCE_REPLY, now=now)

@@ -15,24 +15,39 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot import i18n, outgoing, progress_chart, render
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
+from bot.db.models import OutboxMessage
 from bot.db.progress_store import AssessmentMark, ProgressData, SorenessPoint
-from bot.service import Sender, apply_event, load_state
+from bot.service import Sender, apply_event, load_state, queue_error_reply
 from flows.dialog import TypedText, event_for_command
 from flows.due_messages import seen_check_reply
 from flows.types import Disposition, Reply
+from tests.bot.harness import running_bot
 from tests.bot.test_i18n import install_catalogue
 
+ERROR = (
+    "Sorry, something went wrong on my side and your last message was not saved. Please send it"
+    " or tap it again in a moment. If it might be an emergency, don't wait for me: call your"
+    " local emergency number."
+)
+NOTICE = (
+    "Hi! Questions about your health belong in a private chat, not a group. Please message me"
+    " directly to check your ankle."
+)
 GERMAN = {
     "Not yet": "Noch nicht",
     "Yes, I've been seen": "Ja, ich war dort",
     "Outside of the ankle": "Außen am Knöchel",
     progress_chart.TITLE: "Dein Knöchel: Schmerz und Übungsplan",
+    ERROR: "Entschuldigung, deine letzte Nachricht wurde nicht gespeichert.",
+    NOTICE: "Hallo! Fragen zur Gesundheit gehören in einen privaten Chat.",
 }
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+GROUP = -4001
 
 
 @pytest.fixture
@@ -132,3 +147,41 @@ async def test_the_chart_is_drawn_in_the_locale_of_its_message(
         progress_chart.TITLE,
     ]
     assert all(p["photo"].startswith(b"\x89PNG") for p in bot.photos)
+
+
+def queued_texts(db: Database, chat_id: int) -> list[str]:
+    rows = db.run_sync(
+        lambda s: s.scalars(
+            select(OutboxMessage.payload)
+            .where(OutboxMessage.chat_id == chat_id)
+            .order_by(OutboxMessage.id)
+        ).all()
+    )
+    return [payload["text"] for payload in rows]
+
+
+def test_the_error_reply_is_in_the_runners_stored_language(locales: Path, db: Database) -> None:
+    say(db, Sender(chat_id=1, language_code="de"), "/new")
+    say(db, Sender(chat_id=2, language_code="en"), "/new")
+    for chat_id in (1, 2, 3):  # chat 3 was never stored: its first update failed
+        db.run_sync(lambda s, chat_id=chat_id: queue_error_reply(s, chat_id=chat_id, now=NOW))
+    assert queued_texts(db, 1) == [GERMAN[ERROR]]
+    assert queued_texts(db, 2) == queued_texts(db, 3) == [ERROR]
+
+
+@pytest.mark.parametrize(
+    ("writer", "notice"),
+    [
+        ({"id": 7, "language_code": "de-CH"}, GERMAN[NOTICE]),
+        ({"id": 8, "language_code": "en"}, NOTICE),
+        ({"id": 9}, NOTICE),
+    ],
+    ids=["german", "english", "unknown"],
+)
+async def test_a_group_is_told_in_the_language_of_who_wrote(
+    locales: Path, sqlite_url: str, writer: dict[str, Any], notice: str
+) -> None:
+    async with running_bot(sqlite_url) as h:
+        h.api.group_message(GROUP, "mein Knöchel tut weh", user=writer)
+        await h.settle()
+        assert [m["text"] for m in h.api.sent_to(GROUP)] == [notice]
