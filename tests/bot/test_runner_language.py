@@ -9,25 +9,30 @@ get exactly what they got before.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from telegram import BotCommand
 
 from bot import i18n, outgoing, progress_chart, render
+from bot.app import register_commands
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import OutboxMessage
 from bot.db.progress_store import AssessmentMark, ProgressData, SorenessPoint
 from bot.service import Sender, apply_event, load_state, queue_error_reply
+from fakebotapi import FakeBotApi
+from flows.commands import COMMANDS
 from flows.dialog import TypedText, event_for_command
 from flows.due_messages import seen_check_reply
 from flows.types import Disposition, Reply
 from tests.bot.harness import running_bot
 from tests.bot.test_i18n import install_catalogue
+from tests.fakebotapi.test_botapi import make_bot
 
 ERROR = (
     "Sorry, something went wrong on my side and your last message was not saved. Please send it"
@@ -45,6 +50,7 @@ GERMAN = {
     progress_chart.TITLE: "Dein Knöchel: Schmerz und Übungsplan",
     ERROR: "Entschuldigung, deine letzte Nachricht wurde nicht gespeichert.",
     NOTICE: "Hallo! Fragen zur Gesundheit gehören in einen privaten Chat.",
+    "Start a new ankle assessment": "Eine neue Knöchel-Einschätzung beginnen",
 }
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 GROUP = -4001
@@ -185,3 +191,33 @@ async def test_a_group_is_told_in_the_language_of_who_wrote(
         h.api.group_message(GROUP, "mein Knöchel tut weh", user=writer)
         await h.settle()
         assert [m["text"] for m in h.api.sent_to(GROUP)] == [notice]
+
+
+def menu(commands: Iterable[BotCommand]) -> dict[str, str]:
+    return {c.command: c.description for c in commands}
+
+
+async def test_the_command_menu_is_registered_in_every_shipped_language(
+    locales: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    install_catalogue(locales, "pt_BR", {"Start a new ankle assessment": "Nova avaliação"})
+    i18n.reset()
+    english = {c.name: c.description for c in COMMANDS}
+    api = FakeBotApi()
+    # The default list fails; the languages are registered all the same.
+    api.fail_next("setMyCommands", 400, "Bad Request: something odd")
+    async with make_bot(api) as bot:
+        await register_commands(bot)
+        assert await bot.get_my_commands() == ()
+        german = menu(await bot.get_my_commands(language_code="de"))
+        assert german == {**english, "new": "Eine neue Knöchel-Einschätzung beginnen"}
+        # Telegram files menus by language; a language shipped only for a region is answered
+        # in English (see locale_for), and its menu is the default one.
+        assert await bot.get_my_commands(language_code="pt") == ()
+        await register_commands(bot)
+        assert menu(await bot.get_my_commands()) == english
+    languages = [
+        params.get("language_code") for method, params in api.calls if method == "setMyCommands"
+    ]
+    assert languages == [None, "de", None, "de"]
+    assert "could not register the command list (default)" in caplog.text
