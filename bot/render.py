@@ -1,4 +1,4 @@
-"""Every reply the bot sends is a named Jinja2 template rendered here, in one environment.
+"""Every reply the bot sends is a named Jinja2 template rendered here, in the runner's language.
 
 The environment is strict (an undefined name is an error, not an empty string) and escapes every
 value for Telegram's HTML parse mode, so an answer a runner typed can never inject markup.

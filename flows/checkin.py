@@ -10,12 +10,13 @@ the questions at once, with the same outcome messages as a first assessment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from flows import triage
 from flows.advice import outcome_replies
-from flows.checkin_rules import RESCREEN_FIELDS, CheckIn, Episode, Verdict, decide_check_in
+from flows.checkin_rules import CheckIn, Episode, Verdict, decide_check_in
 from flows.effects import (
     CancelMessages,
     ChangeEpisode,
@@ -31,7 +32,6 @@ from flows.local_time import FollowUpKind
 from flows.profile import CheckInView, Profile
 from flows.questions import (
     MORNING_CHOICES,
-    WEIGHT_BEARING_CHOICES,
     Choice,
     Question,
     choice_question,
@@ -41,6 +41,7 @@ from flows.questions import (
 from flows.replies import info
 from flows.rules import Answers, flagged, has_emergency
 from flows.state import DialogState
+from flows.triage import TriageStep
 from flows.types import DONE, Disposition, FlowName, Reply, Trend, WeightBearing, YesNo
 from flows.words import N_
 
@@ -156,7 +157,19 @@ _EXERCISES = (
     Choice("none", N_("No"), (N_("no"), N_("none"), N_("not done"))),
 )
 
-# The re-screen re-uses the triage's wording where it asks the same thing.
+# The red flags re-screened at every check-in (reference section 6: E2, E5, E6, E7; E4 is the
+# walking question), each asked as the triage asks it, under a step id of the check-in's own.
+RESCREENED: dict[CheckInStep, TriageStep] = {
+    CheckInStep.CIRCULATION: TriageStep.CIRCULATION,
+    CheckInStep.FEVER: TriageStep.FEVER,
+    CheckInStep.CALF: TriageStep.CALF,
+    CheckInStep.CHEST: TriageStep.CHEST,
+    CheckInStep.SEVERE_PAIN: TriageStep.SEVERE_PAIN,
+    CheckInStep.TIGHT_CALF: TriageStep.TIGHT_CALF,
+}
+# The triage answers they fill (the fields of CheckInAnswers of the same names).
+RESCREEN_FIELDS = tuple(triage.QUESTIONS[asked].field for asked in RESCREENED.values())
+
 QUESTIONS: dict[str, Question] = {
     q.step: q
     for q in (
@@ -169,15 +182,8 @@ QUESTIONS: dict[str, Question] = {
             no=N_("None of these"),
             no_aliases=(N_("none of these"), N_("none")),
         ),
-        choice_question(
-            S.WALK, "triage/ask_weight_bearing.j2", "weight_bearing", WEIGHT_BEARING_CHOICES
-        ),
-        yes_no(S.CIRCULATION, "triage/ask_circulation.j2", "circulation"),
-        yes_no(S.FEVER, "triage/ask_fever.j2", "fever"),
-        yes_no(S.CALF, "triage/ask_calf.j2", "calf"),
-        yes_no(S.CHEST, "triage/ask_chest.j2", "chest"),
-        yes_no(S.SEVERE_PAIN, "triage/ask_severe_pain.j2", "severe_pain"),
-        yes_no(S.TIGHT_CALF, "triage/ask_tight_calf.j2", "tight_calf"),
+        replace(triage.QUESTIONS[TriageStep.WEIGHT_BEARING], step=S.WALK),
+        *(replace(triage.QUESTIONS[asked], step=step) for step, asked in RESCREENED.items()),
         choice_question(S.EXERCISES, "care/ask_exercises_done.j2", "exercises", _EXERCISES),
         pain_question(S.EXERCISE_PAIN, "care/ask_exercise_pain.j2", "exercise_pain"),
         choice_question(S.MORNING, "care/ask_morning.j2", "morning", MORNING_CHOICES),

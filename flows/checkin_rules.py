@@ -25,10 +25,6 @@ NOT_IMPROVING_AFTER = timedelta(hours=120)
 # Two unanswered check-ins in a row: one safety-net message, then quiet until the runner writes.
 UNANSWERED_LIMIT = 2
 
-# The red flags re-screened at every check-in (reference section 6: E2, E4, E5, E6, E7), as the
-# Answers fields they fill.
-RESCREEN_FIELDS = ("circulation", "fever", "calf", "chest", "severe_pain", "tight_calf")
-
 
 class Verdict(StrEnum):
     RETRIAGE = "retriage"  # a red flag: the same outcome messages as a first assessment
@@ -45,6 +41,7 @@ class CheckIn:
     soreness: int
     trend: Trend
     can_take_four_steps: bool = True
+    # The red flags re-screened (flows.checkin.RESCREENED), by the triage answer each fills.
     flags: Mapping[str, YesNo] = field(default_factory=dict)
 
 
@@ -67,7 +64,7 @@ class CheckInDecision:
 
 def rescreen_answers(check_in: CheckIn) -> Answers:
     """The check-in's red-flag answers as triage answers, so the same rules judge them."""
-    values = {name: check_in.flags[name] for name in RESCREEN_FIELDS if name in check_in.flags}
+    values = dict(check_in.flags)
     walking = WeightBearing.PAINFUL if check_in.can_take_four_steps else WeightBearing.UNABLE
     return Answers(weight_bearing=walking, **values)
 

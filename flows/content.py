@@ -4,17 +4,17 @@ The exercise library and the zone picker's lists are data in the top-level `cont
 (next to `templates/`), found from this package's own path so that an editable install and a
 clean clone both see them whatever the working directory. Each loader (`flows.exercise_library`,
 `flows.zones`) parses its TOML text, checks it and raises `ContentError` with one line naming the
-file, the entry and the field at fault. Modules that only need the loaded values can import a
-`LazyTuple`, which reads the file on first use instead of at import time, so a broken file is
-reported by the bot's start-up check and not as an import traceback.
+file, the entry and the field at fault. Each file is read on first use (a cached
+loader function), never at import time, so a broken file is reported by the bot's start-up check
+and not as an import traceback.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
@@ -51,35 +51,3 @@ def check_keys(table: Mapping[str, Any], allowed: Iterable[str], *, where: str) 
     unknown = sorted(set(table) - set(allowed))
     if unknown:
         raise ContentError(f"{where}: unknown key {unknown[0]!r}")
-
-
-class LazyTuple(Sequence[T]):
-    """A read-only sequence whose items come from `load()` on first use (cached by the loader).
-
-    It lets a module keep a constant-like name (`EXERCISES`, `POPULAR_ZONES`) that other
-    modules import, without reading a file when it is imported.
-    """
-
-    __slots__ = ("_load",)
-
-    def __init__(self, load: Callable[[], tuple[T, ...]]) -> None:
-        self._load = load
-
-    @overload
-    def __getitem__(self, index: int) -> T: ...
-    @overload
-    def __getitem__(self, index: slice) -> tuple[T, ...]: ...
-    def __getitem__(self, index: int | slice) -> T | tuple[T, ...]:
-        return self._load()[index]
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self._load())
-
-    def __contains__(self, item: object) -> bool:
-        return item in self._load()
-
-    def __repr__(self) -> str:
-        return f"LazyTuple({self._load.__qualname__})"

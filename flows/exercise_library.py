@@ -20,7 +20,6 @@ from typing import Any
 from flows.content import (
     CONTENT_DIR,
     ContentError,
-    LazyTuple,
     check_keys,
     parse_toml,
     read_content,
@@ -28,7 +27,6 @@ from flows.content import (
 from flows.types import Location, Phase
 
 __all__ = [
-    "EXERCISES",
     "EXERCISES_FILE",
     "ContentError",
     "Exercise",
@@ -134,7 +132,6 @@ def exercise_by_id(exercise_id: str) -> Exercise | None:
 
 
 # The library in order, for code that iterates it; the file is read on the first iteration.
-EXERCISES: LazyTuple[Exercise] = LazyTuple(exercises)
 
 
 def _exercise(table: dict[str, Any], index: int, source: str) -> Exercise:

@@ -1,11 +1,10 @@
-"""The exercise plan after home care: today's session, how-tos, progression and return to running.
+"""The exercise plan after home care: today's session, how-tos, and progression at check-ins.
 
 Pure decisions over the runner's `Profile`: `/plan` shows today's session with a how-to button
-per exercise, `/exercises` browses the library, each check-in's exercise answers move the plan
-by the pain-monitoring model (`flows.progression`, reference section 5) with the reason
-announced, and `/run` leads through the readiness checks and the walk-run progression
-(reference section 7). `/progress`, `/export` and `/delete` ask the adapter for the runner's
-data (a chart, a file, an erasure) through reply attachments and effects.
+per exercise (the plyometric gate re-checked on what is known today), `/exercises` browses the
+library, and each check-in's exercise answers move the plan by the pain-monitoring model
+(`flows.progression`, reference section 5) with the reason announced. The return to running is
+`flows.readiness` and `flows.run_log`.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from datetime import datetime, timedelta
 
 from flows import triage
 from flows.effects import ChangeEpisode, Effect, Outcome, RecordPlanEvent
-from flows.exercise_library import EXERCISES, exercise_by_id
+from flows.exercise_library import exercise_by_id, exercises
 from flows.profile import CheckInView, Profile
 from flows.progression import (
     DayResponse,
@@ -125,13 +124,13 @@ def show_plan(profile: Profile, *, now: datetime) -> Outcome:
 
 
 def browse_exercises() -> Outcome:
-    by_phase = {phase: [e for e in EXERCISES if e.phase is phase] for phase in Phase}
+    by_phase = {phase: [e for e in exercises() if e.phase is phase] for phase in Phase}
     return Outcome(
         replies=(
             Reply(
                 "plan/exercises.j2",
                 {"by_phase": by_phase},
-                howto_buttons([e.id for e in EXERCISES]),
+                howto_buttons([e.id for e in exercises()]),
             ),
         )
     )

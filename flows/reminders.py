@@ -30,7 +30,7 @@ from flows.replies import info
 from flows.state import DialogState
 from flows.types import DONE, FlowName
 from flows.words import N_
-from flows.zones import COMMON_OFFSETS, resolve_zone, zones_for_offset
+from flows.zones import common_offsets, resolve_zone, zones_for_offset
 
 
 class ReminderStep(StrEnum):
@@ -126,7 +126,7 @@ def offset_label(minutes: int) -> str:
 def zone_choices(answers: Mapping[str, str], now: datetime) -> tuple[Choice, ...]:
     """One button per common UTC offset in use now, named after two cities that have it."""
     choices = []
-    for minutes in COMMON_OFFSETS:
+    for minutes in common_offsets():
         cities = zones_for_offset(minutes, at=now, limit=2)
         if cities:
             names = ", ".join(city_label(z) for z in cities)

@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo, available_timezones
 from flows.content import (
     CONTENT_DIR,
     ContentError,
-    LazyTuple,
     check_keys,
     parse_toml,
     read_content,
@@ -140,7 +139,7 @@ def resolve_zone(text: str) -> str | None:
 def zones_for_offset(offset_minutes: int, *, at: datetime, limit: int = 6) -> list[str]:
     """Up to `limit` zones that are `offset_minutes` east of UTC at the instant `at`.
 
-    Familiar cities come first (`POPULAR_ZONES`); when none of them has the offset at that
+    Familiar cities come first (`popular_zones()`); when none of them has the offset at that
     moment, other place-named zones with it are offered in alphabetical order.
     """
     at = as_utc(at, "at")
@@ -243,5 +242,3 @@ def common_offsets() -> tuple[int, ...]:
 
 
 # Constant-like names for importers; the file is read on first use, not at import.
-POPULAR_ZONES: LazyTuple[str] = LazyTuple(popular_zones)
-COMMON_OFFSETS: LazyTuple[int] = LazyTuple(common_offsets)

@@ -16,7 +16,7 @@ from flows.events import (
     ShowExercise,
     StartCheckIn,
 )
-from flows.exercise_library import EXERCISES
+from flows.exercise_library import exercises
 from flows.registry import QUESTIONS
 from flows.types import Button, Reply
 
@@ -42,7 +42,7 @@ def test_every_question_and_exercise_button_fits_in_64_bytes() -> None:
         for choice in question.choices:
             data = encode_button(Button("", "answer", question.step.value, choice.value), 10**9)
             assert len(data.encode()) <= CALLBACK_DATA_LIMIT
-    for exercise in EXERCISES:
+    for exercise in exercises():
         assert len(encode_button(Button("", "howto", "", exercise.id), 0)) <= CALLBACK_DATA_LIMIT
 
 

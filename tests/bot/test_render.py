@@ -81,7 +81,7 @@ def random_walk(seed: int) -> list[Reply]:
 
 def plan_replies(profile) -> list[Reply]:
     """The exercise plan, how-tos, return to running and the data commands."""
-    from flows.exercise_library import EXERCISES
+    from flows.exercise_library import exercises
     from tests.flows.test_follow_ups import checkin_through
 
     replies: list[Reply] = []
@@ -91,7 +91,7 @@ def plan_replies(profile) -> list[Reply]:
             replies += advance(None, Command(name), now=NOW, profile=p).replies
     replies += [
         r
-        for e in EXERCISES
+        for e in exercises()
         for r in advance(None, ShowExercise(e.id), now=NOW, profile=profile).replies
     ]
     replies += advance(None, ShowExercise("nope"), now=NOW, profile=profile).replies

@@ -66,3 +66,57 @@ def test_flows_never_read_the_clock() -> None:
             ):
                 calls.append(f"{path.name}:{node.lineno}")
     assert calls == []
+
+
+def _flows_imports() -> dict[str, set[str]]:
+    """Each flows module -> the flows modules it imports at module level (not under
+    TYPE_CHECKING, which never runs)."""
+    graph: dict[str, set[str]] = {}
+    for path in flows_modules():
+        found: set[str] = set()
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module == "flows":
+                    found |= {f"flows.{alias.name}" for alias in node.names}
+                elif node.module.startswith("flows."):
+                    found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name.startswith("flows.")}
+        graph[f"flows.{path.stem}"] = found
+    return graph
+
+
+def test_flows_import_no_adapter_of_the_project() -> None:
+    """Layering goes one way: bot/ and fakebotapi/ use flows/, never the other way round."""
+    offenders = []
+    for path in flows_modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            offenders += [
+                f"{path.name}: {n}"
+                for n in names
+                if n.split(".")[0] in ("bot", "tests", "fakebotapi", "bench")
+            ]
+    assert offenders == []
+
+
+def test_flows_modules_import_each_other_without_cycles() -> None:
+    graph = _flows_imports()
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, " -> ".join((*path, module))
+        if module in done:
+            return
+        for imported in graph.get(module, ()):
+            visit(imported, (*path, module))
+        done.add(module)
+
+    for module in graph:
+        visit(module, ())
+    assert len(graph) >= 20
