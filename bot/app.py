@@ -24,6 +24,7 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import ExtBot
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot import i18n
 from bot.clock import utc_now
 from bot.db import inbox_store, outbox_store
 from bot.db.database import Database
@@ -231,8 +232,37 @@ class BotRuntime:
 
 
 async def register_commands(bot: ExtBot) -> None:
-    """Show the command list in Telegram's menu; a failure is logged, not fatal."""
-    try:
-        await bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
-    except TelegramError as error:
-        log.warning("could not register the command list with Telegram: %s", error)
+    """Show the command list in Telegram's menu in every shipped language: the default list in
+    English (for every language without a list of its own), then one list per language in
+    `menu_languages`, its descriptions from that language's catalogue. Each failure is logged,
+    not fatal, and does not keep the other lists from being registered."""
+    menus: list[tuple[str | None, str]] = [(None, i18n.SOURCE_LOCALE)]
+    menus.extend(menu_languages().items())
+    for language_code, locale in menus:
+        gettext = i18n.gettext(locale)
+        commands = [BotCommand(c.name, gettext(c.description)) for c in COMMANDS]
+        try:
+            await bot.set_my_commands(commands, language_code=language_code)
+        except TelegramError as error:
+            log.warning(
+                "could not register the command list (%s) with Telegram: %s",
+                language_code or "default",
+                error,
+            )
+
+
+def menu_languages() -> dict[str, str]:
+    """Telegram language code -> the shipped locale whose command menu it shows, for every
+    shipped language but English.
+
+    Telegram files a menu under a two-letter language, not a region ("pt", not "pt_BR"), so
+    each language shows the locale a runner with just that code is answered in (`locale_for`):
+    a language shipped only for a region keeps the English menu rather than disagree with the
+    replies."""
+    menus: dict[str, str] = {}
+    for locale in i18n.shipped_locales():
+        language = locale.split("_")[0].lower()
+        shown = i18n.locale_for(language)
+        if shown != i18n.SOURCE_LOCALE:
+            menus[language] = shown
+    return menus

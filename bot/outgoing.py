@@ -3,8 +3,8 @@
 Replies are rendered in the runner's locale (template -> Telegram HTML, buttons -> callback
 data) when they are written to the outbox, inside the transaction that decided them, so the
 outbox holds plain JSON that any sender can deliver later: `sendMessage` with its text and
-keyboard, `sendDocument` with the text of an export, `sendPhoto` with the chart's data (drawn
-when it is sent, off the event loop).
+keyboard, `sendDocument` with the text of an export, `sendPhoto` with the chart's data and
+locale (drawn in that locale when it is sent, off the event loop).
 `deliver` performs one such call. `ERROR_TABLE` is the one place that says what each Bot API
 error means for a message, and `classify` reads it.
 """
@@ -34,6 +34,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot import i18n
 from bot.db import outbox_store
 from bot.keyboards import inline_keyboard
 from bot.progress_chart import progress_from_json, render_png
@@ -87,9 +88,9 @@ def queue(
 
 
 def message(reply: Reply, *, locale: str = DEFAULT_LOCALE) -> Outgoing:
-    """A reply as a text message with its buttons, its text in `locale`."""
+    """A reply as a text message with its buttons, its text and button labels in `locale`."""
     payload: dict[str, Any] = {"text": render(reply.template, locale=locale, **reply.context)}
-    keyboard = inline_keyboard(reply)
+    keyboard = inline_keyboard(reply, locale=locale)
     if keyboard is not None:
         payload["reply_markup"] = keyboard
     return Outgoing(SEND_MESSAGE, payload)
@@ -110,12 +111,13 @@ def progress_chart(
     chart: dict[str, Any] | None,
     locale: str = DEFAULT_LOCALE,
 ) -> Outgoing:
-    """The progress chart with its summary as the caption (in `locale`); words alone when
+    """The progress chart with its summary as the caption, both in `locale`; words alone when
     there is nothing to plot (`chart` None)."""
     caption = render(reply.template, locale=locale, **{**reply.context, **summary})
     if chart is None:
         return Outgoing(SEND_MESSAGE, {"text": caption})
-    return Outgoing(SEND_PHOTO, {"caption": caption, "chart": chart})
+    # The chart is drawn when it is sent, so its words' language travels with its data.
+    return Outgoing(SEND_PHOTO, {"caption": caption, "chart": chart, "locale": locale})
 
 
 async def deliver(
@@ -143,8 +145,12 @@ async def deliver(
             **extra,
         )
     elif method == SEND_PHOTO:
+        # Messages queued before charts carried a locale have none: they were English.
+        gettext = i18n.gettext(i18n.locale_for(payload.get("locale")))
         # Drawing takes a moment of CPU: keep it off the event loop.
-        png = await asyncio.to_thread(render_png, progress_from_json(payload["chart"]))
+        png = await asyncio.to_thread(
+            render_png, progress_from_json(payload["chart"]), gettext=gettext
+        )
         await bot.send_photo(
             chat_id=chat_id,
             photo=png,

@@ -2,11 +2,12 @@
 
 The adapter's whole translation in one pure function of the parsed update, `route_update`: a
 private chat's commands, typed text, buttons and unreadable messages become flow events for
-that runner; a message in a group or channel becomes a `GroupMessage` (the bot answers there at
-most once a day); everything else (a button on an inline message, a button in a group, a
-member change) is `Ignored`. Names, language tags and texts are cleaned of control characters
-and bounded before anything stores them (the language tag also lower-cased: it becomes the
-runner's locale). Commands are looked up in the one command table, `flows.commands`.
+that runner; a message in a group or channel becomes a `GroupMessage` with its writer's
+language (the bot answers there at most once a day, in that language); everything else (a
+button on an inline message, a button in a group, a member change) is `Ignored`. Names,
+language tags and texts are cleaned of control characters and bounded before anything stores
+them (the language tag also lower-cased: it becomes the runner's locale). Commands are looked
+up in the one command table, `flows.commands`.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def route_update(update: Update) -> Route:
     message = update.effective_message
     if chat.type != Chat.PRIVATE:
         if update.message is not None or update.channel_post is not None:
-            return GroupMessage(chat.id)
+            user = update.effective_user
+            return GroupMessage(chat.id, clean_locale(user.language_code) if user else None)
         return Ignored("an edit or a change in a group")
     if message is None:
         return Ignored("a change to the chat")

@@ -4,8 +4,8 @@
 `bot.db.profile_store` when the event needs it), advances the flow, applies its effects in one
 call (`bot.db.effects_store`: recording an assessment and opening its episode included) and
 stores the new dialog state. The runner's first name and language (`locale`) are kept from
-their first update and updated when Telegram reports a change; replies are rendered in that
-locale.
+their first update and updated when Telegram reports a change; what they type is read in that
+language (as well as in English) and replies are rendered in it.
 
 Both adapters call `apply_event` inside a transaction: the Telegram side through
 `apply_inbox_update`, which also writes the replies to the outbox and marks the stored update
@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import outgoing, progress_chart
+from bot import i18n, outgoing, progress_chart
 from bot.db import (
     chat_store,
     effects_store,
@@ -42,6 +42,7 @@ from bot.db.progress_store import ProgressData
 from flows.dialog import DialogState, Event, Outcome, advance, needs_profile
 from flows.effects import DeleteEverything, RecordAssessment
 from flows.flow import restored
+from flows.questions import Translate, untranslated
 from flows.types import Reply
 
 # A group or channel is told at most this often that health questions belong in a private chat;
@@ -122,7 +123,8 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
         profile = profile_store.load_profile(session, runner=chat)
     else:
         profile = profile_store.settings_profile(chat)
-    outcome = advance(state, event, now=now, profile=profile)
+    locale = chat.locale or outgoing.DEFAULT_LOCALE
+    outcome = advance(state, event, now=now, profile=profile, translate=words_of(locale))
     if full or any(isinstance(e, RecordAssessment) for e in outcome.effects):
         # The runner wrote: a schedule stopped by a block (403) may send again.
         schedule_store.reactivate_schedule(session, runner_id=chat.id, now=now)
@@ -152,7 +154,15 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
             # Buttons carry the version; if the store and the flow disagree, old buttons would
             # be accepted or new ones refused. Fail loudly (the transaction rolls back).
             raise RuntimeError(f"stored version {version} != flow version {new.version}")
-    return Applied(outcome, attachments, locale=chat.locale or outgoing.DEFAULT_LOCALE)
+    return Applied(outcome, attachments, locale=locale)
+
+
+def words_of(language_code: str | None) -> Translate:
+    """How a runner with this language reads the flows' words (message id -> their words), so
+    that what they type is understood in their language as well as in English."""
+    locale = i18n.locale_for(language_code)
+    # English is what the flows are written in: their own identity keeps its parsing unchanged.
+    return untranslated if locale == i18n.SOURCE_LOCALE else i18n.gettext(locale)
 
 
 def _profile_changed(chat: chat_store.ChatRow, sender: Sender) -> bool:
@@ -208,6 +218,8 @@ class GroupMessage:
     """Someone wrote in a group or channel the bot is in."""
 
     chat_id: int
+    # The writer's Telegram `language_code` (cleaned), None when unknown (a channel post).
+    language_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,11 +249,14 @@ def apply_inbox_update(session: Session, *, inbox_id: int, route: Route, now: da
                 inbox_store.forget_chat(session, chat_key=sender.chat_id, keep=inbox_id)
                 outbox_store.forget_chat(session, chat_id=sender.chat_id)
             queued = queue_replies(session, chat_id=sender.chat_id, applied=applied, now=now)
-        case GroupMessage(chat_id=chat_id):
+        case GroupMessage(chat_id=chat_id, language_code=language_code):
             if group_store.claim_notice(
                 session, chat_id=chat_id, now=now, every=GROUP_NOTICE_EVERY
             ):
-                notice = outgoing.message(Reply(GROUP_NOTICE_TEMPLATE))
+                # A group has no language of its own: the notice answers whoever wrote.
+                notice = outgoing.message(
+                    Reply(GROUP_NOTICE_TEMPLATE), locale=language_code or outgoing.DEFAULT_LOCALE
+                )
                 outgoing.queue(
                     session, chat_id=chat_id, message=notice, source=SOURCE_NOTICE, now=now
                 )
@@ -278,6 +293,8 @@ def _outgoing(reply: Reply, attachment: Attachment | None, *, locale: str) -> ou
 
 
 def queue_error_reply(session: Session, *, chat_id: int, now: datetime) -> None:
-    """Tell a runner that their last update could not be applied (it was set aside)."""
-    message = outgoing.message(Reply("triage/error.j2"))
+    """Tell a runner, in their language, that their last update could not be applied (it was
+    set aside). A chat never stored (its first update failed) is told in English."""
+    locale = chat_store.locale_of(session, chat_id=chat_id) or outgoing.DEFAULT_LOCALE
+    message = outgoing.message(Reply("triage/error.j2"), locale=locale)
     outgoing.queue(session, chat_id=chat_id, message=message, source=SOURCE_REPLY, now=now)

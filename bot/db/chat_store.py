@@ -63,6 +63,7 @@ _LOAD = (
     .select_from(_runners.outerjoin(_conversations, _conversations.c.runner_id == _runners.c.id))
     .where(_runners.c.chat_id == bindparam("chat_id"))
 )
+_LOCALE = select(_runners.c.locale).where(_runners.c.chat_id == bindparam("chat_id"))
 _UPDATE = (
     update(_conversations)
     .where(
@@ -87,6 +88,11 @@ def load_chat(session: Session, *, chat_id: int) -> ChatRow | None:
     """The runner of `chat_id` with their conversation, or None for a chat never seen."""
     row = session.execute(_LOAD, {"chat_id": chat_id}).one_or_none()
     return ChatRow(*row) if row is not None else None
+
+
+def locale_of(session: Session, *, chat_id: int) -> str | None:
+    """The stored language of the runner of `chat_id` (None: no runner, or no language)."""
+    return session.execute(_LOCALE, {"chat_id": chat_id}).scalar_one_or_none()
 
 
 def write_conversation(

@@ -193,10 +193,20 @@ def test_an_update_without_a_chat_is_ignored() -> None:
 
 @pytest.mark.parametrize("chat", [GROUP, SUPERGROUP])
 def test_a_message_in_a_group_is_a_group_message(api: FakeBotApi, chat: int) -> None:
-    assert route(api.group_message(chat, "/new", enqueue=False)) == GroupMessage(chat)
-    assert route(api.group_message(chat, "my ankle hurts", enqueue=False)) == GroupMessage(chat)
+    # The fake's group member writes in English.
+    from_member = GroupMessage(chat, language_code="en")
+    assert route(api.group_message(chat, "/new", enqueue=False)) == from_member
+    assert route(api.group_message(chat, "my ankle hurts", enqueue=False)) == from_member
     sticker = api.user_sends_sticker(chat, enqueue=False)
-    assert route(sticker) == GroupMessage(chat)
+    assert route(sticker) == from_member
+
+
+def test_a_group_message_carries_its_writers_language_cleaned(api: FakeBotApi) -> None:
+    member = {"id": 77, "language_code": "pt-BR\x00"}
+    update = api.group_message(GROUP, "alguém?", user=member, enqueue=False)
+    assert route(update) == GroupMessage(GROUP, language_code="pt-br")
+    no_language = api.group_message(GROUP, "hi", user={"id": 78}, enqueue=False)
+    assert route(no_language) == GroupMessage(GROUP, language_code=None)
 
 
 def test_a_channel_post_is_a_group_message_and_its_edit_is_ignored() -> None:
@@ -206,7 +216,8 @@ def test_a_channel_post_is_a_group_message_and_its_edit_is_ignored() -> None:
         "chat": {"id": SUPERGROUP, "type": "channel", "title": "Club news"},
         "text": "Long run on Sunday",
     }
-    assert route({"update_id": 1, "channel_post": post}) == GroupMessage(SUPERGROUP)
+    # A channel post has no writer, so no language: the notice will be in English.
+    assert route({"update_id": 1, "channel_post": post}) == GroupMessage(SUPERGROUP, None)
     edited = {**post, "edit_date": 1_795_000_100}
     assert route({"update_id": 2, "edited_channel_post": edited}) == Ignored(
         "an edit or a change in a group"

@@ -202,6 +202,15 @@ class TestMethods:
         error = refused(api, "setMyCommands", commands=[{"command": "Start!", "description": "x"}])
         assert error["description"] == "Bad Request: BOT_COMMAND_INVALID"
 
+    def test_each_language_has_a_command_list_of_its_own(self, api: FakeBotApi) -> None:
+        english = [{"command": "start", "description": "Begin a check"}]
+        greek = [{"command": "start", "description": "Ξεκινήστε έναν έλεγχο"}]
+        assert ok(api, "setMyCommands", commands=english) is True
+        assert ok(api, "setMyCommands", commands=greek, language_code="el") is True
+        assert ok(api, "getMyCommands") == english == api.commands
+        assert ok(api, "getMyCommands", language_code="el") == greek
+        assert ok(api, "getMyCommands", language_code="de") == []
+
     def test_chat_action_must_be_one_telegram_knows(self, api: FakeBotApi) -> None:
         assert ok(api, "sendChatAction", chat_id=RUNNER, action="typing") is True
         assert refused(api, "sendChatAction", chat_id=RUNNER, action="dancing")["error_code"] == 400
