@@ -87,7 +87,7 @@ EXERCISED = frozenset({ExercisesAnswer.ALL, ExercisesAnswer.SOME})
 
 def exercises_done(answer: str | None) -> bool | None:
     """Whether an exercises answer counts as done; None when the question was not asked."""
-    return None if answer is None else answer in EXERCISED
+    return answer in EXERCISED if answer in tuple(ExercisesAnswer) else None
 
 
 def morning_worse(answer: str | None) -> bool | None:
