@@ -35,7 +35,7 @@ from bot.db.progress_store import (
     ProgressData,
     SorenessPoint,
 )
-from flows.types import ExerciseResult, Phase, Trend
+from flows.types import Disposition, ExerciseResult, Phase, Trend
 from flows.words import N_
 
 Gettext = Callable[[str], str]
@@ -49,12 +49,17 @@ def _identity(message_id: str) -> str:
 FIGURE_SIZE = (8.0, 5.0)
 DPI = 120
 
+# By the disposition code an assessment stores (`Disposition.code`).
 DISPOSITION_LABELS = {
-    "HOME_CARE": N_("Home care"),
-    "SEE_CLINICIAN": N_("See a clinician"),
-    "EMERGENCY": N_("Emergency"),
+    Disposition.HOME_CARE.code: N_("Home care"),
+    Disposition.SEE_CLINICIAN.code: N_("See a clinician"),
+    Disposition.EMERGENCY.code: N_("Emergency"),
 }
-DISPOSITION_COLOURS = {"HOME_CARE": "#2e7d32", "SEE_CLINICIAN": "#ef6c00", "EMERGENCY": "#c62828"}
+DISPOSITION_COLOURS = {
+    Disposition.HOME_CARE.code: "#2e7d32",
+    Disposition.SEE_CLINICIAN.code: "#ef6c00",
+    Disposition.EMERGENCY.code: "#c62828",
+}
 SESSION_STYLES = {
     ExerciseResult.DONE.value: (N_("Exercises done"), "#2e7d32", "o"),
     ExerciseResult.SKIPPED.value: (N_("Exercises skipped"), "#9e9e9e", "s"),

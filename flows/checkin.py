@@ -42,7 +42,18 @@ from flows.replies import info
 from flows.rules import Answers, flagged, has_emergency
 from flows.state import DialogState
 from flows.triage import TriageStep
-from flows.types import DONE, Disposition, FlowName, Reply, Trend, WeightBearing, YesNo
+from flows.types import (
+    DONE,
+    Disposition,
+    EpisodeStatus,
+    FlowName,
+    Morning,
+    Reply,
+    SorenessSource,
+    Trend,
+    WeightBearing,
+    YesNo,
+)
 from flows.words import N_
 
 
@@ -63,11 +74,35 @@ class CheckInStep(StrEnum):
     MORNING = "c_exm"
 
 
+class ExercisesAnswer(StrEnum):
+    """Whether the runner did the day's exercises (stored with the check-in's answers)."""
+
+    ALL = "all"
+    SOME = "some"
+    NONE = "none"
+
+
+# The answers that count as having exercised (the follow-up questions ask how it went).
+EXERCISED = frozenset({ExercisesAnswer.ALL, ExercisesAnswer.SOME})
+
+
+def exercises_done(answer: str | None) -> bool | None:
+    """Whether an exercises answer counts as done; None when the question was not asked."""
+    return answer in EXERCISED if answer in tuple(ExercisesAnswer) else None
+
+
+def morning_worse(answer: str | None) -> bool | None:
+    """Whether a morning answer says worse; None when not asked or not known yet."""
+    return None if answer in (None, Morning.UNSURE) else answer == Morning.WORSE
+
+
 # Answers a check-in carries without asking: the soreness tapped on the check-in message, that
 # message, and whether a plan runs (the exercise questions).
 SORENESS_KEY = "c_sore"
 MESSAGE_KEY = "ci"
 PLAN_KEY = "plan"
+# A seen-check's answer (a `SeenAnswer`), stored with its message under MESSAGE_KEY.
+SEEN_KEY = "seen"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +121,9 @@ class CheckInAnswers:
     chest: YesNo | None = None
     severe_pain: YesNo | None = None
     tight_calf: YesNo | None = None
-    exercises: str | None = None
+    exercises: ExercisesAnswer | None = None
     exercise_pain: int | None = None
-    morning: str | None = None
+    morning: Morning | None = None
 
     def as_triage(self) -> Answers:
         """The re-screen as triage answers, so the same rules judge it."""
@@ -107,7 +142,7 @@ def has_a_plan(a: CheckInAnswers) -> bool:
 
 
 def did_exercises(a: CheckInAnswers) -> bool:
-    return a.exercises in ("all", "some")
+    return a.exercises in EXERCISED
 
 
 def has_severe_worsening_pain(a: CheckInAnswers) -> bool:
@@ -152,9 +187,9 @@ _CHANGE = (
     Choice(Trend.WORSE, N_("Worse"), (N_("worse"), N_("worsening"))),
 )
 _EXERCISES = (
-    Choice("all", N_("Yes, all of them"), (N_("yes"), N_("all"), N_("done"))),
-    Choice("some", N_("Some of them"), (N_("some"), N_("partly"), N_("a few"))),
-    Choice("none", N_("No"), (N_("no"), N_("none"), N_("not done"))),
+    Choice(ExercisesAnswer.ALL, N_("Yes, all of them"), (N_("yes"), N_("all"), N_("done"))),
+    Choice(ExercisesAnswer.SOME, N_("Some of them"), (N_("some"), N_("partly"), N_("a few"))),
+    Choice(ExercisesAnswer.NONE, N_("No"), (N_("no"), N_("none"), N_("not done"))),
 )
 
 # The red flags re-screened at every check-in (reference section 6: E2, E5, E6, E7; E4 is the
@@ -205,7 +240,7 @@ def answerable(profile: Profile, message_id: int, sent: frozenset[int]) -> bool:
     episode = profile.episode
     return (
         episode is not None
-        and episode.status == "active"
+        and episode.status == EpisodeStatus.ACTIVE
         and message_id in sent
         and message_id not in profile.answered_messages
     )
@@ -245,14 +280,13 @@ def start_check_in(
 def check_in_view(at: datetime, answers: CheckInAnswers) -> CheckInView:
     """A check-in just answered, as the stored ones are seen."""
     assert answers.soreness is not None and answers.change is not None
-    asked_exercises = answers.exercises is not None
     return CheckInView(
         at=at,
         soreness=answers.soreness,
         trend=answers.change.value,
-        exercises_done=answers.exercises in ("all", "some") if asked_exercises else None,
+        exercises_done=exercises_done(answers.exercises),
         exercise_pain=answers.exercise_pain,
-        morning_worse=None if answers.morning in (None, "unsure") else answers.morning == "worse",
+        morning_worse=morning_worse(answers.morning),
         walking=answers.weight_bearing.value if answers.weight_bearing is not None else None,
     )
 
@@ -297,7 +331,7 @@ def finish_check_in(state: DialogState, profile: Profile, now: datetime) -> Outc
             trend=answers.change.value,
             verdict=result.verdict.value,
         ),
-        RecordSoreness(at=now, value=answers.soreness, source="checkin"),
+        RecordSoreness(at=now, value=answers.soreness, source=SorenessSource.CHECKIN),
     ]
     previous = episode.check_ins[-1].soreness if episode.check_ins else episode.pain_at_assessment
     context = {
@@ -336,7 +370,7 @@ def finish_check_in(state: DialogState, profile: Profile, now: datetime) -> Outc
     effects += plan_effects
     if result.verdict is Verdict.RESOLVED:
         effects += [
-            ChangeEpisode({"status": "resolved", "resolved_at": now}),
+            ChangeEpisode({"status": EpisodeStatus.RESOLVED, "resolved_at": now}),
             CancelMessages((FollowUpKind.CHECKIN, FollowUpKind.REMINDER)),
         ]
         return Outcome(

@@ -24,13 +24,20 @@ from flows.types import Disposition, Trend, WeightBearing, YesNo
 NOT_IMPROVING_AFTER = timedelta(hours=120)
 # Two unanswered check-ins in a row: one safety-net message, then quiet until the runner writes.
 UNANSWERED_LIMIT = 2
+# S6: worse at this many check-ins in a row (docs/clinical-basis.md, "See a clinician").
+WORSE_CHECK_INS_IN_A_ROW = 2
 
 
 class Verdict(StrEnum):
+    """What an answered check-in decided; stored with it (`check_ins.verdict`)."""
+
     RETRIAGE = "retriage"  # a red flag: the same outcome messages as a first assessment
     SEE_CLINICIAN = "see_clinician"  # S5 or S6
     RESOLVED = "resolved"  # stop check-ins, move to prevention
     CONTINUE = "continue"
+    # A seen-check's answer, recorded as a check-in too; never decided by `decide_check_in`.
+    SEEN = "seen"
+    NOT_SEEN = "not_seen"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +78,8 @@ def rescreen_answers(check_in: CheckIn) -> Answers:
 
 def is_worse_twice_in_a_row(check_ins: Sequence[CheckIn]) -> bool:
     """S6: worse than the check-in before, at the last two check-ins."""
-    return len(check_ins) >= 2 and all(c.trend is Trend.WORSE for c in check_ins[-2:])
+    last = check_ins[-WORSE_CHECK_INS_IN_A_ROW:]
+    return len(last) == WORSE_CHECK_INS_IN_A_ROW and all(c.trend is Trend.WORSE for c in last)
 
 
 def is_not_improving(episode: Episode, latest: CheckIn) -> bool:

@@ -12,7 +12,7 @@ from flows.profile import Profile
 from flows.questions import Choice, Question, choice_question
 from flows.replies import info
 from flows.state import DialogState
-from flows.types import DONE, FlowName
+from flows.types import DONE, FlowName, YesNo
 from flows.words import N_
 
 
@@ -22,12 +22,12 @@ class DeleteStep(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class DeleteAnswers:
-    confirm: str | None = None
+    confirm: YesNo | None = None
 
 
 _CONFIRM = (
-    Choice("yes", N_("Yes, delete everything"), (N_("yes"), N_("delete"), N_("yes delete"))),
-    Choice("no", N_("No, keep my data"), (N_("no"), N_("keep"), N_("cancel"))),
+    Choice(YesNo.YES, N_("Yes, delete everything"), (N_("yes"), N_("delete"), N_("yes delete"))),
+    Choice(YesNo.NO, N_("No, keep my data"), (N_("no"), N_("keep"), N_("cancel"))),
 )
 QUESTIONS: dict[str, Question] = {
     DeleteStep.CONFIRM: choice_question(
@@ -43,7 +43,7 @@ def ask_delete(state: DialogState | None, *, now: datetime) -> Outcome:
 
 
 def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
-    if FLOW.answers(state.answers).confirm == "yes":
+    if FLOW.answers(state.answers).confirm is YesNo.YES:
         # No state to store: the conversation row goes with everything else.
         return Outcome(replies=(info("plan/deleted.j2"),), effects=(DeleteEverything(),))
     return Outcome(state=state, replies=(info("plan/kept.j2"),))

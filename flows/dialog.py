@@ -41,7 +41,7 @@ from flows.questions import Translate, parse_pain, untranslated
 from flows.replies import info
 from flows.rules import decide
 from flows.state import DialogState
-from flows.types import DONE, Disposition, FlowName
+from flows.types import DONE, ButtonAction, Disposition, FlowName
 from flows.words import N_
 
 __all__ = ["advance", "event_for_command", "needs_profile", "registry"]
@@ -195,7 +195,7 @@ def _dispatch(
         case Navigate(action=action, version=version):
             if state is None or not state.active or version != state.version:
                 return _stale(state, now=now)
-            if action == "back":
+            if action == ButtonAction.BACK:
                 return _back(state, now=now)
             return triage.start(state, now=now, intro=False)
         case TypedText(text=text):

@@ -10,7 +10,7 @@ seen-check, a daily reminder with today's session) are built here too.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from flows.checkin_rules import UNANSWERED_LIMIT
 from flows.effects import ScheduleMessage
@@ -23,6 +23,7 @@ from flows.follow_up_schedule import (
 )
 from flows.local_time import (
     CHECKIN_MAX_LATENESS,
+    DAILY_CHECKIN_INTERVAL,
     DAYTIME_GRACE,
     FollowUpKind,
     daytime_from,
@@ -32,7 +33,18 @@ from flows.local_time import (
 )
 from flows.profile import EpisodeView, Profile
 from flows.replies import info
-from flows.types import Button, Disposition, Reply
+from flows.types import (
+    EXERCISE_RESULT_CODES,
+    PAIN_MAX,
+    PAIN_MIN,
+    Button,
+    ButtonAction,
+    Disposition,
+    EpisodeStatus,
+    ExerciseResult,
+    Reply,
+    SeenAnswer,
+)
 from flows.words import N_
 
 # Why a due message is dropped instead of sent (recorded with the message).
@@ -95,15 +107,19 @@ def _belongs_to_episode(profile: Profile, payload: dict) -> bool:
     episode = profile.episode
     return (
         episode is not None
-        and episode.status == "active"
+        and episode.status == EpisodeStatus.ACTIVE
         and payload.get("episode") == episode_key(episode.assessed_at)
     )
 
 
+# The soreness buttons of a check-in, 0-5 on the first row and 6-10 on the second.
+_SORENESS_ROWS = (range(PAIN_MIN, 6), range(6, PAIN_MAX + 1))
+
+
 def check_in_reply(message_id: int, *, number: int, plan: bool) -> Reply:
     buttons = tuple(
-        tuple(Button(str(v), "checkin", str(message_id), str(v)) for v in row)
-        for row in (range(6), range(6, 11))
+        tuple(Button(str(v), ButtonAction.CHECKIN, str(message_id), str(v)) for v in row)
+        for row in _SORENESS_ROWS
     )
     return Reply("care/checkin.j2", {"number": number, "plan": plan}, buttons)
 
@@ -111,8 +127,8 @@ def check_in_reply(message_id: int, *, number: int, plan: bool) -> Reply:
 def seen_check_reply(message_id: int, disposition: Disposition) -> Reply:
     buttons = (
         (
-            Button(N_("Yes, I've been seen"), "seen", str(message_id), "y"),
-            Button(N_("Not yet"), "seen", str(message_id), "n"),
+            Button(N_("Yes, I've been seen"), ButtonAction.SEEN, str(message_id), SeenAnswer.YES),
+            Button(N_("Not yet"), ButtonAction.SEEN, str(message_id), SeenAnswer.NO),
         ),
     )
     return Reply("care/seen_check.j2", {"disposition": disposition.code}, buttons)
@@ -120,11 +136,15 @@ def seen_check_reply(message_id: int, disposition: Disposition) -> Reply:
 
 def reminder_reply(profile: Profile, day: date, *, now: datetime) -> tuple[Reply, ...]:
     stamp = day.strftime("%Y%m%d")
+    labels = {
+        ExerciseResult.DONE: N_("✅ Done"),
+        ExerciseResult.SKIPPED: N_("⏭ Skipped"),
+        ExerciseResult.TOO_SORE: N_("😣 Too sore"),
+    }
     buttons = (
-        (
-            Button(N_("✅ Done"), "exercise", stamp, "d"),
-            Button(N_("⏭ Skipped"), "exercise", stamp, "s"),
-            Button(N_("😣 Too sore"), "exercise", stamp, "t"),
+        tuple(
+            Button(label, ButtonAction.EXERCISE, stamp, EXERCISE_RESULT_CODES[result])
+            for result, label in labels.items()
         ),
     )
     return (info("care/reminder.j2"), replace(todays_session(profile, now=now), buttons=buttons))
@@ -249,7 +269,7 @@ def _next_check_in(
         # Counted from when this one goes out, so no two are sent closer than a day's gap.
         due_next = next_daily_checkin(after=out, zone=profile.zone)
     else:
-        due_next = due_at + timedelta(hours=24)
+        due_next = due_at + DAILY_CHECKIN_INTERVAL
     return schedule_follow_up(
         profile,
         kind=FollowUpKind.CHECKIN,

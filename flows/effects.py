@@ -13,7 +13,7 @@ from typing import Any
 
 from flows.rules import Decision
 from flows.state import DialogState
-from flows.types import Disposition, Reply
+from flows.types import Disposition, ExerciseResult, PlanEventKind, Reply, SorenessSource
 
 # --- side effects the adapter applies in the same transaction ------------------------------
 
@@ -64,7 +64,7 @@ class CancelMessages:
 class RecordSoreness:
     at: datetime
     value: int
-    source: str  # a `flows.types.SorenessSource` value
+    source: SorenessSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +72,14 @@ class RecordCheckIn:
     at: datetime
     answers: Mapping[str, str]
     soreness: int
-    trend: str
-    verdict: str
+    trend: str  # a `flows.types.Trend` value, "" for a seen-check
+    verdict: str  # a `flows.checkin_rules.Verdict` value
 
 
 @dataclass(frozen=True, slots=True)
 class RecordExercise:
     local_date: date
-    result: str
+    result: ExerciseResult
     at: datetime
 
 
@@ -101,7 +101,7 @@ class ChangeEpisode:
 @dataclass(frozen=True, slots=True)
 class RecordPlanEvent:
     at: datetime
-    kind: str  # "phase", "readiness" or "run"
+    kind: PlanEventKind
     data: Mapping[str, Any]
 
 

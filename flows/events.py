@@ -11,7 +11,15 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from flows.types import Button
+from flows.types import (
+    EXERCISE_RESULT_CODES,
+    PAIN_MAX,
+    PAIN_MIN,
+    Button,
+    ButtonAction,
+    ExerciseResult,
+    SeenAnswer,
+)
 
 # --- events -------------------------------------------------------------------------------------
 
@@ -39,7 +47,7 @@ class ChooseAnswer:
 
 @dataclass(frozen=True, slots=True)
 class Navigate:
-    """A Back or Start over button (action "back" or "restart")."""
+    """A Back or Start over button (`ButtonAction.BACK` or `ButtonAction.RESTART`)."""
 
     action: str
     version: int
@@ -90,7 +98,7 @@ class LogExercise:
     """Done / Skipped / Too sore on a daily reminder for `local_date`."""
 
     local_date: date
-    result: str
+    result: ExerciseResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,20 +137,21 @@ def event_for_button(button: Button, version: int) -> Event | None:
     """The event a pressed button stands for (None when its values do not parse)."""
     try:
         match button.action:
-            case "answer":
+            case ButtonAction.ANSWER:
                 return ChooseAnswer(step=button.step, value=button.value, version=version)
-            case "back" | "restart":
+            case ButtonAction.BACK | ButtonAction.RESTART:
                 return Navigate(action=button.action, version=version)
-            case "checkin":
+            case ButtonAction.CHECKIN:
                 soreness = int(button.value)
-                if not 0 <= soreness <= 10:
+                if not PAIN_MIN <= soreness <= PAIN_MAX:
                     return None
                 return StartCheckIn(message_id=int(button.step), soreness=soreness)
-            case "seen" if button.value in ("y", "n"):
-                return AnswerSeenCheck(message_id=int(button.step), seen=button.value == "y")
-            case "howto" if button.value:
+            case ButtonAction.SEEN if button.value in tuple(SeenAnswer):
+                seen = button.value == SeenAnswer.YES
+                return AnswerSeenCheck(message_id=int(button.step), seen=seen)
+            case ButtonAction.HOWTO if button.value:
                 return ShowExercise(exercise_id=button.value)
-            case "exercise" if button.value in EXERCISE_RESULTS:
+            case ButtonAction.EXERCISE if button.value in EXERCISE_RESULTS:
                 day = _button_date(button.step)
                 return LogExercise(local_date=day, result=EXERCISE_RESULTS[button.value])
     except ValueError:
@@ -162,4 +171,5 @@ def _button_date(text: str) -> date:
     return date(int(text[:4]), int(text[4:6]), int(text[6:]))
 
 
-EXERCISE_RESULTS = {"d": "done", "s": "skipped", "t": "too_sore"}
+# A reminder button's result code -> the result it logs.
+EXERCISE_RESULTS = {code: result for result, code in EXERCISE_RESULT_CODES.items()}

@@ -26,14 +26,22 @@ from flows.sessions import build_session
 from flows.types import (
     WITHIN_72_HOURS,
     Button,
+    ButtonAction,
     Disposition,
+    EpisodeStatus,
     Location,
     Phase,
+    PhaseEventKey,
+    PlanEventKind,
     Reply,
     Started,
     WeightBearing,
 )
 from flows.words import N_
+
+# Hopping (the plyometric gate) is held back while the injury is under 72 hours old
+# (docs/clinical-basis.md, "Exercise plan and progression"; reference section 4).
+RECENT_INJURY = timedelta(hours=72)
 
 
 def current_answers(profile: Profile, *, now: datetime) -> Answers:
@@ -51,7 +59,7 @@ def current_answers(profile: Profile, *, now: datetime) -> Answers:
     walked = [c.walking for c in episode.check_ins if c.walking is not None]
     if walked:
         answers = replace(answers, weight_bearing=WeightBearing(walked[-1]))
-    if answers.started in WITHIN_72_HOURS and now - episode.assessed_at >= timedelta(hours=72):
+    if answers.started in WITHIN_72_HOURS and now - episode.assessed_at >= RECENT_INJURY:
         answers = replace(answers, started=Started.DAYS_3_4)
     return answers
 
@@ -98,7 +106,7 @@ def has_plan(profile: Profile) -> bool:
     return (
         episode is not None
         and episode.disposition is Disposition.HOME_CARE
-        and episode.status in ("active", "resolved")
+        and episode.status in (EpisodeStatus.ACTIVE, EpisodeStatus.RESOLVED)
     )
 
 
@@ -108,7 +116,15 @@ def no_plan() -> Outcome:
 
 def howto_buttons(exercise_ids: list[str]) -> tuple[tuple[Button, ...], ...]:
     return tuple(
-        (Button(N_("How to: %(name)s"), "howto", "", i, (("name", exercise_by_id(i).name),)),)
+        (
+            Button(
+                N_("How to: %(name)s"),
+                ButtonAction.HOWTO,
+                "",
+                i,
+                (("name", exercise_by_id(i).name),),
+            ),
+        )
         for i in exercise_ids
         if exercise_by_id(i) is not None
     )
@@ -163,7 +179,7 @@ def day_responses(profile: Profile) -> list[DayResponse]:
     """
     episode = profile.episode
     assert episode is not None
-    changes = [e.at for e in profile.plan_events if e.kind == "phase"]
+    changes = [e.at for e in profile.plan_events if e.kind == PlanEventKind.PHASE]
     since = max(changes) if changes else None
     return [
         DayResponse(
@@ -210,16 +226,16 @@ def progress_after_check_in(
     if decision.to_phase == decision.from_phase:
         return (), ()
     change = {
-        "from": int(decision.from_phase),
-        "to": int(decision.to_phase),
-        "reason": str(decision.reason),
+        PhaseEventKey.FROM: int(decision.from_phase),
+        PhaseEventKey.TO: int(decision.to_phase),
+        PhaseEventKey.REASON: str(decision.reason),
     }
     replies: tuple[Reply, ...] = (info("plan/phase_changed.j2", **change),)
     if decision.to_phase is Phase.PLYOMETRIC:
         replies += (info("plan/run_offer.j2"),)
     return replies, (
         ChangeEpisode({"phase": int(decision.to_phase)}),
-        RecordPlanEvent(at=now, kind="phase", data=change),
+        RecordPlanEvent(at=now, kind=PlanEventKind.PHASE, data=change),
     )
 
 

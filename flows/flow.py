@@ -28,7 +28,7 @@ from flows.effects import Outcome
 from flows.profile import Profile
 from flows.questions import Question
 from flows.state import DialogState
-from flows.types import DONE, Button, FlowName, Reply
+from flows.types import DONE, Button, ButtonAction, FlowName, Reply
 from flows.words import N_
 
 Predicate = Callable[[Any], bool]
@@ -184,15 +184,17 @@ def question_reply(state: DialogState, *, now: datetime, note: str = "") -> Repl
     question = flow.questions[state.step]
     rows: list[tuple[Button, ...]] = []
     choices = [
-        Button(c.label, "answer", str(state.step), c.value)
+        Button(c.label, ButtonAction.ANSWER, str(state.step), c.value)
         for c in question.choices_for(state.answers, now)
     ]
     for i in range(0, len(choices), question.per_row):
         rows.append(tuple(choices[i : i + question.per_row]))
     if state.history and flow.can_restart:
-        rows.append((Button(BACK_LABEL, "back"), Button(RESTART_LABEL, "restart")))
+        rows.append(
+            (Button(BACK_LABEL, ButtonAction.BACK), Button(RESTART_LABEL, ButtonAction.RESTART))
+        )
     elif state.history:
-        rows.append((Button(BACK_LABEL, "back"),))
+        rows.append((Button(BACK_LABEL, ButtonAction.BACK),))
     context = {
         "number": len(state.history) + 1,
         "step": str(state.step),

@@ -9,7 +9,7 @@ so scheduling it twice is a no-op.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 from flows.effects import (
     CancelMessages,
@@ -21,6 +21,9 @@ from flows.effects import (
     ScheduleMessage,
 )
 from flows.local_time import (
+    DAILY_CHECKIN_INTERVAL,
+    HOME_CARE_CHECKIN_DELAYS,
+    SEEN_CHECK_DELAYS,
     FollowUpKind,
     checkin_due_times,
     local_date_of,
@@ -29,20 +32,17 @@ from flows.local_time import (
 )
 from flows.profile import EpisodeView, Profile
 from flows.rules import Answers
-from flows.types import Disposition
+from flows.types import Disposition, EpisodeStatus, Location, Phase, SorenessSource
 
-SAFETY_NET = "safety_net"
-
-
-FOLLOW_UP_KINDS = (FollowUpKind.CHECKIN, FollowUpKind.SEEN_CHECK, SAFETY_NET)
+FOLLOW_UP_KINDS = (FollowUpKind.CHECKIN, FollowUpKind.SEEN_CHECK, FollowUpKind.SAFETY_NET)
 
 
 # Without a known zone, follow-ups keep the time of day of the assessment (the runner was awake
 # then) by adding whole days, instead of guessing a daytime window in the wrong zone.
 NOMINAL_DELAYS = {
-    Disposition.HOME_CARE: (timedelta(hours=24), timedelta(hours=48), timedelta(hours=72)),
-    Disposition.SEE_CLINICIAN: (timedelta(hours=48),),
-    Disposition.EMERGENCY: (timedelta(hours=24),),
+    Disposition.HOME_CARE: HOME_CARE_CHECKIN_DELAYS,
+    Disposition.SEE_CLINICIAN: (SEEN_CHECK_DELAYS[Disposition.SEE_CLINICIAN],),
+    Disposition.EMERGENCY: (SEEN_CHECK_DELAYS[Disposition.EMERGENCY],),
 }
 
 
@@ -95,7 +95,7 @@ def next_reminder(profile: Profile, *, after: datetime) -> ScheduleMessage | Non
         or profile.reminders_paused
         or profile.followups_stopped
         or episode is None
-        or episode.status != "active"
+        or episode.status != EpisodeStatus.ACTIVE
         or episode.disposition is not Disposition.HOME_CARE
     ):
         return None
@@ -119,7 +119,7 @@ def after_assessment(
         # (the pain at assessment only matters for S5, which applies to home care).
         OpenEpisode(
             disposition=disposition,
-            location=answers.location or "all",
+            location=answers.location or Location.ALL_OVER,
             pain_at_assessment=answers.pain or 0,
             assessed_at=at,
         ),
@@ -129,17 +129,17 @@ def after_assessment(
         effects.append(ChangeSettings({"followups_stopped": False}))
         profile = replace(profile, followups_stopped=False)
     if answers.pain is not None:
-        effects.append(RecordSoreness(at=at, value=answers.pain, source="assessment"))
+        effects.append(RecordSoreness(at=at, value=answers.pain, source=SorenessSource.ASSESSMENT))
     kind, due = follow_up_times(profile, assessed_at=at, disposition=disposition)[0]
     effects.append(schedule_follow_up(profile, kind=kind, due_at=due, assessed_at=at, number=1))
     # A reminder time chosen before there was a plan starts with the plan.
     opened = EpisodeView(
         assessed_at=at,
         disposition=disposition,
-        location=answers.location or "all",
+        location=answers.location or Location.ALL_OVER,
         pain_at_assessment=answers.pain or 0,
-        phase=1,
-        status="active",
+        phase=Phase.MOBILITY,
+        status=EpisodeStatus.ACTIVE,
         answers=dict(assessment.answers),
     )
     reminder = next_reminder(replace(profile, episode=opened), after=at)
@@ -153,7 +153,7 @@ def restart_check_ins(profile: Profile, *, now: datetime) -> tuple[Effect, ...]:
     episode = profile.episode
     if (
         episode is None
-        or episode.status != "active"
+        or episode.status != EpisodeStatus.ACTIVE
         or profile.followups_stopped
         or episode.disposition is not Disposition.HOME_CARE
         or any(kind == FollowUpKind.CHECKIN for kind, _ in profile.upcoming)
@@ -162,7 +162,7 @@ def restart_check_ins(profile: Profile, *, now: datetime) -> tuple[Effect, ...]:
     due = (
         next_daily_checkin(after=now, zone=profile.zone)
         if profile.zone
-        else now + timedelta(hours=24)
+        else now + DAILY_CHECKIN_INTERVAL
     )
     # The check-ins sent so far: those answered and those that went unanswered.
     number = len(episode.check_ins) + profile.unanswered_checkins + 1

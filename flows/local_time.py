@@ -27,6 +27,10 @@ class FollowUpKind(StrEnum):
     CHECKIN = "checkin"
     SEEN_CHECK = "seen_check"
     REMINDER = "reminder"
+    # The message after too many unanswered check-ins. Today it goes out as a check-in message
+    # (`flows.due_messages`); the kind stays so that cancelling follow-ups still covers any
+    # message scheduled under it.
+    SAFETY_NET = "safety_net"
 
 
 # A check-in asks how the ankle is compared with last time; closer than this to the previous
@@ -48,11 +52,20 @@ DAY_END = time(20, 0)
 # couple of retries, is not worth a night's wait.
 DAYTIME_GRACE = timedelta(minutes=15)
 
+# About 24, 48 and 72 h after a home-care assessment; a seen-check 24 h after an Emergency
+# outcome and 48 h after a See-a-clinician one (docs/clinical-basis.md, "Follow-ups").
 HOME_CARE_CHECKIN_DELAYS = (timedelta(hours=24), timedelta(hours=48), timedelta(hours=72))
 SEEN_CHECK_DELAYS = {
     Disposition.EMERGENCY: timedelta(hours=24),
     Disposition.SEE_CLINICIAN: timedelta(hours=48),
 }
+
+
+# After those, check-ins are daily while the ankle is sore (docs/clinical-basis.md); without a
+# known zone, one is due this long after the one before.
+DAILY_CHECKIN_INTERVAL = timedelta(hours=24)
+# With a known zone, the daily check-in falls at this local time (inside the daytime window).
+DAILY_CHECKIN_TIME = time(18, 0)
 
 
 # --- local wall-clock arithmetic --------------------------------------------------------------
@@ -258,7 +271,7 @@ def next_daily_checkin(
     *,
     after: datetime,
     zone: str,
-    at: time = time(18, 0),
+    at: time = DAILY_CHECKIN_TIME,
 ) -> datetime:
     """The daily check-in that follows the one due at `after`: the next local `at` that is at
     least MIN_CHECKIN_GAP later (a 09:00 check-in is followed by 18:00 the next day, not the

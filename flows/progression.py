@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from flows.sessions import next_phase, phase_allowed, previous_phase
-from flows.types import Phase
+from flows.types import PAIN_MAX, PAIN_MIN, Phase
 from flows.words import N_
 
 
@@ -198,12 +198,20 @@ def _good_day(days: Sequence[DayResponse], index: int) -> bool:
     )
 
 
+# Soreness of 0-1/10 at three check-ins in a row ends the episode (docs/clinical-basis.md,
+# "Resolution"; reference section 6).
+RESOLVED_PAIN_MAX = 1
+RESOLVED_REPORTS_IN_A_ROW = 3
+
+
 def is_resolved(soreness: Sequence[int]) -> bool:
     """Pain 0-1/10 on the last three reports in a row: stop check-ins, move to prevention."""
-    last_three = soreness[-3:]
-    for pain in last_three:
+    last = soreness[-RESOLVED_REPORTS_IN_A_ROW:]
+    for pain in last:
         _check_pain(pain)
-    return len(last_three) == 3 and all(pain <= 1 for pain in last_three)
+    return len(last) == RESOLVED_REPORTS_IN_A_ROW and all(
+        pain <= RESOLVED_PAIN_MAX for pain in last
+    )
 
 
 # --- return to running ---------------------------------------------------------------------
@@ -324,6 +332,11 @@ def _clean_run(run: RunDay) -> bool:
     )
 
 
+# After the walk-run progression, about 10 % more running a week (docs/clinical-basis.md,
+# "Return to running"; reference section 7).
+WEEKLY_INCREASE_PERCENT = 10
+
+
 def weekly_increase(previous_minutes: int) -> int:
     """Next week's running minutes: about 10 % more, rounded down to a whole minute.
 
@@ -333,7 +346,8 @@ def weekly_increase(previous_minutes: int) -> int:
     """
     if previous_minutes <= 0:
         raise ValueError(f"previous_minutes must be positive, got {previous_minutes}")
-    return max(previous_minutes * 11 // 10, previous_minutes + 1)
+    more = previous_minutes * (100 + WEEKLY_INCREASE_PERCENT) // 100
+    return max(more, previous_minutes + 1)
 
 
 def _check_run(run: RunDay) -> None:
@@ -343,5 +357,5 @@ def _check_run(run: RunDay) -> None:
 
 
 def _check_pain(pain: int) -> None:
-    if not 0 <= pain <= 10:
-        raise ValueError(f"pain must be 0-10, got {pain}")
+    if not PAIN_MIN <= pain <= PAIN_MAX:
+        raise ValueError(f"pain must be {PAIN_MIN}-{PAIN_MAX}, got {pain}")

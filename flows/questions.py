@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from flows.types import WeightBearing, YesNo
+from flows.types import PAIN_MAX, PAIN_MIN, Morning, WeightBearing, YesNo
 from flows.words import N_
 
 # Message id -> the runner's language (gettext); typed answers are read in it too.
@@ -72,7 +72,7 @@ def parse_pain(text: str, translate: Translate = untranslated) -> str | None:
     if not match:
         return None
     value = int(match.group(1))
-    return str(value) if 0 <= value <= 10 else None
+    return str(value) if PAIN_MIN <= value <= PAIN_MAX else None
 
 
 def choice_parser(choices: tuple[Choice, ...]) -> Parser:
@@ -179,13 +179,13 @@ WEIGHT_BEARING_CHOICES = (
         (N_("can't"), N_("cannot"), N_("unable"), N_("can't walk")),
     ),
 )
-PAIN_CHOICES = tuple(Choice(str(n), str(n)) for n in range(11))
+PAIN_CHOICES = tuple(Choice(str(n), str(n)) for n in range(PAIN_MIN, PAIN_MAX + 1))
 MORNING_CHOICES = (
     Choice(
-        "settled",
+        Morning.SETTLED,
         N_("Settled by the next morning"),
         (N_("settled"), N_("fine"), N_("ok"), N_("yes")),
     ),
-    Choice("worse", N_("Worse the next morning"), (N_("worse"), N_("no"), N_("stiff"))),
-    Choice(YesNo.UNSURE, N_("Not sure yet"), UNSURE_WORDS),
+    Choice(Morning.WORSE, N_("Worse the next morning"), (N_("worse"), N_("no"), N_("stiff"))),
+    Choice(Morning.UNSURE, N_("Not sure yet"), UNSURE_WORDS),
 )

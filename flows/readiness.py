@@ -15,7 +15,7 @@ from flows.progression import READINESS_CHECKS, WALK_RUN_STEPS, is_ready_to_run
 from flows.questions import Choice, Question, choice_question
 from flows.replies import info
 from flows.state import DialogState
-from flows.types import DONE, FlowName
+from flows.types import DONE, FlowName, PlanEventKind, ReadinessEventKey
 from flows.words import N_
 
 
@@ -27,13 +27,21 @@ class ReadinessStep(StrEnum):
     HOPS = "r_hops"
 
 
+class ReadinessResult(StrEnum):
+    """A readiness check's answer (stored with the conversation's answers)."""
+
+    PASS = "pass"  # pain 2/10 or less, and no worse the next morning
+    FAIL = "fail"
+    UNTRIED = "untried"
+
+
 @dataclass(frozen=True, slots=True)
 class ReadinessAnswers:
-    walk: str | None = None
-    stand: str | None = None
-    squats: str | None = None
-    jog_spot: str | None = None
-    hops: str | None = None
+    walk: ReadinessResult | None = None
+    stand: ReadinessResult | None = None
+    squats: ReadinessResult | None = None
+    jog_spot: ReadinessResult | None = None
+    hops: ReadinessResult | None = None
 
 
 # The checks of flows.progression.READINESS_CHECKS, by the step that asks each.
@@ -46,15 +54,17 @@ READINESS_STEPS = {
 }
 _READINESS = (
     Choice(
-        "pass",
+        ReadinessResult.PASS,
         N_("Yes: pain 2/10 or less, no worse next morning"),
         (N_("yes"), N_("pass"), N_("passed")),
     ),
     Choice(
-        "fail", N_("No: it hurt more than that"), (N_("no"), N_("fail"), N_("failed"), N_("hurt"))
+        ReadinessResult.FAIL,
+        N_("No: it hurt more than that"),
+        (N_("no"), N_("fail"), N_("failed"), N_("hurt")),
     ),
     Choice(
-        "untried",
+        ReadinessResult.UNTRIED,
         N_("Haven't tried yet"),
         (N_("not tried"), N_("untried"), N_("haven't tried"), N_("not yet")),
     ),
@@ -74,16 +84,26 @@ ROUTES: tuple[Route, ...] = (
 
 
 def readiness_passed(profile: Profile) -> bool:
-    return any(e.kind == "readiness" and e.data.get("ready") for e in profile.plan_events)
+    return any(
+        e.kind == PlanEventKind.READINESS and e.data.get(ReadinessEventKey.READY)
+        for e in profile.plan_events
+    )
 
 
 def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
     """The five checks are answered: record them and say whether the runner may start."""
-    results = {check: state.answers.get(step) == "pass" for check, step in READINESS_STEPS.items()}
+    results = {
+        check: state.answers.get(step) == ReadinessResult.PASS
+        for check, step in READINESS_STEPS.items()
+    }
     ready = is_ready_to_run(results, gate_open=gate_open(profile, now=now), has_trigger=False)
     missing = [text for check, text in READINESS_CHECKS if not results[check]]
     done = state
-    event = RecordPlanEvent(at=now, kind="readiness", data={"results": results, "ready": ready})
+    event = RecordPlanEvent(
+        at=now,
+        kind=PlanEventKind.READINESS,
+        data={ReadinessEventKey.RESULTS: results, ReadinessEventKey.READY: ready},
+    )
     context = {
         "ready": ready,
         "missing": missing,

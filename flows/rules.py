@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from flows import sessions
 from flows.types import (
     FIVE_DAYS_OR_MORE,
+    PAIN_MAX,
     Disposition,
     Location,
     Onset,
@@ -295,7 +296,7 @@ def plyometric_gate_blockers(a: Answers, *, has_trigger: bool) -> tuple[str, ...
     An unanswered item counts as its worst value: the gate only opens on evidence.
     """
     return sessions.plyometric_gate_blockers(
-        pain_now=10 if a.pain is None else a.pain,
+        pain_now=PAIN_MAX if a.pain is None else a.pain,
         onset=a.onset or Onset.SUDDEN,
         started=a.started or Started.TODAY,
         weight_bearing=a.weight_bearing or WeightBearing.UNABLE,

@@ -20,7 +20,16 @@ from flows.questions import MORNING_CHOICES, Question, choice_question, pain_que
 from flows.replies import info
 from flows.rules import flagged
 from flows.state import DialogState
-from flows.types import DONE, FlowName, Phase, YesNo
+from flows.types import (
+    DONE,
+    EpisodeStatus,
+    FlowName,
+    Morning,
+    Phase,
+    PlanEventKind,
+    RunEventKey,
+    YesNo,
+)
 
 
 class RunStep(StrEnum):
@@ -37,7 +46,7 @@ STEP_KEY = "r_step"
 class RunAnswers:
     step_index: int | None = None
     pain: int | None = None
-    morning: str | None = None
+    morning: Morning | None = None
     swelling: YesNo | None = None
 
 
@@ -59,13 +68,13 @@ ROUTES: tuple[Route, ...] = (
 def run_days(profile: Profile) -> list[RunDay]:
     return [
         RunDay(
-            step_index=e.data["step"],
-            pain_during=e.data["pain"],
-            morning_worse=e.data["morning_worse"],
-            more_swelling_or_stiffness=e.data["swelling"],
+            step_index=e.data[RunEventKey.STEP],
+            pain_during=e.data[RunEventKey.PAIN],
+            morning_worse=e.data[RunEventKey.MORNING_WORSE],
+            more_swelling_or_stiffness=e.data[RunEventKey.SWELLING],
         )
         for e in profile.plan_events
-        if e.kind == "run"
+        if e.kind == PlanEventKind.RUN
     ]
 
 
@@ -74,7 +83,7 @@ def start_running(state: DialogState | None, profile: Profile, *, now: datetime)
     episode = profile.episode
     if not has_plan(profile) or episode is None:
         return no_plan()
-    if episode.status == "active" and episode.phase < Phase.PLYOMETRIC:
+    if episode.status == EpisodeStatus.ACTIVE and episode.phase < Phase.PLYOMETRIC:
         return Outcome(replies=(info("plan/run_not_yet.j2", phase=episode.phase),))
     if not readiness.readiness_passed(profile):
         fresh = readiness.FLOW.start(state, now=now)
@@ -100,18 +109,18 @@ def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
     day = RunDay(
         step_index=step_index,
         pain_during=answers.pain,
-        morning_worse=answers.morning == "worse",
+        morning_worse=answers.morning == Morning.WORSE,
         more_swelling_or_stiffness=flagged(answers.swelling),
     )
     decision = decide_run_step([*run_days(profile), day])
     data = {
-        "step": step_index,
-        "pain": day.pain_during,
-        "morning_worse": day.morning_worse,
-        "swelling": day.more_swelling_or_stiffness,
-        "next": decision.step_index,
-        "decision": str(decision.step),
-        "reason": str(decision.reason),
+        RunEventKey.STEP: step_index,
+        RunEventKey.PAIN: day.pain_during,
+        RunEventKey.MORNING_WORSE: day.morning_worse,
+        RunEventKey.SWELLING: day.more_swelling_or_stiffness,
+        RunEventKey.NEXT: decision.step_index,
+        RunEventKey.DECISION: str(decision.step),
+        RunEventKey.REASON: str(decision.reason),
     }
     final = WALK_RUN_STEPS[-1]
     context = {
@@ -125,7 +134,7 @@ def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
     return Outcome(
         state=state,
         replies=(info("plan/run_logged.j2", **context),),
-        effects=(RecordPlanEvent(at=now, kind="run", data=data),),
+        effects=(RecordPlanEvent(at=now, kind=PlanEventKind.RUN, data=data),),
     )
 
 

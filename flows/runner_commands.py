@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta
 
 from flows import triage
 from flows.advice import OUTCOME_TEMPLATES, reason_items
-from flows.checkin import answerable
+from flows.checkin import MESSAGE_KEY, SEEN_KEY, answerable
+from flows.checkin_rules import Verdict
 from flows.effects import (
     CancelMessages,
     ChangeEpisode,
@@ -25,7 +26,7 @@ from flows.profile import Profile
 from flows.replies import info
 from flows.rules import Decision
 from flows.state import DialogState
-from flows.types import Reply
+from flows.types import EpisodeStatus, ExerciseResult, Reply, SeenAnswer
 
 # --- scheduling --------------------------------------------------------------------------------
 
@@ -48,15 +49,18 @@ def answer_seen_check(profile: Profile, *, message_id: int, seen: bool, now: dat
         return Outcome(replies=(info("care/already_answered.j2"),))
     record = RecordCheckIn(
         at=now,
-        answers={"ci": str(message_id), "seen": "y" if seen else "n"},
+        answers={
+            MESSAGE_KEY: str(message_id),
+            SEEN_KEY: SeenAnswer.YES if seen else SeenAnswer.NO,
+        },
         soreness=profile.soreness[-1][1] if profile.soreness else 0,
         trend="",
-        verdict="seen" if seen else "not_seen",
+        verdict=Verdict.SEEN if seen else Verdict.NOT_SEEN,
     )
     if seen:
         return Outcome(
             replies=(info("care/seen_yes.j2"),),
-            effects=(record, ChangeEpisode({"status": "closed"})),
+            effects=(record, ChangeEpisode({"status": EpisodeStatus.CLOSED})),
         )
     # Not seen yet: repeat the advice once, with the reasons it was given for.
     repeat = Reply(
@@ -94,7 +98,7 @@ def loggable_days(profile: Profile, *, now: datetime) -> tuple[date, date]:
     return first, today + ZONE_SLACK
 
 
-def log_exercise(profile: Profile, *, day: date, result: str, now: datetime) -> Outcome:
+def log_exercise(profile: Profile, *, day: date, result: ExerciseResult, now: datetime) -> Outcome:
     """A reminder's Done / Skipped / Too sore, logged for the day it was for; a day no
     reminder can have been for (an old button, or a forged date) is stale and logs nothing."""
     first, last = loggable_days(profile, now=now)

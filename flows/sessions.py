@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from flows.exercise_library import ContentError, Exercise, exercise_by_id, exercises
 from flows.types import (
     FIVE_DAYS_OR_MORE,
+    PAIN_MAX,
+    PAIN_MIN,
     WITHIN_72_HOURS,
     Location,
     Onset,
@@ -308,5 +310,5 @@ def _round_robin(pool: list[Exercise], phases: Iterable[int], slots: int) -> lis
 
 
 def _check_pain(pain: int) -> None:
-    if not 0 <= pain <= 10:
-        raise ValueError(f"pain must be 0-10, got {pain}")
+    if not PAIN_MIN <= pain <= PAIN_MAX:
+        raise ValueError(f"pain must be {PAIN_MIN}-{PAIN_MAX}, got {pain}")

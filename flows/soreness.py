@@ -16,7 +16,7 @@ from flows.profile import Profile
 from flows.questions import Question, pain_question
 from flows.replies import info
 from flows.state import DialogState
-from flows.types import DONE, FlowName
+from flows.types import DONE, FlowName, SorenessSource
 
 
 class SorenessStep(StrEnum):
@@ -45,7 +45,7 @@ def record_soreness(profile: Profile, value: int, *, now: datetime) -> Outcome:
     }
     return Outcome(
         replies=(info("care/soreness_noted.j2", **context),),
-        effects=(RecordSoreness(at=now, value=value, source="report"),),
+        effects=(RecordSoreness(at=now, value=value, source=SorenessSource.REPORT),),
     )
 
 

@@ -2,10 +2,11 @@
 
 Everything here is a plain enum or frozen dataclass so that the dialog, the rules and the
 follow-up logic can be tested without Telegram, a database or templates. The stored value enums
-(`EpisodeStatus`, `SorenessSource`, `ExerciseResult`) are defined here once: the database
-models import them for their check constraints, and the adapter uses their members. Enum values
-are the short strings stored in the database and carried in callback data, so they must never
-change meaning once released (add new members instead).
+(`EpisodeStatus`, `SorenessSource`, `ExerciseResult`, `PlanEventKind` and the keys of each plan
+event's data) are defined here once: the database models import them for their check
+constraints, and the flows and the adapter use their members. Enum values are the short strings
+stored in the database and carried in callback data, so they must never change meaning once
+released (add new members instead). The 0-10 pain scale's ends are here too.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ class FlowName(StrEnum):
 
 # The step every flow ends in (stored: a finished conversation keeps its flow and this step).
 DONE = "done"
+
+
+# The 0-10 numeric pain scale every pain and soreness score is given on (the database checks it).
+PAIN_MIN = 0
+PAIN_MAX = 10
 
 
 class Location(StrEnum):
@@ -80,6 +86,14 @@ class WeightBearing(StrEnum):
     NORMAL = "normal"
     PAINFUL = "painful"
     UNABLE = "unable"
+
+
+class Morning(StrEnum):
+    """How the ankle was the morning after exercises or a run (pain-monitoring model)."""
+
+    SETTLED = "settled"
+    WORSE = "worse"
+    UNSURE = "unsure"  # not known yet: neither settled nor worse
 
 
 class YesNo(StrEnum):
@@ -139,6 +153,56 @@ class ExerciseResult(StrEnum):
     TOO_SORE = "too_sore"
 
 
+# The one-letter code of each result on a reminder's buttons (callback data, so never change it).
+EXERCISE_RESULT_CODES = {
+    ExerciseResult.DONE: "d",
+    ExerciseResult.SKIPPED: "s",
+    ExerciseResult.TOO_SORE: "t",
+}
+
+
+class PlanEventKind(StrEnum):
+    """What a plan event records (`plan_events.kind`); stored values."""
+
+    PHASE = "phase"  # the exercise plan moved from one phase to another
+    READINESS = "readiness"  # the readiness checks before a return to running
+    RUN = "run"  # one walk-run day
+
+
+class PhaseEventKey(StrEnum):
+    """The keys of a phase change's data; stored in JSON, so never change them."""
+
+    FROM = "from"  # the phase before (an int, `Phase`)
+    TO = "to"  # the phase after
+    REASON = "reason"  # a `flows.progression.Reason` value
+
+
+class ReadinessEventKey(StrEnum):
+    """The keys of a readiness check's data; stored in JSON, so never change them."""
+
+    RESULTS = "results"  # each check of `flows.progression.READINESS_CHECKS` -> passed
+    READY = "ready"  # whether the runner may start the walk-run progression
+
+
+class RunEventKey(StrEnum):
+    """The keys of a walk-run day's data; stored in JSON, so never change them."""
+
+    STEP = "step"  # the index of the walk-run step done
+    PAIN = "pain"  # pain during the run, 0-10
+    MORNING_WORSE = "morning_worse"
+    SWELLING = "swelling"  # more swelling or stiffness
+    NEXT = "next"  # the index of the step to do next
+    DECISION = "decision"  # a `flows.progression.Move` value
+    REASON = "reason"  # a `flows.progression.Reason` value
+
+
+class SeenAnswer(StrEnum):
+    """A seen-check's answer, as its buttons carry it and its check-in record stores it."""
+
+    YES = "y"
+    NO = "n"
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """One message the runner should see: a template name, its context and optional buttons."""
@@ -154,12 +218,24 @@ class Reply:
     urgent: bool = False
 
 
+class ButtonAction(StrEnum):
+    """What a button does (`Button.action`); the adapters carry it in callback data."""
+
+    ANSWER = "answer"  # answer the dialog's current question (`step`, `value`)
+    BACK = "back"
+    RESTART = "restart"
+    CHECKIN = "checkin"  # a soreness score on a check-in message (`step`: the message)
+    SEEN = "seen"  # a seen-check's answer (`step`: the message, `value`: a `SeenAnswer`)
+    EXERCISE = "exercise"  # a reminder's result (`step`: the day, `value`: a result code)
+    HOWTO = "howto"  # show one exercise (`value`: its id)
+
+
 @dataclass(frozen=True, slots=True)
 class Button:
     """A button as the flows see it: a label and an abstract action.
 
-    `action` is one of "answer" (with `step` and `value`), "back" or "restart"; the Telegram
-    adapter turns it into versioned callback data, the terminal chat into a numbered choice.
+    `action` is a `ButtonAction`; the Telegram adapter turns it into versioned callback data,
+    the terminal chat into a numbered choice.
     """
 
     label: str

@@ -16,8 +16,10 @@ After an assessment the runner is in an episode: the follow-up of one sore ankle
 exercise plan's phase and the check-in bookkeeping. Soreness reports, answered check-ins and the
 daily exercise log record how it goes (see `bot.db.followup_store`); they point at their episode
 but outlive it (ON DELETE SET NULL), and belong to the runner. Their stored codes are the enums
-of `flows.types`, checked by the database. The runner's own follow-up settings (time zone,
-reminder time, paused or stopped) live on the runner.
+of `flows` (`flows.types` mostly), imported here and never spelled out again: the check
+constraints and the active-episode index are built from them, and so is the 0-10 pain range.
+The runner's own follow-up settings (time zone, reminder time, paused or stopped) live on the
+runner.
 
 Relationships never lazy-load (`raise_on_sql`): objects leave their transaction detached, and
 under asyncio an implicit load cannot run at all, so every query is an explicit store function.
@@ -25,6 +27,7 @@ under asyncio an implicit load cannot run at all, so every query is an explicit 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -45,7 +48,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.db.types import UTCDateTime
-from flows.types import EpisodeStatus, ExerciseResult, SorenessSource
+from flows.types import (
+    PAIN_MAX,
+    PAIN_MIN,
+    EpisodeStatus,
+    ExerciseResult,
+    Phase,
+    SorenessSource,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -178,8 +188,9 @@ UNFINISHED_STATES = (
 )
 
 
-def _quoted(states: tuple[MessageState, ...]) -> str:
-    return ", ".join(f"'{state.value}'" for state in states)
+def _in(values: Iterable[StrEnum]) -> str:
+    """The SQL list of enum values a check constraint or an index predicate allows."""
+    return ", ".join(f"'{member.value}'" for member in values)
 
 
 class ScheduledMessage(Base):
@@ -189,6 +200,7 @@ class ScheduledMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     runner_id: Mapped[int] = mapped_column(ForeignKey("runners.id", ondelete="CASCADE"))
+    # A `flows.local_time.FollowUpKind` value.
     kind: Mapped[str] = mapped_column(String(20))
     due_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(12), default=MessageState.PENDING.value)
@@ -207,7 +219,7 @@ class ScheduledMessage(Base):
     updated_at: Mapped[datetime]
 
     __table_args__ = (
-        CheckConstraint(f"state IN ({_quoted(tuple(MessageState))})", name="state"),
+        CheckConstraint(f"state IN ({_in(MessageState)})", name="state"),
         # The due query: state = 'pending' AND due_at <= now ORDER BY due_at, id LIMIT n is one
         # range scan. On PostgreSQL the index leaves out finished messages, which pile up as
         # history while the unfinished ones stay few; SQLite would use a partial index only when
@@ -217,7 +229,7 @@ class ScheduledMessage(Base):
             "state",
             "due_at",
             "id",
-            postgresql_where=text(f"state IN ({_quoted(UNFINISHED_STATES)})"),
+            postgresql_where=text(f"state IN ({_in(UNFINISHED_STATES)})"),
         ),
         # A runner's messages by state: /status, cancelling a plan, deleting a runner.
         Index("ix_scheduled_messages_runner_id_state", "runner_id", "state"),
@@ -241,12 +253,8 @@ class RunnerSchedule(Base):
     updated_at: Mapped[datetime]
 
 
-def _in(values: type[StrEnum]) -> str:
-    return ", ".join(f"'{member.value}'" for member in values)
-
-
 # A 0-10 pain score; NULL passes, so optional scores use the same check.
-ZERO_TO_TEN = "BETWEEN 0 AND 10"
+ZERO_TO_TEN = f"BETWEEN {PAIN_MIN} AND {PAIN_MAX}"
 
 
 class Episode(Base):
@@ -261,12 +269,13 @@ class Episode(Base):
         ForeignKey("assessments.id", ondelete="SET NULL"), index=True
     )
     status: Mapped[str] = mapped_column(String(12), default=EpisodeStatus.ACTIVE.value)
+    # A `flows.types.Disposition` name and a `flows.types.Location` value.
     disposition: Mapped[str] = mapped_column(String(20))
     location: Mapped[str] = mapped_column(String(12))
     pain_at_assessment: Mapped[int]
     assessed_at: Mapped[datetime]
     # The exercise plan phase the runner is in (flows.types.Phase).
-    phase: Mapped[int] = mapped_column(default=1)
+    phase: Mapped[int] = mapped_column(default=int(Phase.MOBILITY))
     # Check-ins sent and not answered in a row; after the limit, one safety-net message.
     unanswered_checkins: Mapped[int] = mapped_column(default=0)
     resolved_at: Mapped[datetime | None]
@@ -322,6 +331,7 @@ class CheckInRecord(Base):
     at: Mapped[datetime]
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     soreness: Mapped[int]
+    # A `flows.types.Trend` value ("" for a seen-check) and a `flows.checkin_rules.Verdict` one.
     trend: Mapped[str] = mapped_column(String(8))
     verdict: Mapped[str] = mapped_column(String(16))
 
@@ -361,8 +371,9 @@ class ExerciseLog(Base):
 class PlanEvent(Base):
     """Something that happened to a runner's plan: a phase change, a readiness check, a run.
 
-    `kind` says which ("phase", "readiness", "run") and `data` holds its details; one table for
-    the plan's history keeps the chart and the return-to-running logic on a single query.
+    `kind` says which (a `flows.types.PlanEventKind` value) and `data` holds its details (keyed
+    by `PhaseEventKey`, `ReadinessEventKey` or `RunEventKey`); one table for the plan's history
+    keeps the chart and the return-to-running logic on a single query.
     """
 
     __tablename__ = "plan_events"

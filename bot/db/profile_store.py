@@ -25,6 +25,7 @@ from bot.db.models import (
     SorenessReport,
 )
 from flows import follow_up_schedule
+from flows.checkin import MESSAGE_KEY, CheckInStep, exercises_done, morning_worse
 from flows.local_time import FollowUpKind
 from flows.profile import CheckInView, EpisodeView, PlanEventView, Profile
 from flows.types import Disposition, SorenessSource
@@ -101,17 +102,15 @@ def _sent_for_episode(
 def check_in_view(record: CheckInRecord) -> CheckInView:
     """A stored check-in as the flows see it, with its exercise answers if it had them."""
     answers = record.answers or {}
-    done = {"all": True, "some": True, "none": False}.get(answers.get("c_exd", ""))
-    pain = answers.get("c_exp")
-    morning = answers.get("c_exm")
+    pain = answers.get(CheckInStep.EXERCISE_PAIN)
     return CheckInView(
         at=record.at,
         soreness=record.soreness,
         trend=record.trend,
-        exercises_done=done,
+        exercises_done=exercises_done(answers.get(CheckInStep.EXERCISES)),
         exercise_pain=int(pain) if pain is not None else None,
-        morning_worse=None if morning in (None, "unsure") else morning == "worse",
-        walking=answers.get("c_walk"),
+        morning_worse=morning_worse(answers.get(CheckInStep.MORNING)),
+        walking=answers.get(CheckInStep.WALK),
     )
 
 
@@ -141,7 +140,11 @@ def load_profile(session: Session, *, runner: Runner | ChatRow) -> Profile:
             else None
         )
         records = followup_store.check_ins_for(session, episode_id=episode_row.id)
-        answered = {int(r.answers["ci"]) for r in records if str(r.answers.get("ci", "")).isdigit()}
+        answered = {
+            int(r.answers[MESSAGE_KEY])
+            for r in records
+            if str(r.answers.get(MESSAGE_KEY, "")).isdigit()
+        }
         episode = EpisodeView(
             assessed_at=episode_row.assessed_at,
             disposition=Disposition[episode_row.disposition],

@@ -16,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db.models import Assessment, Episode, ExerciseLog, PlanEvent, Runner, SorenessReport
+from flows.types import PhaseEventKey, PlanEventKind
 
-# The kind of plan event that records a phase change (`flows.plan`).
-PHASE_EVENT = "phase"
+# The kind of plan event that records a phase change (`flows.exercise_plan`).
+PHASE_EVENT = PlanEventKind.PHASE
 
 
 class SorenessPoint(NamedTuple):
@@ -111,10 +112,12 @@ def _phase_changes(session: Session, *, runner_id: int) -> tuple[PhaseChange, ..
     changes = []
     for episode_id, created_at, phase in episodes:
         first = next((data for owner, _, data in events if owner == episode_id), None)
-        started = first.get("from", phase) if first is not None else phase
+        started = first.get(PhaseEventKey.FROM, phase) if first is not None else phase
         changes.append(PhaseChange(created_at, int(started)))
     changes.extend(
-        PhaseChange(at, data["to"]) for _, at, data in events if isinstance(data.get("to"), int)
+        PhaseChange(at, data[PhaseEventKey.TO])
+        for _, at, data in events
+        if isinstance(data.get(PhaseEventKey.TO), int)
     )
     # Stable, starts first: a change at the very instant an episode opened still comes after it.
     return tuple(sorted(changes, key=lambda change: change.at))
