@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from flows.sessions import next_phase, phase_allowed, previous_phase
+from flows.sessions import (
+    ACCEPTABLE_PAIN_MAX,
+    SAFE_PAIN_MAX,
+    next_phase,
+    phase_allowed,
+    previous_phase,
+)
 from flows.types import PAIN_MAX, PAIN_MIN, Phase
 from flows.words import N_
 
@@ -27,16 +33,12 @@ class Zone(StrEnum):
     TOO_MUCH = "too_much"
 
 
-SAFE_MAX = 3
-ACCEPTABLE_MAX = 5
-
-
 def zone_for(pain: int) -> Zone:
     """The zone of a 0-10 pain score."""
     _check_pain(pain)
-    if pain <= SAFE_MAX:
+    if pain <= SAFE_PAIN_MAX:
         return Zone.SAFE
-    if pain <= ACCEPTABLE_MAX:
+    if pain <= ACCEPTABLE_PAIN_MAX:
         return Zone.ACCEPTABLE
     return Zone.TOO_MUCH
 
@@ -304,7 +306,7 @@ def decide_run_step(history: Sequence[RunDay]) -> RunDecision:
         _check_run(run)
     last = history[-1]
     current = last.step_index
-    if last.pain_during > ACCEPTABLE_MAX:
+    if last.pain_during > ACCEPTABLE_PAIN_MAX:
         return RunDecision(max(current - 1, 0), Move.BACK, Reason.PAIN_ABOVE_5)
     if last.morning_worse:
         return RunDecision(max(current - 1, 0), Move.BACK, Reason.MORNING_WORSE)

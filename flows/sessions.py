@@ -30,7 +30,8 @@ from flows.types import (
 # so no margin would be left for the impact of hopping (reference section 4).
 GATE_PAIN_LIMIT = 5
 
-# Section 5 zones, as the session builder needs them (flows.progression owns the Zone enum).
+# The pain zones of section 5 (0-3 safe, 4-5 acceptable, above 5 too much), here because the
+# session builder needs them too; flows.progression names them (Zone).
 SAFE_PAIN_MAX = 3
 ACCEPTABLE_PAIN_MAX = 5
 
