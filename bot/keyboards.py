@@ -16,17 +16,17 @@ from typing import Any
 
 from bot import i18n
 from flows.events import Event, event_for_button
-from flows.types import Button, Reply
+from flows.types import Button, ButtonAction, Reply
 
 CALLBACK_DATA_LIMIT = 64
 _PREFIX = {
-    "answer": "a1",
-    "back": "n1",
-    "restart": "n1",
-    "checkin": "k1",
-    "seen": "s1",
-    "exercise": "x1",
-    "howto": "h1",
+    ButtonAction.ANSWER: "a1",
+    ButtonAction.BACK: "n1",
+    ButtonAction.RESTART: "n1",
+    ButtonAction.CHECKIN: "k1",
+    ButtonAction.SEEN: "s1",
+    ButtonAction.EXERCISE: "x1",
+    ButtonAction.HOWTO: "h1",
 }
 
 
@@ -56,17 +56,17 @@ def decode_callback(data: str | None) -> Event | None:
     try:
         match parts:
             case ["a1", version, step, value] if step and value:
-                return event_for_button(Button("", "answer", step, value), int(version))
+                return event_for_button(Button("", ButtonAction.ANSWER, step, value), int(version))
             case ["n1", version, ("back" | "restart") as action]:
                 return event_for_button(Button("", action), int(version))
             case ["k1", message, value]:
-                return event_for_button(Button("", "checkin", message, value), 0)
+                return event_for_button(Button("", ButtonAction.CHECKIN, message, value), 0)
             case ["s1", message, value]:
-                return event_for_button(Button("", "seen", message, value), 0)
+                return event_for_button(Button("", ButtonAction.SEEN, message, value), 0)
             case ["x1", day, value]:
-                return event_for_button(Button("", "exercise", day, value), 0)
+                return event_for_button(Button("", ButtonAction.EXERCISE, day, value), 0)
             case ["h1", exercise_id]:
-                return event_for_button(Button("", "howto", "", exercise_id), 0)
+                return event_for_button(Button("", ButtonAction.HOWTO, "", exercise_id), 0)
     except ValueError:
         return None
     return None

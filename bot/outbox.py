@@ -43,6 +43,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.clock import utc_now
 from bot.db import outbox_store, schedule_store
 from bot.db.database import Database
+from bot.db.models import OutboxSource
 from bot.db.outbox_store import OutboxRow
 from bot.outgoing import Verdict, classify, deliver
 from bot.ratelimit import SendRateLimiter
@@ -54,14 +55,13 @@ DEFAULT_LEASE = timedelta(minutes=2)
 REPLY_RETRY_DELAYS = (1, 2, 4, 8, 15, 30, 60, 120)
 URGENT_RETRY_DELAYS = (1, 2, 4, 8, 15, 30, 60, 120, 300, 300, 600, 600, 900, 900, 1800, 1800)
 FOLLOW_UP_RETRY_DELAYS = (30, 120, 480, 1920)
-SOURCE_FOLLOW_UP = "followup"
 
 
 def retry_delays(row: OutboxRow) -> tuple[int, ...]:
     """How long to wait after each failed try of this message (its length: how many retries)."""
     if row.urgent:
         return URGENT_RETRY_DELAYS
-    if row.source == SOURCE_FOLLOW_UP:
+    if row.source == OutboxSource.FOLLOW_UP:
         return FOLLOW_UP_RETRY_DELAYS
     return REPLY_RETRY_DELAYS
 

@@ -40,8 +40,7 @@ from bot import outgoing
 from bot.clock import utc_now
 from bot.db import followup_store, profile_store, schedule_store
 from bot.db.database import Database
-from bot.db.models import MessageState, ScheduledMessage
-from bot.outbox import SOURCE_FOLLOW_UP
+from bot.db.models import MessageState, OutboxSource, ScheduledMessage
 from flows import due_messages
 from flows.due_messages import Due
 
@@ -191,7 +190,7 @@ class Scheduler:
                     message=outgoing.message(
                         reply, locale=recipient.locale or outgoing.DEFAULT_LOCALE
                     ),
-                    source=SOURCE_FOLLOW_UP,
+                    source=OutboxSource.FOLLOW_UP,
                     scheduled_id=row.id,
                     urgent=reply.urgent,
                     now=now,

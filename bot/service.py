@@ -37,7 +37,7 @@ from bot.db import (
     schedule_store,
     store,
 )
-from bot.db.models import Conversation
+from bot.db.models import Conversation, OutboxSource
 from bot.db.progress_store import ProgressData
 from flows.dialog import DialogState, Event, Outcome, advance, needs_profile
 from flows.effects import DeleteEverything, RecordAssessment
@@ -49,8 +49,6 @@ from flows.types import Reply
 # Telegram allows a bot about 20 messages a minute in a group, and one notice is enough.
 GROUP_NOTICE_EVERY = timedelta(days=1)
 GROUP_NOTICE_TEMPLATE = "triage/group_chat.j2"
-SOURCE_REPLY = "reply"
-SOURCE_NOTICE = "notice"
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +256,7 @@ def apply_inbox_update(session: Session, *, inbox_id: int, route: Route, now: da
                     Reply(GROUP_NOTICE_TEMPLATE), locale=language_code or outgoing.DEFAULT_LOCALE
                 )
                 outgoing.queue(
-                    session, chat_id=chat_id, message=notice, source=SOURCE_NOTICE, now=now
+                    session, chat_id=chat_id, message=notice, source=OutboxSource.NOTICE, now=now
                 )
                 queued = 1
         case Ignored():
@@ -274,7 +272,7 @@ def queue_replies(session: Session, *, chat_id: int, applied: Applied, now: date
             session,
             chat_id=chat_id,
             message=message,
-            source=SOURCE_REPLY,
+            source=OutboxSource.REPLY,
             urgent=reply.urgent,
             now=now,
         )
@@ -297,4 +295,4 @@ def queue_error_reply(session: Session, *, chat_id: int, now: datetime) -> None:
     set aside). A chat never stored (its first update failed) is told in English."""
     locale = chat_store.locale_of(session, chat_id=chat_id) or outgoing.DEFAULT_LOCALE
     message = outgoing.message(Reply("triage/error.j2"), locale=locale)
-    outgoing.queue(session, chat_id=chat_id, message=message, source=SOURCE_REPLY, now=now)
+    outgoing.queue(session, chat_id=chat_id, message=message, source=OutboxSource.REPLY, now=now)

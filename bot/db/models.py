@@ -456,6 +456,14 @@ class OutboxState(StrEnum):
     FAILED = "failed"
 
 
+class OutboxSource(StrEnum):
+    """What produced an outgoing message; stored values."""
+
+    REPLY = "reply"  # the answer to a runner's update
+    FOLLOW_UP = "followup"  # a scheduled message that came due
+    NOTICE = "notice"  # the once-a-day note to a group
+
+
 OUTBOX_UNFINISHED = (OutboxState.PENDING, OutboxState.CLAIMED, OutboxState.SENDING)
 
 
@@ -471,7 +479,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
-    # What produced it: "reply", "followup", "notice"; and the scheduled message, if any.
+    # What produced it (an `OutboxSource`), and the scheduled message, if any.
     source: Mapped[str] = mapped_column(String(12))
     scheduled_id: Mapped[int | None]
     method: Mapped[str] = mapped_column(String(32))

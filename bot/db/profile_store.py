@@ -8,6 +8,7 @@ follow-ups reached the runner (only those may be answered), and the plan's histo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -160,12 +161,8 @@ def load_profile(session: Session, *, runner: Runner | ChatRow) -> Profile:
     upcoming = schedule_store.pending_for(session, runner_id=runner.id)
     unanswered = _unanswered_check_ins(session, runner.id)
     sent_check_ins = sent.get(FollowUpKind.CHECKIN, frozenset())
-    return Profile(
-        runner_id=runner.id,
-        zone=runner.zone,
-        reminder_time=runner.reminder_time,
-        reminders_paused=runner.reminders_paused,
-        followups_stopped=runner.followups_stopped,
+    return replace(
+        settings_profile(runner),
         episode=episode,
         soreness=tuple((r.at, r.value) for r in soreness),
         upcoming=tuple((m.kind, m.due_at) for m in upcoming),
