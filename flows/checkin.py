@@ -41,7 +41,9 @@ from flows.questions import (
 from flows.replies import info
 from flows.rules import Answers, flagged, has_emergency
 from flows.state import DialogState
-from flows.triage import TriageStep
+
+# The re-screen asks the tight-calf question on the same condition as the triage does.
+from flows.triage import TriageStep, has_severe_worsening_pain
 from flows.types import (
     DONE,
     Disposition,
@@ -143,11 +145,6 @@ def has_a_plan(a: CheckInAnswers) -> bool:
 
 def did_exercises(a: CheckInAnswers) -> bool:
     return a.exercises in EXERCISED
-
-
-def has_severe_worsening_pain(a: CheckInAnswers) -> bool:
-    """The tight-calf question (E7) only matters with severe pain that keeps rising."""
-    return flagged(a.severe_pain)
 
 
 def has_an_emergency_sign(a: CheckInAnswers) -> bool:
