@@ -41,6 +41,10 @@ class Command:
     description: str
     run: Run
     where: Where = Where.PRIVATE
+    # Whether `run` reads the runner's follow-up profile (episode, soreness, schedule): loading
+    # it costs several queries, so the commands that only start, stop or explain a dialog
+    # are run on the runner's settings alone.
+    needs_profile: bool = True
 
 
 def _start(state: DialogState | None, profile: Profile, argument: str, now: datetime) -> Outcome:
@@ -79,11 +83,11 @@ def _sore(state: DialogState | None, profile: Profile, argument: str, now: datet
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("start", N_("What this bot is, then a new assessment"), _start),
-    Command("new", N_("Start a new ankle assessment"), _new),
-    Command("cancel", N_("Stop the current assessment"), _cancel),
-    Command("help", N_("How to use the bot"), _help),
-    Command("about", N_("What this bot is and is not"), _about),
+    Command("start", N_("What this bot is, then a new assessment"), _start, needs_profile=False),
+    Command("new", N_("Start a new ankle assessment"), _new, needs_profile=False),
+    Command("cancel", N_("Stop the current assessment"), _cancel, needs_profile=False),
+    Command("help", N_("How to use the bot"), _help, needs_profile=False),
+    Command("about", N_("What this bot is and is not"), _about, needs_profile=False),
     Command("sore", N_("Tell me how sore your ankle is now"), _sore),
     Command(
         "status",

@@ -230,6 +230,9 @@ def needs_profile(state: DialogState | None, event: Event) -> bool:
     in_triage = state is not None and state.active and state.flow is FlowName.TRIAGE
     if isinstance(event, (ChooseAnswer, Navigate, TypedText)):
         return not in_triage
+    if isinstance(event, Command):
+        row = BY_NAME.get(event.name)
+        return row is not None and row.needs_profile
     return not isinstance(event, (StartAssessment, ShowInfo, Unreadable, Resume))
 
 

@@ -3,6 +3,7 @@ typed answers, stale buttons and bad input."""
 
 from __future__ import annotations
 
+from flows.commands import COMMANDS
 from flows.dialog import (
     CancelAssessment,
     ChooseAnswer,
@@ -15,6 +16,7 @@ from flows.dialog import (
     Unreadable,
     advance,
     event_for_command,
+    needs_profile,
 )
 from flows.triage import TriageStep
 from flows.types import DONE, Disposition
@@ -259,3 +261,12 @@ def test_the_finished_assessment_records_when_it_started_and_ended() -> None:
     assert recorded(outcome).started_at == NOW
     assert recorded(outcome).completed_at == later
     assert isinstance(state, DialogState)
+
+
+def test_starting_or_explaining_a_dialog_needs_no_follow_up_profile() -> None:
+    """Loading the whole profile costs several queries: /new, /start, /cancel, /help and
+    /about run on the settings alone; commands about follow-ups get the whole profile."""
+    light = {"start", "new", "cancel", "help", "about"}
+    for command in COMMANDS:
+        needed = needs_profile(None, event_for_command(command.name))
+        assert needed is (command.name not in light), command.name
