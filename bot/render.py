@@ -10,7 +10,7 @@ locale, built on first use and never changed after, so threads can render at onc
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import lru_cache, partial
 from pathlib import Path
@@ -19,11 +19,42 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_timedelta
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2.ext import Extension
+from jinja2.lexer import Token, TokenStream
 from markupsafe import Markup, escape
 
 from bot import i18n
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+class ConstantMessages(Extension):
+    """Translates each `_("a constant message")` once, when a template is compiled.
+
+    Every locale has its own environment, so a message without variables has one translation
+    there for good; calling newstyle gettext for it at every render cost about a third of the
+    rendering time. The folded text is exactly what the call returns (the translation, as
+    markup, formatted with no variables); messages with variables are left to gettext.
+    """
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        gettext = self.environment.constant_gettext  # type: ignore[attr-defined]
+        tokens = list(stream)
+        at = 0
+        while at < len(tokens):
+            window = tokens[at : at + 4]
+            if [t.type for t in window] == ["name", "lparen", "string", "rparen"] and (
+                window[0].value == "_"
+            ):
+                text = str(Markup(gettext(window[2].value)) % {})
+                line = window[0].lineno
+                yield Token(line, "string", text)
+                yield Token(line, "pipe", "|")
+                yield Token(line, "name", "safe")
+                at += 4
+                continue
+            yield tokens[at]
+            at += 1
 
 
 @lru_cache
@@ -39,9 +70,10 @@ def environment(locale: str = i18n.SOURCE_LOCALE) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,
-        extensions=["jinja2.ext.i18n"],
+        extensions=["jinja2.ext.i18n", ConstantMessages],
     )
     translations = i18n.translations(locale)
+    env.extend(constant_gettext=translations.gettext)
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
     env.filters["localtime"] = partial(localtime, locale=locale)
     env.filters["ago"] = partial(ago, locale=locale)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from jinja2 import UndefinedError
+from jinja2 import Environment, UndefinedError
 
 from bot import progress_chart
 from bot.db.progress_store import AssessmentMark, ProgressData, SorenessPoint
@@ -334,3 +334,16 @@ def test_a_missing_context_value_is_an_error_not_an_empty_string() -> None:
 def test_values_are_escaped_for_telegram_html() -> None:
     """Anything a runner typed is shown as text, never as markup."""
     assert environment().from_string("{{ x }}").render(x="<b>&") == "&lt;b&gt;&amp;"
+
+
+def test_constant_messages_are_translated_once_and_render_as_gettext_would() -> None:
+    """`ConstantMessages` folds `_("...")` at compile time: the result must be what newstyle
+    gettext gives at render time (markup kept, %% formatted), and messages with variables
+    must still be formatted per render."""
+    env = environment()
+    source = '{{ _("<b>Sure</b> 100%% & more") }}|{{ _("%(n)s steps", n=count) }}|{{ name }}'
+    folded = env.from_string(source).render(count=4, name="<i>")
+    assert folded == "<b>Sure</b> 100% & more|4 steps|&lt;i&gt;"
+    plain = Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
+    plain.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    assert plain.from_string(source).render(count=4, name="<i>") == folded
