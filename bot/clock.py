@@ -19,10 +19,24 @@ def utc_now() -> datetime:
 
 
 def file_clock(path: Path) -> Callable[[], datetime]:
-    """A clock that reads the instant written in `path` (aware; naive text counts as UTC)."""
+    """A clock that reads the instant written in `path` (aware; naive text counts as UTC).
+
+    A script moving the clock rewrites the file, and a reading can fall between the file's
+    truncation and the new text: that reading is the last instant read, not an error. (An
+    error there once failed the outbox's record of a sent message, which held the runner's
+    whole queue until the message's lease ran out.) Only a first reading must succeed.
+    """
+    last: list[datetime] = []
 
     def now() -> datetime:
-        instant = datetime.fromisoformat(path.read_text().strip())
-        return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+        try:
+            instant = datetime.fromisoformat(path.read_text().strip())
+        except (OSError, ValueError):
+            if last:
+                return last[0]
+            raise
+        instant = instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+        last[:] = [instant]
+        return instant
 
     return now
