@@ -19,6 +19,7 @@ from bot.app import BotRuntime, build_bot
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from fakebotapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from tests.scripts import SPRAIN_NOS
 
 CHAT = 1001
 # A sudden outside sprain 1-2 days ago, walking with a limp, pain 4: with every warning sign
@@ -31,7 +32,7 @@ SPRAIN_TAPS = [
     "I can walk, but it hurts or I limp",
     "4",
 ]
-WARNING_SIGNS_ON_THE_SPRAIN_PATH = 12
+WARNING_SIGNS_ON_THE_SPRAIN_PATH = SPRAIN_NOS
 
 
 @dataclass

@@ -18,13 +18,23 @@ import pytest
 from bot.console import plain_text, run_console
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
+from tests.scripts import GRADUAL_NOS, SPRAIN_NOS
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 # Numbers pick the listed choice (for the pain score, the number itself); words are typed.
-HOME_CARE = ["1", "1", "2", "2", "2", "4", *["no"] * 12]
-SEE_CLINICIAN = ["3", "gradual", "more than 6 weeks ago", "same", "none", "1", "3", *["no"] * 11]
+HOME_CARE = ["1", "1", "2", "2", "2", "4", *["no"] * SPRAIN_NOS]
+SEE_CLINICIAN = [
+    "3",
+    "gradual",
+    "more than 6 weeks ago",
+    "same",
+    "none",
+    "1",
+    "3",
+    *["no"] * GRADUAL_NOS,
+]
 EMERGENCY = ["outside", "sudden", "today", "marked", "3"]
 
 

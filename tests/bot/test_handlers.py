@@ -16,10 +16,11 @@ from fakebotapi import FakeBotApi
 from flows.triage import TriageStep
 from flows.types import DONE
 from tests.bot.harness import CHAT, SPRAIN_TAPS, Harness, button_labels, running_bot
+from tests.scripts import SPRAIN_NOS
 
 # deformity, circulation, crunch, pop, fever, calf, chest, severe pain, bleeding, Ottawa,
 # night pain, giving way: all "No" on the sudden path.
-ALL_NO = ["No"] * 12
+ALL_NO = ["No"] * SPRAIN_NOS
 
 
 @pytest.fixture

@@ -21,10 +21,11 @@ from flows.dialog import (
 from flows.triage import TriageStep
 from flows.types import DONE, Disposition
 from tests.flows.conftest import NOW, play, recorded
+from tests.scripts import GRADUAL_NOS, SPRAIN_NOS
 
 # A sudden outside sprain, walking with a limp, pain 4, no warning signs.
 SPRAIN = ["outside", "sudden", "1-2 days ago", "mild", "limp", "4"]
-SUDDEN_FLAGS_NO = ["no"] * 12  # deformity .. giving way on the sudden path without a pop
+SUDDEN_FLAGS_NO = ["no"] * SPRAIN_NOS  # deformity .. giving way on the sudden path, no pop
 
 
 def asked_steps(*typed: str) -> list[str]:
@@ -65,7 +66,14 @@ def test_sudden_path_asks_crunch_bleeding_and_ottawa_but_not_hot_joint_or_bone_s
 
 def test_gradual_path_asks_hot_joint_and_bone_spot_but_not_ottawa() -> None:
     steps = asked_steps(
-        "back", "gradual", "more than 6 weeks ago", "same", "none", "normal", "3", *["no"] * 11
+        "back",
+        "gradual",
+        "more than 6 weeks ago",
+        "same",
+        "none",
+        "normal",
+        "3",
+        *["no"] * GRADUAL_NOS,
     )
     assert (
         TriageStep.TREND in steps
@@ -81,7 +89,14 @@ def test_gradual_path_asks_hot_joint_and_bone_spot_but_not_ottawa() -> None:
 
 def test_not_improving_after_six_weeks_sends_to_a_clinician() -> None:
     _state, outcome = play(
-        "back", "gradual", "more than 6 weeks ago", "same", "none", "normal", "3", *["no"] * 11
+        "back",
+        "gradual",
+        "more than 6 weeks ago",
+        "same",
+        "none",
+        "normal",
+        "3",
+        *["no"] * GRADUAL_NOS,
     )
     assert recorded(outcome).decision.disposition is Disposition.SEE_CLINICIAN
     assert recorded(outcome).decision.reasons == ("S5",)

@@ -47,6 +47,7 @@ from flows.profile import CheckInView, EpisodeView, Profile
 from flows.soreness import SorenessStep
 from flows.types import DONE, Disposition, Reply
 from tests.flows.conftest import play, recorded
+from tests.scripts import GRADUAL_NOS, SPRAIN_NOS
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 SPRAIN_ANSWERS = {
@@ -128,7 +129,7 @@ def setup_through(typed: list[str], profile: Profile = PROFILE) -> list[Reply]:
 
 
 def test_an_assessment_is_recorded_then_opens_its_episode_before_anything_else() -> None:
-    _, home = play("outside", "sudden", "1-2 days ago", "mild", "limp", "4", *["no"] * 12)
+    _, home = play("outside", "sudden", "1-2 days ago", "mild", "limp", "4", *["no"] * SPRAIN_NOS)
     assessment, opened, *_ = home.effects
     assert assessment == recorded(home)
     assert opened == OpenEpisode(
@@ -144,7 +145,9 @@ def test_an_assessment_is_recorded_then_opens_its_episode_before_anything_else()
 
 
 def test_home_care_schedules_the_first_check_in_about_24_hours_later_in_daytime() -> None:
-    _, outcome = play("outside", "sudden", "1-2 days ago", "mild", "limp", "4", *["no"] * 12)
+    _, outcome = play(
+        "outside", "sudden", "1-2 days ago", "mild", "limp", "4", *["no"] * SPRAIN_NOS
+    )
     effects = after_assessment(PROFILE, outcome)
     first, reminder = of(ScheduleMessage, effects)
     assert first.kind == "checkin"
@@ -158,7 +161,7 @@ def test_home_care_schedules_the_first_check_in_about_24_hours_later_in_daytime(
 def test_without_a_zone_follow_ups_keep_the_time_of_day_of_the_assessment() -> None:
     night = datetime(2026, 11, 21, 23, 30, tzinfo=UTC)
     _, outcome = play(
-        "outside", "sudden", "1-2 days ago", "mild", "limp", "4", *["no"] * 12, now=night
+        "outside", "sudden", "1-2 days ago", "mild", "limp", "4", *["no"] * SPRAIN_NOS, now=night
     )
     (first,) = of(ScheduleMessage, after_assessment(Profile(runner_id=1), outcome))
     assert first.due_at == night + timedelta(hours=24)
@@ -168,7 +171,14 @@ def test_without_a_zone_follow_ups_keep_the_time_of_day_of_the_assessment() -> N
 
 def test_see_clinician_schedules_a_seen_check_at_48_hours_and_emergency_at_24() -> None:
     _, clinician = play(
-        "back", "gradual", "more than 6 weeks ago", "same", "none", "normal", "3", *["no"] * 11
+        "back",
+        "gradual",
+        "more than 6 weeks ago",
+        "same",
+        "none",
+        "normal",
+        "3",
+        *["no"] * GRADUAL_NOS,
     )
     _, emergency = play("outside", "sudden", "today", "marked", "can't")
     for outcome, hours in ((clinician, 48), (emergency, 24)):

@@ -1,0 +1,38 @@
+"""Runner scripts the tests share, worked out from the flows rather than counted by hand.
+
+How many red-flag questions a path asks depends on the routes table; a test that spelled the
+count out would break whenever a question is added. `nos_to_the_end` plays the answers given
+and then "no" until the triage ends, and says how many "no" answers that took.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flows.dialog import advance
+from flows.events import StartAssessment, TypedText
+from flows.types import DONE
+
+_NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+_ENOUGH = 100
+
+
+def nos_to_the_end(*answers: str) -> int:
+    """How many "no" answers follow `answers` (typed, in order) until the triage ends."""
+    state = advance(None, StartAssessment(), now=_NOW).state
+    for text in answers:
+        state = advance(state, TypedText(text), now=_NOW).state or state
+        assert state.step != DONE, f"the triage ended at {text!r}"
+    for count in range(1, _ENOUGH):
+        state = advance(state, TypedText("no"), now=_NOW).state or state
+        if state.step == DONE:
+            return count
+    raise AssertionError("the triage did not end on 'no' answers")
+
+
+# A sudden outside sprain, walking with a limp, pain 4: home care when every sign is "no".
+SPRAIN = ("outside", "sudden", "1-2 days ago", "mild", "limp", "4")
+SPRAIN_NOS = nos_to_the_end(*SPRAIN)
+# A gradual Achilles problem of months, the same, walking normally, pain 3: S5 (not improving).
+GRADUAL = ("back", "gradual", "more than 6 weeks ago", "same", "none", "normal", "3")
+GRADUAL_NOS = nos_to_the_end(*GRADUAL)
