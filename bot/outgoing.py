@@ -48,8 +48,6 @@ SEND_MESSAGE = "sendMessage"
 SEND_DOCUMENT = "sendDocument"
 SEND_PHOTO = "sendPhoto"
 EXPORT_FILENAME = "ankle-bot-export.json"
-# The language of a runner whose language is not known (and of groups).
-DEFAULT_LOCALE = "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +85,7 @@ def queue(
     )
 
 
-def message(reply: Reply, *, locale: str = DEFAULT_LOCALE) -> Outgoing:
+def message(reply: Reply, *, locale: str = i18n.SOURCE_LOCALE) -> Outgoing:
     """A reply as a text message with its buttons, its text and button labels in `locale`."""
     payload: dict[str, Any] = {"text": render(reply.template, locale=locale, **reply.context)}
     keyboard = inline_keyboard(reply, locale=locale)
@@ -96,7 +94,7 @@ def message(reply: Reply, *, locale: str = DEFAULT_LOCALE) -> Outgoing:
     return Outgoing(SEND_MESSAGE, payload)
 
 
-def export_file(reply: Reply, *, document: str, locale: str = DEFAULT_LOCALE) -> Outgoing:
+def export_file(reply: Reply, *, document: str, locale: str = i18n.SOURCE_LOCALE) -> Outgoing:
     """The runner's data as a JSON file, the reply's text (in `locale`) as its caption."""
     caption = render(reply.template, locale=locale, **reply.context)
     return Outgoing(
@@ -109,7 +107,7 @@ def progress_chart(
     *,
     summary: dict[str, Any],
     chart: dict[str, Any] | None,
-    locale: str = DEFAULT_LOCALE,
+    locale: str = i18n.SOURCE_LOCALE,
 ) -> Outgoing:
     """The progress chart with its summary as the caption, both in `locale`; words alone when
     there is nothing to plot (`chart` None)."""

@@ -36,7 +36,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from bot import outgoing
+from bot import i18n, outgoing
 from bot.clock import utc_now
 from bot.db import followup_store, profile_store, schedule_store
 from bot.db.database import Database
@@ -187,9 +187,7 @@ class Scheduler:
                 outgoing.queue(
                     session,
                     chat_id=recipient.chat_id,
-                    message=outgoing.message(
-                        reply, locale=recipient.locale or outgoing.DEFAULT_LOCALE
-                    ),
+                    message=outgoing.message(reply, locale=i18n.locale_for(recipient.locale)),
                     source=OutboxSource.FOLLOW_UP,
                     scheduled_id=row.id,
                     urgent=reply.urgent,

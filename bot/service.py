@@ -121,7 +121,7 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
         profile = profile_store.load_profile(session, runner=chat)
     else:
         profile = profile_store.settings_profile(chat)
-    locale = chat.locale or outgoing.DEFAULT_LOCALE
+    locale = i18n.locale_for(chat.locale)
     outcome = advance(state, event, now=now, profile=profile, translate=words_of(locale))
     if full or any(isinstance(e, RecordAssessment) for e in outcome.effects):
         # The runner wrote: a schedule stopped by a block (403) may send again.
@@ -178,7 +178,7 @@ class Applied:
 
     outcome: Outcome
     attachments: dict[str, Attachment]
-    locale: str = "en"
+    locale: str = i18n.SOURCE_LOCALE
 
     @property
     def replies(self) -> tuple[Reply, ...]:
@@ -253,7 +253,7 @@ def apply_inbox_update(session: Session, *, inbox_id: int, route: Route, now: da
             ):
                 # A group has no language of its own: the notice answers whoever wrote.
                 notice = outgoing.message(
-                    Reply(GROUP_NOTICE_TEMPLATE), locale=language_code or outgoing.DEFAULT_LOCALE
+                    Reply(GROUP_NOTICE_TEMPLATE), locale=i18n.locale_for(language_code)
                 )
                 outgoing.queue(
                     session, chat_id=chat_id, message=notice, source=OutboxSource.NOTICE, now=now
@@ -293,6 +293,6 @@ def _outgoing(reply: Reply, attachment: Attachment | None, *, locale: str) -> ou
 def queue_error_reply(session: Session, *, chat_id: int, now: datetime) -> None:
     """Tell a runner, in their language, that their last update could not be applied (it was
     set aside). A chat never stored (its first update failed) is told in English."""
-    locale = chat_store.locale_of(session, chat_id=chat_id) or outgoing.DEFAULT_LOCALE
+    locale = i18n.locale_for(chat_store.locale_of(session, chat_id=chat_id))
     message = outgoing.message(Reply("triage/error.j2"), locale=locale)
     outgoing.queue(session, chat_id=chat_id, message=message, source=OutboxSource.REPLY, now=now)

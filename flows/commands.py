@@ -85,7 +85,7 @@ def _sore(state: DialogState | None, profile: Profile, argument: str, now: datet
 COMMANDS: tuple[Command, ...] = (
     Command("start", N_("What this bot is, then a new assessment"), _start, needs_profile=False),
     Command("new", N_("Start a new ankle assessment"), _new, needs_profile=False),
-    Command("cancel", N_("Stop the current assessment"), _cancel, needs_profile=False),
+    Command("cancel", N_("Stop the current assessment"), _cancel),
     Command("help", N_("How to use the bot"), _help, needs_profile=False),
     Command("about", N_("What this bot is and is not"), _about, needs_profile=False),
     Command("sore", N_("Tell me how sore your ankle is now"), _sore),

@@ -20,7 +20,6 @@ from flows.commands import BY_NAME
 from flows.effects import Outcome
 from flows.events import (
     AnswerSeenCheck,
-    CancelAssessment,
     ChooseAnswer,
     Command,
     Event,
@@ -28,8 +27,6 @@ from flows.events import (
     Navigate,
     Resume,
     ShowExercise,
-    ShowInfo,
-    StartAssessment,
     StartCheckIn,
     TypedText,
     Unreadable,
@@ -173,14 +170,10 @@ def _dispatch(
     translate: Translate,
 ) -> Outcome:
     match event:
-        case StartAssessment(intro=intro):
-            return triage.start(state, now=now, intro=intro)
         case Resume():
             if state is not None and state.active:
                 return Outcome(replies=(question_reply(state, now=now, note="resume"),))
             return triage.start(state, now=now, intro=True)
-        case CancelAssessment():
-            return _command(state, Command("cancel"), profile, now=now)
         case ChooseAnswer(step=step, value=value, version=version):
             if state is None or not state.active or version != state.version or step != state.step:
                 return _stale(state, now=now)
@@ -202,8 +195,6 @@ def _dispatch(
             return _typed(state, text, profile, now=now, translate=translate)
         case Unreadable(kind=kind):
             return with_current_question(state, info("triage/unreadable.j2", kind=kind), now=now)
-        case ShowInfo(topic=topic):
-            return _command(state, Command(topic), profile, now=now)
         case StartCheckIn(message_id=message_id, soreness=soreness):
             return checkin.start_check_in(
                 state, profile, message_id=message_id, soreness=soreness, now=now
@@ -233,7 +224,7 @@ def needs_profile(state: DialogState | None, event: Event) -> bool:
     if isinstance(event, Command):
         row = BY_NAME.get(event.name)
         return row is not None and row.needs_profile
-    return not isinstance(event, (StartAssessment, ShowInfo, Unreadable, Resume))
+    return not isinstance(event, (Unreadable, Resume))
 
 
 def advance(
@@ -252,10 +243,10 @@ def advance(
         raise ValueError("advance needs an aware datetime")
     profile = profile or Profile()
     outcome = _dispatch(state, event, profile, now=now, translate=translate)
-    # A runner who went quiet (two unanswered check-ins) and writes again gets check-ins back.
-    if profile.unanswered_checkins >= UNANSWERED_LIMIT and not isinstance(
-        event, (Unreadable, ShowInfo)
-    ):
+    # A runner who went quiet (two unanswered check-ins) and writes again gets check-ins back:
+    # judged on the events that see the follow-up profile (the others only start, explain or
+    # cannot be read).
+    if profile.unanswered_checkins >= UNANSWERED_LIMIT and needs_profile(state, event):
         outcome = replace(
             outcome,
             effects=(*outcome.effects, *follow_up_schedule.restart_check_ins(profile, now=now)),

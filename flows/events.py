@@ -25,18 +25,6 @@ from flows.types import (
 
 
 @dataclass(frozen=True, slots=True)
-class StartAssessment:
-    """/start (with the introduction) or /new (without)."""
-
-    intro: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class CancelAssessment:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
 class ChooseAnswer:
     """A button press: the step and value it was made for, and the version it was shown at."""
 
@@ -68,13 +56,6 @@ class Unreadable:
 @dataclass(frozen=True, slots=True)
 class Resume:
     """Show where the runner is (the terminal chat opening): the current question, or begin."""
-
-
-@dataclass(frozen=True, slots=True)
-class ShowInfo:
-    """/help or /about: a reply that changes nothing."""
-
-    topic: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +91,7 @@ class ShowExercise:
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """A follow-up command: sore, reminders, pause, resume, stop, status."""
+    """A command from the command table (`flows.commands`), with what was typed after it."""
 
     name: str
     argument: str = ""
@@ -123,13 +104,10 @@ Event = (
     | LogExercise
     | Command
     | Resume
-    | StartAssessment
-    | CancelAssessment
     | ChooseAnswer
     | Navigate
     | TypedText
     | Unreadable
-    | ShowInfo
 )
 
 

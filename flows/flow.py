@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from functools import cached_property
+from functools import cache, cached_property
 from types import UnionType
 from typing import Any
 
@@ -48,20 +48,16 @@ def typed_answers(cls: type, stored: Mapping[str, str], keys: Mapping[str, str])
     return cls(**values)
 
 
-_CONVERTERS: dict[type, dict[str, Callable[[str], object]]] = {}
-
-
+@cache
 def _converters(cls: type) -> dict[str, Callable[[str], object]]:
-    found = _CONVERTERS.get(cls)
-    if found is None:
-        hints = typing.get_type_hints(cls)
-        found = {}
-        for f in fields(cls):
-            kind = hints[f.name]
-            if isinstance(kind, UnionType) or typing.get_origin(kind) is typing.Union:
-                kind = next(a for a in typing.get_args(kind) if a is not type(None))
-            found[f.name] = kind
-        _CONVERTERS[cls] = found
+    """Each field's type without its `| None`: the converter of its stored text."""
+    hints = typing.get_type_hints(cls)
+    found = {}
+    for f in fields(cls):
+        kind = hints[f.name]
+        if isinstance(kind, UnionType) or typing.get_origin(kind) is typing.Union:
+            kind = next(a for a in typing.get_args(kind) if a is not type(None))
+        found[f.name] = kind
     return found
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flows.dialog import advance
-from flows.events import StartAssessment, TypedText
+from flows.events import Command, TypedText
 from flows.types import DONE
 
 _NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -19,7 +19,7 @@ _ENOUGH = 100
 
 def nos_to_the_end(*answers: str) -> int:
     """How many "no" answers follow `answers` (typed, in order) until the triage ends."""
-    state = advance(None, StartAssessment(), now=_NOW).state
+    state = advance(None, Command("new"), now=_NOW).state
     for text in answers:
         state = advance(state, TypedText(text), now=_NOW).state or state
         assert state.step != DONE, f"the triage ended at {text!r}"

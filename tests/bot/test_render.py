@@ -22,7 +22,6 @@ from fakebotapi.telegram_html import parse_html
 from flows import due_messages, follow_up_schedule
 from flows.dialog import (
     AnswerSeenCheck,
-    CancelAssessment,
     ChooseAnswer,
     Command,
     LogExercise,
@@ -30,8 +29,6 @@ from flows.dialog import (
     Outcome,
     Resume,
     ShowExercise,
-    ShowInfo,
-    StartAssessment,
     StartCheckIn,
     TypedText,
     Unreadable,
@@ -58,7 +55,7 @@ ADVICE = {
 def random_walk(seed: int) -> list[Reply]:
     """Press random answer buttons (sometimes Back) until the assessment ends."""
     rng = random.Random(seed)
-    outcome = advance(None, StartAssessment(intro=seed == 0), now=NOW)
+    outcome = advance(None, Command("start" if seed == 0 else "new"), now=NOW)
     replies = list(outcome.replies)
     state = outcome.state
     while not any(isinstance(e, RecordAssessment) for e in outcome.effects):
@@ -151,7 +148,7 @@ def walk(outcome, answers, profile) -> list[Reply]:
 
 
 def one_off_replies() -> list[Reply]:
-    start = advance(None, StartAssessment(intro=True), now=NOW)
+    start = advance(None, Command("start"), now=NOW)
     state = start.state
     outcomes: list[Outcome] = [
         start,
@@ -160,10 +157,10 @@ def one_off_replies() -> list[Reply]:
         advance(state, Resume(), now=NOW),
         advance(state, ChooseAnswer("loc", "outside", 99), now=NOW),
         advance(None, ChooseAnswer("loc", "outside", 1), now=NOW),
-        advance(state, CancelAssessment(), now=NOW),
-        advance(None, CancelAssessment(), now=NOW),
+        advance(state, Command("cancel"), now=NOW),
+        advance(None, Command("cancel"), now=NOW),
         advance(None, TypedText("hello"), now=NOW),
-        *(advance(state, ShowInfo(t), now=NOW) for t in ("help", "about")),
+        *(advance(state, Command(t), now=NOW) for t in ("help", "about")),
         *(
             advance(state, Unreadable(k), now=NOW)
             for k in (
@@ -252,7 +249,7 @@ def follow_up_replies() -> list[Reply]:
     ):
         for p in (profile, replace(profile, soreness=(), episode=None)):
             replies += advance(None, event, now=NOW, profile=p).replies
-    start = advance(None, StartAssessment(), now=NOW)
+    start = advance(None, Command("new"), now=NOW)
     replies += advance(start.state, StartCheckIn(5, 3), now=NOW, profile=profile).replies
     replies += plan_replies(profile)
     replies += advance(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from flows.dialog import DialogState, Outcome, StartAssessment, TypedText, advance
+from flows.dialog import Command, DialogState, Outcome, TypedText, advance
 from flows.effects import RecordAssessment
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
@@ -15,7 +15,7 @@ NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 
 def play(*typed: str, now: datetime = NOW) -> tuple[DialogState, Outcome]:
     """Start an assessment and type each answer in turn; returns the last state and outcome."""
-    outcome = advance(None, StartAssessment(), now=now)
+    outcome = advance(None, Command("new"), now=now)
     state = outcome.state
     assert state is not None
     for text in typed:

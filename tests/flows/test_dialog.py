@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from flows.commands import COMMANDS
 from flows.dialog import (
-    CancelAssessment,
     ChooseAnswer,
+    Command,
     DialogState,
     Navigate,
     Resume,
-    ShowInfo,
-    StartAssessment,
     TypedText,
     Unreadable,
     advance,
@@ -30,7 +28,7 @@ SUDDEN_FLAGS_NO = ["no"] * SPRAIN_NOS  # deformity .. giving way on the sudden p
 
 def asked_steps(*typed: str) -> list[str]:
     """The steps asked, in order, while typing the answers."""
-    outcome = advance(None, StartAssessment(), now=NOW)
+    outcome = advance(None, Command("new"), now=NOW)
     state = outcome.state
     steps = [state.step]
     for text in typed:
@@ -137,7 +135,7 @@ def test_not_sure_to_a_red_flag_escalates() -> None:
 
 
 def test_buttons_drive_the_dialog_and_carry_the_version() -> None:
-    outcome = advance(None, StartAssessment(intro=True), now=NOW)
+    outcome = advance(None, Command("start"), now=NOW)
     question = outcome.replies[-1]
     assert outcome.replies[0].template == "triage/welcome.j2"
     outside = question.buttons[0][0]
@@ -149,7 +147,7 @@ def test_buttons_drive_the_dialog_and_carry_the_version() -> None:
 
 
 def test_a_button_from_an_earlier_question_changes_nothing() -> None:
-    start = advance(None, StartAssessment(), now=NOW)
+    start = advance(None, Command("new"), now=NOW)
     moved = advance(start.state, ChooseAnswer("loc", "outside", 1), now=NOW)
     again = advance(moved.state, ChooseAnswer("loc", "inside", 1), now=NOW)
     assert again.state is None
@@ -158,7 +156,7 @@ def test_a_button_from_an_earlier_question_changes_nothing() -> None:
 
 
 def test_a_button_with_an_unknown_value_changes_nothing() -> None:
-    start = advance(None, StartAssessment(), now=NOW)
+    start = advance(None, Command("new"), now=NOW)
     outcome = advance(start.state, ChooseAnswer("loc", "knee", 1), now=NOW)
     assert outcome.state is None
     assert outcome.replies[0].context["kind"] == "button"
@@ -183,7 +181,7 @@ def test_typed_back_navigates_except_where_back_is_an_answer() -> None:
 
 
 def test_the_first_question_has_nothing_to_go_back_to() -> None:
-    start = advance(None, StartAssessment(), now=NOW)
+    start = advance(None, Command("new"), now=NOW)
     outcome = advance(start.state, Navigate("back", start.state.version), now=NOW)
     assert outcome.state is None
     assert outcome.replies[0].context["note"] == "first_question"
@@ -229,7 +227,7 @@ def test_stickers_and_other_media_change_nothing_and_repeat_the_question() -> No
 
 def test_cancel_ends_the_assessment_and_text_afterwards_points_to_new() -> None:
     state, _ = play("outside")
-    cancelled = advance(state, CancelAssessment(), now=NOW)
+    cancelled = advance(state, Command("cancel"), now=NOW)
     assert cancelled.state.step == DONE and cancelled.state.answers == {}
     after = advance(cancelled.state, TypedText("outside"), now=NOW)
     assert after.replies[0].template == "triage/no_assessment.j2"
@@ -245,7 +243,7 @@ def test_resume_shows_the_current_question_without_changing_anything() -> None:
 
 def test_help_mid_assessment_repeats_the_question_after_the_help() -> None:
     state, _ = play("outside")
-    outcome = advance(state, ShowInfo("help"), now=NOW)
+    outcome = advance(state, Command("help"), now=NOW)
     assert [r.template for r in outcome.replies] == ["triage/help.j2", "triage/ask_onset.j2"]
 
 
@@ -259,7 +257,7 @@ def test_commands_map_to_events_and_unknown_ones_are_unreadable() -> None:
 
 def test_a_new_assessment_keeps_counting_versions_so_old_buttons_stay_stale() -> None:
     state, _ = play("outside", "sudden")
-    renewed = advance(state, StartAssessment(), now=NOW)
+    renewed = advance(state, Command("new"), now=NOW)
     assert renewed.state.version == state.version + 1
     stale = advance(renewed.state, ChooseAnswer("loc", "inside", 1), now=NOW)
     assert stale.state is None
@@ -267,7 +265,7 @@ def test_a_new_assessment_keeps_counting_versions_so_old_buttons_stay_stale() ->
 
 def test_the_finished_assessment_records_when_it_started_and_ended() -> None:
     later = NOW.replace(hour=10)
-    start = advance(None, StartAssessment(), now=NOW)
+    start = advance(None, Command("new"), now=NOW)
     state = start.state
     outcome = None
     for text in ["outside", "sudden", "today", "none", "can't"]:
@@ -279,9 +277,9 @@ def test_the_finished_assessment_records_when_it_started_and_ended() -> None:
 
 
 def test_starting_or_explaining_a_dialog_needs_no_follow_up_profile() -> None:
-    """Loading the whole profile costs several queries: /new, /start, /cancel, /help and
-    /about run on the settings alone; commands about follow-ups get the whole profile."""
-    light = {"start", "new", "cancel", "help", "about"}
+    """Loading the whole profile costs several queries: /new, /start, /help and /about run on
+    the settings alone; the other commands get the whole profile (as /cancel always did)."""
+    light = {"start", "new", "help", "about"}
     for command in COMMANDS:
         needed = needs_profile(None, event_for_command(command.name))
         assert needed is (command.name not in light), command.name

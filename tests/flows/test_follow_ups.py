@@ -19,7 +19,6 @@ from flows.dialog import (
     AnswerSeenCheck,
     Command,
     LogExercise,
-    StartAssessment,
     StartCheckIn,
     TypedText,
     advance,
@@ -365,7 +364,7 @@ def test_an_answered_check_in_button_changes_nothing() -> None:
 
 
 def test_a_check_in_waits_for_an_assessment_in_progress() -> None:
-    start = advance(None, StartAssessment(), now=NOW)
+    start = advance(None, Command("new"), now=NOW)
     outcome = advance(start.state, StartCheckIn(5, 3), now=NOW, profile=PROFILE)
     assert outcome.state is None
     assert outcome.replies[0].template == "care/finish_assessment_first.j2"
