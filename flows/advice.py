@@ -79,6 +79,7 @@ def outcome_replies(answers: Answers, decision: Decision) -> tuple[Reply, ...]:
         "reasons": reason_items(answers, decision),
         "codes": set(decision.reasons),
         "rules_version": decision.rules_version,
+        "see_within": decision.see_within.value if decision.see_within else "",
     }
     emergency = decision.disposition is Disposition.EMERGENCY
     first = Reply(OUTCOME_TEMPLATES[decision.disposition], context, urgent=emergency)

@@ -41,9 +41,7 @@ from flows.questions import (
 from flows.replies import info
 from flows.rules import Answers, flagged, has_emergency
 from flows.state import DialogState
-
-# The re-screen asks the tight-calf question on the same condition as the triage does.
-from flows.triage import TriageStep, has_severe_worsening_pain
+from flows.triage import TriageStep
 from flows.types import (
     DONE,
     Disposition,
@@ -70,7 +68,6 @@ class CheckInStep(StrEnum):
     CALF = "c_e6c"
     CHEST = "c_e6x"
     SEVERE_PAIN = "c_e7p"
-    TIGHT_CALF = "c_e7h"
     EXERCISES = "c_exd"
     EXERCISE_PAIN = "c_exp"
     MORNING = "c_exm"
@@ -122,7 +119,6 @@ class CheckInAnswers:
     calf: YesNo | None = None
     chest: YesNo | None = None
     severe_pain: YesNo | None = None
-    tight_calf: YesNo | None = None
     exercises: ExercisesAnswer | None = None
     exercise_pain: int | None = None
     morning: Morning | None = None
@@ -166,11 +162,8 @@ ROUTES: tuple[Route, ...] = (
     (S.FEVER,           S.CALF,             None),
     (S.CALF,            S.CHEST,            None),
     (S.CHEST,           S.SEVERE_PAIN,      None),
-    (S.SEVERE_PAIN,     S.TIGHT_CALF,       has_severe_worsening_pain),
     (S.SEVERE_PAIN,     S.EXERCISES,        has_a_plan),
     (S.SEVERE_PAIN,     DONE,               None),
-    (S.TIGHT_CALF,      S.EXERCISES,        has_a_plan),
-    (S.TIGHT_CALF,      DONE,               None),
     (S.EXERCISES,       S.EXERCISE_PAIN,    did_exercises),
     (S.EXERCISES,       DONE,               None),
     (S.EXERCISE_PAIN,   S.MORNING,          None),
@@ -197,7 +190,6 @@ RESCREENED: dict[CheckInStep, TriageStep] = {
     CheckInStep.CALF: TriageStep.CALF,
     CheckInStep.CHEST: TriageStep.CHEST,
     CheckInStep.SEVERE_PAIN: TriageStep.SEVERE_PAIN,
-    CheckInStep.TIGHT_CALF: TriageStep.TIGHT_CALF,
 }
 # The triage answers they fill (the fields of CheckInAnswers of the same names).
 RESCREEN_FIELDS = tuple(triage.QUESTIONS[asked].field for asked in RESCREENED.values())

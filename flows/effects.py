@@ -11,19 +11,29 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from flows.care_paths import PathChoice
 from flows.rules import Decision
 from flows.state import DialogState
-from flows.types import Disposition, ExerciseResult, PlanEventKind, Reply, SorenessSource
+from flows.types import (
+    CarePath,
+    Disposition,
+    ExerciseResult,
+    Phase,
+    PlanEventKind,
+    Reply,
+    SorenessSource,
+)
 
 # --- side effects the adapter applies in the same transaction ------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class RecordAssessment:
-    """Keep a finished triage: the answers and what the rules decided."""
+    """Keep a finished triage: the answers, what the rules decided and the care path."""
 
     answers: Mapping[str, str]
     decision: Decision
+    path: PathChoice
     started_at: datetime
     completed_at: datetime
 
@@ -38,6 +48,8 @@ class OpenEpisode:
     location: str
     pain_at_assessment: int
     assessed_at: datetime
+    care_path: CarePath
+    phase: Phase = Phase.MOBILITY
 
 
 @dataclass(frozen=True, slots=True)

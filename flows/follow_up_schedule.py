@@ -122,6 +122,7 @@ def after_assessment(
             location=answers.location or Location.ALL_OVER,
             pain_at_assessment=answers.pain or 0,
             assessed_at=at,
+            care_path=assessment.path.path,
         ),
         CancelMessages(FOLLOW_UP_KINDS),
     ]
@@ -137,6 +138,7 @@ def after_assessment(
         assessed_at=at,
         disposition=disposition,
         location=answers.location or Location.ALL_OVER,
+        care_path=assessment.path.path,
         pain_at_assessment=answers.pain or 0,
         phase=Phase.MOBILITY,
         status=EpisodeStatus.ACTIVE,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flows.types import Disposition
+from flows.types import CarePath, Disposition
 
 # --- what the follow-up logic needs to know about a runner ----------------------------------
 
@@ -44,6 +44,7 @@ class EpisodeView:
     assessed_at: datetime
     disposition: Disposition
     location: str
+    care_path: CarePath
     pain_at_assessment: int
     phase: int
     status: str

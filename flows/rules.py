@@ -15,10 +15,14 @@ from dataclasses import dataclass
 from flows import sessions
 from flows.types import (
     FIVE_DAYS_OR_MORE,
+    HIGH_RISK_BONE_SITES,
     PAIN_MAX,
+    AchillesSite,
+    BoneSite,
     Disposition,
     Location,
     Onset,
+    SeeWithin,
     Started,
     Swelling,
     Trend,
@@ -27,7 +31,10 @@ from flows.types import (
 )
 from flows.words import N_
 
-RULES_VERSION = "2026.11.1"
+# 2026.12.1: E7 on severe rising pain alone (R1); E6C split from E6 (R2); E8A blood thinners
+# (R3); S7 felt pop with tiptoe possible (R4); S8 energy deficiency (R5); S2H high-risk bone
+# sites (R6). docs/clinical-basis.md lists every rule with its source.
+RULES_VERSION = "2026.12.1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +58,19 @@ class Answers:
     calf: YesNo | None = None
     chest: YesNo | None = None
     severe_pain: YesNo | None = None
-    tight_calf: YesNo | None = None
     bleeding: YesNo | None = None
+    blood_thinner: YesNo | None = None
+    bruising: YesNo | None = None
     ottawa: YesNo | None = None
     bone_spot: YesNo | None = None
+    bone_site: BoneSite | None = None
+    periods: YesNo | None = None
+    weight_loss: YesNo | None = None
+    restricted_eating: YesNo | None = None
+    earlier_bone_stress: YesNo | None = None
     night_pain: YesNo | None = None
     giving_way: YesNo | None = None
+    achilles_site: AchillesSite | None = None
 
 
 def flagged(answer: YesNo | None) -> bool:
@@ -95,14 +109,27 @@ def has_infection_signs(a: Answers) -> bool:
     return flagged(a.fever) or flagged(a.hot_joint)
 
 
-def has_clot_signs(a: Answers) -> bool:
-    """E6: one swollen, warm, red or aching calf or leg; or breathlessness, chest pain, blood."""
-    return flagged(a.calf) or flagged(a.chest)
+def has_clot_signs_in_leg(a: Answers) -> bool:
+    """E6: one swollen, warm, red or darkened calf or leg, or a new ache in it that hurts to press.
+
+    Same-day care (a scan within hours); the chest signs are E6C.
+    """
+    return flagged(a.calf)
+
+
+def has_clot_signs_in_chest(a: Answers) -> bool:
+    """E6C (R2): new breathlessness, chest pain, coughing blood or fainting, with or without a
+    swollen calf: a clot may have reached the lungs, so the first line is to call the number."""
+    return flagged(a.chest)
 
 
 def has_compartment_syndrome_signs(a: Answers) -> bool:
-    """E7: severe pain worsening even at rest AND a tight, hard calf or shin or toe-stretch pain."""
-    return flagged(a.severe_pain) and flagged(a.tight_calf)
+    """E7 (R1): severe pain that keeps rising over hours, not eased by rest or painkillers.
+
+    On its own: NHS does not wait for a tight calf, and pulses, colour and feeling are late signs
+    (BOAST 10), so the tight-calf question is no longer asked.
+    """
+    return flagged(a.severe_pain)
 
 
 def has_bleeding_disorder_with_injury(a: Answers) -> bool:
@@ -113,6 +140,16 @@ def has_bleeding_disorder_with_injury(a: Answers) -> bool:
     only asked after a sudden injury.
     """
     return flagged(a.bleeding)
+
+
+def has_blood_thinner_with_bleeding_signs(a: Answers) -> bool:
+    """E8A (R3): a blood thinner and a new injury with swelling or spreading bruising.
+
+    Anticoagulated runners can bleed into the joint or develop compartment syndrome after a
+    minor injury (NHS: seek help at once). Unanswered swelling counts as swollen.
+    """
+    swollen = a.swelling is not Swelling.NONE
+    return flagged(a.blood_thinner) and (swollen or flagged(a.bruising))
 
 
 def heard_crack_at_injury(a: Answers) -> bool:
@@ -131,6 +168,32 @@ def has_ottawa_bone_tenderness(a: Answers) -> bool:
 def has_stress_fracture_signs(a: Answers) -> bool:
     """S2: one spot of bone hurts to press or with each step, on the gradual path."""
     return flagged(a.bone_spot)
+
+
+def is_high_risk_bone_site(a: Answers) -> bool:
+    """S2H (R6): S2 at the navicular, the inner ankle bone, the base of the 5th metatarsal or the
+    talus (or a site the runner cannot name): same or next day, walking only as needed."""
+    return flagged(a.bone_spot) and (a.bone_site is None or a.bone_site in HIGH_RISK_BONE_SITES)
+
+
+def felt_pop_but_can_rise_on_tiptoe(a: Answers) -> bool:
+    """S7 (R4): a felt pop or kick at the back of the ankle or calf, tiptoe still possible.
+
+    A partial tear can pass the tiptoe test, so a clinician sees it the same day; a failed tiptoe
+    is E3 and a heard pop E9.
+    """
+    return flagged(a.pop) and not flagged(a.tiptoe)
+
+
+ENERGY_DEFICIENCY_FIELDS = ("periods", "weight_loss", "restricted_eating", "earlier_bone_stress")
+
+
+def has_energy_deficiency_sign(a: Answers) -> bool:
+    """S8 (R5): bony pain on the gradual path and any sign of low energy availability (IOC REDs
+    CAT2, Female Athlete Triad): the doctor should look at more than the bone."""
+    return flagged(a.bone_spot) and any(
+        flagged(getattr(a, name)) for name in ENERGY_DEFICIENCY_FIELDS
+    )
 
 
 def has_night_or_rest_pain(a: Answers) -> bool:
@@ -198,22 +261,34 @@ EMERGENCY_RULES: tuple[Rule, ...] = (
         N_("possible joint infection"),
     ),
     Rule(
+        "E6C",
+        has_clot_signs_in_chest,
+        N_("you are short of breath, have chest pain, are coughing blood or have fainted"),
+        N_("a blood clot may have reached the lungs: this needs an ambulance"),
+    ),
+    Rule(
         "E6",
-        has_clot_signs,
-        N_("signs in one leg, or in your chest or breathing, that can come from a blood clot"),
-        N_("possible deep vein thrombosis: a scan is needed within hours"),
+        has_clot_signs_in_leg,
+        N_("one calf or leg is swollen, warm, red or aching"),
+        N_("possible blood clot in the leg: a scan is needed within hours"),
     ),
     Rule(
         "E7",
         has_compartment_syndrome_signs,
-        N_("severe pain that keeps rising, with a tight calf or shin or pain on moving the toes"),
-        N_("possible compartment syndrome"),
+        N_("severe pain that keeps rising and does not ease"),
+        N_("possible compartment syndrome: pressure building up inside the leg"),
     ),
     Rule(
         "E8",
         has_bleeding_disorder_with_injury,
         N_("a known bleeding disorder and a new injury"),
         N_("risk of bleeding into the joint"),
+    ),
+    Rule(
+        "E8A",
+        has_blood_thinner_with_bleeding_signs,
+        N_("you take a blood thinner and the new injury is swollen or the bruise is spreading"),
+        N_("risk of bleeding into the joint or the muscles"),
     ),
     Rule(
         "E9",
@@ -223,6 +298,12 @@ EMERGENCY_RULES: tuple[Rule, ...] = (
     ),
 )
 SEE_CLINICIAN_RULES: tuple[Rule, ...] = (
+    Rule(
+        "S7",
+        felt_pop_but_can_rise_on_tiptoe,
+        N_("you felt a pop or a kick at the back of the ankle or calf"),
+        N_("a partial tear of the Achilles tendon or calf can still let you rise on tiptoe"),
+    ),
     Rule(
         "S1",
         has_ottawa_bone_tenderness,
@@ -234,6 +315,18 @@ SEE_CLINICIAN_RULES: tuple[Rule, ...] = (
         has_stress_fracture_signs,
         N_("one spot of bone hurts when pressed or with every step"),
         N_("possible bone stress injury (stress fracture)"),
+    ),
+    Rule(
+        "S2H",
+        is_high_risk_bone_site,
+        N_("the sore spot of bone is at a site that heals less easily"),
+        N_("bone stress here needs checking soon, sometimes with a scan"),
+    ),
+    Rule(
+        "S8",
+        has_energy_deficiency_sign,
+        N_("you have bone pain and a sign that your body may be short of energy"),
+        N_("low energy availability weakens bones: a doctor should check it"),
     ),
     Rule(
         "S3",
@@ -284,6 +377,7 @@ class Decision:
     reasons: tuple[str, ...]
     plyometric_gate_blockers: tuple[str, ...]
     rules_version: str = RULES_VERSION
+    see_within: SeeWithin | None = None  # for SEE_CLINICIAN: how soon
 
     @property
     def plyometric_gate_open(self) -> bool:
@@ -324,4 +418,20 @@ def decide(a: Answers, *, extra_reasons: tuple[str, ...] = ()) -> Decision:
         disposition=disposition,
         reasons=reasons,
         plyometric_gate_blockers=plyometric_gate_blockers(a, has_trigger=bool(reasons)),
+        see_within=see_within(referrals) if disposition is Disposition.SEE_CLINICIAN else None,
     )
+
+
+# Same day for a possible partial tear (R4); same or next day for an X-ray after an injury (S1)
+# and for bone stress at a high-risk site (R6); otherwise within 1-3 days.
+SEEN_TODAY = frozenset({"S7"})
+SEEN_BY_TOMORROW = frozenset({"S1", "S2H"})
+
+
+def see_within(codes: list[str] | tuple[str, ...]) -> SeeWithin:
+    """How soon the runner should be seen, from the SEE_CLINICIAN rules that fired."""
+    if SEEN_TODAY.intersection(codes):
+        return SeeWithin.TODAY
+    if SEEN_BY_TOMORROW.intersection(codes):
+        return SeeWithin.TODAY_OR_TOMORROW
+    return SeeWithin.FEW_DAYS

@@ -24,7 +24,7 @@ from flows.follow_up_schedule import next_reminder, restart_check_ins
 from flows.local_time import FollowUpKind, local_date_of
 from flows.profile import Profile
 from flows.replies import info
-from flows.rules import Decision
+from flows.rules import Decision, see_within
 from flows.state import DialogState
 from flows.types import EpisodeStatus, ExerciseResult, Reply, SeenAnswer
 
@@ -73,6 +73,7 @@ def answer_seen_check(profile: Profile, *, message_id: int, seen: bool, now: dat
             ),
             "codes": set(episode.reasons),
             "rules_version": "",
+            "see_within": see_within(episode.reasons).value,
         },
     )
     return Outcome(replies=(info("care/seen_no.j2"), repeat), effects=(record,))

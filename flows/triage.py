@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from flows import follow_up_schedule
 from flows.advice import outcome_replies
+from flows.care_paths import choose_path
 from flows.effects import Outcome, RecordAssessment
 from flows.flow import Flow, Route, question_reply
 from flows.profile import Profile
@@ -33,6 +34,8 @@ from flows.state import DialogState
 from flows.types import (
     DONE,
     FIVE_DAYS_OR_MORE,
+    AchillesSite,
+    BoneSite,
     FlowName,
     Location,
     Onset,
@@ -63,12 +66,19 @@ class TriageStep(StrEnum):
     CALF = "e6calf"
     CHEST = "e6chst"
     SEVERE_PAIN = "e7pain"
-    TIGHT_CALF = "e7hard"
     BLEEDING = "e8"
+    BLOOD_THINNER = "e8bt"
+    BRUISING = "e8br"
     OTTAWA = "s1"
     BONE_SPOT = "s2"
+    BONE_SITE = "s2site"
+    PERIODS = "s8per"
+    WEIGHT_LOSS = "s8wt"
+    RESTRICTED_EATING = "s8eat"
+    EARLIER_BONE_STRESS = "s8bsi"
     NIGHT_PAIN = "s3"
     GIVING_WAY = "s4"
+    ACHILLES_SITE = "achsite"
 
 
 # --- routing predicates: which questions the path needs ----------------------------------------
@@ -89,16 +99,32 @@ def felt_a_pop(a: Answers) -> bool:
     return flagged(a.pop)
 
 
-def has_severe_worsening_pain(a: Answers) -> bool:
-    """The tight-calf question (E7) only matters with severe pain that keeps rising."""
-    return flagged(a.severe_pain)
+def is_gradual(a: Answers) -> bool:
+    return a.onset is Onset.GRADUAL
+
+
+def takes_blood_thinner_without_swelling(a: Answers) -> bool:
+    """E8A needs swelling or spreading bruising: ask about bruising only when it is not swollen."""
+    return flagged(a.blood_thinner) and a.swelling is Swelling.NONE
+
+
+def has_bony_spot(a: Answers) -> bool:
+    """Where the bone hurts (R6) and the energy questions (R5) follow only a sore bony spot."""
+    return flagged(a.bone_spot)
+
+
+def gradual_at_the_back(a: Answers) -> bool:
+    """Mid-portion and insertional Achilles pain need different exercises: ask which it is."""
+    return a.onset is Onset.GRADUAL and a.location is Location.BACK
 
 
 # fmt: off
 ROUTES: tuple[Route, ...] = (
     # after answering        ask next             when
     (TriageStep.LOCATION,          TriageStep.ONSET,          None),
+    (TriageStep.ONSET,             TriageStep.ACHILLES_SITE,  gradual_at_the_back),
     (TriageStep.ONSET,             TriageStep.STARTED,        None),
+    (TriageStep.ACHILLES_SITE,     TriageStep.STARTED,        None),
     (TriageStep.STARTED,           TriageStep.TREND,          started_five_or_more_days_ago),
     (TriageStep.STARTED,           TriageStep.SWELLING,       None),
     (TriageStep.TREND,             TriageStep.SWELLING,       None),
@@ -117,14 +143,20 @@ ROUTES: tuple[Route, ...] = (
     (TriageStep.HOT_JOINT,         TriageStep.CALF,           None),
     (TriageStep.CALF,              TriageStep.CHEST,          None),
     (TriageStep.CHEST,             TriageStep.SEVERE_PAIN,    None),
-    (TriageStep.SEVERE_PAIN,       TriageStep.TIGHT_CALF,     has_severe_worsening_pain),
     (TriageStep.SEVERE_PAIN,       TriageStep.BLEEDING,       is_sudden),
     (TriageStep.SEVERE_PAIN,       TriageStep.BONE_SPOT,      None),
-    (TriageStep.TIGHT_CALF,        TriageStep.BLEEDING,       is_sudden),
-    (TriageStep.TIGHT_CALF,        TriageStep.BONE_SPOT,      None),
-    (TriageStep.BLEEDING,          TriageStep.OTTAWA,         None),
+    (TriageStep.BLEEDING,          TriageStep.BLOOD_THINNER,  None),
+    (TriageStep.BLOOD_THINNER,     TriageStep.BRUISING,       takes_blood_thinner_without_swelling),
+    (TriageStep.BLOOD_THINNER,     TriageStep.OTTAWA,         None),
+    (TriageStep.BRUISING,          TriageStep.OTTAWA,         None),
     (TriageStep.OTTAWA,            TriageStep.NIGHT_PAIN,     None),
+    (TriageStep.BONE_SPOT,         TriageStep.BONE_SITE,      has_bony_spot),
     (TriageStep.BONE_SPOT,         TriageStep.NIGHT_PAIN,     None),
+    (TriageStep.BONE_SITE,         TriageStep.PERIODS,        None),
+    (TriageStep.PERIODS,           TriageStep.WEIGHT_LOSS,    None),
+    (TriageStep.WEIGHT_LOSS,       TriageStep.RESTRICTED_EATING, None),
+    (TriageStep.RESTRICTED_EATING, TriageStep.EARLIER_BONE_STRESS, None),
+    (TriageStep.EARLIER_BONE_STRESS, TriageStep.NIGHT_PAIN,   None),
     (TriageStep.NIGHT_PAIN,        TriageStep.GIVING_WAY,     None),
     (TriageStep.GIVING_WAY,        DONE,                None),
 )
@@ -236,6 +268,50 @@ _SWELLING = (
 )
 
 
+_BONE_SITE = (
+    Choice(BoneSite.INNER_ANKLE, N_("Inner ankle bone"), (N_("inner ankle"), N_("medial"))),
+    Choice(
+        BoneSite.INNER_MIDFOOT,
+        N_("Bump, inner midfoot"),
+        (N_("inner midfoot"), N_("navicular"), N_("arch")),
+    ),
+    Choice(
+        BoneSite.OUTER_MIDFOOT,
+        N_("Bump, outer midfoot"),
+        (N_("outer midfoot"), N_("fifth metatarsal"), N_("5th metatarsal")),
+    ),
+    Choice(
+        BoneSite.DEEP_ANKLE,
+        N_("Deep in the ankle"),
+        (N_("deep"), N_("talus"), N_("inside the joint")),
+    ),
+    Choice(BoneSite.OUTER_ANKLE, N_("Outer ankle bone"), (N_("outer ankle"), N_("lateral"))),
+    Choice(
+        BoneSite.TOP_OF_FOOT,
+        N_("Top of the foot"),
+        (N_("top of foot"), N_("metatarsal"), N_("forefoot")),
+    ),
+    Choice(BoneSite.HEEL_BONE, N_("Heel bone"), (N_("heel"), N_("calcaneus"))),
+    Choice(BoneSite.SHIN, N_("Lower shin"), (N_("shin"), N_("tibia"))),
+    Choice(BoneSite.UNSURE, N_("Not sure"), (N_("not sure"), N_("unsure"), N_("don't know"))),
+)
+
+
+_ACHILLES_SITE = (
+    Choice(
+        AchillesSite.MID,
+        N_("In the cord, above the heel"),
+        (N_("cord"), N_("above"), N_("middle"), N_("mid")),
+    ),
+    Choice(
+        AchillesSite.INSERTION,
+        N_("Where it meets the heel"),
+        (N_("heel"), N_("bottom"), N_("insertion"), N_("at the bone")),
+    ),
+    Choice(AchillesSite.UNSURE, N_("Not sure"), (N_("not sure"), N_("unsure"), N_("both"))),
+)
+
+
 QUESTIONS: dict[str, Question] = {
     q.step: q
     for q in (
@@ -274,12 +350,39 @@ QUESTIONS: dict[str, Question] = {
         yes_no(TriageStep.CALF, "triage/ask_calf.j2", "calf"),
         yes_no(TriageStep.CHEST, "triage/ask_chest.j2", "chest"),
         yes_no(TriageStep.SEVERE_PAIN, "triage/ask_severe_pain.j2", "severe_pain"),
-        yes_no(TriageStep.TIGHT_CALF, "triage/ask_tight_calf.j2", "tight_calf"),
         yes_no(TriageStep.BLEEDING, "triage/ask_bleeding.j2", "bleeding"),
+        yes_no(TriageStep.BLOOD_THINNER, "triage/ask_blood_thinner.j2", "blood_thinner"),
+        yes_no(TriageStep.BRUISING, "triage/ask_bruising.j2", "bruising"),
         yes_no(TriageStep.OTTAWA, "triage/ask_ottawa.j2", "ottawa"),
         yes_no(TriageStep.BONE_SPOT, "triage/ask_bone_spot.j2", "bone_spot"),
+        choice_question(
+            TriageStep.BONE_SITE, "triage/ask_bone_site.j2", "bone_site", _BONE_SITE, per_row=2
+        ),
+        # "No" covers "does not apply to me": the periods question is one of four (R5).
+        yes_no(
+            TriageStep.PERIODS,
+            "triage/ask_periods.j2",
+            "periods",
+            no=N_("No / not for me"),
+            no_aliases=(N_("not for me"), N_("n/a"), N_("does not apply")),
+        ),
+        yes_no(TriageStep.WEIGHT_LOSS, "triage/ask_weight_loss.j2", "weight_loss"),
+        yes_no(
+            TriageStep.RESTRICTED_EATING, "triage/ask_restricted_eating.j2", "restricted_eating"
+        ),
+        yes_no(
+            TriageStep.EARLIER_BONE_STRESS,
+            "triage/ask_earlier_bone_stress.j2",
+            "earlier_bone_stress",
+        ),
         yes_no(TriageStep.NIGHT_PAIN, "triage/ask_night_pain.j2", "night_pain"),
         yes_no(TriageStep.GIVING_WAY, "triage/ask_giving_way.j2", "giving_way"),
+        choice_question(
+            TriageStep.ACHILLES_SITE,
+            "triage/ask_achilles_site.j2",
+            "achilles_site",
+            _ACHILLES_SITE,
+        ),
     )
 }
 
@@ -303,6 +406,7 @@ def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
     assessment = RecordAssessment(
         answers=dict(state.answers),
         decision=decision,
+        path=choose_path(answers),
         started_at=state.started_at or now,
         completed_at=now,
     )

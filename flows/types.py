@@ -104,6 +104,79 @@ class YesNo(StrEnum):
     UNSURE = "unsure"
 
 
+class AchillesSite(StrEnum):
+    """Where a gradual pain at the back of the ankle sits: it decides the tendon programme."""
+
+    MID = "mid"  # in the cord, a few finger-widths above the heel
+    INSERTION = "insertion"  # where the tendon meets the heel bone
+    UNSURE = "unsure"
+
+
+class BoneSite(StrEnum):
+    """Where one spot of bone hurts on the gradual path (S2): some sites heal less predictably."""
+
+    INNER_ANKLE = "medial_malleolus"
+    INNER_MIDFOOT = "navicular"
+    OUTER_MIDFOOT = "fifth_metatarsal"
+    DEEP_ANKLE = "talus"
+    OUTER_ANKLE = "lateral_malleolus"
+    TOP_OF_FOOT = "metatarsal"
+    HEEL_BONE = "calcaneus"
+    SHIN = "tibia"
+    UNSURE = "unsure"
+
+
+# Navicular, medial malleolus, base of the 5th metatarsal and talus heal less predictably and
+# need a clinician the same or next day (R6); an unknown site is treated as one of them.
+HIGH_RISK_BONE_SITES = frozenset(
+    {
+        BoneSite.INNER_ANKLE,
+        BoneSite.INNER_MIDFOOT,
+        BoneSite.OUTER_MIDFOOT,
+        BoneSite.DEEP_ANKLE,
+        BoneSite.UNSURE,
+    }
+)
+
+
+class CarePath(StrEnum):
+    """The care a runner's answers point to; stored with the assessment and the episode.
+
+    It chooses the first-days advice, the exercises and doses, how the plan starts and the
+    rules for running again (`flows.care_paths`). Never change a value once shipped.
+    """
+
+    SPRAIN = "sprain"  # a sudden twist, roll or knock
+    ACHILLES_MID = "achilles_mid"  # gradual, in the Achilles cord
+    ACHILLES_INSERTION = "achilles_ins"  # gradual, where the Achilles meets the heel bone
+    PERONEAL = "peroneal"  # gradual, outside of the ankle
+    TIBIALIS_POSTERIOR = "tib_post"  # gradual, inside of the ankle
+    TIBIALIS_ANTERIOR = "tib_ant"  # gradual, front of the ankle
+    BONE_STRESS = "bone_stress"  # gradual, one bony spot, or night pain
+    HEEL = "heel"  # gradual heel or sole pain (plantar)
+    INSTABILITY = "instability"  # recurrent sprains, giving way, or a sprain over 6 weeks old
+    CALF_TEAR = "calf_tear"  # sudden, back of the ankle or calf (calf or partial Achilles tear)
+
+
+TENDON_PATHS = frozenset(
+    {
+        CarePath.ACHILLES_MID,
+        CarePath.ACHILLES_INSERTION,
+        CarePath.PERONEAL,
+        CarePath.TIBIALIS_POSTERIOR,
+        CarePath.TIBIALIS_ANTERIOR,
+    }
+)
+
+
+class SeeWithin(StrEnum):
+    """How soon a See-a-clinician outcome asks the runner to be seen."""
+
+    TODAY = "today"  # S7: a felt pop with tiptoe still possible
+    TODAY_OR_TOMORROW = "next_day"  # S1 (X-ray) and S2 at a high-risk site (R6)
+    FEW_DAYS = "days_1_3"
+
+
 class Disposition(IntEnum):
     """Ordered by urgency so that `max()` picks the more urgent one."""
 

@@ -33,6 +33,7 @@ def nos_to_the_end(*answers: str) -> int:
 # A sudden outside sprain, walking with a limp, pain 4: home care when every sign is "no".
 SPRAIN = ("outside", "sudden", "1-2 days ago", "mild", "limp", "4")
 SPRAIN_NOS = nos_to_the_end(*SPRAIN)
-# A gradual Achilles problem of months, the same, walking normally, pain 3: S5 (not improving).
-GRADUAL = ("back", "gradual", "more than 6 weeks ago", "same", "none", "normal", "3")
+# A gradual mid-portion Achilles problem of months, the same, walking normally, pain 3: S5 (not
+# improving).
+GRADUAL = ("back", "gradual", "cord", "more than 6 weeks ago", "same", "none", "normal", "3")
 GRADUAL_NOS = nos_to_the_end(*GRADUAL)

@@ -27,7 +27,6 @@ from flows.effects import (
     RecordSoreness,
     ScheduleMessage,
 )
-from flows.types import Phase
 
 
 def apply_effects(
@@ -54,6 +53,7 @@ def apply_effects(
                     disposition=decision.disposition.code,
                     reasons=list(decision.reasons),
                     rules_version=decision.rules_version,
+                    care_path=effect.path.path.value,
                     plyometric_gate_open=decision.plyometric_gate_open,
                     started_at=effect.started_at,
                     completed_at=effect.completed_at,
@@ -67,7 +67,8 @@ def apply_effects(
                     location=effect.location,
                     pain_at_assessment=effect.pain_at_assessment,
                     assessed_at=effect.assessed_at,
-                    phase=Phase.MOBILITY,
+                    care_path=effect.care_path.value,
+                    phase=effect.phase,
                     now=now,
                 ).id
             case ScheduleMessage():

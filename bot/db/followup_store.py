@@ -91,6 +91,7 @@ def open_episode(
     location: str,
     pain_at_assessment: int,
     assessed_at: datetime,
+    care_path: str,
     phase: int,
     now: datetime,
 ) -> Episode:
@@ -108,6 +109,7 @@ def open_episode(
         location=location,
         pain_at_assessment=pain_at_assessment,
         assessed_at=assessed_at,
+        care_path=care_path,
         phase=phase,
         unanswered_checkins=0,
         resolved_at=None,

@@ -51,6 +51,7 @@ from bot.db.types import UTCDateTime
 from flows.types import (
     PAIN_MAX,
     PAIN_MIN,
+    CarePath,
     EpisodeStatus,
     ExerciseResult,
     Phase,
@@ -140,6 +141,11 @@ class Conversation(Base):
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
+def _in(values: Iterable[StrEnum]) -> str:
+    """The SQL list of enum values a check constraint or an index predicate allows."""
+    return ", ".join(f"'{member.value}'" for member in values)
+
+
 class Assessment(Base):
     """A finished triage: what the runner answered and what the rules decided."""
 
@@ -151,9 +157,13 @@ class Assessment(Base):
     disposition: Mapped[str] = mapped_column(String(20))
     reasons: Mapped[list[str]] = mapped_column(JSON)
     rules_version: Mapped[str] = mapped_column(String(20))
+    # A `flows.types.CarePath` value, decided from the answers (flows.care_paths).
+    care_path: Mapped[str] = mapped_column(String(16))
     plyometric_gate_open: Mapped[bool]
     started_at: Mapped[datetime]
     completed_at: Mapped[datetime]
+
+    __table_args__ = (CheckConstraint(f"care_path IN ({_in(CarePath)})", name="care_path"),)
 
     runner: Mapped[Runner] = relationship(back_populates="assessments", lazy="raise_on_sql")
 
@@ -186,11 +196,6 @@ UNFINISHED_STATES = (
     MessageState.SENDING,
     MessageState.QUEUED,
 )
-
-
-def _in(values: Iterable[StrEnum]) -> str:
-    """The SQL list of enum values a check constraint or an index predicate allows."""
-    return ", ".join(f"'{member.value}'" for member in values)
 
 
 class ScheduledMessage(Base):
@@ -272,6 +277,8 @@ class Episode(Base):
     # A `flows.types.Disposition` name and a `flows.types.Location` value.
     disposition: Mapped[str] = mapped_column(String(20))
     location: Mapped[str] = mapped_column(String(12))
+    # The assessment's care path, kept here as the plan's rules follow it (flows.care_paths).
+    care_path: Mapped[str] = mapped_column(String(16))
     pain_at_assessment: Mapped[int]
     assessed_at: Mapped[datetime]
     # The exercise plan phase the runner is in (flows.types.Phase).
@@ -284,6 +291,7 @@ class Episode(Base):
 
     __table_args__ = (
         CheckConstraint(f"status IN ({_in(EpisodeStatus)})", name="status"),
+        CheckConstraint(f"care_path IN ({_in(CarePath)})", name="care_path"),
         CheckConstraint(f"pain_at_assessment {ZERO_TO_TEN}", name="pain_at_assessment"),
         # At most one active episode per runner, even when two transactions open one at once.
         Index(

@@ -29,7 +29,7 @@ from flows import follow_up_schedule
 from flows.checkin import MESSAGE_KEY, CheckInStep, exercises_done, morning_worse
 from flows.local_time import FollowUpKind
 from flows.profile import CheckInView, EpisodeView, PlanEventView, Profile
-from flows.types import Disposition, SorenessSource
+from flows.types import CarePath, Disposition, SorenessSource
 
 RECENT_SORENESS = 10
 # A follow-up in one of these states never reached the runner. In any other (on its way, sent,
@@ -150,6 +150,7 @@ def load_profile(session: Session, *, runner: Runner | ChatRow) -> Profile:
             assessed_at=episode_row.assessed_at,
             disposition=Disposition[episode_row.disposition],
             location=episode_row.location,
+            care_path=CarePath(episode_row.care_path),
             pain_at_assessment=episode_row.pain_at_assessment,
             phase=episode_row.phase,
             status=episode_row.status,

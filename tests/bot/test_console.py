@@ -28,6 +28,7 @@ HOME_CARE = ["1", "1", "2", "2", "2", "4", *["no"] * SPRAIN_NOS]
 SEE_CLINICIAN = [
     "3",
     "gradual",
+    "cord",
     "more than 6 weeks ago",
     "same",
     "none",

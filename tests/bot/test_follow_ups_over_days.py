@@ -112,6 +112,7 @@ async def test_see_clinician_gets_a_seen_check_and_not_yet_repeats_the_advice(ur
         for label in [
             "Back of the ankle / Achilles",
             "Gradually, building up over runs",
+            "In the cord, above the heel",
             "More than 6 weeks ago",
             "About the same",
             "No swelling",

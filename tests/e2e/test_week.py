@@ -33,6 +33,7 @@ from sqlalchemy import Engine, and_, create_engine, func, or_, select
 from bot.db.models import OUTBOX_UNFINISHED as OUTBOX_UNFINISHED_STATES
 from bot.db.models import MessageState, OutboxMessage, ScheduledMessage
 from fakebotapi import FakeBotApi, FakeBotApiServer
+from tests.scripts import SPRAIN_NOS
 
 pytestmark = pytest.mark.e2e
 
@@ -300,8 +301,8 @@ def home_care(week: Week, chat: int) -> None:
     assert question["text"].startswith("1. Where does your ankle hurt most?")
     for label in SPRAIN:
         week.tap(chat, label)
-    # Sudden path: eleven warning-sign questions, all "No".
-    for _ in range(11):
+    # Sudden path: every warning-sign question, all "No".
+    for _ in range(SPRAIN_NOS - 1):
         week.tap(chat, "No")
     outcome, _care, _exercises = week.tap(chat, "No", expect=3)
     assert outcome["text"].startswith("Home care")

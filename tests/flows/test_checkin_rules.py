@@ -40,8 +40,8 @@ def ci(hours: float, soreness: int, trend: Trend = Trend.SAME, **kw) -> CheckIn:
         ({}, False, "E4"),
         ({"fever": YesNo.UNSURE}, True, "E5"),
         ({"calf": YesNo.YES}, True, "E6"),
-        ({"chest": YesNo.YES}, True, "E6"),
-        ({"severe_pain": YesNo.YES, "tight_calf": YesNo.YES}, True, "E7"),
+        ({"chest": YesNo.YES}, True, "E6C"),
+        ({"severe_pain": YesNo.YES}, True, "E7"),
     ],
     ids=[
         "numb or cold foot",
@@ -61,11 +61,11 @@ def test_any_red_flag_at_a_check_in_re_triages_as_an_emergency(flags, four_steps
     assert reason in result.reasons
 
 
-def test_severe_pain_without_a_tight_calf_is_not_compartment_syndrome() -> None:
-    result = decide_check_in(
-        episode(), ci(24, 4, flags={"severe_pain": YesNo.YES, "tight_calf": YesNo.NO})
-    )
-    assert result.verdict is Verdict.CONTINUE
+def test_severe_rising_pain_alone_re_triages_as_compartment_syndrome() -> None:
+    """R1: no tight calf is needed (rules 2026.12.1)."""
+    result = decide_check_in(episode(), ci(24, 4, flags={"severe_pain": YesNo.YES}))
+    assert result.verdict is Verdict.RETRIAGE
+    assert result.reasons == ("E7",)
 
 
 def test_worse_at_two_check_ins_in_a_row_sends_to_a_clinician() -> None:

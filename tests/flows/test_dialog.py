@@ -66,6 +66,7 @@ def test_gradual_path_asks_hot_joint_and_bone_spot_but_not_ottawa() -> None:
     steps = asked_steps(
         "back",
         "gradual",
+        "cord",
         "more than 6 weeks ago",
         "same",
         "none",
@@ -89,6 +90,7 @@ def test_not_improving_after_six_weeks_sends_to_a_clinician() -> None:
     _state, outcome = play(
         "back",
         "gradual",
+        "cord",
         "more than 6 weeks ago",
         "same",
         "none",
@@ -105,7 +107,8 @@ def test_not_improving_after_six_weeks_sends_to_a_clinician() -> None:
 
 
 def test_ottawa_bone_tenderness_sends_to_a_clinician() -> None:
-    flags = ["no"] * 9 + ["yes", "no", "no"]  # ... bleeding no, Ottawa yes, night, giving way
+    # ... bleeding no, blood thinner no, Ottawa yes, night, giving way
+    flags = ["no"] * 10 + ["yes", "no", "no"]
     _, outcome = play(*SPRAIN, *flags)
     assert recorded(outcome).decision.disposition is Disposition.SEE_CLINICIAN
     assert recorded(outcome).decision.reasons == ("S1",)

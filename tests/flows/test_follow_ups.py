@@ -44,7 +44,7 @@ from flows.local_time import (
 )
 from flows.profile import CheckInView, EpisodeView, Profile
 from flows.soreness import SorenessStep
-from flows.types import DONE, Disposition, Reply
+from flows.types import DONE, CarePath, Disposition, Reply
 from tests.flows.conftest import play, recorded
 from tests.scripts import GRADUAL_NOS, SPRAIN_NOS
 
@@ -61,6 +61,7 @@ EPISODE = EpisodeView(
     assessed_at=NOW,
     disposition=Disposition.HOME_CARE,
     location="outside",
+    care_path=CarePath.SPRAIN,
     pain_at_assessment=4,
     phase=1,
     status="active",
@@ -136,6 +137,7 @@ def test_an_assessment_is_recorded_then_opens_its_episode_before_anything_else()
         location="outside",
         pain_at_assessment=4,
         assessed_at=assessment.completed_at,
+        care_path=CarePath.SPRAIN,
     )
     # An emergency can end the questions before the pain score.
     _, emergency = play("outside", "sudden", "today", "marked", "can't")
@@ -172,6 +174,7 @@ def test_see_clinician_schedules_a_seen_check_at_48_hours_and_emergency_at_24() 
     _, clinician = play(
         "back",
         "gradual",
+        "cord",
         "more than 6 weeks ago",
         "same",
         "none",

@@ -16,7 +16,7 @@ from flows.dialog import AnswerSeenCheck, LogExercise, StartCheckIn, advance
 from flows.effects import ChangeEpisode, RecordCheckIn, RecordExercise
 from flows.events import event_for_button
 from flows.profile import EpisodeView, Profile
-from flows.types import Button, Disposition
+from flows.types import Button, CarePath, Disposition
 from tests.flows.test_follow_ups import EPISODE, NOW, PROFILE
 
 ALREADY_ANSWERED = "care/already_answered.j2"
@@ -180,7 +180,7 @@ def test_a_button_date_parses_to_that_day() -> None:
 
 def test_a_profile_that_names_no_sent_message_answers_no_message_button() -> None:
     """The sent ids default to none, so a profile loaded without them fails safe."""
-    episode = EpisodeView(NOW, Disposition.HOME_CARE, "all", 4, 1, "active")
+    episode = EpisodeView(NOW, Disposition.HOME_CARE, "all", CarePath.SPRAIN, 4, 1, "active")
     bare = Profile(runner_id=7, episode=episode)
     assert stale(advance(None, StartCheckIn(5, 3), now=NOW, profile=bare))
     assert stale(advance(None, AnswerSeenCheck(5, True), now=NOW, profile=bare))

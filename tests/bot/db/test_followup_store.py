@@ -51,6 +51,7 @@ def assess(db: Database, runner_id: int) -> int:
         disposition="HOME_CARE",
         reasons=["S1"],
         rules_version="2026.1",
+        care_path="sprain",
         plyometric_gate_open=False,
         started_at=NOW - timedelta(minutes=3),
         completed_at=NOW,
@@ -74,6 +75,7 @@ def open_episode(
         location="outside",
         pain_at_assessment=pain,
         assessed_at=now,
+        care_path="sprain",
         phase=phase,
         now=now,
     )
@@ -214,6 +216,7 @@ class TestEpisodes:
                     status="active",
                     disposition="HOME_CARE",
                     location="outside",
+                    care_path="sprain",
                     pain_at_assessment=2,
                     assessed_at=NOW,
                     created_at=NOW,

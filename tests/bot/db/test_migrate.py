@@ -162,6 +162,7 @@ def seed_runner_with_history(db: Database) -> int:
             answers={},
             disposition="self_care",
             reasons=["S1"],
+            care_path="sprain",
             rules_version="2026.1",
             plyometric_gate_open=False,
             started_at=NOW,

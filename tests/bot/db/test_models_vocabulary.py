@@ -27,6 +27,7 @@ from flows.local_time import FollowUpKind
 from flows.types import (
     PAIN_MAX,
     PAIN_MIN,
+    CarePath,
     EpisodeStatus,
     ExerciseResult,
     Location,
@@ -38,6 +39,8 @@ from flows.types import (
 # Every (table, column) whose check constraint lists allowed codes, and the enum they come from.
 ENUM_CHECKS: dict[tuple[str, str], type[StrEnum]] = {
     ("episodes", "status"): EpisodeStatus,
+    ("episodes", "care_path"): CarePath,
+    ("assessments", "care_path"): CarePath,
     ("soreness_reports", "source"): SorenessSource,
     ("exercise_logs", "result"): ExerciseResult,
     ("scheduled_messages", "state"): MessageState,

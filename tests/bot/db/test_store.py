@@ -184,6 +184,7 @@ def assess(db: Database, runner_id: int, *, disposition: str, completed_at: date
         disposition=disposition,
         reasons=["E4", "S1"],
         rules_version="2026.1",
+        care_path="sprain",
         plyometric_gate_open=True,
         started_at=completed_at - timedelta(minutes=3),
         completed_at=completed_at,
