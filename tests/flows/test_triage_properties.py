@@ -1,0 +1,115 @@
+"""Safety properties of the dialogs, checked on random button presses.
+
+Hypothesis plays runners from /new (and from a check-in's soreness button), pressing a random
+button the question offers at each step. Whenever the answers given so far hold an emergency
+sign, as the predicates of flows/rules.py read them, the questions must end at that answer and
+the outcome must be EMERGENCY; without one, no outcome is EMERGENCY. A random calmness per
+runner makes many answer "no" to most red flags, so the deep questions (bruising, bone site,
+the energy questions) are reached too, not only the first few.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flows.checkin import FLOW as CHECK_IN_FLOW
+from flows.dialog import advance
+from flows.effects import ChangeEpisode, Outcome
+from flows.events import Command, StartCheckIn, event_for_button
+from flows.flow import FLOWS
+from flows.rules import EMERGENCY_RULES, Answers
+from flows.state import DialogState
+from flows.triage import TriageStep
+from flows.types import DONE, PAIN_MAX, PAIN_MIN, Disposition, YesNo
+from tests.flows.test_clinical_cases import (
+    CHECK_IN_MESSAGE,
+    MAX_QUESTIONS,
+    NOW,
+    ON_HOME_CARE,
+    answer_buttons,
+    recorded,
+)
+
+CALMNESS_STEPS = 10
+
+
+def emergency_signs(answers: Answers) -> list[str]:
+    """The emergency rules the answers given so far fire, in the rules' order."""
+    return [rule.code for rule in EMERGENCY_RULES if rule.applies(answers)]
+
+
+def press_randomly(data: st.DataObject, state: DialogState, outcome: Outcome, calm: int, profile):
+    """Press one random button of the question `outcome` asks; a yes/no question is answered
+    "no" with a chance of `calm` in CALMNESS_STEPS. Returns the outcome."""
+    question = outcome.replies[-1]
+    offered = answer_buttons(question)
+    assert offered, question.template
+    is_yes_no = {b.value for b in offered} == set(YesNo)
+    if is_yes_no and data.draw(st.integers(0, CALMNESS_STEPS - 1)) < calm:
+        button = next(b for b in offered if b.value == YesNo.NO)
+    else:
+        button = data.draw(st.sampled_from(offered), label=str(state.step))
+    pressed = advance(state, event_for_button(button, question.version), now=NOW, profile=profile)
+    assert pressed.state is not None, f"pressing {button.label!r} changed nothing"
+    return pressed
+
+
+@settings(max_examples=600, deadline=None)
+@given(data=st.data(), calm=st.integers(0, CALMNESS_STEPS))
+def test_no_triage_with_an_emergency_sign_ends_below_emergency(
+    data: st.DataObject, calm: int
+) -> None:
+    outcome = advance(None, Command("new"), now=NOW)
+    state = outcome.state
+    triage = FLOWS[state.flow]
+    for _ in range(MAX_QUESTIONS):
+        asked = state.step
+        outcome = press_randomly(data, state, outcome, calm, None)
+        state = outcome.state
+        signs = emergency_signs(triage.answers(state.answers))
+        if signs:
+            # The questions end at the answer that showed the sign, and the outcome says so.
+            assert state.step == DONE, (asked, signs, state.step)
+            decision = recorded(outcome).decision
+            assert decision.disposition is Disposition.EMERGENCY
+            assert [code for code in decision.reasons if code.startswith("E")] == signs
+            assert [r.template for r in outcome.replies] == ["triage/outcome_emergency.j2"]
+            return
+        if state.step == DONE:
+            decision = recorded(outcome).decision
+            assert decision.disposition is not Disposition.EMERGENCY, decision
+            assert not any(code.startswith("E") for code in decision.reasons)
+            return
+        assert state.step in set(TriageStep)
+    raise AssertionError("the triage asked more questions than any path has")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    data=st.data(),
+    calm=st.integers(0, CALMNESS_STEPS),
+    soreness=st.integers(PAIN_MIN, PAIN_MAX),
+)
+def test_no_check_in_with_an_emergency_sign_ends_below_emergency(
+    data: st.DataObject, calm: int, soreness: int
+) -> None:
+    outcome = advance(None, StartCheckIn(CHECK_IN_MESSAGE, soreness), now=NOW, profile=ON_HOME_CARE)
+    state = outcome.state
+    assert state is not None and state.flow is CHECK_IN_FLOW.name
+    for _ in range(MAX_QUESTIONS):
+        outcome = press_randomly(data, state, outcome, calm, ON_HOME_CARE)
+        state = outcome.state
+        signs = emergency_signs(CHECK_IN_FLOW.answers(state.answers).as_triage())
+        templates = [r.template for r in outcome.replies]
+        if signs:
+            assert state.step == DONE, (signs, state.step)
+            assert templates == ["care/checkin_escalated.j2", "triage/outcome_emergency.j2"]
+            assert outcome.replies[-1].context["codes"] >= set(signs)
+            changes = [e.changes for e in outcome.effects if isinstance(e, ChangeEpisode)]
+            assert changes == [{"disposition": Disposition.EMERGENCY.code}]
+            return
+        if state.step == DONE:
+            assert "triage/outcome_emergency.j2" not in templates
+            return
+    raise AssertionError("the check-in asked more questions than it has")
