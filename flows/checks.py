@@ -239,18 +239,27 @@ def too_soon(profile: Profile, now: datetime) -> bool:
 
 
 def next_check(profile: Profile) -> Check | None:
-    """The check to offer next on the plan's phase (None: none is due at this phase).
+    """The check to offer next (None: none is due now).
 
-    Checks are offered in order; one just failed waits behind any other that is due, so a
-    runner working on their heel raises can still try the brisk walk meanwhile.
+    Only checks that open the next step are offered, so that a check does not take the day
+    the step-up needs: below the hopping phase the checks for hopping that the phase has
+    reached (in the strength phase, the heel-raise test only until it is first tried: trying
+    it opens the balance phase), from the hopping phase on (or once the episode is resolved)
+    the checks for the walk-run. One just failed waits behind any other that is due.
     """
     episode = profile.episode
     if episode is None:
         return None
+    path = episode.care_path
     done = passed_checks(profile)
-    # A resolved episode keeps its plan: every check is open to it.
     phase = Phase.PLYOMETRIC if episode.status == EpisodeStatus.RESOLVED else episode.phase
-    due = [c for c in checks_for(episode.care_path) if c not in done and CHECK_PHASE[c] <= phase]
+    if phase < Phase.PLYOMETRIC:
+        wanted = {c for c in hop_checks(path) if CHECK_PHASE[c] <= phase}
+        if phase == Phase.STRENGTH and latest(profile, Check.HEEL_RAISES) is not None:
+            wanted.discard(Check.HEEL_RAISES)
+    else:
+        wanted = set(run_checks(path))
+    due = [c for c in checks_for(path) if c in wanted and c not in done]
     if Check.STANCE_EYES_CLOSED in due and Check.STANCE not in done:
         due.remove(Check.STANCE_EYES_CLOSED)
     tried = attempts(profile)
