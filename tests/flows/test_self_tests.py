@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from flows import checks, exercise_plan
 from flows.dialog import Command, TypedText, advance
@@ -115,6 +116,12 @@ def test_a_sprain_reaches_hopping_only_after_its_tests_and_one_step_a_day() -> N
     assert first_day_at(phases, Phase.STRENGTH) == 2
     assert first_day_at(phases, Phase.BALANCE) == 5
     assert first_day_at(phases, Phase.PLYOMETRIC) == 8
+    # Each step is announced with its reason; each day a step was due but held says why.
+    for n in (2, 5, 8):
+        (step,) = [r for r in said[n] if r.template == "plan/phase_changed.j2"]
+        assert step.context["reason"] == "two_safe_days"
+    held = [r for r in said[7] if r.template == "plan/phase_held.j2"]
+    assert [h.code for h in held[0].context["holds"]] == [checks.HoldCode.TOO_SOON]
     done = checks.passed_checks(profile)
     assert {Check.HEEL_RAISES, Check.STANCE} <= done
     # No check or step-up within 24 h of another.
@@ -122,7 +129,7 @@ def test_a_sprain_reaches_hopping_only_after_its_tests_and_one_step_a_day() -> N
         [a.at for a in checks.attempts(profile)]
         + [e.at for e in profile.plan_events if e.kind == "phase"]
     )
-    assert all(b - a >= checks.CHECK_SPACING for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a >= checks.CHECK_SPACING for a, b in pairwise(times))
 
 
 def test_on_pain_alone_the_same_sprain_never_reaches_balance_without_the_heel_test() -> None:
@@ -245,7 +252,7 @@ def test_the_hop_test_counts_at_2_of_10_but_not_3() -> None:
     profile = replace(plyo, plan_events=done)
     assert checks.next_check(profile) is Check.HOPS
     for pain, passed in (("2", True), ("3", False)):
-        after, replies = take_test(profile, NOW + 9 * DAY, {ReadinessStep.HOPS: pain})
+        after, _ = take_test(profile, NOW + 9 * DAY, {ReadinessStep.HOPS: pain})
         (attempt,) = [a for a in checks.attempts(after) if a.check is Check.HOPS]
         assert attempt.passed is passed and attempt.pain == int(pain)
 
