@@ -2,7 +2,7 @@
 
 Callback data is versioned by its prefix (`a1` answer, `n1` Back / Start over, `k1` check-in
 soreness, `s1` were-you-seen, `x1` exercise result,
-`h1` an exercise's how-to), so a future format can still read today's
+`h1` an exercise's how-to, `c1` a command such as `/hop`), so a future format can still read today's
 buttons. Question buttons carry the conversation version they were shown at, so a button from an
 older question is recognised as stale. Every value is checked against Telegram's 64-byte limit
 when it is made: python-telegram-bot does not check it, and Telegram would reject the message.
@@ -27,6 +27,7 @@ _PREFIX = {
     ButtonAction.SEEN: "s1",
     ButtonAction.EXERCISE: "x1",
     ButtonAction.HOWTO: "h1",
+    ButtonAction.COMMAND: "c1",
 }
 
 
@@ -39,8 +40,8 @@ def encode_button(button: Button, version: int) -> str:
         data = f"a1:{version}:{button.step}:{button.value}"
     elif prefix == "n1":
         data = f"n1:{version}:{button.action}"
-    elif prefix == "h1":
-        data = f"h1:{button.value}"
+    elif prefix in ("h1", "c1"):
+        data = f"{prefix}:{button.value}"
     else:
         data = f"{prefix}:{button.step}:{button.value}"
     if len(data.encode()) > CALLBACK_DATA_LIMIT:
@@ -67,6 +68,8 @@ def decode_callback(data: str | None) -> Event | None:
                 return event_for_button(Button("", ButtonAction.EXERCISE, day, value), 0)
             case ["h1", exercise_id]:
                 return event_for_button(Button("", ButtonAction.HOWTO, "", exercise_id), 0)
+            case ["c1", name]:
+                return event_for_button(Button("", ButtonAction.COMMAND, "", name), 0)
     except ValueError:
         return None
     return None

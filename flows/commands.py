@@ -14,7 +14,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from flows import delete, exercise_plan, reminders, run_log, runner_commands, soreness, triage
+from flows import (
+    delete,
+    exercise_plan,
+    hop_run,
+    readiness,
+    reminders,
+    run_log,
+    runner_commands,
+    soreness,
+    triage,
+)
 from flows.effects import Outcome
 from flows.flow import question_reply, with_current_question
 from flows.profile import Profile
@@ -125,8 +135,23 @@ COMMANDS: tuple[Command, ...] = (
         lambda state, profile, argument, now: exercise_plan.browse_exercises(),
     ),
     Command(
+        "test",
+        N_("Today's self-test: one a day, as your plan reaches it"),
+        lambda state, profile, argument, now: readiness.start_check(state, profile, now=now),
+    ),
+    Command(
+        "hop",
+        N_("Can I hop yet? What is open and what is missing"),
+        lambda state, profile, argument, now: hop_run.can_i_hop(profile, now=now),
+    ),
+    Command(
+        "whenrun",
+        N_("When can I run? What is still missing"),
+        lambda state, profile, argument, now: hop_run.when_can_i_run(profile, now=now),
+    ),
+    Command(
         "run",
-        N_("Return to running: readiness checks and walk-run steps"),
+        N_("Return to running: log a walk-run day"),
         lambda state, profile, argument, now: run_log.start_running(state, profile, now=now),
     ),
     Command(

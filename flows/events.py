@@ -129,6 +129,9 @@ def event_for_button(button: Button, version: int) -> Event | None:
                 return AnswerSeenCheck(message_id=int(button.step), seen=seen)
             case ButtonAction.HOWTO if button.value:
                 return ShowExercise(exercise_id=button.value)
+            case ButtonAction.COMMAND if button.value:
+                # Whether the command exists is for the command table to judge.
+                return Command(name=button.value)
             case ButtonAction.EXERCISE if button.value in EXERCISE_RESULTS:
                 day = _button_date(button.step)
                 return LogExercise(local_date=day, result=EXERCISE_RESULTS[button.value])

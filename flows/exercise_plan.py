@@ -13,16 +13,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from flows import triage
+from flows.checks import CHECK_SPACING, Hold, next_check, step_up_holds, timing_holds
 from flows.effects import ChangeEpisode, Effect, Outcome, RecordPlanEvent
 from flows.exercise_library import exercise_by_id, exercises
 from flows.profile import CheckInView, Profile
-from flows.progression import (
-    DayResponse,
-    decide_progression,
-)
+from flows.progression import DayResponse, Move, Reason, decide_progression
 from flows.replies import info
 from flows.rules import Answers, plyometric_gate_blockers
-from flows.sessions import build_session
+from flows.sessions import build_session, next_phase
 from flows.types import (
     WITHIN_72_HOURS,
     Button,
@@ -130,13 +128,29 @@ def howto_buttons(exercise_ids: list[str]) -> tuple[tuple[Button, ...], ...]:
     )
 
 
+# The questions `/plan` answers with a tap (rows of flows.commands run them).
+HOP_LABEL = N_("Can I hop?")
+RUN_LABEL = N_("When can I run?")
+HOP_COMMAND = "hop"
+RUN_COMMAND = "whenrun"
+
+
+def question_buttons() -> tuple[Button, ...]:
+    """One row: whether hopping, and running, are open yet (`flows.hop_run`)."""
+    return (
+        Button(HOP_LABEL, ButtonAction.COMMAND, "", HOP_COMMAND),
+        Button(RUN_LABEL, ButtonAction.COMMAND, "", RUN_COMMAND),
+    )
+
+
 def show_plan(profile: Profile, *, now: datetime) -> Outcome:
     """Today's session, with a button per exercise that opens its how-to."""
     if not has_plan(profile):
         return no_plan()
     session = todays_session(profile, now=now)
     ids = [item.exercise.id for item in session.context["session"].items]
-    return Outcome(replies=(replace(session, buttons=howto_buttons(ids)),))
+    buttons = (*howto_buttons(ids), question_buttons())
+    return Outcome(replies=(replace(session, buttons=buttons),))
 
 
 def browse_exercises() -> Outcome:
@@ -208,21 +222,30 @@ def with_check_in(profile: Profile, view: CheckInView) -> Profile:
 def progress_after_check_in(
     profile: Profile, *, now: datetime
 ) -> tuple[tuple[Reply, ...], tuple[Effect, ...]]:
-    """Move the plan by the pain-monitoring model; announce a change with its reason.
+    """Move the plan by the pain-monitoring model and the self-tests; say why.
 
     `profile` already counts the check-in just answered (`with_check_in`), so the gate is
-    judged on today's soreness and walking, not yesterday's.
+    judged on today's soreness and walking, not yesterday's. A step up also needs its
+    self-tests (`flows.checks.step_up_holds`) and waits 24 h after the last check or step-up;
+    when only those hold the plan, the runner is told why and what will open it.
     """
     episode = profile.episode
     if episode is None or not has_plan(profile) or not episode.check_ins:
         return (), ()
     if episode.check_ins[-1].exercises_done is None:
         return (), ()
+    blockers = gate_blockers(profile, now=now)
+    phase = Phase(episode.phase)
     decision = decide_progression(
-        phase=Phase(episode.phase),
-        responses=day_responses(profile),
-        gate_open=gate_open(profile, now=now),
+        phase=phase, responses=day_responses(profile), gate_open=not blockers
     )
+    # Two good days that would step the plan up, unless the gate or a self-test holds it.
+    gate_held = decision.step is Move.HOLD and decision.reason is Reason.GATE_CLOSED
+    if decision.step is Move.FORWARD or gate_held:
+        target = next_phase(phase)
+        holds = step_up_holds(profile, target, now=now, gate_blockers=blockers)
+        if holds:
+            return (_held(profile, target, holds, now=now),), ()
     if decision.to_phase == decision.from_phase:
         return (), ()
     change = {
@@ -233,10 +256,44 @@ def progress_after_check_in(
     replies: tuple[Reply, ...] = (info("plan/phase_changed.j2", **change),)
     if decision.to_phase is Phase.PLYOMETRIC:
         replies += (info("plan/run_offer.j2"),)
+    elif decision.to_phase > decision.from_phase and decision.to_phase in (
+        Phase.STRENGTH,
+        Phase.BALANCE,
+    ):
+        replies += (
+            Reply(
+                "plan/test_offer.j2",
+                {
+                    "phase": int(decision.to_phase),
+                    "opens_at": now + CHECK_SPACING,
+                    "zone": profile.zone,
+                },
+            ),
+        )
     return replies, (
         ChangeEpisode({"phase": int(decision.to_phase)}),
         RecordPlanEvent(at=now, kind=PlanEventKind.PHASE, data=change),
     )
+
+
+def _held(profile: Profile, target: Phase, holds: tuple[Hold, ...], *, now: datetime) -> Reply:
+    """Two good days would step the plan up, but a self-test or the 24-hour rule holds it."""
+    return Reply(
+        "plan/phase_held.j2",
+        {"to": int(target), "holds": holds, "zone": profile.zone},
+        self_test_buttons(profile, now=now),
+    )
+
+
+def self_test_buttons(profile: Profile, *, now: datetime) -> tuple[tuple[Button, ...], ...]:
+    """A "Today's self-test" button when a check is due and may be taken now."""
+    if timing_holds(profile, now) or next_check(profile) is None:
+        return ()
+    return ((Button(TEST_LABEL, ButtonAction.COMMAND, "", TEST_COMMAND),),)
+
+
+TEST_LABEL = N_("Today's self-test")
+TEST_COMMAND = "test"
 
 
 # --- return to running ---------------------------------------------------------------------------

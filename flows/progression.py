@@ -2,14 +2,16 @@
 
 Exercise: pain during a session may reach 5/10 and must have settled by the next morning
 (Silbernagel et al. 2007, applied to all ankle rehab as a pragmatic extension); the plan steps
-back, holds or steps forward from the runner's daily responses (reference section 5). Running:
-five readiness checks, then a five-step walk-run progression with a stricter 2/10 ceiling and
-then about 10 % more a week (reference section 7). Everything here is pure: days are data.
+back, holds or steps forward from the runner's daily responses (reference section 5); the
+self-tests that must also pass are `flows.checks`. Running: a five-step walk-run progression
+under the care path's pain ceiling (2/10 generally, 0/10 at a stressed bone, 5/10 for a
+tendon), then about 10 % more a week (reference section 7). Everything here is pure: days are
+data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -22,7 +24,6 @@ from flows.sessions import (
     previous_phase,
 )
 from flows.types import PAIN_MAX, PAIN_MIN, Phase
-from flows.words import N_
 
 
 class Zone(StrEnum):
@@ -70,6 +71,7 @@ class Reason(StrEnum):
     REPEAT_STEP = "repeat_step"
     STEP_DONE = "step_done"
     WALK_RUN_COMPLETE = "walk_run_complete"
+    BONE_PAIN = "bone_pain"  # any pain at a stressed bone (R8)
 
 
 # --- the exercise plan ---------------------------------------------------------------------
@@ -218,27 +220,6 @@ def is_resolved(soreness: Sequence[int]) -> bool:
 
 # --- return to running ---------------------------------------------------------------------
 
-# Running uses a stricter ceiling than the exercise safe zone (reference section 7).
-RUN_PAIN_MAX = 2
-
-READINESS_CHECKS: tuple[tuple[str, str], ...] = (
-    ("walk", N_("Walk briskly for 30 minutes")),
-    ("stand", N_("Stand on the sore leg alone for 10 seconds")),
-    ("squats", N_("Do 10 single-leg squats on the sore leg")),
-    ("jog_spot", N_("Jog on the spot for 1 minute")),
-    ("hops", N_("Hop 10-15 times on the sore leg")),
-)
-
-
-def is_ready_to_run(results: Mapping[str, bool], *, gate_open: bool, has_trigger: bool) -> bool:
-    """Every readiness check passed, the plyometric gate open and no E or S trigger.
-
-    `results` maps a READINESS_CHECKS id to whether it passed; a missing check has not passed.
-    """
-    if not gate_open or has_trigger:
-        return False
-    return all(results.get(check_id, False) for check_id, _ in READINESS_CHECKS)
-
 
 @dataclass(frozen=True, slots=True)
 class WalkRunStep:
@@ -291,14 +272,17 @@ class RunDecision:
     reason: Reason
 
 
-def decide_run_step(history: Sequence[RunDay]) -> RunDecision:
-    """The next walk-run step from the runs so far (oldest first).
+def decide_run_step(history: Sequence[RunDay], *, pain_max: int) -> RunDecision:
+    """The next walk-run step from the runs so far (oldest first), under `pain_max`.
 
-    Back a step above 5/10 or after a worse morning (the first step stays the first); hold at
-    3-5/10 or with more swelling or stiffness; forward only when the last two runs were both at the
-    current step and both clean (pain at most 2/10, no worse morning, no more swelling or
-    stiffness). The reference says pain must have "stayed" at most 2/10, so a clean run after
-    a 3-5/10 run at the same step does not yet count as two.
+    `pain_max` is the path's ceiling (`flows.checks.run_pain_max`): 2/10 generally, 0/10 at a
+    stressed bone (any pain there steps back: a bone is not run on through pain), 5/10 for a
+    tendon (the pain-monitoring model). Back a step above 5/10 or after a worse morning (the
+    first step stays the first); hold between the ceiling and 5/10 or with more swelling or
+    stiffness; forward only when the last two runs were both at the current step and both
+    clean (pain within the ceiling, no worse morning, no more swelling or stiffness). The
+    reference says pain must have "stayed" within the limit, so a clean run after a held run
+    at the same step does not yet count as two.
     """
     if not history:
         return RunDecision(step_index=0, step=Move.HOLD, reason=Reason.FIRST_RUN)
@@ -306,6 +290,8 @@ def decide_run_step(history: Sequence[RunDay]) -> RunDecision:
         _check_run(run)
     last = history[-1]
     current = last.step_index
+    if last.pain_during > pain_max and pain_max == 0:
+        return RunDecision(max(current - 1, 0), Move.BACK, Reason.BONE_PAIN)
     if last.pain_during > ACCEPTABLE_PAIN_MAX:
         return RunDecision(max(current - 1, 0), Move.BACK, Reason.PAIN_ABOVE_5)
     if last.morning_worse:
@@ -314,11 +300,11 @@ def decide_run_step(history: Sequence[RunDay]) -> RunDecision:
         # The reference only makes "no more swelling or stiffness" a condition for moving on;
         # holding (not stepping back) follows from that.
         return RunDecision(current, Move.HOLD, Reason.MORE_SWELLING_OR_STIFFNESS)
-    if last.pain_during > RUN_PAIN_MAX:
+    if last.pain_during > pain_max:
         return RunDecision(current, Move.HOLD, Reason.PAIN_3_TO_5)
     recent = history[-RUNS_PER_STEP:]
     if len(recent) < RUNS_PER_STEP or not all(
-        run.step_index == current and _clean_run(run) for run in recent
+        run.step_index == current and _clean_run(run, pain_max) for run in recent
     ):
         return RunDecision(current, Move.HOLD, Reason.REPEAT_STEP)
     if current == len(WALK_RUN_STEPS) - 1:
@@ -326,11 +312,9 @@ def decide_run_step(history: Sequence[RunDay]) -> RunDecision:
     return RunDecision(current + 1, Move.FORWARD, Reason.STEP_DONE)
 
 
-def _clean_run(run: RunDay) -> bool:
+def _clean_run(run: RunDay, pain_max: int) -> bool:
     return (
-        run.pain_during <= RUN_PAIN_MAX
-        and not run.morning_worse
-        and not run.more_swelling_or_stiffness
+        run.pain_during <= pain_max and not run.morning_worse and not run.more_swelling_or_stiffness
     )
 
 

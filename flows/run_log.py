@@ -1,7 +1,10 @@
-"""`/run`: the readiness checks first, then one walk-run day at a time (reference section 7).
+"""`/run`: one walk-run day at a time, once the path's run rules allow it (reference section 7).
 
+A tendon path may keep running within the pain-monitoring model; every other path first
+passes its self-tests (`flows.checks.run_holds`), and until then `/run` says what is missing.
 Each run day asks the pain during the run, the next morning and any new swelling, records the
-day as a plan event and says which walk-run step comes next.
+day as a plan event and says which walk-run step comes next, under the path's pain ceiling
+(R8: 2/10 generally, 0/10 at a stressed bone, 5/10 for a tendon).
 """
 
 from __future__ import annotations
@@ -10,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from flows import readiness
+from flows.checks import run_holds, run_pain_max
 from flows.effects import Outcome, RecordPlanEvent
-from flows.exercise_plan import has_plan, no_plan
+from flows.exercise_plan import gate_blockers, has_plan, no_plan
 from flows.flow import Flow, Route, question_reply
+from flows.hop_run import run_reply
 from flows.profile import Profile
 from flows.progression import WALK_RUN_STEPS, Reason, RunDay, decide_run_step, weekly_increase
 from flows.questions import MORNING_CHOICES, Question, choice_question, pain_question, yes_no
@@ -22,10 +26,8 @@ from flows.rules import flagged
 from flows.state import DialogState
 from flows.types import (
     DONE,
-    EpisodeStatus,
     FlowName,
     Morning,
-    Phase,
     PlanEventKind,
     RunEventKey,
     YesNo,
@@ -38,13 +40,15 @@ class RunStep(StrEnum):
     SWELLING = "r_swell"
 
 
-# The walk-run step the day is for, carried without asking.
+# The walk-run step the day is for, and the path's pain ceiling, carried without asking.
 STEP_KEY = "r_step"
+LIMIT_KEY = "r_max"
 
 
 @dataclass(frozen=True, slots=True)
 class RunAnswers:
     step_index: int | None = None
+    limit: int | None = None
     pain: int | None = None
     morning: Morning | None = None
     swelling: YesNo | None = None
@@ -83,19 +87,20 @@ def start_running(state: DialogState | None, profile: Profile, *, now: datetime)
     episode = profile.episode
     if not has_plan(profile) or episode is None:
         return no_plan()
-    if episode.status == EpisodeStatus.ACTIVE and episode.phase < Phase.PLYOMETRIC:
-        return Outcome(replies=(info("plan/run_not_yet.j2", phase=episode.phase),))
-    if not readiness.readiness_passed(profile):
-        fresh = readiness.FLOW.start(state, now=now)
-        return Outcome(
-            state=fresh, replies=(info("plan/readiness_intro.j2"), question_reply(fresh, now=now))
-        )
-    step_index = decide_run_step(run_days(profile)).step_index
-    fresh = FLOW.start(state, now=now, **{STEP_KEY: str(step_index)})
+    if run_holds(profile, now=now, gate_blockers=gate_blockers(profile, now=now)):
+        return Outcome(replies=(run_reply(profile, now=now),))
+    limit = run_pain_max(episode.care_path)
+    step_index = decide_run_step(run_days(profile), pain_max=limit).step_index
+    fresh = FLOW.start(state, now=now, **{STEP_KEY: str(step_index), LIMIT_KEY: str(limit)})
     return Outcome(
         state=fresh,
         replies=(
-            info("plan/run_intro.j2", step=WALK_RUN_STEPS[step_index], number=step_index + 1),
+            info(
+                "plan/run_intro.j2",
+                step=WALK_RUN_STEPS[step_index],
+                number=step_index + 1,
+                limit=limit,
+            ),
             question_reply(fresh, now=now),
         ),
     )
@@ -112,7 +117,8 @@ def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
         morning_worse=answers.morning == Morning.WORSE,
         more_swelling_or_stiffness=flagged(answers.swelling),
     )
-    decision = decide_run_step([*run_days(profile), day])
+    limit = run_pain_max(profile.episode.care_path) if profile.episode else answers.limit or 0
+    decision = decide_run_step([*run_days(profile), day], pain_max=limit)
     data = {
         RunEventKey.STEP: step_index,
         RunEventKey.PAIN: day.pain_during,
@@ -130,6 +136,7 @@ def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
         "number": decision.step_index + 1,
         "complete": decision.reason == Reason.WALK_RUN_COMPLETE,
         "next_week_minutes": weekly_increase(final.total_minutes),
+        "limit": limit,
     }
     return Outcome(
         state=state,
@@ -145,6 +152,10 @@ FLOW = Flow(
     questions=QUESTIONS,
     routes=ROUTES,
     answers_type=RunAnswers,
-    answer_keys={**{step: q.field for step, q in QUESTIONS.items()}, STEP_KEY: "step_index"},
+    answer_keys={
+        **{step: q.field for step, q in QUESTIONS.items()},
+        STEP_KEY: "step_index",
+        LIMIT_KEY: "limit",
+    },
     finish=finish,
 )

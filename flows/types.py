@@ -250,11 +250,37 @@ class PhaseEventKey(StrEnum):
     REASON = "reason"  # a `flows.progression.Reason` value
 
 
-class ReadinessEventKey(StrEnum):
-    """The keys of a readiness check's data; stored in JSON, so never change them."""
+class Check(StrEnum):
+    """A self-test or readiness check, one a day as the plan reaches it (`flows.checks`).
 
-    RESULTS = "results"  # each check of `flows.progression.READINESS_CHECKS` -> passed
-    READY = "ready"  # whether the runner may start the walk-run progression
+    Stored in plan events and carried in a readiness dialog's answers, so never change a value
+    (the first five are the ids of the readiness checks stored before 2026.12).
+    """
+
+    WALK = "walk"  # brisk walk for 30 minutes
+    STANCE = "stand"  # single-leg stance, eyes open, 30 s without touching down
+    SQUATS = "squats"  # 10 single-leg squats
+    JOG = "jog_spot"  # jog on the spot for 1 minute
+    HOPS = "hops"  # 10 single-leg hops, pain within the limit
+    HEEL_RAISES = "heel"  # single-leg heel raises to fatigue, sore leg against the other
+    STANCE_EYES_CLOSED = "eyes"  # single-leg stance, eyes closed, 30 s
+
+
+class ReadinessEventKey(StrEnum):
+    """The keys of a readiness check's data; stored in JSON, so never change them.
+
+    An attempt stores CHECK, PASSED and its measures (SORE and OTHER heel raises, or PAIN);
+    the next morning's answer about it is a second event with CHECK and MORNING_WORSE.
+    """
+
+    RESULTS = "results"  # before 2026.12: each of the five checks -> passed, all at once
+    READY = "ready"  # before 2026.12: whether those five checks let the runner start running
+    CHECK = "check"  # a `Check` value
+    PASSED = "passed"  # the attempt met its threshold (it still waits for the next morning)
+    SORE = "sore"  # heel raises on the sore leg
+    OTHER = "other"  # heel raises on the other leg
+    PAIN = "pain"  # pain during the hops, 0-10
+    MORNING_WORSE = "morning_worse"  # the morning after the attempt was worse
 
 
 class RunEventKey(StrEnum):
@@ -301,6 +327,7 @@ class ButtonAction(StrEnum):
     SEEN = "seen"  # a seen-check's answer (`step`: the message, `value`: a `SeenAnswer`)
     EXERCISE = "exercise"  # a reminder's result (`step`: the day, `value`: a result code)
     HOWTO = "howto"  # show one exercise (`value`: its id)
+    COMMAND = "command"  # run a command of `flows.commands` (`value`: its name)
 
 
 @dataclass(frozen=True, slots=True)

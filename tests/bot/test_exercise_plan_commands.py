@@ -26,10 +26,15 @@ async def test_plan_shows_todays_session_with_a_how_to_button_per_exercise(url: 
         await home_care(h, 1)
         (plan,) = await h.say("/plan", 1)
         assert plan["text"].startswith("Today's exercises")
-        labels = [row[0] for row in button_labels(plan)]
+        *howtos, questions = button_labels(plan)
+        labels = [row[0] for row in howtos]
         assert labels and all(label.startswith("How to: ") for label in labels)
+        assert questions == ["Can I hop?", "When can I run?"]
         (howto,) = await h.tap(labels[0], 1)
         assert "How to" in howto["text"] and "Stop if:" in howto["text"]
+        (hop,) = await h.tap("Can I hop?", 1)
+        assert hop["text"].startswith("Not yet: hops are held back"), hop["text"]
+        assert "the injury is under 72 hours old" in hop["text"]
 
 
 async def test_exercises_lists_the_whole_library(url: str) -> None:

@@ -63,10 +63,12 @@ async def test_home_care_gets_check_ins_at_24_48_72_hours_then_daily(url: str) -
             before = len(h.api.sent_to(1))
             await h.tap("Settled by the next morning", 1)
             await h.settle()
-            # Thanks first; two good days in a row also step the plan forward, announced next.
+            # Thanks first; two good days in a row also step the plan forward (with the self-test
+            # it opens) or say what holds it, announced next.
             thanks, *plan_news = h.api.sent_to(1)[before:]
             assert thanks["text"].startswith("Thanks, noted: 3/10")
-            assert all(m["text"].startswith("Your plan steps forward") for m in plan_news)
+            news = ("Your plan steps forward", "New: a self-test", "Two good days, but")
+            assert all(m["text"].startswith(news) for m in plan_news)
         kinds = [(k, s) for k, s, _ in scheduled(h)]
         assert kinds.count(("checkin", "sent")) == 4
         assert kinds.count(("checkin", "pending")) == 1

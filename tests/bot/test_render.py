@@ -92,8 +92,7 @@ def plan_replies(profile) -> list[Reply]:
         for r in advance(None, ShowExercise(e.id), now=NOW, profile=profile).replies
     ]
     replies += advance(None, ShowExercise("nope"), now=NOW, profile=profile).replies
-    for answers in (["yes"] * 5, ["yes", "no", "not tried", "yes", "yes"]):
-        replies += walk(advance(None, Command("run"), now=NOW, profile=top), answers, top)
+    replies += self_test_replies()
     ran = replace(top, plan_events=(PlanEventView(NOW, "readiness", {"ready": True}),))
     for answers in (["1", "settled", "no"], ["4", "settled", "no"], ["7", "worse", "yes"]):
         replies += walk(advance(None, Command("run"), now=NOW, profile=ran), answers, ran)
@@ -135,6 +134,50 @@ def plan_replies(profile) -> list[Reply]:
         ["worse", "none", "normal", "all", "8", "worse"], soreness=5, profile=good
     )
     return replies
+
+
+def self_test_replies() -> list[Reply]:
+    """The self-tests, their holds and the hop and run answers, for three paths."""
+    from flows.types import CarePath, Phase
+    from tests.flows import test_self_tests as st
+
+    replies: list[Reply] = []
+    for days, walking_from, tests in ((12, 2, True), (10, 2, False), (4, 9, False)):
+        _, profile, said = st.play(st.PROFILE, days, tests=tests, walking_from=walking_from)
+        replies += [r for day in said.values() for r in day]
+        for name in ("hop", "whenrun", "test", "run"):
+            replies += advance(
+                None, Command(name), now=st.NOW + 13 * st.DAY, profile=profile
+            ).replies
+    tendon = replace(
+        st.PROFILE,
+        episode=replace(st.EPISODE, care_path=CarePath.ACHILLES_MID, answers=st.GRADUAL_ACHILLES),
+    )
+    bone = replace(
+        st.PROFILE,
+        episode=replace(st.EPISODE, care_path=CarePath.BONE_STRESS, phase=Phase.PLYOMETRIC),
+    )
+    for profile in (tendon, bone):
+        for name in ("hop", "whenrun", "run"):
+            replies += advance(None, Command(name), now=st.NOW + st.DAY, profile=profile).replies
+    balance = replace(st.PROFILE, episode=replace(st.EPISODE, phase=Phase.BALANCE))
+    weak = {**st.PASSING, st.ReadinessStep.HEEL_SORE: "10", st.ReadinessStep.HEEL_OTHER: "20"}
+    answered = (
+        (weak, st.NOW),
+        ({st.ReadinessStep.MORNING: "worse"}, st.NOW + st.DAY),
+        ({st.ReadinessStep.STAND: "no"}, st.NOW + 3 * st.DAY),
+        ({st.ReadinessStep.JOG: "not tried"}, st.NOW + 5 * st.DAY),
+    )
+    profile = balance
+    for answers, at in answered:
+        profile, said = st.take_test(profile, at, answers)
+        replies += said
+    profile, said = st.take_test(profile, st.NOW + 5 * st.DAY + st.DAY / 2)
+    replies += said
+    profile, said = st.take_test(
+        profile, st.NOW + 8 * st.DAY, {st.ReadinessStep.MORNING: "not sure"}
+    )
+    return replies + said
 
 
 def walk(outcome, answers, profile) -> list[Reply]:

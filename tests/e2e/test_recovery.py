@@ -9,18 +9,20 @@ happened. Three runners finish a home-care assessment for an outside sprain (pai
 hurts) at the same instant:
 
 * P answers every check-in with soreness falling day by day, "Better", no new warning sign,
-  walking that turns normal on day 3, exercises done at 2/10 and settled by the next morning.
-  The plan steps forward with the reason after two safe days, and on until phase 4 once the
-  plyometric gate is open; then `/run` passes the readiness checks and the walk-run starts at
-  step 1, which is logged twice before step 2. Soreness of 0-1/10 at three check-ins in a row
-  resolves the episode and ends the check-ins, not the plan. `/progress` sends a PNG chart
+  walking that turns normal on day 3, exercises done at 2/10 and settled by the next morning,
+  and takes `/test` after each check-in, passing whatever self-test is offered. The plan steps
+  forward with the reason after two safe days once the self-tests it needs have counted, one
+  check or step-up a day, on until phase 4 once the plyometric gate is open; `/run` says what
+  is still missing until the checks for running have counted (days 8-13), then the walk-run
+  starts at step 1, which is logged twice before step 2. Soreness of 0-1/10 at three check-ins
+  in a row resolves the episode and ends the check-ins, not the plan. `/progress` sends a PNG chart
   whose caption sums up P's soreness, and `/export` holds the same soreness values in order.
 * Q answers four check-ins; exercise pain 7/10 at the first (phase 1: nothing lower to step
   back to) and at the fourth (after a step forward to phase 2: back to phase 1, announced).
   Then Q exports and deletes everything: no row of Q is left in any table, P's rows are
   unchanged, and nothing reaches Q for the rest of the fortnight.
-* R walks normally at check-ins 1-3 and limps again at check-in 4: the gate, closed by that
-  answer, keeps the plan out of the hopping phase.
+* R walks normally at check-ins 1-5, takes the self-tests as P does, and limps again at
+  check-in 6: the gate, closed by that answer, keeps the plan out of the hopping phase.
 
 The bot is stopped with SIGTERM on day 6 just before P's check-in is due, and started again an
 hour after it: the check-in arrives once, late.
@@ -64,7 +66,6 @@ CHAT_R = 8203
 LIMPING = "I can walk, but it hurts or I limp"
 WALKING_NORMALLY = "I walk normally, without pain"
 SETTLED = "Settled by the next morning"
-READY = "Yes: pain 2/10 or less, no worse next morning"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PAIN_AT_ASSESSMENT = 4  # the "4" of `test_week.SPRAIN`
 
@@ -140,7 +141,10 @@ class ScriptedRunner:
     chat: int
     plan: dict[int, CheckInReply]
     later: CheckInReply | None = None  # the answer to check-ins beyond the plan, if any
+    # Whether the runner sends /test after each check-in, passing whatever test is offered.
+    tests: bool = False
     results: dict[int, CheckInResult] = field(default_factory=dict)
+    tests_taken: dict[int, list[str]] = field(default_factory=dict)
     unexpected: list[Received] = field(default_factory=list)
 
     def on_message(self, week: Week, message: Received) -> None:
@@ -154,6 +158,8 @@ class ScriptedRunner:
             self.unexpected.append(message)
             return
         self.results[number] = answer_check_in_as(week, self.chat, message.message_id, reply)
+        if self.tests:
+            self.tests_taken[number] = take_self_test(week, self.chat)
 
     def phases(self) -> list[int | None]:
         return [self.results[n].phase for n in sorted(self.results)]
@@ -224,6 +230,25 @@ def answer_check_in_as(
     return CheckInResult(texts[:status], int(phase.group(1)) if phase else None)
 
 
+# What a runner who passes every self-test taps: the morning after the last one, a yes/no
+# test, 20 heel raises on each leg (the count buttons), pain 1/10 on the hop test.
+TEST_ANSWERS = (SETTLED, "Yes, within that limit", "20", "1")
+
+
+def take_self_test(week: Week, chat: int) -> list[str]:
+    """/test, answered as far as the bot leads; the texts the bot sent."""
+    (message,) = week.say(chat, "/test")
+    texts = [message.get("text", "")]
+    for _ in range(5):
+        labels = {label for row in week.api.buttons(message) for label, _data in row}
+        choice = next((answer for answer in TEST_ANSWERS if answer in labels), None)
+        if choice is None:
+            break
+        (message,) = week.tap(chat, choice)
+        texts.append(message.get("text", ""))
+    return texts
+
+
 def check_in_label(text: str, labels: set[str], reply: CheckInReply) -> str:
     if {"Better", "Worse"} <= labels:
         return reply.change
@@ -244,9 +269,9 @@ def is_status(message: dict[str, Any]) -> bool:
 
 @dataclass(frozen=True)
 class RunAttempt:
-    """What came of one /run: "refused" (not yet, or no plan), "readiness" (the five checks
-    answered, all passed) or "run" (a walk-run day logged: pain 1, settled, no more swelling);
-    `text` is the bot's verdict, `step` the walk-run step /run named."""
+    """What came of one /run: "refused" (not yet, or no plan) or "run" (a walk-run day logged:
+    pain 1, settled, no more swelling); `text` is the bot's verdict, `step` the walk-run step
+    /run named."""
 
     kind: str
     text: str
@@ -254,23 +279,18 @@ class RunAttempt:
 
 
 def attempt_run(week: Week, chat: int) -> RunAttempt:
-    """/run, answered as far as the bot leads: every readiness check passed, or a clean run."""
+    """/run, answered as far as the bot leads: a clean run."""
     before = len(week.api.sent_to(chat))
     week.api.user_sends_text(chat, "/run")
 
     def answered() -> bool:
         new = week.api.sent_to(chat)[before:]
-        # The readiness checks and a run day come as an introduction and a question.
-        leads_on = ("Ready to run?", "Your walk-run step")
+        # A run day comes as an introduction and a question.
+        leads_on = ("Your walk-run step",)
         return bool(new) and (len(new) >= 2 or not new[0].get("text", "").startswith(leads_on))
 
     week.wait(answered)
     intro = week.api.sent_to(chat)[before]["text"]
-    if intro.startswith("Ready to run?"):
-        for _ in range(4):
-            week.tap(chat, READY)
-        (verdict,) = week.tap(chat, READY)
-        return RunAttempt("readiness", verdict["text"])
     step = RUN_STEP.search(intro)
     if step is None:
         return RunAttempt("refused", intro)
@@ -333,6 +353,7 @@ class Fortnight:
     q: ScriptedRunner
     r: ScriptedRunner
     runs: list[RunAttempt]
+    late_tests: list[list[str]]
     status_after_resolution: str
     run_after_resolution: RunAttempt
     unprompted: dict[int, list[Received]]
@@ -357,17 +378,17 @@ class Fortnight:
     output: str
 
 
-# Two safe days in a row step the plan forward, counted afresh in each phase: P reaches phase 2
-# at check-in 2, 3 at check-in 4 and 4 at check-in 6. P tries /run after check-in 6, on days 7
-# and 8, and on the morning of day 9, before check-in 9 resolves the episode; and again on day
-# 11, after it.
-RUN_TIMES = (
-    START + 6 * DAY + timedelta(hours=3),
-    START + 7 * DAY + timedelta(hours=6),
-    START + 8 * DAY + timedelta(hours=6),
-    START + 9 * DAY - timedelta(hours=4),
-)
-AFTER_RESOLUTION = START + 11 * DAY + timedelta(hours=6)
+# Two safe days in a row step the plan forward, counted afresh in each phase, once the tests
+# for the next phase have counted and a day has passed since the last test or step-up: P
+# reaches phase 2 at check-in 2, 3 at check-in 4 (heel raises tried on day 3) and 4 at
+# check-in 7 (the stance test of day 5, taken an hour late after the restart, is not 24 h old
+# at check-in 6). P tries /run on day 8, while the checks for running are still to come; check-in
+# 9 resolves the episode; P takes the remaining tests on days 10-12 (day 13 confirms the last
+# one's morning), then logs three runs on day 13 and one more after them.
+REFUSED_RUN_AT = START + 8 * DAY + timedelta(hours=3)
+AFTER_RESOLUTION = START + 10 * DAY + timedelta(hours=1)
+TEST_TIMES = tuple(START + n * DAY + timedelta(hours=2) for n in (10, 11, 12, 13))
+RUN_TIMES = tuple(START + 13 * DAY + timedelta(hours=h) for h in (3, 5, 7, 9))
 # Q exports and deletes on day 4, after check-in 4; the bot is stopped half an hour before P's
 # check-in 5 is due and started again an hour after it.
 Q_LEAVES = START + 4 * DAY + timedelta(hours=3)
@@ -378,9 +399,9 @@ RESTARTED_AT = START + 5 * DAY + timedelta(hours=1)
 @pytest.fixture(scope="module")
 def fortnight(tmp_path_factory: pytest.TempPathFactory) -> Fortnight:
     """Run the two weeks once (about half a minute) and keep what the tests need."""
-    p = ScriptedRunner(CHAT_P, P_CHECK_INS)
+    p = ScriptedRunner(CHAT_P, P_CHECK_INS, tests=True)
     q = ScriptedRunner(CHAT_Q, Q_CHECK_INS)
-    r = ScriptedRunner(CHAT_R, R_CHECK_INS, later=R_LATER)
+    r = ScriptedRunner(CHAT_R, R_CHECK_INS, later=R_LATER, tests=True)
     runners = (p, q, r)
     runs: list[RunAttempt] = []
     with running_week(tmp_path_factory.mktemp("fortnight")) as week:
@@ -409,13 +430,23 @@ def fortnight(tmp_path_factory: pytest.TempPathFactory) -> Fortnight:
         week.clock.set(RESTARTED_AT)
         week.start()
 
-        for run_time in RUN_TIMES:
-            run_clock(week, runners, until=run_time)
-            runs.append(attempt_run(week, CHAT_P))
-            skip_replies(week, CHAT_P)
+        run_clock(week, runners, until=REFUSED_RUN_AT)
+        runs.append(attempt_run(week, CHAT_P))
+        skip_replies(week, CHAT_P)
 
         run_clock(week, runners, until=AFTER_RESOLUTION)
         (status_after_resolution,) = week.say(CHAT_P, "/status")
+        skip_replies(week, CHAT_P)
+        late_tests = []
+        for test_time in TEST_TIMES:
+            run_clock(week, runners, until=test_time)
+            late_tests.append(take_self_test(week, CHAT_P))
+            skip_replies(week, CHAT_P)
+        for run_time in RUN_TIMES[:-1]:
+            run_clock(week, runners, until=run_time)
+            runs.append(attempt_run(week, CHAT_P))
+            skip_replies(week, CHAT_P)
+        run_clock(week, runners, until=RUN_TIMES[-1])
         run_after_resolution = attempt_run(week, CHAT_P)
         skip_replies(week, CHAT_P)
 
@@ -436,6 +467,7 @@ def fortnight(tmp_path_factory: pytest.TempPathFactory) -> Fortnight:
         q=q,
         r=r,
         runs=runs,
+        late_tests=late_tests,
         status_after_resolution=status_after_resolution["text"],
         run_after_resolution=run_after_resolution,
         unprompted=dict(week.unprompted),
@@ -465,19 +497,23 @@ def test_p_plan_steps_forward_with_the_reason_up_to_phase_4_once_the_gate_is_ope
     fortnight: Fortnight,
 ) -> None:
     """Two safe days step P's plan forward, announced with the reason, and two more are needed
-    in each new phase: phase 2 at check-in 2, phase 3 at check-in 4, and phase 4 at check-in 6,
-    when walking has been normal since check-in 3 and the plyometric gate is open (with the
-    offer to /run). The top phase then holds until check-in 9 resolves the episode."""
+    in each new phase, with the self-tests each step needs and a day between tests and steps:
+    phase 2 at check-in 2, phase 3 at check-in 4 (heel raises tried on day 3), phase 4 at
+    check-in 7; at check-in 6 the stance test of day 5 is not yet 24 h old, and the hold says
+    so. The top phase then holds until check-in 9 resolves the episode."""
     p = fortnight.p
     assert sorted(p.results) == list(range(1, P_RESOLVES_AT + 1)), sorted(p.results)
     forward = [p.results[n].announced(FORWARD) for n in sorted(p.results)]
-    assert forward == [[], [2], [], [3], [], [4], [], [], []], forward
+    assert forward == [[], [2], [], [3], [], [], [4], [], []], forward
     assert not any(result.announced(BACK) for result in p.results.values())
-    for number in (2, 4, 6):
+    for number in (2, 4, 7):
         (announcement,) = [t for t in p.results[number].replies if FORWARD.search(t)]
         assert f"Why: {TWO_SAFE_DAYS}" in announcement, announcement
-    assert any("send /run" in t for t in p.results[6].replies), p.results[6].replies
-    assert p.phases()[: P_RESOLVES_AT - 1] == [1, 2, 2, 3, 3, 4, 4, 4], p.phases()
+    (held,) = [t for t in p.results[6].replies if "stays where it is" in t]
+    assert "One self-test or step up a day" in held, held
+    assert "Heel raises: 20 on the sore leg, 20 on the other (100 %)" in p.tests_taken[3][-1]
+    assert any("/whenrun" in t for t in p.results[7].replies), p.results[7].replies
+    assert p.phases()[: P_RESOLVES_AT - 1] == [1, 2, 2, 3, 3, 3, 4, 4], p.phases()
 
 
 def test_p_check_ins_are_thanked_with_the_soreness_until_the_episode_resolves(
@@ -494,14 +530,17 @@ def test_p_check_ins_are_thanked_with_the_soreness_until_the_episode_resolves(
 def test_p_returns_to_running_with_walk_run_step_1_twice_before_step_2(
     fortnight: Fortnight,
 ) -> None:
-    """/run in phase 4: every readiness check passed, then step 1; a clean run (1/10, settled,
-    no more swelling) holds step 1, the second moves on to step 2."""
+    """/run in phase 4 says what is missing until the checks for running have counted (one a
+    day, the last confirmed on day 13); then step 1: a clean run (1/10, settled, no more
+    swelling) holds step 1, the second moves on to step 2."""
     kinds = [(run.kind, run.step) for run in fortnight.runs]
-    assert kinds == [("readiness", None), ("run", 1), ("run", 1), ("run", 2)], [
+    assert kinds == [("refused", None), ("run", 1), ("run", 1), ("run", 2)], [
         (run.kind, run.text[:80]) for run in fortnight.runs
     ]
-    readiness, first, second, third = fortnight.runs
-    assert "You passed every check" in readiness.text and "Begin with step 1" in readiness.text
+    refused, first, second, third = fortnight.runs
+    assert "Not yet: running waits for your self-tests" in refused.text, refused.text
+    passed = [texts[-1] for texts in fortnight.late_tests[:3]]
+    assert all(text.startswith("Settled:") for text in passed), passed
     assert "stay at step 1" in first.text, first.text
     assert "Next run: step 2" in second.text, second.text
     assert "stay at step 2" in third.text, third.text
@@ -509,8 +548,8 @@ def test_p_returns_to_running_with_walk_run_step_1_twice_before_step_2(
 
 def test_the_plan_and_the_walk_run_outlive_the_resolved_episode(fortnight: Fortnight) -> None:
     """Resolving ends the check-ins, not the plan (reference section 5: "move to the prevention
-    plan"): /status still shows the assessment, resolved, in phase 4, and /run carries on with
-    walk-run step 2."""
+    plan"): /status still shows the assessment, resolved, in phase 4, the self-tests go on, and
+    /run carries on with walk-run step 2."""
     status = fortnight.status_after_resolution
     assert "Last assessment: Home care" in status and "(resolved)" in status, status
     assert "Exercise plan: phase 4 of 4" in status, status

@@ -112,39 +112,23 @@ def test_the_gate_is_judged_on_the_walking_reported_at_this_check_in() -> None:
     limping = replace(today(2, at=day(4)), walking="painful")
     counted = exercise_plan.with_check_in(profile_at(phase=3, check_ins=(walked,)), limping)
     assert "walking" in exercise_plan.gate_blockers(counted, now=day(4))
-    assert exercise_plan.progress_after_check_in(counted, now=day(4)) == ((), ())
+    (held,), effects = exercise_plan.progress_after_check_in(counted, now=day(4))
+    assert effects == ()
+    assert held.template == "plan/phase_held.j2" and held.context["to"] == 4
+    (gate,) = [h for h in held.context["holds"] if h.code == "gate"]
+    assert gate.context["blockers"] == ("walking",)
 
 
-def test_run_waits_for_phase_4_then_asks_the_readiness_checks() -> None:
+def test_run_waits_for_the_self_tests_and_says_what_is_missing() -> None:
     early = advance(None, Command("run"), now=day(5), profile=profile_at(phase=2))
-    assert early.replies[0].template == "plan/run_not_yet.j2"
-    ready = profile_at(walking="normal", soreness=1, phase=4)
-    outcome = advance(None, Command("run"), now=day(8), profile=ready)
-    state = outcome.state
-    for _ in range(5):
-        outcome = advance(state, TypedText("yes"), now=day(8), profile=ready)
-        state = outcome.state
-    assert outcome.replies[0].context["ready"] is True
-    (event,) = outcome.effects
-    assert (event.kind, event.data["ready"]) == ("readiness", True)
-
-
-def test_a_failed_readiness_check_is_named() -> None:
-    ready = profile_at(walking="normal", soreness=1, phase=4)
-    outcome = advance(None, Command("run"), now=day(8), profile=ready)
-    state = outcome.state
-    for answer in ("yes", "no", "yes", "yes", "not tried"):
-        outcome = advance(state, TypedText(answer), now=day(8), profile=ready)
-        state = outcome.state
-    context = outcome.replies[0].context
-    assert context["ready"] is False
-    assert context["missing"] == [
-        "Stand on the sore leg alone for 10 seconds",
-        "Hop 10-15 times on the sore leg",
-    ]
+    reply = early.replies[0]
+    assert reply.template == "plan/when_run.j2" and reply.context["open"] is False
+    codes = [h.code for h in reply.context["holds"]]
+    assert codes[:2] == ["gate", "phase"] and "heel_untried" in codes
 
 
 def run_profile(*runs: tuple[int, int]) -> object:
+    # The five checks passed at once before 2026.12 still count.
     events = [PlanEventView(day(8), "readiness", {"ready": True})]
     events += [
         PlanEventView(
@@ -183,7 +167,7 @@ def test_pain_above_5_on_a_run_steps_back_and_3_to_5_holds() -> None:
 
 def test_plan_lists_todays_exercises_with_how_to_buttons() -> None:
     outcome = advance(None, Command("plan"), now=day(1), profile=PROFILE)
-    labels = [row[0].label for row in outcome.replies[0].buttons]
+    labels = [row[0].label for row in outcome.replies[0].buttons[:-1]]
     assert labels and all(label.startswith("How to: ") for label in labels)
     howto = advance(
         None, ShowExercise(outcome.replies[0].buttons[0][0].value), now=day(1), profile=PROFILE

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from flows.checks import BONE_RUN_PAIN_MAX, RUN_PAIN_MAX, TENDON_RUN_PAIN_MAX
 from flows.progression import (
-    READINESS_CHECKS,
     WALK_RUN_STEPS,
     DayResponse,
     Move,
@@ -19,7 +19,6 @@ from flows.progression import (
     Zone,
     decide_progression,
     decide_run_step,
-    is_ready_to_run,
     is_resolved,
     weekly_increase,
     zone_for,
@@ -366,44 +365,6 @@ class TestResolved:
         assert is_resolved(soreness) is resolved
 
 
-ALL_PASSED = {check_id: True for check_id, _ in READINESS_CHECKS}
-
-
-class TestReadinessToRun:
-    def test_the_five_reference_checks_are_listed(self) -> None:
-        assert [check_id for check_id, _ in READINESS_CHECKS] == [
-            "walk",
-            "stand",
-            "squats",
-            "jog_spot",
-            "hops",
-        ]
-        texts = " ".join(text for _, text in READINESS_CHECKS)
-        for fact in ("30 minutes", "10 seconds", "10 single-leg squats", "1 minute", "10-15"):
-            assert fact in texts
-
-    def test_ready_when_every_check_passed_the_gate_is_open_and_no_trigger(self) -> None:
-        assert is_ready_to_run(ALL_PASSED, gate_open=True, has_trigger=False) is True
-
-    @pytest.mark.parametrize("check_id", [c for c, _ in READINESS_CHECKS])
-    def test_not_ready_when_one_check_failed(self, check_id: str) -> None:
-        results = {**ALL_PASSED, check_id: False}
-        assert is_ready_to_run(results, gate_open=True, has_trigger=False) is False
-
-    @pytest.mark.parametrize("check_id", [c for c, _ in READINESS_CHECKS])
-    def test_not_ready_when_one_check_is_missing(self, check_id: str) -> None:
-        results = {c: True for c in ALL_PASSED if c != check_id}
-        assert is_ready_to_run(results, gate_open=True, has_trigger=False) is False
-
-    @pytest.mark.parametrize(
-        ("gate_open", "has_trigger"),
-        [(False, False), (True, True)],
-        ids=["closed_gate", "e_or_s_trigger"],
-    )
-    def test_not_ready_whatever_the_checks(self, gate_open: bool, has_trigger: bool) -> None:
-        assert is_ready_to_run(ALL_PASSED, gate_open=gate_open, has_trigger=has_trigger) is False
-
-
 def run(step_index: int, pain: int, *, worse: bool = False, swollen: bool = False) -> RunDay:
     return RunDay(
         step_index=step_index,
@@ -498,13 +459,13 @@ class TestWalkRun:
     def test_next_run_step(
         self, history: list[RunDay], step_index: int, step: Move, reason: Reason
     ) -> None:
-        decision = decide_run_step(history)
+        decision = decide_run_step(history, pain_max=RUN_PAIN_MAX)
         assert (decision.step_index, decision.step, decision.reason) == (step_index, step, reason)
 
     @pytest.mark.parametrize("bad_index", [-1, len(WALK_RUN_STEPS)])
     def test_unknown_step_is_rejected(self, bad_index: int) -> None:
         with pytest.raises(ValueError):
-            decide_run_step([run(bad_index, 1)])
+            decide_run_step([run(bad_index, 1)], pain_max=RUN_PAIN_MAX)
 
     @pytest.mark.parametrize(
         ("previous", "expected"),
@@ -517,3 +478,28 @@ class TestWalkRun:
     def test_weekly_increase_needs_a_positive_total(self) -> None:
         with pytest.raises(ValueError):
             weekly_increase(0)
+
+
+class TestRunCeilingByPath:
+    """R8: the walk-run ceiling is 2/10 generally, 0/10 at a stressed bone, 5/10 for a tendon."""
+
+    def test_any_pain_at_a_stressed_bone_steps_back(self) -> None:
+        decision = decide_run_step([run(0, 0), run(0, 0), run(1, 1)], pain_max=BONE_RUN_PAIN_MAX)
+        assert (decision.step, decision.reason, decision.step_index) == (
+            Move.BACK,
+            Reason.BONE_PAIN,
+            0,
+        )
+
+    def test_a_bone_moves_on_only_after_two_pain_free_runs(self) -> None:
+        assert decide_run_step([run(0, 0), run(0, 0)], pain_max=BONE_RUN_PAIN_MAX).step_index == 1
+
+    def test_a_tendon_runs_on_at_4_of_10_and_steps_back_above_5(self) -> None:
+        forward = decide_run_step([run(0, 4), run(0, 4)], pain_max=TENDON_RUN_PAIN_MAX)
+        assert (forward.step, forward.step_index) == (Move.FORWARD, 1)
+        back = decide_run_step([run(0, 4), run(1, 6)], pain_max=TENDON_RUN_PAIN_MAX)
+        assert (back.step, back.reason) == (Move.BACK, Reason.PAIN_ABOVE_5)
+
+    def test_a_sprain_holds_at_4_of_10(self) -> None:
+        hold = decide_run_step([run(0, 1), run(0, 4)], pain_max=RUN_PAIN_MAX)
+        assert (hold.step, hold.reason) == (Move.HOLD, Reason.PAIN_3_TO_5)

@@ -47,7 +47,8 @@ def test_each_answer_enum_is_exactly_its_questions_choices():
     assert choice_values(checkin.FLOW, checkin.CheckInStep.EXERCISES) == set(
         checkin.ExercisesAnswer
     )
-    for step in readiness.ReadinessStep:
+    for check in readiness.YES_NO_FIELDS:
+        step = readiness.STEP_OF[check]
         assert choice_values(readiness.FLOW, step) == set(readiness.ReadinessResult)
     assert choice_values(delete.FLOW, delete.DeleteStep.CONFIRM) == {YesNo.YES, YesNo.NO}
 
