@@ -2,7 +2,9 @@
 
 Callback data is versioned by its prefix (`a1` answer, `n1` Back / Start over, `k1` check-in
 soreness, `s1` were-you-seen, `x1` exercise result,
-`h1` an exercise's how-to, `c1` a command such as `/hop`), so a future format can still read today's
+`h1` an exercise's how-to, `c1` a command such as `/hop`, `p1` start or stop the balance
+programme, `b1` a programme session's result, `q1` a question from the plan), so a future format
+can still read today's
 buttons. Question buttons carry the conversation version they were shown at, so a button from an
 older question is recognised as stale. Every value is checked against Telegram's 64-byte limit
 when it is made: python-telegram-bot does not check it, and Telegram would reject the message.
@@ -28,7 +30,12 @@ _PREFIX = {
     ButtonAction.EXERCISE: "x1",
     ButtonAction.HOWTO: "h1",
     ButtonAction.COMMAND: "c1",
+    ButtonAction.PROGRAMME: "p1",
+    ButtonAction.PROGRAMME_SESSION: "b1",
+    ButtonAction.QUESTION: "q1",
 }
+# Buttons that carry only their value.
+_VALUE_ONLY = frozenset({"h1", "c1", "p1", "q1"})
 
 
 def encode_button(button: Button, version: int) -> str:
@@ -40,7 +47,7 @@ def encode_button(button: Button, version: int) -> str:
         data = f"a1:{version}:{button.step}:{button.value}"
     elif prefix == "n1":
         data = f"n1:{version}:{button.action}"
-    elif prefix in ("h1", "c1"):
+    elif prefix in _VALUE_ONLY:
         data = f"{prefix}:{button.value}"
     else:
         data = f"{prefix}:{button.step}:{button.value}"
@@ -70,6 +77,12 @@ def decode_callback(data: str | None) -> Event | None:
                 return event_for_button(Button("", ButtonAction.HOWTO, "", exercise_id), 0)
             case ["c1", name]:
                 return event_for_button(Button("", ButtonAction.COMMAND, "", name), 0)
+            case ["p1", choice]:
+                return event_for_button(Button("", ButtonAction.PROGRAMME, "", choice), 0)
+            case ["b1", day, value]:
+                return event_for_button(Button("", ButtonAction.PROGRAMME_SESSION, day, value), 0)
+            case ["q1", question]:
+                return event_for_button(Button("", ButtonAction.QUESTION, "", question), 0)
     except ValueError:
         return None
     return None

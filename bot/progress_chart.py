@@ -35,7 +35,8 @@ from bot.db.progress_store import (
     ProgressData,
     SorenessPoint,
 )
-from flows.types import Disposition, ExerciseResult, Phase, Trend
+from flows import prevention
+from flows.types import Disposition, ExerciseResult, Phase, ProgrammeStatus, Trend
 from flows.words import N_
 
 Gettext = Callable[[str], str]
@@ -137,6 +138,22 @@ def summary(data: ProgressData, *, now: datetime) -> dict[str, Any]:
         "current_phase": data.phase_changes[-1].phase if data.phase_changes else None,
         "last_disposition": data.assessments[-1].disposition if data.assessments else None,
         "days_tracked": (now - started).days if started is not None else None,
+        "programme": _programme_summary(data, now=now),
+    }
+
+
+def _programme_summary(data: ProgressData, *, now: datetime) -> dict[str, Any] | None:
+    """Sessions done out of those planned so far in the balance programme (None without one
+    that runs or ran to its end)."""
+    programme = data.programme
+    if programme is None or programme.status != ProgrammeStatus.ACTIVE:
+        return None
+    figures = prevention.adherence(programme, now.astimezone(_zone(data.zone)).date())
+    return {
+        "done": figures.done,
+        "planned": figures.planned,
+        "percent": figures.percent,
+        "published_percent": prevention.PUBLISHED_ADHERENCE_PERCENT,
     }
 
 

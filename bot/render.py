@@ -11,13 +11,13 @@ locale, built on first use and never changed after, so threads can render at onc
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import format_date, format_datetime, format_timedelta
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
@@ -77,6 +77,7 @@ def environment(locale: str = i18n.SOURCE_LOCALE) -> Environment:
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
     env.filters["localtime"] = partial(localtime, locale=locale)
     env.filters["ago"] = partial(ago, locale=locale)
+    env.filters["day"] = partial(day, locale=locale)
     env.filters["translate"] = partial(translate, translations.gettext)
     return env
 
@@ -98,6 +99,13 @@ def localtime(instant: datetime, zone: str | None, *, locale: str = i18n.SOURCE_
     else:
         text = format_datetime(local, "EEE d MMM, HH:mm", locale=locale)
     return text if zone else f"{text} UTC"
+
+
+def day(value: date, *, locale: str = i18n.SOURCE_LOCALE) -> str:
+    """A calendar day of the runner's own, e.g. "Wed 9 Dec"."""
+    if locale == i18n.SOURCE_LOCALE:
+        return f"{value:%a} {value.day} {value:%b}"
+    return format_date(value, "EEE d MMM", locale=locale)
 
 
 def ago(then: datetime, now: datetime, *, locale: str = i18n.SOURCE_LOCALE) -> str:

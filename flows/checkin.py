@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from flows import triage
+from flows import prevention, triage
 from flows.advice import outcome_replies
 from flows.checkin_rules import CheckIn, Episode, Verdict, decide_check_in
 from flows.effects import (
@@ -364,7 +364,7 @@ def finish_check_in(state: DialogState, profile: Profile, now: datetime) -> Outc
         ]
         return Outcome(
             state=done,
-            replies=(info("care/resolved.j2", **context), *plan_replies),
+            replies=(prevention.resolved_reply(profile, context), *plan_replies),
             effects=tuple(effects),
         )
     upcoming = next((due for kind, due in profile.upcoming if kind == FollowUpKind.CHECKIN), None)

@@ -14,16 +14,28 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from flows import checkin, follow_up_schedule, registry, runner_commands, soreness, triage
+from flows import (
+    checkin,
+    follow_up_schedule,
+    plan_questions,
+    prevention,
+    registry,
+    runner_commands,
+    soreness,
+    triage,
+)
 from flows.checkin_rules import UNANSWERED_LIMIT
 from flows.commands import BY_NAME
 from flows.effects import Outcome
 from flows.events import (
     AnswerSeenCheck,
+    AskPlanQuestion,
     ChooseAnswer,
+    ChooseProgramme,
     Command,
     Event,
     LogExercise,
+    LogProgrammeSession,
     Navigate,
     Resume,
     ShowExercise,
@@ -209,6 +221,12 @@ def _dispatch(
             return _command(state, event, profile, now=now)
         case ShowExercise(exercise_id=exercise_id):
             return show_exercise(exercise_id, profile)
+        case ChooseProgramme(choice=choice):
+            return prevention.choose(profile, choice, now=now)
+        case LogProgrammeSession(local_date=day, result=result):
+            return prevention.log_session(profile, day=day, result=result, now=now)
+        case AskPlanQuestion(question=question):
+            return plan_questions.answer(profile, question, now=now)
     raise TypeError(f"unknown event {event!r}")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
+from flows import prevention
 from flows.checkin_rules import UNANSWERED_LIMIT
 from flows.effects import ScheduleMessage
 from flows.exercise_plan import todays_session
@@ -70,6 +71,9 @@ DROP_CHECK_IN_LATE = "too late: the next check-in covers it"
 
 
 DROP_CHECK_IN_SUPERSEDED = "the next check-in comes before its daytime does"
+
+
+DROP_PROGRAMME_OVER = "the balance programme it belongs to was stopped or replaced"
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +176,8 @@ def compose_due(
         return Due(drop_reason=DROP_FOLLOW_UPS_STOPPED)
     if kind == FollowUpKind.REMINDER:
         return _compose_reminder(payload, due_at=due_at, profile=profile, now=now)
+    if kind == FollowUpKind.PROGRAMME:
+        return _compose_programme(payload, due_at=due_at, profile=profile, now=now)
     if not _belongs_to_episode(profile, payload):
         return Due(drop_reason=DROP_EPISODE_OVER)
     episode = profile.episode
@@ -205,6 +211,37 @@ def _compose_reminder(payload: dict, *, due_at: datetime, profile: Profile, now:
     if day < today:
         return Due(drop_reason=DROP_REMINDER_STALE, follow_ups=(follow,))
     return Due(replies=reminder_reply(profile, day, now=now), follow_ups=(follow,))
+
+
+def _compose_programme(payload: dict, *, due_at: datetime, profile: Profile, now: datetime) -> Due:
+    """A balance programme session day (today's session with its result buttons), or the
+    closing message once the eight weeks are over."""
+    programme = profile.programme
+    if (
+        programme is None
+        or programme.status != prevention.ProgrammeStatus.ACTIVE
+        or payload.get("programme") != prevention.programme_key(programme)
+    ):
+        return Due(drop_reason=DROP_PROGRAMME_OVER)
+    zone = profile.zone
+    if zone is None or profile.reminders_paused or payload.get("time") != profile.reminder_time:
+        # Whatever turned reminders off or changed their time also cancelled or replaced them.
+        return Due(drop_reason=DROP_REMINDER_OFF)
+    today = local_date_of(now, zone)
+    if payload.get("end"):
+        return Due(replies=(prevention.finished_reply(programme, today),))
+    follow = prevention.next_programme_reminder(profile, after=due_at)
+    assert follow is not None  # after a session day, at least the closing message is to come
+    # After downtime the chain picks up today, skipping the session days that are over.
+    while not follow.payload["end"] and local_date_of(follow.due_at, zone) < today:
+        following = prevention.next_programme_reminder(profile, after=follow.due_at)
+        assert following is not None  # the settings it depends on did not change meanwhile
+        follow = following
+    day = local_date_of(due_at, zone)
+    if day < today:
+        return Due(drop_reason=DROP_REMINDER_STALE, follow_ups=(follow,))
+    replies = (info("prevention/reminder.j2"), prevention.session_reply(programme, day))
+    return Due(replies=replies, follow_ups=(follow,))
 
 
 def _compose_check_in(

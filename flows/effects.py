@@ -118,6 +118,31 @@ class RecordPlanEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class StartProgramme:
+    """The runner opted in to the balance programme after recovery; session 1 is `first_day`
+    (their local date). Any earlier programme of theirs is stopped."""
+
+    at: datetime
+    first_day: date
+
+
+@dataclass(frozen=True, slots=True)
+class StopProgramme:
+    """The runner stopped their active balance programme."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RecordProgrammeSession:
+    """A balance programme session's result for one local day (a second answer replaces it)."""
+
+    local_date: date
+    result: ExerciseResult
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class DeleteEverything:
     """Erase every row of the runner (after they confirmed /delete)."""
 
@@ -134,6 +159,9 @@ Effect = (
     | RecordExercise
     | ChangeSettings
     | ChangeEpisode
+    | StartProgramme
+    | StopProgramme
+    | RecordProgrammeSession
 )
 
 

@@ -18,6 +18,8 @@ from flows.types import (
     Button,
     ButtonAction,
     ExerciseResult,
+    PlanQuestion,
+    ProgrammeChoice,
     SeenAnswer,
 )
 
@@ -90,6 +92,28 @@ class ShowExercise:
 
 
 @dataclass(frozen=True, slots=True)
+class ChooseProgramme:
+    """Start or stop the balance programme after recovery."""
+
+    choice: ProgrammeChoice
+
+
+@dataclass(frozen=True, slots=True)
+class LogProgrammeSession:
+    """Done / Skipped / Too sore on a balance programme session for `local_date`."""
+
+    local_date: date
+    result: ExerciseResult
+
+
+@dataclass(frozen=True, slots=True)
+class AskPlanQuestion:
+    """One of the runner's questions, asked with a button under /plan."""
+
+    question: PlanQuestion
+
+
+@dataclass(frozen=True, slots=True)
 class Command:
     """A command from the command table (`flows.commands`), with what was typed after it."""
 
@@ -102,6 +126,9 @@ Event = (
     | StartCheckIn
     | AnswerSeenCheck
     | LogExercise
+    | ChooseProgramme
+    | LogProgrammeSession
+    | AskPlanQuestion
     | Command
     | Resume
     | ChooseAnswer
@@ -135,6 +162,13 @@ def event_for_button(button: Button, version: int) -> Event | None:
             case ButtonAction.EXERCISE if button.value in EXERCISE_RESULTS:
                 day = _button_date(button.step)
                 return LogExercise(local_date=day, result=EXERCISE_RESULTS[button.value])
+            case ButtonAction.PROGRAMME if button.value in tuple(ProgrammeChoice):
+                return ChooseProgramme(choice=ProgrammeChoice(button.value))
+            case ButtonAction.PROGRAMME_SESSION if button.value in EXERCISE_RESULTS:
+                day = _button_date(button.step)
+                return LogProgrammeSession(local_date=day, result=EXERCISE_RESULTS[button.value])
+            case ButtonAction.QUESTION if button.value in tuple(PlanQuestion):
+                return AskPlanQuestion(question=PlanQuestion(button.value))
     except ValueError:
         return None
     return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from flows import triage
+from flows import plan_questions, prevention, triage
 from flows.checks import CHECK_SPACING, Hold, next_check, step_up_holds, timing_holds
 from flows.effects import ChangeEpisode, Effect, Outcome, RecordPlanEvent
 from flows.exercise_library import exercise_by_id, exercises
@@ -135,7 +135,7 @@ HOP_COMMAND = "hop"
 RUN_COMMAND = "whenrun"
 
 
-def question_buttons() -> tuple[Button, ...]:
+def hop_run_buttons() -> tuple[Button, ...]:
     """One row: whether hopping, and running, are open yet (`flows.hop_run`)."""
     return (
         Button(HOP_LABEL, ButtonAction.COMMAND, "", HOP_COMMAND),
@@ -149,8 +149,19 @@ def show_plan(profile: Profile, *, now: datetime) -> Outcome:
         return no_plan()
     session = todays_session(profile, now=now)
     ids = [item.exercise.id for item in session.context["session"].items]
-    buttons = (*howto_buttons(ids), question_buttons())
-    return Outcome(replies=(replace(session, buttons=buttons),))
+    # The runner's questions under today's session: whether hopping and running are open, then
+    # cross-training, painkillers, brace and racing; and the balance programme after recovery.
+    questions = info("plan/questions.j2")
+    return Outcome(
+        replies=(
+            replace(session, buttons=howto_buttons(ids)),
+            *prevention.plan_replies(profile, now=now),
+            replace(
+                questions,
+                buttons=(hop_run_buttons(), *plan_questions.question_buttons()),
+            ),
+        )
+    )
 
 
 def browse_exercises() -> Outcome:

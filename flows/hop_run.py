@@ -3,7 +3,7 @@
 Each answer gives the verdict first, then what is missing with the numbers so far (heel raises
 18 of 20, the check waiting for its morning, the hour the next check opens), and a button for
 today's self-test when one is due. `/plan` offers both questions as buttons
-(`flows.exercise_plan.question_buttons`); `/hop` and `/whenrun` ask them by name.
+(`flows.exercise_plan.hop_run_buttons`); `/hop` and `/whenrun` ask them by name.
 """
 
 from __future__ import annotations

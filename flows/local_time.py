@@ -13,6 +13,7 @@ here.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -31,6 +32,8 @@ class FollowUpKind(StrEnum):
     # (`flows.due_messages`); the kind stays so that cancelling follow-ups still covers any
     # message scheduled under it.
     SAFETY_NET = "safety_net"
+    # A session day of the balance programme after recovery, or its closing message.
+    PROGRAMME = "programme"
 
 
 # A check-in asks how the ankle is compared with last time; closer than this to the previous
@@ -127,6 +130,25 @@ def next_local_occurrence(*, after: datetime, local_time: time, zone: str) -> da
         if instant is not None and instant > after:
             return instant
     raise RuntimeError(f"no occurrence of {local_time} in {zone} after {after}")
+
+
+def next_local_occurrence_on(
+    *, after: datetime, local_time: time, zone: str, days: Collection[date]
+) -> datetime | None:
+    """The first instant strictly after `after` at which the clock in `zone` shows
+    `local_time` on one of `days` (local dates), in UTC; None when no day of them is left.
+
+    Each day is computed from the local calendar, so a session day keeps its wall-clock time
+    across a change of the clocks (never "the last one plus 24 h")."""
+    after = as_utc(after, "after")
+    _check_local_time(local_time)
+    tz = zone_info(zone)
+    first = after.astimezone(tz).date()
+    for day in sorted(d for d in days if d >= first):
+        instant = _local_instant(day, local_time, tz)
+        if instant is not None and instant > after:
+            return instant
+    return None
 
 
 def _previous_local_occurrence(*, before: datetime, local_time: time, zone: str) -> datetime:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flows.types import CarePath, Disposition
@@ -54,6 +54,17 @@ class EpisodeView:
 
 
 @dataclass(frozen=True, slots=True)
+class ProgrammeView:
+    """The runner's latest balance programme after recovery (`flows.prevention`)."""
+
+    started_at: datetime
+    first_day: date  # the runner's local date of session 1
+    status: str  # a `flows.prevention.ProgrammeStatus` value
+    # The days logged so far, oldest first, each with an `ExerciseResult` value.
+    sessions: tuple[tuple[date, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     """A snapshot of the runner, loaded by the adapter before the event is applied."""
 
@@ -75,3 +86,4 @@ class Profile:
     sent_check_ins: frozenset[int] = frozenset()
     sent_seen_checks: frozenset[int] = frozenset()
     plan_events: tuple[PlanEventView, ...] = ()
+    programme: ProgrammeView | None = None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from flows import prevention
 from flows.effects import CancelMessages, ChangeSettings, Effect, Outcome
 from flows.flow import Flow, Route, question_reply
 from flows.follow_up_schedule import next_reminder
@@ -69,16 +70,21 @@ def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
     updated = replace(profile, zone=zone, reminder_time=reminder_time, reminders_paused=False)
     effects: list[Effect] = [
         ChangeSettings({"zone": zone, "reminder_time": reminder_time, "reminders_paused": False}),
-        CancelMessages((FollowUpKind.REMINDER,)),
+        CancelMessages((FollowUpKind.REMINDER, FollowUpKind.PROGRAMME)),
     ]
     follow = next_reminder(updated, after=now)
     if follow is not None:
         effects.append(follow)
+    # The balance programme's session days move to the new time (or stop) too.
+    session = prevention.next_programme_reminder(updated, after=now)
+    if session is not None:
+        effects.append(session)
     context = {
         "zone": zone,
         "reminder_time": reminder_time,
         "next_at": follow.due_at if follow else None,
         "has_plan": follow is not None,
+        "programme_next_at": session.due_at if session and not session.payload["end"] else None,
     }
     return Outcome(
         state=state,

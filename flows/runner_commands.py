@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from flows import triage
+from flows import prevention, triage
 from flows.advice import OUTCOME_TEMPLATES, reason_items
 from flows.checkin import MESSAGE_KEY, SEEN_KEY, answerable
 from flows.checkin_rules import Verdict
@@ -112,7 +112,8 @@ def log_exercise(profile: Profile, *, day: date, result: ExerciseResult, now: da
 
 
 def show_status(profile: Profile, *, now: datetime) -> Outcome:
-    return Outcome(replies=(info("care/status.j2", profile=profile, now=now),))
+    programme = prevention.summary(profile, now=now)
+    return Outcome(replies=(info("care/status.j2", profile=profile, now=now, programme=programme),))
 
 
 def pause(profile: Profile) -> Outcome:
@@ -120,7 +121,7 @@ def pause(profile: Profile) -> Outcome:
         replies=(info("care/paused.j2"),),
         effects=(
             ChangeSettings({"reminders_paused": True}),
-            CancelMessages((FollowUpKind.REMINDER,)),
+            CancelMessages((FollowUpKind.REMINDER, FollowUpKind.PROGRAMME)),
         ),
     )
 
@@ -133,9 +134,14 @@ def resume(profile: Profile, *, now: datetime) -> Outcome:
     reminder = next_reminder(updated, after=now)
     if reminder is not None:
         effects.append(reminder)
+    session = prevention.next_programme_reminder(updated, after=now)
+    if session is not None:
+        effects.append(session)
     effects += restart_check_ins(updated, now=now)
     return Outcome(
-        replies=(info("care/resumed.j2", has_reminder=reminder is not None),),
+        replies=(
+            info("care/resumed.j2", has_reminder=reminder is not None or session is not None),
+        ),
         effects=tuple(effects),
     )
 

@@ -295,6 +295,31 @@ class RunEventKey(StrEnum):
     REASON = "reason"  # a `flows.progression.Reason` value
 
 
+class ProgrammeStatus(StrEnum):
+    """Whether a runner's balance programme after recovery runs (`flows.prevention`); stored
+    values, never change them. A programme whose last session day is over is finished, which
+    is judged on the date and not stored."""
+
+    ACTIVE = "active"
+    STOPPED = "stopped"
+
+
+class ProgrammeChoice(StrEnum):
+    """What a programme button asks for (carried in callback data)."""
+
+    START = "start"
+    STOP = "stop"
+
+
+class PlanQuestion(StrEnum):
+    """A runner's question answered from /plan (`flows.plan_questions`; in callback data)."""
+
+    CROSS_TRAINING = "xt"
+    PAINKILLERS = "pk"
+    BRACE = "br"
+    RACING = "race"
+
+
 class SeenAnswer(StrEnum):
     """A seen-check's answer, as its buttons carry it and its check-in record stores it."""
 
@@ -328,6 +353,12 @@ class ButtonAction(StrEnum):
     EXERCISE = "exercise"  # a reminder's result (`step`: the day, `value`: a result code)
     HOWTO = "howto"  # show one exercise (`value`: its id)
     COMMAND = "command"  # run a command of `flows.commands` (`value`: its name)
+    # Start or stop the balance programme after recovery (`value`: a `ProgrammeChoice`).
+    PROGRAMME = "programme"
+    # A programme session's result (`step`: the day, `value`: a result code).
+    PROGRAMME_SESSION = "prog_session"
+    # One of the runner's questions from the plan (`value`: a `PlanQuestion`).
+    QUESTION = "question"
 
 
 @dataclass(frozen=True, slots=True)

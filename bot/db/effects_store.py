@@ -2,8 +2,8 @@
 
 `apply_effects` is the one place the outcome of an event (or of a due follow-up) changes a
 runner's rows, inside the caller's transaction: record an assessment and open the episode it
-starts, record soreness, check-ins, exercise days and plan events, schedule or cancel
-follow-ups, change settings or the episode, or erase the runner altogether.
+starts, record soreness, check-ins, exercise days, plan events and the balance programme,
+schedule or cancel follow-ups, change settings or the episode, or erase the runner altogether.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.db import followup_store, privacy_store, schedule_store, store
+from bot.db import followup_store, privacy_store, programme_store, schedule_store, store
 from flows.effects import (
     CancelMessages,
     ChangeEpisode,
@@ -24,8 +24,11 @@ from flows.effects import (
     RecordCheckIn,
     RecordExercise,
     RecordPlanEvent,
+    RecordProgrammeSession,
     RecordSoreness,
     ScheduleMessage,
+    StartProgramme,
+    StopProgramme,
 )
 
 
@@ -120,6 +123,24 @@ def apply_effects(
                     at=effect.at,
                     kind=effect.kind,
                     data=dict(effect.data),
+                )
+            case StartProgramme():
+                programme_store.start_programme(
+                    session,
+                    runner_id=runner_id,
+                    episode_id=episode_id,
+                    first_day=effect.first_day,
+                    started_at=effect.at,
+                )
+            case StopProgramme():
+                programme_store.stop_programme(session, runner_id=runner_id, now=effect.at)
+            case RecordProgrammeSession():
+                programme_store.record_session(
+                    session,
+                    runner_id=runner_id,
+                    local_date=effect.local_date,
+                    result=effect.result.value,
+                    at=effect.at,
                 )
             case DeleteEverything():
                 # Write out what is pending first, then forget every loaded object: none of

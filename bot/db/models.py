@@ -55,6 +55,7 @@ from flows.types import (
     EpisodeStatus,
     ExerciseResult,
     Phase,
+    ProgrammeStatus,
     SorenessSource,
 )
 
@@ -396,6 +397,58 @@ class PlanEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_plan_events_runner_id_at", "runner_id", "at"),)
+
+
+class Programme(Base):
+    """A runner's balance programme after recovery (`flows.prevention`): opted in at
+    `started_at`, session 1 on the runner's local date `first_day`, running until its last
+    session day unless stopped (`ended_at`). At most one runs per runner."""
+
+    __tablename__ = "programmes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    runner_id: Mapped[int] = mapped_column(ForeignKey("runners.id", ondelete="CASCADE"), index=True)
+    # The resolved episode it follows.
+    episode_id: Mapped[int | None] = mapped_column(
+        ForeignKey("episodes.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(12), default=ProgrammeStatus.ACTIVE.value)
+    first_day: Mapped[date]
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_in(ProgrammeStatus)})", name="status"),
+        Index(
+            "uq_programmes_active_runner_id",
+            "runner_id",
+            unique=True,
+            postgresql_where=text(f"status = '{ProgrammeStatus.ACTIVE.value}'"),
+            sqlite_where=text(f"status = '{ProgrammeStatus.ACTIVE.value}'"),
+        ),
+    )
+
+
+class ProgrammeSession(Base):
+    """What the runner said about one session day of their programme; a second answer for the
+    same day replaces the first."""
+
+    __tablename__ = "programme_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    runner_id: Mapped[int] = mapped_column(ForeignKey("runners.id", ondelete="CASCADE"))
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
+    local_date: Mapped[date]
+    result: Mapped[str] = mapped_column(String(12))
+    at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint(f"result IN ({_in(ExerciseResult)})", name="result"),
+        UniqueConstraint(
+            "programme_id", "local_date", name="uq_programme_sessions_programme_id_local_date"
+        ),
+    )
 
 
 # --- the inbox and the outbox ---------------------------------------------------------------------

@@ -3,7 +3,8 @@
 `settings_profile` is the runner's settings alone, for the busy path of triage answers (no
 query); `load_profile` adds the current episode with the assessment that opened it and its
 check-ins, recent soreness, what is scheduled, which check-ins went unanswered and which
-follow-ups reached the runner (only those may be answered), and the plan's history.
+follow-ups reached the runner (only those may be answered), the plan's history and the
+balance programme after recovery.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.db import followup_store, schedule_store
+from bot.db import followup_store, programme_store, schedule_store
 from bot.db.chat_store import ChatRow
 from bot.db.models import (
     Assessment,
@@ -184,4 +185,5 @@ def load_profile(session: Session, *, runner: Runner | ChatRow) -> Profile:
         )
         if episode_row is not None
         else (),
+        programme=programme_store.latest_programme(session, runner_id=runner.id),
     )

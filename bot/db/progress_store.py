@@ -1,9 +1,9 @@
 """A runner's progress as the /progress chart shows it, read from the database in one place.
 
-`load_progress` gathers one runner's soreness scores, exercise days, plan phases and finished
-assessments into a frozen `ProgressData`, oldest first in each part; `bot.progress_chart` turns
-that into a summary and a picture without touching the database. The data types live here, the
-lower layer, so that both sides share them.
+`load_progress` gathers one runner's soreness scores, exercise days, plan phases, finished
+assessments and balance programme into a frozen `ProgressData`, oldest first in each part;
+`bot.progress_chart` turns that into a summary and a picture without touching the database. The
+data types live here, the lower layer, so that both sides share them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.db import programme_store
 from bot.db.models import Assessment, Episode, ExerciseLog, PlanEvent, Runner, SorenessReport
+from flows.profile import ProgrammeView
 from flows.types import PhaseEventKey, PlanEventKind
 
 # The kind of plan event that records a phase change (`flows.exercise_plan`).
@@ -63,6 +65,8 @@ class ProgressData:
     sessions: tuple[ExerciseDay, ...] = ()
     phase_changes: tuple[PhaseChange, ...] = ()
     assessments: tuple[AssessmentMark, ...] = ()
+    # The runner's newest balance programme after recovery, for its adherence (not drawn).
+    programme: ProgrammeView | None = None
 
 
 def load_progress(session: Session, *, runner_id: int) -> ProgressData:
@@ -95,6 +99,7 @@ def load_progress(session: Session, *, runner_id: int) -> ProgressData:
         sessions=tuple(ExerciseDay(*row) for row in sessions),
         phase_changes=_phase_changes(session, runner_id=runner_id),
         assessments=tuple(AssessmentMark(*row) for row in assessments),
+        programme=programme_store.latest_programme(session, runner_id=runner_id),
     )
 
 

@@ -271,6 +271,7 @@ def test_the_summary_counts_reports_sessions_and_says_where_things_stand():
         "last_disposition": "SEE_CLINICIAN",
         # The first thing recorded is the assessment, 10 minutes before START.
         "days_tracked": 9,
+        "programme": None,
     }
 
 
@@ -303,6 +304,7 @@ def test_one_report_has_no_trend_and_nothing_recorded_has_no_figures():
         "current_phase": None,
         "last_disposition": None,
         "days_tracked": None,
+        "programme": None,
     }
 
 
@@ -442,3 +444,24 @@ def test_a_runner_with_nothing_recorded_has_nothing_to_plot(db: Database):
     data = db.run_sync(load_progress, runner_id=runner_id)
     assert data == ProgressData(zone="UTC")
     assert not has_anything(data)
+
+
+def test_the_summary_gives_the_balance_programmes_adherence_in_the_runners_days():
+    from dataclasses import replace
+
+    from flows.profile import ProgrammeView
+
+    programme = ProgrammeView(
+        started_at=datetime(2026, 3, 16, 17, tzinfo=UTC),
+        first_day=date(2026, 3, 16),
+        status="active",
+        sessions=((date(2026, 3, 16), "done"), (date(2026, 3, 18), "skipped")),
+    )
+    data = ProgressData(zone="Pacific/Auckland", programme=programme)
+    # 23:30 UTC on the 19th is already Friday the 20th, a session day, in Auckland: not
+    # counted until it is logged or over.
+    figures = summary(data, now=datetime(2026, 3, 19, 23, 30, tzinfo=UTC))["programme"]
+    assert (figures["done"], figures["planned"], figures["percent"]) == (1, 2, 50)
+    assert figures["published_percent"] == 73
+    stopped = ProgressData(zone="UTC", programme=replace(programme, status="stopped"))
+    assert summary(stopped, now=datetime(2026, 3, 19, tzinfo=UTC))["programme"] is None

@@ -233,6 +233,8 @@ def one_off_replies() -> list[Reply]:
 def follow_up_replies() -> list[Reply]:
     """Every follow-up message, through the flows, for a runner in a home-care episode."""
     from tests.flows.test_follow_ups import PROFILE, checkin_through, setup_through
+    from tests.flows.test_plan_questions import question_replies
+    from tests.flows.test_prevention import prevention_replies
 
     profile = PROFILE
     replies: list[Reply] = []
@@ -295,6 +297,8 @@ def follow_up_replies() -> list[Reply]:
     start = advance(None, Command("new"), now=NOW)
     replies += advance(start.state, StartCheckIn(5, 3), now=NOW, profile=profile).replies
     replies += plan_replies(profile)
+    replies += prevention_replies()
+    replies += question_replies()
     replies += advance(
         None,
         StartCheckIn(5, 3),

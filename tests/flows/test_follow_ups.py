@@ -438,7 +438,7 @@ def test_finishing_set_up_stores_settings_and_schedules_the_next_reminder() -> N
 def test_pause_resume_and_stop() -> None:
     paused = advance(None, Command("pause"), now=NOW, profile=PROFILE)
     assert of(ChangeSettings, paused.effects)[0].changes == {"reminders_paused": True}
-    assert of(CancelMessages, paused.effects)[0].kinds == ("reminder",)
+    assert of(CancelMessages, paused.effects)[0].kinds == ("reminder", "programme")
     resumed = advance(
         None, Command("resume"), now=NOW, profile=replace(PROFILE, reminders_paused=True)
     )

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db import chat_store, followup_store, schedule_store, store
+from bot.db import chat_store, followup_store, programme_store, schedule_store, store
 from bot.db.database import Database
 from bot.db.followup_store import UNSET
 from bot.db.migrate import alembic_config, upgrade_to_head
@@ -686,6 +686,20 @@ def seed_everything(db: Database, runner_id: int, *, chat_id: int) -> None:
         at=NOW,
         kind="phase",
         data={"from": 1, "to": 2},
+    )
+    db.run_sync(
+        programme_store.start_programme,
+        runner_id=runner_id,
+        episode_id=opened.id,
+        first_day=NOW.date(),
+        started_at=NOW,
+    )
+    db.run_sync(
+        programme_store.record_session,
+        runner_id=runner_id,
+        local_date=NOW.date(),
+        result=ExerciseResult.DONE.value,
+        at=NOW,
     )
 
 

@@ -32,6 +32,7 @@ from flows.types import (
     ExerciseResult,
     Location,
     PlanEventKind,
+    ProgrammeStatus,
     SorenessSource,
     Trend,
 )
@@ -46,6 +47,8 @@ ENUM_CHECKS: dict[tuple[str, str], type[StrEnum]] = {
     ("scheduled_messages", "state"): MessageState,
     ("inbox_updates", "state"): InboxState,
     ("outbox_messages", "state"): OutboxState,
+    ("programmes", "status"): ProgrammeStatus,
+    ("programme_sessions", "result"): ExerciseResult,
 }
 _IN = re.compile(r"^(\w+) IN \((.*)\)$")
 _BETWEEN = re.compile(r"^(\w+) BETWEEN (\d+) AND (\d+)$")
@@ -100,6 +103,7 @@ def test_partial_indexes_name_the_enums_values():
             ", ".join(f"'{state.value}'" for state in UNFINISHED_STATES)
         ),
         "uq_episodes_active_runner_id": f"status = '{EpisodeStatus.ACTIVE.value}'",
+        "uq_programmes_active_runner_id": f"status = '{ProgrammeStatus.ACTIVE.value}'",
     }
     assert set(UNFINISHED_STATES) <= set(MessageState)
     assert set(OUTBOX_UNFINISHED) <= set(OutboxState)

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from bot.db import chat_store, followup_store, schedule_store, store
+from bot.db import chat_store, followup_store, programme_store, schedule_store, store
 from bot.db.database import Database
 from bot.db.engine import normalize_url
 from bot.db.models import Base, Runner, ScheduledMessage
@@ -167,6 +167,16 @@ def seed_runner(db: Database, *, chat_id: int) -> int:
                 pain_during=2,
                 morning_worse=False,
             )
+        programme_store.start_programme(
+            session,
+            runner_id=runner_id,
+            episode_id=episode.id,
+            first_day=date(2026, 11, 23),
+            started_at=NOW + 2 * DAY,
+        )
+        programme_store.record_session(
+            session, runner_id=runner_id, local_date=date(2026, 11, 23), result="done", at=NOW
+        )
         return runner_id
 
     return db.run_sync(seed)
