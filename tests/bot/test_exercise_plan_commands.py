@@ -24,14 +24,20 @@ async def test_plan_shows_todays_session_with_a_how_to_button_per_exercise(url: 
         (none_yet,) = await h.say("/plan", 1)
         assert "no exercise plan yet" in none_yet["text"]
         await home_care(h, 1)
-        (plan,) = await h.say("/plan", 1)
+        plan, questions = await h.say("/plan", 1, expect=2)
         assert plan["text"].startswith("Today's exercises")
-        *howtos, questions = button_labels(plan)
-        labels = [row[0] for row in howtos]
+        labels = [row[0] for row in button_labels(plan)]
         assert labels and all(label.startswith("How to: ") for label in labels)
-        assert questions == ["Can I hop?", "When can I run?"]
         (howto,) = await h.tap(labels[0], 1)
         assert "How to" in howto["text"] and "Stop if:" in howto["text"]
+        # The runner's questions, each a button under the plan.
+        assert button_labels(questions) == [
+            ["Can I hop?", "When can I run?"],
+            ["Cross-training", "Painkillers"],
+            ["Brace or tape", "Back to racing"],
+        ]
+        (painkillers,) = await h.tap("Painkillers", 1)
+        assert "paracetamol" in painkillers["text"] and "pharmacist" in painkillers["text"]
         (hop,) = await h.tap("Can I hop?", 1)
         assert hop["text"].startswith("Not yet: hops are held back"), hop["text"]
         assert "the injury is under 72 hours old" in hop["text"]
