@@ -259,14 +259,16 @@ def test_the_hop_test_counts_at_2_of_10_but_not_3() -> None:
 
 def test_plan_offers_the_hop_and_run_questions_as_buttons() -> None:
     outcome = advance(None, Command("plan"), now=NOW + DAY, profile=PROFILE)
-    last_row = outcome.replies[0].buttons[-1]
-    assert [(b.label, b.value) for b in last_row] == [
+    questions = outcome.replies[-1]
+    assert questions.template == "plan/questions.j2"
+    first_row = questions.buttons[0]
+    assert [(b.label, b.value) for b in first_row] == [
         ("Can I hop?", "hop"),
         ("When can I run?", "whenrun"),
     ]
     from flows.events import event_for_button
 
-    for button in last_row:
+    for button in first_row:
         event = event_for_button(button, 0)
         reply = advance(None, event, now=NOW + DAY, profile=PROFILE).replies[0]
         assert reply.template in ("plan/can_hop.j2", "plan/when_run.j2")
