@@ -2,15 +2,20 @@
 
 The disposition message always comes first and opens with the disposition in plain words; it
 lists every reason with the rule behind it, what to do now, and the signs that would change the
-advice. Home care adds the first-days care and a first exercise session chosen by location,
-phase and pain; seeing a clinician adds the care to follow while waiting. Long advice is split
-into several messages so that each stays well inside Telegram's 4096-character limit.
+advice. Home care adds the first-days care of the runner's care path (`flows.care_paths`) and a
+first exercise session chosen by path, location, starting phase and pain; seeing a clinician
+adds the path's care to follow while waiting. Long advice is split into several messages so
+that each stays well inside Telegram's 4096-character limit.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from flows.care_paths import PathChoice, choose_path, plan_start
+from flows.path_plans import plan_for
 from flows.rules import S1_LATE_WHY, WORDING, Answers, Decision
-from flows.sessions import build_session, initial_phase
+from flows.sessions import build_session
 from flows.types import WITHIN_10_DAYS, Disposition, Location, Onset, Reply, WeightBearing
 
 OUTCOME_TEMPLATES = {
@@ -41,25 +46,15 @@ def outside_sprain_healing(answers: Answers) -> bool:
     )
 
 
-def first_session_reply(answers: Answers, decision: Decision) -> Reply:
-    """Today's exercise session for a new home-care plan."""
+def first_session_reply(answers: Answers, decision: Decision, choice: PathChoice) -> Reply:
+    """Today's exercise session for a new home-care plan, in the phase its path starts at."""
     assert answers.location is not None and answers.pain is not None
-    assert answers.onset is not None and answers.started is not None
-    assert answers.weight_bearing is not None and answers.swelling is not None
-    gate_open = decision.plyometric_gate_open
-    phase = initial_phase(
-        onset=answers.onset,
-        started=answers.started,
-        pain_now=answers.pain,
-        weight_bearing=answers.weight_bearing,
-        swelling=answers.swelling,
-        gate_open=gate_open,
-    )
     session = build_session(
+        path=choice.path,
         location=answers.location,
-        phase=phase,
+        phase=plan_start(answers, choice.path),
         pain_now=answers.pain,
-        gate_open=gate_open,
+        gate_open=decision.plyometric_gate_open,
         outside_sprain_healing=outside_sprain_healing(answers),
     )
     return Reply(
@@ -72,23 +67,44 @@ def first_session_reply(answers: Answers, decision: Decision) -> Reply:
     )
 
 
-def outcome_replies(answers: Answers, decision: Decision) -> tuple[Reply, ...]:
-    """The messages that close an assessment, most important first."""
-    context = {
+def first_days_reply(
+    answers: Answers, choice: PathChoice, context: dict[str, object], *, waiting: bool
+) -> Reply:
+    """The care for the first days on this path (while waiting to be seen, when `waiting`)."""
+    return Reply(
+        "triage/first_days_care.j2",
+        {
+            **context,
+            "first_days": plan_for(choice.path).first_days.value,
+            "started": answers.started.value if answers.started else "",
+            "waiting_to_be_seen": waiting,
+        },
+    )
+
+
+def outcome_context(answers: Answers, decision: Decision, choice: PathChoice) -> dict[str, Any]:
+    """What the outcome templates are rendered with (a first outcome or its repeat)."""
+    return {
         "answers": answers,
         "reasons": reason_items(answers, decision),
         "codes": set(decision.reasons),
         "rules_version": decision.rules_version,
         "see_within": decision.see_within.value if decision.see_within else "",
+        "path": choice.path.value,
+        "fallback": choice.fallback,
     }
+
+
+def outcome_replies(answers: Answers, decision: Decision) -> tuple[Reply, ...]:
+    """The messages that close an assessment, most important first."""
+    choice = choose_path(answers)
+    context = outcome_context(answers, decision, choice)
     emergency = decision.disposition is Disposition.EMERGENCY
     first = Reply(OUTCOME_TEMPLATES[decision.disposition], context, urgent=emergency)
     if emergency:
         return (first,)
-    first_days = Reply(
-        "triage/first_days_care.j2",
-        {**context, "waiting_to_be_seen": decision.disposition is Disposition.SEE_CLINICIAN},
-    )
-    if decision.disposition is Disposition.SEE_CLINICIAN:
+    waiting = decision.disposition is Disposition.SEE_CLINICIAN
+    first_days = first_days_reply(answers, choice, context, waiting=waiting)
+    if waiting:
         return (first, first_days)
-    return (first, first_days, first_session_reply(answers, decision))
+    return (first, first_days, first_session_reply(answers, decision, choice))

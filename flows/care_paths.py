@@ -4,7 +4,8 @@ The disposition says how urgently to be seen; the care path says what kind of pr
 answers describe, and so which first-days advice, exercises, starting phase and return-to-run
 rules fit (docs/clinical-basis.md, "Care paths"). It is chosen once, from the triage answers,
 and stored with the assessment and its episode. Where the answers cannot tell two paths apart
-the safer one is chosen and `fallback` says so, so the runner can be told.
+the safer one is chosen and `fallback` says so, so the runner can be told. What each path's
+plan holds is `flows.path_plans`; `plan_start` is the phase a new plan of a path starts in.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flows.rules import Answers, flagged
+from flows.sessions import starting_phase
 from flows.types import (
     TENDON_PATHS,
     AchillesSite,
     CarePath,
     Location,
     Onset,
+    Phase,
     Started,
 )
 
@@ -83,3 +86,20 @@ def choose_path(a: Answers) -> PathChoice:
 
 def is_tendon(path: CarePath) -> bool:
     return path in TENDON_PATHS
+
+
+def plan_start(a: Answers, path: CarePath) -> Phase:
+    """The phase a new plan on this path starts in, from the assessment's answers.
+
+    An answer it needs may be missing only when the questions ended early (an emergency,
+    which has no plan); the plan then starts at the gentlest phase.
+    """
+    if a.started is None or a.pain is None or a.weight_bearing is None or a.swelling is None:
+        return Phase.MOBILITY
+    return starting_phase(
+        path,
+        started=a.started,
+        pain_now=a.pain,
+        weight_bearing=a.weight_bearing,
+        swelling=a.swelling,
+    )

@@ -5,7 +5,8 @@ lives in the data file, one `[[exercise]]` table each, in the order the session 
 them (`flows.sessions`). `parse_exercises` turns the TOML text into frozen `Exercise` values and
 refuses anything a session or a Telegram button could trip over later: a missing phase, dose,
 how-to or stop rule, an unknown key, phase or location, a duplicate or over-long id, a
-`replaces` naming no exercise, a phase with no exercise. `exercises()` reads the shipped file
+`replaces` naming no exercise, a phase with no exercise, a prevention exercise without its three
+difficulty levels. `exercises()` reads the shipped file
 once, on first use; the bot calls it at start-up so a broken file stops it with one line.
 """
 
@@ -49,12 +50,16 @@ LOCATION_NAMES: Mapping[str, Location] = {location.value: location for location 
 
 _REQUIRED_TEXT = ("name", "purpose", "dose", "feel", "stop_if")
 _OPTIONAL_TEXT = ("replaces", "variant_note", "source")
-_FLAGS = ("plyometric", "balance", "skip_while_outside_sprain_healing")
+_FLAGS = ("plyometric", "balance", "skip_while_outside_sprain_healing", "path_only", "prevention")
 _LOCATION_SETS = ("leads_for", "only_for")
 _KEYS = frozenset(
-    {"id", "phase", "how_to", "location_notes", *_REQUIRED_TEXT, *_OPTIONAL_TEXT, *_FLAGS}
+    {"id", "phase", "how_to", "location_notes", "levels", *_REQUIRED_TEXT, *_OPTIONAL_TEXT}
+    | set(_FLAGS)
     | set(_LOCATION_SETS)
 )
+# A prevention exercise has exactly these many difficulty levels (even floor or hand support,
+# then a raised surface or eyes closed, then a balance board or cushion; Hupperets 2009).
+PREVENTION_LEVELS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +70,10 @@ class Exercise:
     `leads_for` lists the locations whose plan puts this exercise first; `only_for`, when not
     empty, restricts the exercise to those locations; `replaces` names an exercise this one
     supersedes once its phase is reached; `variant_note` is always shown with the exercise and
-    `location_notes` only for the matching location.
+    `location_notes` only for the matching location. A `path_only` exercise belongs to the care
+    paths that name it (`flows.path_plans`) and is never picked as filler; a `prevention`
+    exercise is one of the after-recovery programme, with its difficulty `levels`, and is also
+    left to the paths and the programme that name it.
     """
 
     id: str
@@ -85,6 +93,14 @@ class Exercise:
     location_notes: tuple[tuple[Location, str], ...] = ()
     skip_while_outside_sprain_healing: bool = False
     source: str = DEFAULT_SOURCE
+    path_only: bool = False
+    prevention: bool = False
+    levels: tuple[str, ...] = ()
+
+    @property
+    def named_only(self) -> bool:
+        """Only in a session whose care path names it, never as filler."""
+        return self.path_only or self.prevention
 
     def note_for(self, location: Location) -> str:
         """The variant note and any note for this location, joined, or "" when none applies."""
@@ -200,6 +216,15 @@ def _exercise(table: dict[str, Any], index: int, source: str) -> Exercise:
             raise fail("location_notes", "every note needs a non-empty text")
         location_notes.append((location(note.get("where"), "location_notes"), note["text"]))
 
+    levels = table.get("levels", [])
+    if not isinstance(levels, list) or not all(
+        isinstance(level, str) and level.strip() for level in levels
+    ):
+        raise fail("levels", "must be a list of non-empty strings")
+    prevention = flag("prevention")
+    if len(levels) != (PREVENTION_LEVELS if prevention else 0):
+        raise fail("levels", f"a prevention exercise has exactly {PREVENTION_LEVELS}, others none")
+
     plyometric = flag("plyometric")
     # Only hops may be plyometric and every hop must say so: the session builder keeps
     # plyometric drills out of the filler and phase-4 work out of everything but the hop slots,
@@ -225,6 +250,9 @@ def _exercise(table: dict[str, Any], index: int, source: str) -> Exercise:
         location_notes=tuple(location_notes),
         skip_while_outside_sprain_healing=flag("skip_while_outside_sprain_healing"),
         source=text("source", required=False) or DEFAULT_SOURCE,
+        path_only=flag("path_only"),
+        prevention=prevention,
+        levels=tuple(levels),
     )
 
 

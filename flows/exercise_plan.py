@@ -85,6 +85,7 @@ def todays_session(profile: Profile, *, now: datetime) -> Reply:
     blockers = gate_blockers(profile, now=now)
     pain = answers.pain if answers.pain is not None else episode.pain_at_assessment
     session = build_session(
+        path=episode.care_path,
         location=Location(episode.location),
         phase=Phase(episode.phase),
         pain_now=pain,

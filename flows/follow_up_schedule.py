@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, time
 
+from flows.care_paths import plan_start
 from flows.effects import (
     CancelMessages,
     ChangeSettings,
@@ -32,7 +33,7 @@ from flows.local_time import (
 )
 from flows.profile import EpisodeView, Profile
 from flows.rules import Answers
-from flows.types import Disposition, EpisodeStatus, Location, Phase, SorenessSource
+from flows.types import Disposition, EpisodeStatus, Location, SorenessSource
 
 FOLLOW_UP_KINDS = (FollowUpKind.CHECKIN, FollowUpKind.SEEN_CHECK, FollowUpKind.SAFETY_NET)
 
@@ -114,6 +115,8 @@ def after_assessment(
     recorded, follow-ups scheduled."""
     disposition = assessment.decision.disposition
     at = assessment.completed_at
+    # The plan starts where its first session did (flows.advice), so the two agree.
+    phase = plan_start(answers, assessment.path.path)
     effects: list[Effect] = [
         # An emergency can end the questions before the pain score; 0 stands for "not asked"
         # (the pain at assessment only matters for S5, which applies to home care).
@@ -123,6 +126,7 @@ def after_assessment(
             pain_at_assessment=answers.pain or 0,
             assessed_at=at,
             care_path=assessment.path.path,
+            phase=phase,
         ),
         CancelMessages(FOLLOW_UP_KINDS),
     ]
@@ -140,7 +144,7 @@ def after_assessment(
         location=answers.location or Location.ALL_OVER,
         care_path=assessment.path.path,
         pain_at_assessment=answers.pain or 0,
-        phase=Phase.MOBILITY,
+        phase=phase,
         status=EpisodeStatus.ACTIVE,
         answers=dict(assessment.answers),
     )

@@ -8,7 +8,8 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from flows import prevention, triage
-from flows.advice import OUTCOME_TEMPLATES, reason_items
+from flows.advice import OUTCOME_TEMPLATES, outcome_context
+from flows.care_paths import PathChoice
 from flows.checkin import MESSAGE_KEY, SEEN_KEY, answerable
 from flows.checkin_rules import Verdict
 from flows.effects import (
@@ -63,18 +64,17 @@ def answer_seen_check(profile: Profile, *, message_id: int, seen: bool, now: dat
             effects=(record, ChangeEpisode({"status": EpisodeStatus.CLOSED})),
         )
     # Not seen yet: repeat the advice once, with the reasons it was given for.
+    answers = triage.answers_of(episode.answers)
+    decision = Decision(
+        episode.disposition,
+        episode.reasons,
+        (),
+        rules_version="",
+        see_within=see_within(episode.reasons),
+    )
     repeat = Reply(
         OUTCOME_TEMPLATES[episode.disposition],
-        {
-            "answers": triage.answers_of(episode.answers),
-            "reasons": reason_items(
-                triage.answers_of(episode.answers),
-                Decision(episode.disposition, episode.reasons, ()),
-            ),
-            "codes": set(episode.reasons),
-            "rules_version": "",
-            "see_within": see_within(episode.reasons).value,
-        },
+        outcome_context(answers, decision, PathChoice(episode.care_path)),
     )
     return Outcome(replies=(info("care/seen_no.j2"), repeat), effects=(record,))
 

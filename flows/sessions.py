@@ -1,10 +1,11 @@
 """The daily exercise session: the plyometric gate, the plan's phases and the session builder.
 
 Every threshold comes from the ankle-care reference (sections 3, 4 and 5); the exercises
-themselves are data (`flows.exercise_library`, read from content/exercises.toml). The functions
-here are pure: the caller passes in the runner's latest answers (pain now, onset, walking,
-swelling, triggers) and gets back a phase or a session, so the bot can re-check the gate before
-every session without any I/O beyond the library's one read.
+themselves are data (`flows.exercise_library`, read from content/exercises.toml) and what each
+care path leads with or leaves out is data too (`flows.path_plans`). The functions here are
+pure: the caller passes in the care path and the runner's latest answers (pain now, onset,
+walking, swelling, triggers) and gets back a phase or a session, so the bot can re-check the
+gate before every session without any I/O beyond the library's one read.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flows.exercise_library import ContentError, Exercise, exercise_by_id, exercises
+from flows.path_plans import PathPlan, StartRule, named_exercise_ids, plan_for
 from flows.types import (
-    FIVE_DAYS_OR_MORE,
     PAIN_MAX,
     PAIN_MIN,
     WITHIN_72_HOURS,
+    CarePath,
     Location,
     Onset,
     Phase,
@@ -100,50 +102,47 @@ def phase_allowed(phase: Phase, *, gate_open: bool) -> Phase:
     return phase
 
 
-# A problem that started this long ago or more counts as "not new" for a plyometric start.
-_ELEVEN_DAYS_OR_MORE = frozenset({Started.DAYS_11_42, Started.OVER_6_WEEKS})
-
-
-def initial_phase(
+def starting_phase(
+    path: CarePath,
     *,
-    onset: Onset,
     started: Started,
     pain_now: int,
     weight_bearing: WeightBearing,
     swelling: Swelling,
-    gate_open: bool,
 ) -> Phase:
-    """The phase a new home-care plan starts in.
+    """The phase a new plan starts in, by the care path's start rule; never PLYOMETRIC.
 
-    The reference does not say where to start, so this picks the lower phase whenever in
-    doubt: the progression model moves a runner up after two good days, whereas starting too
-    high risks a flare that costs more than two days.
+    No path starts with hops: tendon rehab brings jumping in last, after strength, and an
+    injury's first session is too early for impact whatever the gate says (issue 9). The
+    reference gives no starting phase, so this picks the lower phase whenever in doubt: the
+    progression moves a runner up after good days, while starting too high risks a flare.
     """
     _check_pain(pain_now)
-    # The first 48-72 h after an injury are for protection and gentle movement (PRICE, no
-    # HARM), as is any ankle that hurts more than the acceptable zone allows or is markedly
-    # swollen. Not bearing weight would be an emergency, but if it ever reaches here the
-    # ankle gets movement only.
+    rule = plan_for(path).start
+    too_sore = pain_now > ACCEPTABLE_PAIN_MAX
+    if rule is StartRule.PROTECT:
+        # Bone stress and a calf tear: protect first, gentle movement only.
+        return Phase.MOBILITY
+    if rule is StartRule.LOADING:
+        # Tendons and the plantar heel: loading is the treatment, so strength from day one,
+        # unless today's pain is above the acceptable zone.
+        return Phase.MOBILITY if too_sore else Phase.STRENGTH
+    settled = weight_bearing is WeightBearing.NORMAL and pain_now <= SAFE_PAIN_MAX
+    if rule is StartRule.INSTABILITY:
+        # An unstable ankle needs balance work most; it starts there once walking is easy.
+        return Phase.BALANCE if settled else Phase.STRENGTH
+    # An acute sprain: the first 72 h (PEACE), more pain than the acceptable zone or a markedly
+    # swollen ankle get movement only (as would an ankle that cannot bear weight, were it ever
+    # to reach here); walking that still hurts or pain 4-5 gets controlled strength work;
+    # balance at most.
     if (
-        (onset is Onset.SUDDEN and started in WITHIN_72_HOURS)
-        or pain_now > ACCEPTABLE_PAIN_MAX
+        started in WITHIN_72_HOURS
+        or too_sore
         or swelling is Swelling.MARKED
         or weight_bearing is WeightBearing.UNABLE
     ):
         return Phase.MOBILITY
-    # Walking still hurts, or pain is in the acceptable zone: controlled strength work, no
-    # single-leg balance or impact yet.
-    if weight_bearing is not WeightBearing.NORMAL or pain_now > SAFE_PAIN_MAX:
-        return Phase.STRENGTH
-    # Hopping from the first session only when the gate is open and the problem is not new:
-    # an overuse problem of 5 days or more, or an injury past its first 10 days (the window in
-    # which a missed fracture is still likeliest, Ottawa). Everyone else starts with balance.
-    settled_long_enough = (
-        started in _ELEVEN_DAYS_OR_MORE if onset is Onset.SUDDEN else started in FIVE_DAYS_OR_MORE
-    )
-    if gate_open and settled_long_enough:
-        return Phase.PLYOMETRIC
-    return Phase.BALANCE
+    return Phase.BALANCE if settled else Phase.STRENGTH
 
 
 # --- the daily session ----------------------------------------------------------------------
@@ -162,9 +161,11 @@ class Session:
     """Today's exercises in the order to do them (which is also their order of priority).
 
     `phase` is the plan's phase as passed in; `plyometrics_withheld` is true when that phase
-    is PLYOMETRIC but today's gate or pain left the hops out, so the message can say why.
+    is PLYOMETRIC but today's gate, pain or care path left the hops out, so the message can
+    say why.
     """
 
+    path: CarePath
     phase: Phase
     location: Location
     items: tuple[SessionItem, ...]
@@ -190,28 +191,33 @@ _SECOND_PLYOMETRIC: dict[Location, str] = {
 # The balance exercise every plan includes from phase 3 (see build_session).
 _SINGLE_LEG_BALANCE = "sl_stance"
 # Exercises the builder picks by id; `check_library` proves the data file still has them.
-NAMED_EXERCISE_IDS = frozenset(
-    {_FIRST_PLYOMETRIC, _SINGLE_LEG_BALANCE, *_SECOND_PLYOMETRIC.values()}
+NAMED_EXERCISE_IDS = (
+    frozenset({_FIRST_PLYOMETRIC, _SINGLE_LEG_BALANCE, *_SECOND_PLYOMETRIC.values()})
+    | named_exercise_ids()
 )
 
 
 def build_session(
     *,
+    path: CarePath,
     location: Location,
     phase: Phase,
     pain_now: int,
     gate_open: bool,
     outside_sprain_healing: bool,
 ) -> Session:
-    """Today's session for a plan in `phase`, re-checking the plyometric gate and today's pain.
+    """Today's session for a plan of this care path in `phase`, re-checking the plyometric
+    gate and today's pain.
 
     Order: plyometric drills first when allowed (they need fresh legs and come before strength
-    work, Whitt), then the location's lead exercises, then single-leg balance from phase 3,
-    then a mix of the other phases' exercises (mobility among them, as warm-up) to fill the
-    session. Pain 4-5/10 gives fewer items and no impact; pain above 5/10 gives gentle
-    range-of-motion work only.
+    work, Whitt) and the path ever offers them, then the path's lead exercises, then the
+    location's, then single-leg balance from phase 3, then a mix of the other phases'
+    exercises (mobility among them, as warm-up) to fill the session. The path's exclusions
+    hold throughout, and exercises kept for particular paths appear only where named. Pain
+    4-5/10 gives fewer items and no impact; pain above 5/10 gives gentle work only.
     """
     _check_pain(pain_now)
+    plan = plan_for(path)
     if pain_now > ACCEPTABLE_PAIN_MAX:
         # Above 5/10 is "too much" (Silbernagel 2007): no loading today, but keep the ankle
         # moving gently within comfort (reference section 3).
@@ -222,29 +228,32 @@ def build_session(
         top_phase, max_items, hops_allowed = Phase.BALANCE, ACCEPTABLE_ZONE_MAX_ITEMS, False
     else:
         top_phase, max_items, hops_allowed = Phase.PLYOMETRIC, SESSION_MAX_ITEMS, True
-    # The gate is re-checked here whatever the plan says: a closed gate removes all hopping.
-    hops_allowed = hops_allowed and gate_open and phase is Phase.PLYOMETRIC
+    # The gate is re-checked here whatever the plan says: a closed gate removes all hopping,
+    # as does a path that never hops (bone stress: no impact).
+    hops_allowed = hops_allowed and plan.hops and gate_open and phase is Phase.PLYOMETRIC
     top_phase = min(phase, top_phase, Phase.BALANCE)
 
-    candidates = _candidates(location, top_phase, outside_sprain_healing)
+    candidates = _candidates(plan, location, phase, top_phase, outside_sprain_healing)
+    by_id = {e.id: e for e in candidates}
     chosen: list[Exercise] = []
     if hops_allowed:
         chosen += _plyometrics(location)
-    # Leads: the location's own exercises, in library order.
-    chosen += [exercise for exercise in candidates if location in exercise.leads_for]
+    chosen += [by_id[i] for i in plan.leads if i in by_id]
+    chosen += [e for e in candidates if location in e.leads_for and e not in chosen]
     # Balance work belongs in every plan from phase 3: an 8-week home balance programme after
     # a sprain cut recurrences (Hupperets et al., BMJ 2009).
-    if top_phase >= Phase.BALANCE:
-        chosen += [e for e in candidates if e.id == _SINGLE_LEG_BALANCE and e not in chosen]
+    if top_phase >= Phase.BALANCE and _SINGLE_LEG_BALANCE in by_id:
+        balance = by_id[_SINGLE_LEG_BALANCE]
+        chosen += [balance] if balance not in chosen else []
     filler_phases = range(top_phase, Phase.MOBILITY - 1, -1)
     if pain_now > SAFE_PAIN_MAX:
         filler_phases = range(Phase.MOBILITY, top_phase + 1)
-    chosen += _round_robin(
-        [e for e in candidates if e not in chosen], filler_phases, max_items - len(chosen)
-    )
+    filler = [e for e in candidates if e not in chosen and not e.named_only]
+    chosen += _round_robin(filler, filler_phases, max_items - len(chosen))
 
     items = tuple(SessionItem(e, e.note_for(location)) for e in chosen[:max_items])
     return Session(
+        path=path,
         phase=phase,
         location=location,
         items=items,
@@ -253,15 +262,22 @@ def build_session(
 
 
 def _candidates(
-    location: Location, top_phase: Phase, outside_sprain_healing: bool
+    plan: PathPlan,
+    location: Location,
+    phase: Phase,
+    top_phase: Phase,
+    outside_sprain_healing: bool,
 ) -> list[Exercise]:
-    """Non-plyometric exercises fit for this location up to `top_phase`, in library order."""
+    """Non-plyometric exercises this path allows at this location up to `top_phase`, in
+    library order; an exercise kept for particular paths only when this path names it."""
     eligible = [
         e
         for e in exercises()
         if not e.plyometric
         and e.phase <= top_phase
         and e.suits(location)
+        and plan.allows(e.id, phase)
+        and (not e.named_only or e.id in plan.leads)
         and not (outside_sprain_healing and e.skip_while_outside_sprain_healing)
     ]
     superseded = {e.replaces for e in eligible if e.replaces}
@@ -282,7 +298,7 @@ def _named(exercise_id: str) -> Exercise:
 
 
 def check_library() -> None:
-    """ContentError when the library lacks an exercise the builder picks by id.
+    """ContentError when the library lacks an exercise the builder or a care path names.
 
     The bot calls this at start-up, after loading the library, so that removing or renaming
     such an exercise in content/exercises.toml stops it there instead of failing a session.

@@ -395,32 +395,11 @@ def test_no_exercise_session_goes_with_an_emergency_or_a_referral(case: Case) ->
 
 
 HOME_CARE = [c for c in CASES if c.disposition is Disposition.HOME_CARE]
-# Day-one sessions of main (rules 2026.12.1) still offer hops whenever the plyometric gate is
-# open; issue 9 item 2 ("No path offers plyometrics on the first day") will close this.
-HOPS_ON_DAY_ONE = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "flows.sessions.initial_phase starts an open-gate runner at phase 4 (hops) on day one "
-        "once an overuse problem is 5+ days old or an injury 11+ days old"
-    ),
-)
-OFFERS_HOPS_TODAY = frozenset(
-    {
-        "gradual_achilles_3_weeks",
-        "achilles_insertional",
-        "plantar_heel_months",
-        "peroneal",
-        "sprain_day_21",
-    }
-)
 
 
 @pytest.mark.parametrize(
     "case",
-    [
-        pytest.param(c, marks=HOPS_ON_DAY_ONE) if c.name in OFFERS_HOPS_TODAY else c
-        for c in HOME_CARE
-    ],
+    HOME_CARE,
     ids=[c.name for c in HOME_CARE],
 )
 def test_no_path_offers_hops_on_the_first_day(case: Case) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from flows.exercise_library import (
+    DEFAULT_SOURCE,
     EXERCISES_FILE,
     ContentError,
     Exercise,
@@ -31,7 +32,7 @@ REFERENCE_LIBRARY = [
     (
         "heel_drops",
         Phase.STRENGTH,
-        "3 x 15 each version, twice a day, every day for 12 weeks",
+        "3 x 15 knee straight and 3 x 15 knee bent, twice a day, every day for 12 weeks",
     ),
     ("wall_bridge", Phase.STRENGTH, "2-3 sets, to effort"),
     ("bigtoe_raise", Phase.STRENGTH, "12 reps, 2 s up / 3 s down, 2-3 sets"),
@@ -42,6 +43,34 @@ REFERENCE_LIBRARY = [
         "hold as long as possible, 5-10 reps each foot; progress to eyes closed, then a "
         "cushion or foam pad",
     ),
+    # Care-by-path additions (issue 9): one protocol each, with its source's dose.
+    (
+        "heel_drops_floor",
+        Phase.STRENGTH,
+        "3 x 15 knee straight and 3 x 15 knee bent, twice a day, for 12 weeks",
+    ),
+    (
+        "hsr_raise",
+        Phase.STRENGTH,
+        "3 times a week, every 2nd day: week 1 3 x 15, weeks 2-3 3 x 12, weeks 4-5 4 x 10, "
+        "weeks 6-8 4 x 8 (a common guide), weeks 9-12 4 x 6",
+    ),
+    ("calf_iso", Phase.MOBILITY, "hold 45 s, 5 times (a common guide), when the tendon is sore"),
+    (
+        "plantar_raise",
+        Phase.STRENGTH,
+        "every 2nd day for 3 months: 3 x 12 for 2 weeks, then 4 x 10 with a backpack, then "
+        "from week 4 5 x 8",
+    ),
+    (
+        "fascia_stretch",
+        Phase.MOBILITY,
+        "hold 10 s, 10 times, at least 3 times a day, once before your first steps in the morning",
+    ),
+    ("band_inversion", Phase.STRENGTH, "3 x 15 (a common guide), twice a day, for 10 weeks"),
+    ("bf_stance", Phase.BALANCE, "hold 1 minute each leg"),
+    ("bf_knee_bend", Phase.BALANCE, "2 x 15 each leg"),
+    ("bf_toe_raise", Phase.BALANCE, "2 x 15"),
     ("side_hops", Phase.PLYOMETRIC, "2 sets of 10 to start"),
     ("switch_lunge", Phase.PLYOMETRIC, "6-8 each side, 2-4 sets"),
     ("plate_hops", Phase.PLYOMETRIC, "6 moving left, 6 moving right, 2-4 sets"),
@@ -73,7 +102,7 @@ class TestLibrary:
 
     @pytest.mark.parametrize("exercise", exercises(), ids=lambda e: e.id)
     def test_id_is_a_short_ascii_slug_safe_for_callback_data(self, exercise: Exercise) -> None:
-        assert len(exercise.id) <= 12
+        assert len(exercise.id.encode()) <= 20
         assert re.fullmatch(r"[a-z0-9_]+", exercise.id)
 
     @pytest.mark.parametrize("exercise", exercises(), ids=lambda e: e.id)
@@ -96,15 +125,47 @@ class TestLibrary:
         marked = {e.id for e in exercises() if e.skip_while_outside_sprain_healing}
         assert marked == {"tib_stretch"}
 
-    def test_heel_drops_carry_the_floor_level_rule_for_insertional_pain(self) -> None:
-        heel_drops = exercise_by_id("heel_drops")
-        assert heel_drops is not None
-        assert "floor level" in heel_drops.variant_note
-        assert "heel bone" in heel_drops.variant_note
+    def test_the_path_protocols_are_kept_for_the_paths_that_name_them(self) -> None:
+        kept = {e.id for e in exercises() if e.path_only}
+        assert kept == {
+            "heel_drops",
+            "heel_drops_floor",
+            "hsr_raise",
+            "calf_iso",
+            "plantar_raise",
+            "fascia_stretch",
+            "band_inversion",
+        }
+
+    @pytest.mark.parametrize("exercise_id", ["bf_stance", "bf_knee_bend", "bf_toe_raise"])
+    def test_the_2bfit_exercises_are_prevention_with_three_levels_from_hupperets(
+        self, exercise_id: str
+    ) -> None:
+        exercise = exercise_by_id(exercise_id)
+        assert exercise is not None and exercise.prevention and exercise.named_only
+        assert len(exercise.levels) == 3
+        assert exercise.levels[0].startswith("Level 1")
+        assert "Hupperets" in exercise.source
+
+    @pytest.mark.parametrize("exercise", exercises(), ids=lambda e: e.id)
+    def test_every_added_exercise_names_its_source(self, exercise: Exercise) -> None:
+        if exercise.path_only or exercise.prevention:
+            assert exercise.source != DEFAULT_SOURCE
+
+    @pytest.mark.parametrize("exercise", exercises(), ids=lambda e: e.id)
+    def test_unsourced_numbers_are_worded_as_a_common_guide(self, exercise: Exercise) -> None:
+        # The reference marks these doses UNSOURCED (issue 9: "a common guide" to the runner).
+        if exercise.id in {"hsr_raise", "calf_iso", "band_inversion"}:
+            assert "a common guide" in exercise.dose
+
+    @pytest.mark.parametrize("exercise", exercises(), ids=lambda e: e.id)
+    def test_every_stop_rule_is_a_whole_sentence(self, exercise: Exercise) -> None:
+        # The how-to shows it without a "Stop if:" label, so it must read on its own.
+        assert exercise.stop_if[0].isupper() and exercise.stop_if.endswith(".")
 
 
-# The library's order when it was Python literals in flows/programme.py: the session builder
-# prefers earlier entries, so the data file must keep it.
+# The library's order (the one it had as Python literals in flows/programme.py, the care-path
+# exercises added before the hops): the session builder prefers earlier entries.
 PREVIOUS_ORDER = (
     "alphabet",
     "tib_stretch",
@@ -116,6 +177,15 @@ PREVIOUS_ORDER = (
     "bigtoe_raise",
     "lunge_raise",
     "sl_stance",
+    "heel_drops_floor",
+    "hsr_raise",
+    "calf_iso",
+    "plantar_raise",
+    "fascia_stretch",
+    "band_inversion",
+    "bf_stance",
+    "bf_knee_bend",
+    "bf_toe_raise",
     "side_hops",
     "switch_lunge",
     "plate_hops",
@@ -141,7 +211,7 @@ class TestShippedFile:
         lunge = exercise_by_id("lunge_raise")
         assert lunge is not None and lunge.balance and lunge.replaces == "wall_bridge"
         heel_drops = exercise_by_id("heel_drops")
-        assert heel_drops is not None and heel_drops.only_for == {Location.BACK}
+        assert heel_drops is not None and heel_drops.path_only
         assert heel_drops.source.startswith("Alfredson")
         alphabet = exercise_by_id("alphabet")
         assert alphabet is not None and alphabet.source.startswith("Runner-focused")
@@ -249,6 +319,16 @@ class TestValidation:
         assert band.how_to == ("Step one.", "Step two.")
         assert band.note_for(Location.INSIDE) == "Inside note."
 
+    def test_a_prevention_exercise_with_three_levels_parses(self) -> None:
+        levels = ["Floor.", "Raised.", "Board."]
+        library = parse_exercises(_toml(*_library(prevention=True, levels=levels)))
+        assert library[1].prevention and library[1].named_only
+        assert library[1].levels == tuple(levels)
+
+    def test_a_path_only_exercise_parses(self) -> None:
+        library = parse_exercises(_toml(*_library(path_only=True)))
+        assert library[1].path_only and library[1].named_only and not library[1].prevention
+
     @pytest.mark.parametrize(
         "field", ["phase", "dose", "how_to", "stop_if", "name", "purpose", "feel"]
     )
@@ -286,6 +366,26 @@ class TestValidation:
             ),
             pytest.param({"replaces": "no_such"}, "'band', replaces: 'no_such' is not", id="repl"),
             pytest.param({"replaces": "band"}, "'band', replaces: 'band' is not", id="repl_self"),
+            pytest.param({"path_only": 1}, "'band', path_only: must be true or false", id="po"),
+            pytest.param(
+                {"prevention": True}, "'band', levels: a prevention exercise has exactly 3", id="pv"
+            ),
+            pytest.param(
+                {"prevention": True, "levels": ["One.", "Two."]},
+                "'band', levels: a prevention exercise has exactly 3",
+                id="pv_two_levels",
+            ),
+            pytest.param(
+                {"levels": ["One.", "Two.", "Three."]},
+                "'band', levels: a prevention exercise has exactly 3, others none",
+                id="levels_without_prevention",
+            ),
+            pytest.param({"levels": "One."}, "'band', levels: must be a list", id="levels_str"),
+            pytest.param(
+                {"prevention": True, "levels": ["One.", " ", "Three."]},
+                "'band', levels: must be a list of non-empty strings",
+                id="blank_level",
+            ),
         ],
     )
     def test_a_malformed_exercise_is_refused_naming_it_and_the_field(

@@ -10,21 +10,23 @@ from hypothesis import strategies as st
 
 from flows import sessions
 from flows.exercise_library import ContentError
+from flows.path_plans import plan_for
 from flows.sessions import (
     NAMED_EXERCISE_IDS,
     build_session,
     check_library,
-    initial_phase,
     next_phase,
     phase_allowed,
     plyometric_gate_blockers,
     previous_phase,
+    starting_phase,
 )
-from flows.types import Location, Onset, Phase, Started, Swelling, WeightBearing
+from flows.types import CarePath, Location, Onset, Phase, Started, Swelling, WeightBearing
 
 
 def _session(**overrides: Any):
     arguments: dict[str, Any] = {
+        "path": CarePath.SPRAIN,
         "location": Location.OUTSIDE,
         "phase": Phase.STRENGTH,
         "pain_now": 2,
@@ -97,114 +99,122 @@ class TestPlyometricGate:
 
 
 BASELINE_START = {
-    "onset": Onset.GRADUAL,
     "started": Started.DAYS_11_42,
     "pain_now": 2,
     "weight_bearing": WeightBearing.NORMAL,
     "swelling": Swelling.NONE,
-    "gate_open": True,
 }
+TENDON_AND_HEEL = [
+    CarePath.ACHILLES_MID,
+    CarePath.ACHILLES_INSERTION,
+    CarePath.PERONEAL,
+    CarePath.TIBIALIS_POSTERIOR,
+    CarePath.TIBIALIS_ANTERIOR,
+    CarePath.HEEL,
+]
 
-INITIAL_PHASE_CASES = [
+STARTING_PHASE_CASES = [
     pytest.param(
-        {"onset": Onset.SUDDEN, "started": Started.TODAY, "gate_open": False},
+        CarePath.SPRAIN,
+        {"started": Started.TODAY},
         Phase.MOBILITY,
-        id="sudden_injury_today_starts_with_mobility",
+        id="sprain_today_starts_with_mobility",
     ),
     pytest.param(
-        {"onset": Onset.SUDDEN, "started": Started.DAYS_1_2, "gate_open": False},
+        CarePath.SPRAIN,
+        {"started": Started.DAYS_1_2},
         Phase.MOBILITY,
-        id="sudden_injury_1_2_days_starts_with_mobility",
+        id="sprain_1_2_days_starts_with_mobility",
     ),
+    pytest.param(CarePath.SPRAIN, {"pain_now": 6}, Phase.MOBILITY, id="sprain_pain_6_mobility"),
     pytest.param(
-        {"pain_now": 6, "gate_open": False}, Phase.MOBILITY, id="pain_6_starts_with_mobility"
-    ),
-    pytest.param(
-        {"swelling": Swelling.MARKED, "gate_open": False},
+        CarePath.SPRAIN,
+        {"swelling": Swelling.MARKED},
         Phase.MOBILITY,
-        id="marked_swelling_starts_with_mobility",
+        id="sprain_marked_swelling_mobility",
     ),
     pytest.param(
-        {"weight_bearing": WeightBearing.UNABLE, "gate_open": False},
+        CarePath.SPRAIN,
+        {"weight_bearing": WeightBearing.UNABLE},
         Phase.MOBILITY,
-        id="cannot_walk_starts_with_mobility",
+        id="sprain_cannot_walk_mobility",
     ),
     pytest.param(
-        {"weight_bearing": WeightBearing.PAINFUL, "gate_open": False},
+        CarePath.SPRAIN,
+        {"weight_bearing": WeightBearing.PAINFUL},
         Phase.STRENGTH,
-        id="painful_walking_starts_with_strength",
+        id="sprain_painful_walking_strength",
     ),
-    pytest.param({"pain_now": 4}, Phase.STRENGTH, id="pain_4_starts_with_strength"),
+    pytest.param(CarePath.SPRAIN, {"pain_now": 4}, Phase.STRENGTH, id="sprain_pain_4_strength"),
     pytest.param(
-        {"pain_now": 5, "gate_open": False}, Phase.STRENGTH, id="pain_5_starts_with_strength"
-    ),
-    pytest.param(
-        {"gate_open": False},
-        Phase.BALANCE,
-        id="low_pain_normal_walking_gate_closed_starts_with_balance",
-    ),
-    pytest.param(
+        CarePath.SPRAIN,
         {"started": Started.DAYS_3_4},
         Phase.BALANCE,
-        id="gradual_problem_under_5_days_starts_with_balance",
+        id="sprain_3_4_days_settled_balance",
+    ),
+    pytest.param(CarePath.SPRAIN, {}, Phase.BALANCE, id="sprain_day_21_settled_balance_at_most"),
+    *(
+        pytest.param(path, {}, Phase.STRENGTH, id=f"{path.value}_starts_with_strength")
+        for path in TENDON_AND_HEEL
+    ),
+    *(
+        pytest.param(path, {"pain_now": 6}, Phase.MOBILITY, id=f"{path.value}_pain_6_mobility")
+        for path in TENDON_AND_HEEL
     ),
     pytest.param(
-        {"started": Started.DAYS_5_10},
-        Phase.PLYOMETRIC,
-        id="gradual_problem_5_days_or_more_with_gate_open_starts_with_hops",
+        CarePath.ACHILLES_MID,
+        {"started": Started.TODAY, "weight_bearing": WeightBearing.PAINFUL, "pain_now": 5},
+        Phase.STRENGTH,
+        id="a_new_sore_tendon_still_starts_loading",
+    ),
+    pytest.param(CarePath.BONE_STRESS, {}, Phase.MOBILITY, id="bone_stress_mobility"),
+    pytest.param(CarePath.CALF_TEAR, {}, Phase.MOBILITY, id="calf_tear_mobility"),
+    pytest.param(CarePath.INSTABILITY, {}, Phase.BALANCE, id="instability_settled_balance"),
+    pytest.param(
+        CarePath.INSTABILITY, {"pain_now": 4}, Phase.STRENGTH, id="instability_pain_4_strength"
     ),
     pytest.param(
-        {"started": Started.OVER_6_WEEKS},
-        Phase.PLYOMETRIC,
-        id="long_standing_problem_with_gate_open_starts_with_hops",
-    ),
-    pytest.param(
-        {"onset": Onset.SUDDEN, "started": Started.DAYS_3_4},
-        Phase.BALANCE,
-        id="sudden_injury_3_4_days_low_pain_starts_with_balance",
-    ),
-    pytest.param(
-        {"onset": Onset.SUDDEN, "started": Started.DAYS_5_10},
-        Phase.BALANCE,
-        id="sudden_injury_5_10_days_waits_for_hops",
-    ),
-    pytest.param(
-        {"onset": Onset.SUDDEN, "started": Started.DAYS_11_42},
-        Phase.PLYOMETRIC,
-        id="sudden_injury_past_10_days_with_gate_open_starts_with_hops",
+        CarePath.INSTABILITY,
+        {"weight_bearing": WeightBearing.PAINFUL},
+        Phase.STRENGTH,
+        id="instability_limping_strength",
     ),
 ]
 
 
-class TestInitialPhase:
-    @pytest.mark.parametrize(("overrides", "expected"), INITIAL_PHASE_CASES)
-    def test_start_phase(self, overrides: dict[str, Any], expected: Phase) -> None:
-        assert initial_phase(**{**BASELINE_START, **overrides}) is expected
+class TestStartingPhase:
+    @pytest.mark.parametrize(("path", "overrides", "expected"), STARTING_PHASE_CASES)
+    def test_start_phase(self, path: CarePath, overrides: dict[str, Any], expected: Phase) -> None:
+        assert starting_phase(path, **{**BASELINE_START, **overrides}) is expected
 
     @given(
-        onset=st.sampled_from(Onset),
+        path=st.sampled_from(CarePath),
         started=st.sampled_from(Started),
         pain_now=st.integers(0, 10),
         weight_bearing=st.sampled_from(WeightBearing),
         swelling=st.sampled_from(Swelling),
     )
-    def test_a_closed_gate_never_starts_in_the_plyometric_phase(
+    def test_no_path_ever_starts_in_the_plyometric_phase(
         self,
-        onset: Onset,
+        path: CarePath,
         started: Started,
         pain_now: int,
         weight_bearing: WeightBearing,
         swelling: Swelling,
     ) -> None:
-        phase = initial_phase(
-            onset=onset,
+        phase = starting_phase(
+            path,
             started=started,
             pain_now=pain_now,
             weight_bearing=weight_bearing,
             swelling=swelling,
-            gate_open=False,
         )
-        assert phase is not Phase.PLYOMETRIC
+        assert phase <= Phase.BALANCE
+
+    @pytest.mark.parametrize("pain", [-1, 11])
+    def test_pain_outside_0_to_10_is_rejected(self, pain: int) -> None:
+        with pytest.raises(ValueError):
+            starting_phase(CarePath.SPRAIN, **{**BASELINE_START, "pain_now": pain})
 
 
 class TestPhaseSteps:
@@ -264,9 +274,9 @@ LEAD_CASES = [
     (Location.INSIDE, Phase.BALANCE, ("band", "calf_raise")),
     (Location.INSIDE, Phase.PLYOMETRIC, ("band", "calf_raise")),
     (Location.BACK, Phase.MOBILITY, ()),
-    (Location.BACK, Phase.STRENGTH, ("heel_drops", "wall_bridge")),
-    (Location.BACK, Phase.BALANCE, ("heel_drops", "lunge_raise")),
-    (Location.BACK, Phase.PLYOMETRIC, ("heel_drops", "lunge_raise")),
+    (Location.BACK, Phase.STRENGTH, ("wall_bridge",)),
+    (Location.BACK, Phase.BALANCE, ("lunge_raise",)),
+    (Location.BACK, Phase.PLYOMETRIC, ("lunge_raise",)),
     (Location.FRONT, Phase.MOBILITY, ("tib_stretch", "calf_stretch")),
     (Location.FRONT, Phase.STRENGTH, ("tib_stretch", "calf_stretch")),
     (Location.FRONT, Phase.BALANCE, ("tib_stretch", "calf_stretch")),
@@ -308,18 +318,14 @@ class TestSessionLeads:
         band = next(item for item in session.items if item.exercise.id == "band")
         assert expected_word in band.note
 
-    def test_heel_drops_come_with_the_floor_level_note(self) -> None:
-        session = _session(location=Location.BACK, phase=Phase.STRENGTH)
-        drops = next(item for item in session.items if item.exercise.id == "heel_drops")
-        assert "floor level" in drops.note
-
-    @pytest.mark.parametrize(
-        "location", [loc for loc in Location if loc is not Location.BACK], ids=str
-    )
-    def test_heel_drops_are_only_for_achilles_pain(self, location: Location) -> None:
-        for phase in Phase:
-            session = _session(location=location, phase=phase, pain_now=0, gate_open=True)
-            assert "heel_drops" not in session.exercise_ids
+    @pytest.mark.parametrize("path", [p for p in CarePath if p is not CarePath.ACHILLES_MID])
+    def test_heel_drops_off_a_step_are_only_for_mid_portion_achilles(self, path: CarePath) -> None:
+        for location in Location:
+            for phase in Phase:
+                session = _session(
+                    path=path, location=location, phase=phase, pain_now=0, gate_open=True
+                )
+                assert "heel_drops" not in session.exercise_ids
 
     @pytest.mark.parametrize("location", list(Location), ids=str)
     def test_lunge_raise_takes_the_wall_bridge_slot_from_phase_3(self, location: Location) -> None:
@@ -361,15 +367,22 @@ class TestSessionPlyometrics:
         assert session.plyometrics_withheld is True
 
     @given(
+        path=st.sampled_from(CarePath),
         location=st.sampled_from(Location),
         phase=st.sampled_from(Phase),
         pain_now=st.integers(0, 10),
         outside_sprain_healing=st.booleans(),
     )
     def test_a_closed_gate_never_yields_a_plyometric_item(
-        self, location: Location, phase: Phase, pain_now: int, outside_sprain_healing: bool
+        self,
+        path: CarePath,
+        location: Location,
+        phase: Phase,
+        pain_now: int,
+        outside_sprain_healing: bool,
     ) -> None:
         session = build_session(
+            path=path,
             location=location,
             phase=phase,
             pain_now=pain_now,
@@ -436,6 +449,7 @@ class TestSessionShape:
         assert all(item.exercise.phase is Phase.MOBILITY for item in session.items)
 
     @given(
+        path=st.sampled_from(CarePath),
         location=st.sampled_from(Location),
         phase=st.sampled_from(Phase),
         pain_now=st.integers(0, 10),
@@ -444,6 +458,7 @@ class TestSessionShape:
     )
     def test_a_session_never_goes_past_its_phase_repeats_or_exceeds_six_items(
         self,
+        path: CarePath,
         location: Location,
         phase: Phase,
         pain_now: int,
@@ -451,6 +466,7 @@ class TestSessionShape:
         outside_sprain_healing: bool,
     ) -> None:
         session = build_session(
+            path=path,
             location=location,
             phase=phase,
             pain_now=pain_now,
@@ -461,7 +477,7 @@ class TestSessionShape:
         assert 1 <= len(ids) <= 6
         assert len(ids) == len(set(ids))
         assert all(item.exercise.phase <= phase for item in session.items)
-        assert session.phase is phase and session.location is location
+        assert session.phase is phase and session.location is location and session.path is path
 
     @pytest.mark.parametrize("pain", [-1, 11])
     def test_pain_outside_0_to_10_is_rejected(self, pain: int) -> None:
@@ -472,7 +488,18 @@ class TestSessionShape:
 class TestLibraryCheck:
     def test_the_shipped_library_has_every_exercise_the_builder_names(self) -> None:
         check_library()
-        assert {"side_hops", "plate_hops", "switch_lunge", "sl_stance"} == NAMED_EXERCISE_IDS
+        assert {"side_hops", "plate_hops", "switch_lunge", "sl_stance"} <= NAMED_EXERCISE_IDS
+        assert {"heel_drops_floor", "plantar_raise", "band_inversion"} <= NAMED_EXERCISE_IDS
+
+    def test_a_library_without_an_exercise_a_path_names_is_refused_at_start_up(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        real = sessions.exercise_by_id
+        monkeypatch.setattr(
+            sessions, "exercise_by_id", lambda i: None if i == "plantar_raise" else real(i)
+        )
+        with pytest.raises(ContentError, match="needs exercise 'plantar_raise'"):
+            check_library()
 
     def test_a_library_without_one_of_them_is_refused_at_start_up(
         self, monkeypatch: pytest.MonkeyPatch
@@ -483,3 +510,109 @@ class TestLibraryCheck:
         )
         with pytest.raises(ContentError, match="needs exercise 'plate_hops'"):
             check_library()
+
+
+# The path's own loading exercise that leads its strength session (issue 9, reference 1b/1e).
+PATH_LEADS = [
+    (CarePath.ACHILLES_MID, Location.BACK, ("heel_drops",)),
+    (CarePath.ACHILLES_INSERTION, Location.BACK, ("heel_drops_floor",)),
+    (CarePath.PERONEAL, Location.OUTSIDE, ("band",)),
+    (CarePath.TIBIALIS_POSTERIOR, Location.INSIDE, ("band_inversion", "band")),
+    (CarePath.TIBIALIS_ANTERIOR, Location.FRONT, ("tib_stretch", "band")),
+    (CarePath.HEEL, Location.HEEL, ("plantar_raise", "fascia_stretch")),
+]
+
+
+class TestPathSessions:
+    @pytest.mark.parametrize(
+        ("path", "location", "leads"), PATH_LEADS, ids=[p.value for p, _, _ in PATH_LEADS]
+    )
+    def test_a_strength_session_leads_with_the_paths_loading_exercise(
+        self, path: CarePath, location: Location, leads: tuple[str, ...]
+    ) -> None:
+        session = _session(path=path, location=location, phase=Phase.STRENGTH, pain_now=3)
+        assert session.exercise_ids[: len(leads)] == leads
+
+    @given(
+        location=st.sampled_from(Location),
+        phase=st.sampled_from(Phase),
+        pain_now=st.integers(0, 10),
+        gate_open=st.booleans(),
+    )
+    def test_insertional_achilles_never_gets_end_range_stretch_or_below_step_drops(
+        self, location: Location, phase: Phase, pain_now: int, gate_open: bool
+    ) -> None:
+        session = _session(
+            path=CarePath.ACHILLES_INSERTION,
+            location=location,
+            phase=phase,
+            pain_now=pain_now,
+            gate_open=gate_open,
+        )
+        assert not {"calf_stretch", "heel_drops", "bf_toe_raise"} & set(session.exercise_ids)
+
+    @pytest.mark.parametrize("phase", [Phase.MOBILITY, Phase.STRENGTH], ids=str)
+    @pytest.mark.parametrize("pain_now", [0, 4, 7], ids=lambda p: f"pain_{p}")
+    def test_a_calf_tear_gets_no_calf_stretch_in_phases_1_and_2(
+        self, phase: Phase, pain_now: int
+    ) -> None:
+        session = _session(
+            path=CarePath.CALF_TEAR, location=Location.BACK, phase=phase, pain_now=pain_now
+        )
+        assert "calf_stretch" not in session.exercise_ids
+
+    def test_a_calf_tear_may_stretch_the_calf_again_from_phase_3(self) -> None:
+        session = _session(
+            path=CarePath.CALF_TEAR, location=Location.BACK, phase=Phase.BALANCE, pain_now=7
+        )
+        assert "calf_stretch" in session.exercise_ids
+
+    @given(
+        location=st.sampled_from(Location),
+        phase=st.sampled_from(Phase),
+        pain_now=st.integers(0, 10),
+    )
+    def test_bone_stress_never_gets_impact_or_standing_load(
+        self, location: Location, phase: Phase, pain_now: int
+    ) -> None:
+        session = _session(
+            path=CarePath.BONE_STRESS,
+            location=location,
+            phase=phase,
+            pain_now=pain_now,
+            gate_open=True,
+        )
+        assert not any(item.exercise.plyometric for item in session.items)
+        assert not {"calf_raise", "sl_stance", "heel_drops", "lunge_raise"} & set(
+            session.exercise_ids
+        )
+        assert session.plyometrics_withheld is (phase is Phase.PLYOMETRIC)
+
+    def test_bone_stress_strength_work_is_non_impact(self) -> None:
+        session = _session(
+            path=CarePath.BONE_STRESS, location=Location.ALL_OVER, phase=Phase.STRENGTH
+        )
+        assert session.exercise_ids[:3] == ("alphabet", "band", "wall_bridge")
+
+    @pytest.mark.parametrize("path", [CarePath.SPRAIN, CarePath.INSTABILITY], ids=str)
+    @pytest.mark.parametrize("phase", [Phase.BALANCE, Phase.PLYOMETRIC], ids=str)
+    def test_sprain_and_instability_keep_balance_work_from_phase_3(
+        self, path: CarePath, phase: Phase
+    ) -> None:
+        session = _session(path=path, phase=phase, pain_now=2, gate_open=True)
+        assert "sl_stance" in session.exercise_ids
+
+    def test_an_unstable_ankle_trains_the_prevention_exercises_from_phase_3(self) -> None:
+        session = _session(path=CarePath.INSTABILITY, phase=Phase.BALANCE, pain_now=2)
+        assert {"bf_stance", "bf_knee_bend", "bf_toe_raise"} <= set(session.exercise_ids)
+
+    @pytest.mark.parametrize("path", [p for p in CarePath if p is not CarePath.INSTABILITY])
+    def test_prevention_and_path_only_exercises_appear_only_where_a_path_names_them(
+        self, path: CarePath
+    ) -> None:
+        named = set(plan_for(path).leads)
+        for location in Location:
+            for phase in Phase:
+                session = _session(path=path, location=location, phase=phase, pain_now=0)
+                kept = {i.exercise.id for i in session.items if i.exercise.named_only}
+                assert kept <= named
