@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flows import (
+    clearance,
     delete,
     exercise_plan,
     hop_run,
@@ -138,6 +139,11 @@ COMMANDS: tuple[Command, ...] = (
         "test",
         N_("Today's self-test: one a day, as your plan reaches it"),
         lambda state, profile, argument, now: readiness.start_check(state, profile, now=now),
+    ),
+    Command(
+        "cleared",
+        N_("A clinician saw you and cleared you for home exercises"),
+        lambda state, profile, argument, now: clearance.start_cleared_plan(profile, now=now),
     ),
     Command(
         "hop",

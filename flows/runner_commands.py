@@ -12,9 +12,9 @@ from flows.advice import OUTCOME_TEMPLATES, outcome_context
 from flows.care_paths import PathChoice
 from flows.checkin import MESSAGE_KEY, SEEN_KEY, answerable
 from flows.checkin_rules import Verdict
+from flows.clearance import CLEARED_COMMAND
 from flows.effects import (
     CancelMessages,
-    ChangeEpisode,
     ChangeSettings,
     Effect,
     Outcome,
@@ -27,7 +27,10 @@ from flows.profile import Profile
 from flows.replies import info
 from flows.rules import Decision, see_within
 from flows.state import DialogState
-from flows.types import EpisodeStatus, ExerciseResult, Reply, SeenAnswer
+from flows.types import Button, ButtonAction, ExerciseResult, Reply, SeenAnswer
+from flows.words import N_
+
+CLEARED_LABEL = N_("Cleared: start my plan")
 
 # --- scheduling --------------------------------------------------------------------------------
 
@@ -44,7 +47,8 @@ def _version(state: DialogState | None) -> int:
 
 def answer_seen_check(profile: Profile, *, message_id: int, seen: bool, now: datetime) -> Outcome:
     """The answer to "were you seen?". Only a seen-check sent for the active episode and not
-    answered yet counts ("yes" closes the episode); any other id is stale."""
+    answered yet counts; any other id is stale. "Yes" offers the home plan a clinician may have
+    cleared the runner for."""
     episode = profile.episode
     if episode is None or not answerable(profile, message_id, profile.sent_seen_checks):
         return Outcome(replies=(info("care/already_answered.j2"),))
@@ -59,9 +63,12 @@ def answer_seen_check(profile: Profile, *, message_id: int, seen: bool, now: dat
         verdict=Verdict.SEEN if seen else Verdict.NOT_SEEN,
     )
     if seen:
+        # The episode stays open: the clinician may clear the runner for a home plan on its
+        # care path (`flows.clearance`); a new assessment closes it otherwise.
+        cleared = Button(CLEARED_LABEL, ButtonAction.COMMAND, "", CLEARED_COMMAND)
         return Outcome(
-            replies=(info("care/seen_yes.j2"),),
-            effects=(record, ChangeEpisode({"status": EpisodeStatus.CLOSED})),
+            replies=(Reply("care/seen_yes.j2", {}, ((cleared,),)),),
+            effects=(record,),
         )
     # Not seen yet: repeat the advice once, with the reasons it was given for.
     answers = triage.answers_of(episode.answers)

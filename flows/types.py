@@ -240,6 +240,7 @@ class PlanEventKind(StrEnum):
     PHASE = "phase"  # the exercise plan moved from one phase to another
     READINESS = "readiness"  # the readiness checks before a return to running
     RUN = "run"  # one walk-run day
+    CLEARED = "cleared"  # a clinician cleared the runner for home care (`flows.clearance`)
 
 
 class PhaseEventKey(StrEnum):

@@ -232,6 +232,7 @@ def one_off_replies() -> list[Reply]:
 
 def follow_up_replies() -> list[Reply]:
     """Every follow-up message, through the flows, for a runner in a home-care episode."""
+    from tests.flows.test_clearance import clearance_replies
     from tests.flows.test_follow_ups import PROFILE, checkin_through, setup_through
     from tests.flows.test_plan_questions import question_replies
     from tests.flows.test_prevention import prevention_replies
@@ -299,6 +300,7 @@ def follow_up_replies() -> list[Reply]:
     replies += plan_replies(profile)
     replies += prevention_replies()
     replies += question_replies()
+    replies += clearance_replies()
     replies += advance(
         None,
         StartCheckIn(5, 3),

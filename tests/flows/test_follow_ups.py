@@ -396,9 +396,11 @@ def test_sore_without_a_number_asks_for_it() -> None:
     assert of(RecordSoreness, done.effects)[0].value == 5
 
 
-def test_seen_check_yes_closes_the_episode_and_no_repeats_the_advice_once() -> None:
+def test_seen_check_yes_offers_the_cleared_plan_and_no_repeats_the_advice_once() -> None:
     seen = advance(None, AnswerSeenCheck(5, True), now=NOW, profile=PROFILE)
-    assert of(ChangeEpisode, seen.effects)[0].changes == {"status": "closed"}
+    assert not of(ChangeEpisode, seen.effects)  # open until cleared or reassessed
+    ((cleared,),) = seen.replies[0].buttons
+    assert (cleared.action, cleared.value) == ("command", "cleared")
     not_seen = advance(None, AnswerSeenCheck(5, False), now=NOW, profile=PROFILE)
     assert [r.template for r in not_seen.replies] == [
         "care/seen_no.j2",
