@@ -153,14 +153,21 @@ def restored(
 ) -> DialogState:
     """A stored conversation as the flows see it: its flow, and steps as that flow's enum."""
     found = FLOWS[FlowName(flow)]
+    known = {member.value for member in found.steps}
 
     def as_step(value: str) -> str:
         return DONE if value == DONE else found.steps(value)
 
+    kept = [s for s in history if s == DONE or s in known]
+    if step != DONE and step not in known:
+        # A question this version no longer asks (a rules update removed it while the runner
+        # was mid-way, as 2026.12.1 did the tight-calf question): go back to the last question
+        # still asked and ask it again, so its answer is judged by the rules as they are now.
+        step = kept.pop() if kept else found.first
     return DialogState(
         as_step(step),
         dict(answers),
-        tuple(as_step(s) for s in history),
+        tuple(as_step(s) for s in kept),
         version,
         started_at,
         flow=found.name,

@@ -8,8 +8,11 @@ from datetime import UTC, datetime
 import pytest
 
 from flows import registry, triage
+from flows.dialog import advance
+from flows.events import TypedText
 from flows.flow import FLOWS, Flow, question_reply, restored
 from flows.rules import EMERGENCY_RULES, SEE_CLINICIAN_RULES, WORDING, Answers
+from flows.triage import TriageStep
 from flows.types import DONE, FlowName
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -60,3 +63,22 @@ def test_every_triage_answer_is_asked_by_one_question_and_every_rule_has_wording
     for rule in (*EMERGENCY_RULES, *SEE_CLINICIAN_RULES):
         what, why = WORDING[rule.code]
         assert what and why, rule.code
+
+
+def test_a_stored_step_removed_by_a_rules_update_asks_the_last_question_still_asked() -> None:
+    """A runner mid-way at the tight-calf question (removed in rules 2026.12.1) is asked the
+    severe-pain question again; a "yes" there is now an emergency on its own (E7)."""
+    state = restored(
+        "triage",
+        "e7hard",
+        answers={"loc": "outside", "onset": "sudden", "e7pain": "yes"},
+        history=["loc", "onset", "e7pain"],
+        version=7,
+        started_at=None,
+    )
+    assert state.step == TriageStep.SEVERE_PAIN
+    assert state.history == (TriageStep.LOCATION, TriageStep.ONSET)
+    outcome = advance(state, TypedText("yes"), now=NOW)
+    assert outcome.state.step == DONE
+    assert outcome.replies[0].template == "triage/outcome_emergency.j2"
+    assert "E7" in outcome.replies[0].context["codes"]
