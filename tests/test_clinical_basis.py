@@ -1,6 +1,7 @@
-"""docs/clinical-basis.md keeps up with the rules: every rule code has a row in a rule table
-with the "how soon" the code gives it, the rules version is the code's, every care path is
-described, and nothing in the repository points at clinical notes kept outside it."""
+"""docs/clinical-basis.md keeps up with the code: every rule code has a row in a rule table
+with the "how soon" the code gives it, the rules version is the code's, every care path has a
+row in the per-path table, every exercise is named, the run ceilings and the self-tests' phases
+are the code's, and nothing in the repository points at clinical notes kept outside it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import re
 from pathlib import Path
 
 from flows import rules
+from flows.checks import CHECK_PHASE, run_pain_max
+from flows.exercise_library import exercises
 from flows.types import CarePath, SeeWithin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +57,70 @@ def test_the_rules_version_is_the_codes() -> None:
 
 def test_every_care_path_is_described() -> None:
     assert [path for path in CarePath if f"`{path.value}`" not in DOC] == []
+
+
+def tables() -> list[list[dict[str, str]]]:
+    """Every table of the document, as its rows of {column header: cell}."""
+    found: list[list[dict[str, str]]] = []
+    header: list[str] = []
+    for line in DOC.splitlines():
+        if not line.startswith("|"):
+            header = []
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not header:
+            header = cells
+            found.append([])
+        elif not set(cells[0]) <= {"-"}:
+            found[-1].append(dict(zip(header, cells, strict=True)))
+    return found
+
+
+def table_with(*columns: str) -> list[dict[str, str]]:
+    """The one table whose header has exactly these columns."""
+    [rows] = [rows for rows in tables() if rows and list(rows[0]) == list(columns)]
+    return rows
+
+
+def named_paths(cell: str) -> set[CarePath]:
+    return {CarePath(name) for name in re.findall(r"`([a-z_]+)`", cell) if name in set(CarePath)}
+
+
+def test_every_care_path_has_one_row_in_the_per_path_table() -> None:
+    rows = table_with(
+        "path",
+        "first days (`templates/paths/`)",
+        "leads (ids)",
+        "never, or not before",
+        "hops",
+        "running (R8)",
+    )
+    described = [p for row in rows for p in named_paths(row["path"])]
+    assert sorted(described) == sorted(CarePath)
+
+
+def test_every_exercise_is_named() -> None:
+    assert [e.id for e in exercises() if f"`{e.id}`" not in DOC] == []
+
+
+def test_the_run_ceilings_are_the_codes() -> None:
+    rows = table_with("path", "pain ceiling during a run", "before the walk-run")
+    stated = {
+        path: int(row["pain ceiling during a run"].split("/")[0])
+        for row in rows
+        for path in named_paths(row["path"])
+    }
+    assert stated == {path: run_pain_max(path) for path in CarePath}
+
+
+def test_each_self_test_is_offered_from_the_codes_phase() -> None:
+    rows = table_with("test (id)", "offered from phase", "passes when", "why this threshold")
+    stated = {
+        check: int(row["offered from phase"])
+        for row in rows
+        for check in re.findall(r"\(`([a-z_]+)`\)", row["test (id)"])
+    }
+    assert stated == {str(check): int(phase) for check, phase in CHECK_PHASE.items()}
 
 
 def test_nothing_in_the_repository_points_outside_it() -> None:
