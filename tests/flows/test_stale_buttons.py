@@ -82,12 +82,11 @@ def test_a_check_in_id_is_not_a_seen_check() -> None:
     assert stale(advance(None, AnswerSeenCheck(12, True), now=NOW, profile=emergency(PROFILE)))
 
 
-def test_the_sent_seen_check_closes_the_episode_once() -> None:
+def test_the_sent_seen_check_is_answered_once() -> None:
     profile = emergency(PROFILE)
     outcome = advance(None, AnswerSeenCheck(5, True), now=NOW, profile=profile)
-    assert [e.changes for e in outcome.effects if isinstance(e, ChangeEpisode)] == [
-        {"status": "closed"}
-    ]
+    # The episode stays open for a clearance (flows.clearance) until a new assessment.
+    assert not [e for e in outcome.effects if isinstance(e, ChangeEpisode)]
     (record,) = [e for e in outcome.effects if isinstance(e, RecordCheckIn)]
     assert record.answers == {"ci": "5", "seen": "y"}
     answered = replace(profile, answered_messages=frozenset({5}))
