@@ -67,6 +67,18 @@ def check_pain_max(path: CarePath) -> int:
     return min(run_pain_max(path), RUN_PAIN_MAX)
 
 
+# A possible bone stress injury or calf tear is not run on before a clinician has checked it,
+# even where the answers allowed home care (a fallback to the bone path, a sudden pain at the
+# back without a pop): the safer reading of the reference, which gives these paths no home
+# return-to-run rule without a clinician.
+RUN_NEEDS_CLINICIAN = frozenset({CarePath.BONE_STRESS, CarePath.CALF_TEAR})
+
+
+def cleared_by_clinician(profile: Profile) -> bool:
+    """A clinician cleared the runner (`flows.clearance`, recorded as a plan event)."""
+    return any(e.kind == PlanEventKind.CLEARED for e in profile.plan_events)
+
+
 def runs_within_pain_model(path: CarePath) -> bool:
     """Tendon paths may keep running within the pain-monitoring model, no checks first."""
     return path in TENDON_PATHS
@@ -279,6 +291,7 @@ class HoldCode(StrEnum):
     HEEL_UNTRIED = "heel_untried"  # the heel-raise test has not been tried
     HEEL_BELOW = "heel_below"  # heel raises below 90 % (`sore`, `other`, `percent`)
     CHECK = "check"  # a check not passed yet (`check`)
+    CLINICIAN = "clinician"  # running on this path waits for a clinician's check (/cleared)
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,6 +389,8 @@ def run_holds(
         # A runner who passed the five checks of before 2026.12 keeps their walk-run.
         return ()
     holds: list[Hold] = []
+    if path in RUN_NEEDS_CLINICIAN and not cleared_by_clinician(profile):
+        holds.append(Hold(HoldCode.CLINICIAN))
     if gate_blockers:
         holds.append(Hold(HoldCode.GATE, {"blockers": gate_blockers}))
     if episode.status == EpisodeStatus.ACTIVE and episode.phase < Phase.PLYOMETRIC:

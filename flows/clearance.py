@@ -18,6 +18,7 @@ from datetime import datetime
 from flows import triage
 from flows.advice import first_days_reply
 from flows.care_paths import PathChoice, plan_start
+from flows.checks import RUN_NEEDS_CLINICIAN, cleared_by_clinician
 from flows.effects import CancelMessages, ChangeEpisode, Effect, Outcome, RecordPlanEvent
 from flows.exercise_plan import todays_session
 from flows.follow_up_schedule import next_reminder, restart_check_ins
@@ -41,9 +42,27 @@ def can_be_cleared(profile: Profile) -> bool:
     )
 
 
-def start_cleared_plan(profile: Profile, *, now: datetime) -> Outcome:
-    """Follow the episode up as home care from now on, on its care path."""
+def clears_running(profile: Profile) -> bool:
+    """A home-care episode on a path whose running waits for a clinician (not yet cleared)."""
     episode = profile.episode
+    return (
+        episode is not None
+        and episode.status in (EpisodeStatus.ACTIVE, EpisodeStatus.RESOLVED)
+        and episode.disposition is Disposition.HOME_CARE
+        and episode.care_path in RUN_NEEDS_CLINICIAN
+        and not cleared_by_clinician(profile)
+    )
+
+
+def start_cleared_plan(profile: Profile, *, now: datetime) -> Outcome:
+    """Follow the episode up as home care from now on, on its care path; on a home-care path
+    whose running waits for a clinician, record that they have checked it."""
+    episode = profile.episode
+    if episode is not None and clears_running(profile):
+        event = RecordPlanEvent(
+            at=now, kind=PlanEventKind.CLEARED, data={CLEARED_FROM: episode.disposition.code}
+        )
+        return Outcome(replies=(info("plan/cleared_running.j2"),), effects=(event,))
     if episode is None or not can_be_cleared(profile):
         return Outcome(replies=(info("plan/nothing_to_clear.j2", has_episode=episode is not None),))
     answers = triage.answers_of(episode.answers)

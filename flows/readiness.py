@@ -23,21 +23,26 @@ from flows.checks import (
     too_soon,
     waiting_for_morning,
 )
-from flows.effects import Effect, Outcome, RecordPlanEvent
+from flows.effects import ChangeEpisode, Effect, Outcome, RecordPlanEvent
 from flows.exercise_plan import has_plan, no_plan
 from flows.flow import Flow, Route, question_reply
 from flows.local_time import local_date_of
 from flows.profile import PlanEventView, Profile
+from flows.progression import Reason
 from flows.questions import MORNING_CHOICES, Choice, Question, choice_question, pain_question
 from flows.replies import info
+from flows.sessions import previous_phase
 from flows.state import DialogState
 from flows.types import (
     DONE,
     Check,
     FlowName,
     Morning,
+    Phase,
+    PhaseEventKey,
     PlanEventKind,
     ReadinessEventKey,
+    Reply,
 )
 from flows.words import N_
 
@@ -251,8 +256,14 @@ def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
     a = FLOW.answers(state.answers)
     effects: list[Effect] = []
     morning = None
+    stepped_back: Reply | None = None
     if a.previous is not None and a.morning in (Morning.SETTLED, Morning.WORSE):
         morning = {"check": str(a.previous), "worse": a.morning is Morning.WORSE}
+        if a.morning is Morning.WORSE:
+            # R9: a test that brings a morning flare counts as a step back, not only as a
+            # test that does not count.
+            stepped_back, back = _step_back_after_flare(profile, now)
+            effects += back
         effects.append(
             RecordPlanEvent(
                 at=now,
@@ -280,9 +291,26 @@ def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
         "answers": a,
         "percent": percent,
     }
-    return Outcome(
-        state=state, replies=(info("plan/check_result.j2", **context),), effects=tuple(effects)
-    )
+    replies = (info("plan/check_result.j2", **context),)
+    if stepped_back is not None:
+        replies += (stepped_back,)
+    return Outcome(state=state, replies=replies, effects=tuple(effects))
+
+
+def _step_back_after_flare(profile: Profile, now: datetime) -> tuple[Reply | None, list[Effect]]:
+    """One phase back after a test's morning flare (none below the first phase)."""
+    episode = profile.episode
+    if episode is None or episode.phase <= Phase.MOBILITY:
+        return None, []
+    change = {
+        PhaseEventKey.FROM: int(episode.phase),
+        PhaseEventKey.TO: int(previous_phase(Phase(episode.phase))),
+        PhaseEventKey.REASON: str(Reason.MORNING_WORSE),
+    }
+    return info("plan/phase_changed.j2", **change), [
+        ChangeEpisode({"phase": change[PhaseEventKey.TO]}),
+        RecordPlanEvent(at=now, kind=PlanEventKind.PHASE, data=change),
+    ]
 
 
 FLOW = Flow(

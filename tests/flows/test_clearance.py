@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from flows.dialog import advance
 from flows.effects import CancelMessages, ChangeEpisode, RecordPlanEvent, ScheduleMessage
 from flows.events import AnswerSeenCheck, Command, event_for_button
 from flows.exercise_library import exercise_by_id
-from flows.profile import EpisodeView, Profile
+from flows.profile import EpisodeView, PlanEventView, Profile
 from flows.types import CarePath, Disposition, EpisodeStatus, Phase, PlanEventKind, Reply
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
@@ -66,8 +67,22 @@ def test_seen_yes_then_the_cleared_button_starts_the_bone_path_plan() -> None:
     assert not any(exercise_by_id(i).plyometric for i in session.exercise_ids)
 
 
+def test_cleared_on_a_home_care_bone_path_opens_running_to_the_self_tests_once() -> None:
+    home = profile(Disposition.HOME_CARE)
+    outcome = advance(None, Command("cleared"), now=NOW, profile=home)
+    (event,) = outcome.effects
+    assert isinstance(event, RecordPlanEvent) and event.data == {"from": "HOME_CARE"}
+    assert outcome.replies[0].template == "plan/cleared_running.j2"
+    again = replace(home, plan_events=(PlanEventView(NOW, "cleared", {"from": "HOME_CARE"}),))
+    assert advance(None, Command("cleared"), now=NOW, profile=again).replies[0].template == (
+        "plan/nothing_to_clear.j2"
+    )
+
+
 def test_cleared_is_refused_for_home_care_and_without_an_episode() -> None:
-    home = advance(None, Command("cleared"), now=NOW, profile=profile(Disposition.HOME_CARE))
+    sprain = profile(Disposition.HOME_CARE)
+    sprain = replace(sprain, episode=replace(sprain.episode, care_path=CarePath.SPRAIN))
+    home = advance(None, Command("cleared"), now=NOW, profile=sprain)
     assert not home.effects
     assert home.replies[0].context["has_episode"] is True
     nobody = advance(None, Command("cleared"), now=NOW, profile=Profile(runner_id=3))
@@ -84,6 +99,8 @@ def test_an_emergency_episode_can_be_cleared_after_the_visit_too() -> None:
 def clearance_replies() -> list[Reply]:
     """Every reply of a clearance (the render tests use them), from the flows."""
     replies: list[Reply] = []
-    for p in (profile(), profile(Disposition.HOME_CARE), Profile(runner_id=3)):
+    sprain = profile(Disposition.HOME_CARE)
+    sprain = replace(sprain, episode=replace(sprain.episode, care_path=CarePath.SPRAIN))
+    for p in (profile(), profile(Disposition.HOME_CARE), sprain, Profile(runner_id=3)):
         replies += advance(None, Command("cleared"), now=NOW, profile=p).replies
     return replies

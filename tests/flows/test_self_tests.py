@@ -159,7 +159,8 @@ def test_tapping_every_check_at_once_counts_only_one_a_day() -> None:
     assert outcome.state.step == ReadinessStep.MORNING
 
 
-def test_a_worse_morning_cancels_the_test_and_offers_no_other_that_day() -> None:
+def test_a_worse_morning_cancels_the_test_and_steps_the_plan_back() -> None:
+    """R9: a test that brings a morning flare counts as a step back."""
     profile = replace(PROFILE, episode=replace(EPISODE, phase=Phase.STRENGTH))
     profile, _ = take_test(profile, NOW + 3 * DAY)
     (attempt,) = checks.attempts(profile)
@@ -167,8 +168,12 @@ def test_a_worse_morning_cancels_the_test_and_offers_no_other_that_day() -> None
     profile, replies = take_test(profile, NOW + 4 * DAY, {ReadinessStep.MORNING: "worse"})
     (attempt,) = checks.attempts(profile)
     assert attempt.morning_worse is True and not attempt.counts
-    assert replies[-1].context["morning"] == {"check": "heel", "worse": True}
+    (result,) = [r for r in replies if r.template == "plan/check_result.j2"]
+    assert result.context["morning"] == {"check": "heel", "worse": True}
     assert Check.HEEL_RAISES not in checks.passed_checks(profile)
+    assert replies[-1].template == "plan/phase_changed.j2"
+    assert (replies[-1].context["to"], replies[-1].context["reason"]) == (1, "morning_worse")
+    assert profile.episode.phase == Phase.MOBILITY
 
 
 def test_heel_raises_below_90_percent_hold_hopping_with_the_numbers() -> None:
@@ -231,7 +236,12 @@ def test_a_bone_runner_runs_only_at_0_of_10_once_every_check_counts() -> None:
         for i, c in enumerate(checks.run_checks(CarePath.BONE_STRESS))
         for event in counted(c, NOW + i * DAY)
     )
-    ready = replace(bone, plan_events=passed)
+    # Every check passed, but running on a possible bone stress injury waits for a clinician.
+    unchecked = replace(bone, plan_events=passed)
+    held = advance(None, Command("run"), now=NOW + 20 * DAY, profile=unchecked).replies[0]
+    assert [h.code for h in held.context["holds"]] == [checks.HoldCode.CLINICIAN]
+    cleared = PlanEventView(NOW + 19 * DAY, "cleared", {"from": "HOME_CARE"})
+    ready = replace(bone, plan_events=(*passed, cleared))
     at = NOW + 20 * DAY
     run = advance(None, Command("run"), now=at, profile=ready)
     assert run.replies[0].template == "plan/run_intro.j2"
