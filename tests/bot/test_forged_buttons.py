@@ -77,7 +77,11 @@ async def test_forged_seen_checks_and_check_ins_leave_an_emergency_open(url: str
         assert await run_due(h, START + timedelta(hours=24, minutes=1)) == 1
         (reply,) = await h.tap("Yes, I've been seen", 1)
         assert "Follow the advice" in reply["text"]
-        assert counts(h) == (["closed"], 1, 0)
+        # Open for a clearance (/cleared) until a new assessment; the answer is recorded once.
+        assert counts(h) == (["active"], 1, 0)
+        (again,) = await h.tap("Yes, I've been seen", 1)
+        assert ALREADY_ANSWERED in again["text"]
+        assert counts(h) == (["active"], 1, 0)
 
 
 async def test_an_earlier_episodes_check_in_cannot_start_on_an_emergency(url: str) -> None:
