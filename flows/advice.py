@@ -63,6 +63,8 @@ def first_session_reply(answers: Answers, decision: Decision, choice: PathChoice
             "session": session,
             "gate_blockers": decision.plyometric_gate_blockers,
             "pain": answers.pain,
+            "hop_holds": (),
+            "zone": None,
         },
     )
 

@@ -13,7 +13,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from flows import plan_questions, prevention, triage
-from flows.checks import CHECK_SPACING, Hold, next_check, step_up_holds, timing_holds
+from flows.checks import (
+    CHECK_SPACING,
+    Hold,
+    hop_holds,
+    next_check,
+    step_up_holds,
+    timing_holds,
+)
 from flows.effects import ChangeEpisode, Effect, Outcome, RecordPlanEvent
 from flows.exercise_library import exercise_by_id, exercises
 from flows.profile import CheckInView, Profile
@@ -95,8 +102,18 @@ def todays_session(profile: Profile, *, now: datetime) -> Reply:
             and answers.weight_bearing is not WeightBearing.NORMAL
         ),
     )
+    # Whenever hops are held back the session says why and what will open them; the first
+    # hold is enough here (/hop lists them all).
+    holds = hop_holds(profile, now=now, gate_blockers=blockers)
     return Reply(
-        "triage/exercise_session.j2", {"session": session, "gate_blockers": blockers, "pain": pain}
+        "triage/exercise_session.j2",
+        {
+            "session": session,
+            "gate_blockers": blockers,
+            "pain": pain,
+            "hop_holds": holds[:1],
+            "zone": profile.zone,
+        },
     )
 
 

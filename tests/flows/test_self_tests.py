@@ -283,3 +283,17 @@ def test_plan_offers_the_hop_and_run_questions_as_buttons() -> None:
         reply = advance(None, event, now=NOW + DAY, profile=PROFILE).replies[0]
         assert reply.template in ("plan/can_hop.j2", "plan/when_run.j2")
         assert reply.context["open"] is False and reply.context["holds"]
+
+
+def test_todays_session_says_why_hops_wait_when_the_gate_is_open() -> None:
+    """Issue 9: whenever hopping is held back the runner is told why and what will open it;
+    with the gate open, at phase 3 the heel-raise test is what is missing."""
+    balance = replace(
+        PROFILE,
+        episode=replace(EPISODE, phase=Phase.BALANCE, answers=GRADUAL_ACHILLES),
+        soreness=((NOW, 1),),
+    )
+    assert exercise_plan.gate_open(balance, now=NOW + 5 * DAY)
+    reply = exercise_plan.todays_session(balance, now=NOW + 5 * DAY)
+    (hold,) = reply.context["hop_holds"]
+    assert hold.code is checks.HoldCode.HEEL_UNTRIED
