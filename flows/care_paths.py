@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from flows.rules import Answers, flagged
 from flows.sessions import starting_phase
 from flows.types import (
-    TENDON_PATHS,
     AchillesSite,
     CarePath,
     Location,
@@ -82,10 +81,6 @@ def choose_path(a: Answers) -> PathChoice:
             return PathChoice(_GRADUAL_TENDON[a.location])
         return PathChoice(CarePath.BONE_STRESS, fallback=True)
     return PathChoice(CarePath.SPRAIN, fallback=a.location is Location.HEEL)
-
-
-def is_tendon(path: CarePath) -> bool:
-    return path in TENDON_PATHS
 
 
 def plan_start(a: Answers, path: CarePath) -> Phase:

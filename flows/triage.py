@@ -99,10 +99,6 @@ def felt_a_pop(a: Answers) -> bool:
     return flagged(a.pop)
 
 
-def is_gradual(a: Answers) -> bool:
-    return a.onset is Onset.GRADUAL
-
-
 def takes_blood_thinner_without_swelling(a: Answers) -> bool:
     """E8A needs swelling or spreading bruising: ask about bruising only when it is not swollen."""
     return flagged(a.blood_thinner) and a.swelling is Swelling.NONE
