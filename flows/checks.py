@@ -74,6 +74,29 @@ def check_pain_max(path: CarePath) -> int:
 RUN_NEEDS_CLINICIAN = frozenset({CarePath.BONE_STRESS, CarePath.CALF_TEAR})
 
 
+# A stressed bone is not loaded on one leg or by impact at home: its plan stops at the strength
+# phase (whose exercises are non-impact), and its self-tests, which are all done on one leg,
+# wait for the clinician's check that running needs anyway.
+def top_phase(path: CarePath) -> Phase:
+    """The highest phase a plan on this path reaches."""
+    return Phase.STRENGTH if path is CarePath.BONE_STRESS else Phase.PLYOMETRIC
+
+
+# PRODUCT RULE: tendon and plantar loading programmes bring hops in late, after weeks of
+# strength work (the trials load for 12 weeks; the order of the return-to-sport programme puts
+# plyometrics last, its timing UNSOURCED): not before 6 weeks after the assessment.
+LATE_HOP_PATHS = TENDON_PATHS | {CarePath.HEEL}
+LOADING_BEFORE_HOPS = timedelta(weeks=6)
+
+
+def hops_open_at(profile: Profile) -> datetime | None:
+    """The earliest moment hops may start on this path (None: no such limit)."""
+    episode = profile.episode
+    if episode is None or episode.care_path not in LATE_HOP_PATHS:
+        return None
+    return episode.assessed_at + LOADING_BEFORE_HOPS
+
+
 def cleared_by_clinician(profile: Profile) -> bool:
     """A clinician cleared the runner (`flows.clearance`, recorded as a plan event)."""
     return any(e.kind == PlanEventKind.CLEARED for e in profile.plan_events)
@@ -91,7 +114,7 @@ CHECK_PHASE: dict[Check, Phase] = {
     Check.STANCE: Phase.BALANCE,
     Check.JOG: Phase.BALANCE,
     Check.SQUATS: Phase.BALANCE,
-    Check.HOPS: Phase.PLYOMETRIC,
+    Check.HOPS: Phase.BALANCE,
     Check.STANCE_EYES_CLOSED: Phase.PLYOMETRIC,
 }
 
@@ -108,8 +131,10 @@ def checks_for(path: CarePath) -> tuple[Check, ...]:
 
 
 def hop_checks(path: CarePath) -> tuple[Check, ...]:
-    """The checks that must pass before the plan enters the hopping phase."""
-    needed = (Check.HEEL_RAISES, Check.STANCE)
+    """The checks that must pass before the plan enters the hopping phase: heel raises at
+    90 %, the 30-s stance and the hop test (10 hops at 2/10 or less, no morning flare: the
+    reference's plyometric entry criteria, its numbers a PRODUCT RULE)."""
+    needed = (Check.HEEL_RAISES, Check.STANCE, Check.HOPS)
     if path in TENDON_PATHS:
         # Plyometrics come late for a tendon: after strength and walking/jogging tolerance.
         needed += (Check.WALK, Check.JOG)
@@ -250,7 +275,12 @@ def too_soon(profile: Profile, now: datetime) -> bool:
     return opens is not None and now < opens
 
 
-def next_check(profile: Profile) -> Check | None:
+# Checks that land or jog: offered only while the plyometric gate is open (reference: the
+# readiness checks start with the gate open), so no one hops on an ankle that still limps.
+IMPACT_CHECKS = frozenset({Check.HOPS, Check.JOG})
+
+
+def next_check(profile: Profile, *, impact_ok: bool = True) -> Check | None:
     """The check to offer next (None: none is due now).
 
     Only checks that open the next step are offered, so that a check does not take the day
@@ -263,15 +293,22 @@ def next_check(profile: Profile) -> Check | None:
     if episode is None:
         return None
     path = episode.care_path
+    if path is CarePath.BONE_STRESS and not cleared_by_clinician(profile):
+        return None
     done = passed_checks(profile)
-    phase = Phase.PLYOMETRIC if episode.status == EpisodeStatus.RESOLVED else episode.phase
-    if phase < Phase.PLYOMETRIC:
+    top = top_phase(path)
+    phase = top if episode.status == EpisodeStatus.RESOLVED else episode.phase
+    if phase < top:
         wanted = {c for c in hop_checks(path) if CHECK_PHASE[c] <= phase}
         if phase == Phase.STRENGTH and latest(profile, Check.HEEL_RAISES) is not None:
             wanted.discard(Check.HEEL_RAISES)
     else:
         wanted = set(run_checks(path))
-    due = [c for c in checks_for(path) if c in wanted and c not in done]
+    due = [
+        c
+        for c in checks_for(path)
+        if c in wanted and c not in done and (impact_ok or c not in IMPACT_CHECKS)
+    ]
     if Check.STANCE_EYES_CLOSED in due and Check.STANCE not in done:
         due.remove(Check.STANCE_EYES_CLOSED)
     tried = attempts(profile)
@@ -292,6 +329,8 @@ class HoldCode(StrEnum):
     HEEL_BELOW = "heel_below"  # heel raises below 90 % (`sore`, `other`, `percent`)
     CHECK = "check"  # a check not passed yet (`check`)
     CLINICIAN = "clinician"  # running on this path waits for a clinician's check (/cleared)
+    LOADING = "loading"  # tendon and heel: hops after weeks of loading (`opens_at`)
+    BONE = "bone"  # a stressed bone: no hops in the home plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,10 +389,18 @@ def step_up_holds(
         # Balance work follows strength: the heel-raise test marks where strength is.
         holds.append(Hold(HoldCode.HEEL_UNTRIED, {"lsi": HEEL_RAISE_LSI_MIN}))
     if target is Phase.PLYOMETRIC:
+        holds += _late_hops(profile, now)
         if gate_blockers:
             holds.append(Hold(HoldCode.GATE, {"blockers": gate_blockers}))
         holds += _check_holds(profile, hop_checks(episode.care_path))
     return tuple(holds)
+
+
+def _late_hops(profile: Profile, now: datetime) -> list[Hold]:
+    opens = hops_open_at(profile)
+    if opens is not None and now < opens:
+        return [Hold(HoldCode.LOADING, {"opens_at": opens})]
+    return []
 
 
 def hop_holds(
@@ -362,9 +409,11 @@ def hop_holds(
     """Everything that holds hopping back now (empty: the plan is in the hopping phase)."""
     episode = profile.episode
     assert episode is not None
+    if episode.care_path is CarePath.BONE_STRESS:
+        return (Hold(HoldCode.BONE),)
     if episode.phase >= Phase.PLYOMETRIC and not gate_blockers:
         return ()
-    holds: list[Hold] = []
+    holds: list[Hold] = _late_hops(profile, now)
     if gate_blockers:
         holds.append(Hold(HoldCode.GATE, {"blockers": gate_blockers}))
     if episode.phase < Phase.BALANCE:
@@ -393,7 +442,7 @@ def run_holds(
         holds.append(Hold(HoldCode.CLINICIAN))
     if gate_blockers:
         holds.append(Hold(HoldCode.GATE, {"blockers": gate_blockers}))
-    if episode.status == EpisodeStatus.ACTIVE and episode.phase < Phase.PLYOMETRIC:
+    if episode.status == EpisodeStatus.ACTIVE and episode.phase < top_phase(path):
         holds.append(Hold(HoldCode.PHASE, {"phase": int(episode.phase)}))
     holds += _check_holds(profile, run_checks(path))
     if holds:

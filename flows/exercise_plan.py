@@ -17,9 +17,11 @@ from flows.checks import (
     CHECK_SPACING,
     Hold,
     hop_holds,
+    hops_open_at,
     next_check,
     step_up_holds,
     timing_holds,
+    top_phase,
 )
 from flows.effects import ChangeEpisode, Effect, Outcome, RecordPlanEvent
 from flows.exercise_library import exercise_by_id, exercises
@@ -272,6 +274,12 @@ def progress_after_check_in(
     gate_held = decision.step is Move.HOLD and decision.reason is Reason.GATE_CLOSED
     if decision.step is Move.FORWARD or gate_held:
         target = next_phase(phase)
+        if target > top_phase(episode.care_path) or (
+            target is Phase.PLYOMETRIC and _hops_not_yet(profile, now)
+        ):
+            # The path's top phase, or the weeks of loading before a tendon's hops: the
+            # session and /hop say so; a daily "held" message would say nothing new.
+            return (), ()
         holds = step_up_holds(profile, target, now=now, gate_blockers=blockers)
         if holds:
             return (_held(profile, target, holds, now=now),), ()
@@ -305,6 +313,11 @@ def progress_after_check_in(
     )
 
 
+def _hops_not_yet(profile: Profile, now: datetime) -> bool:
+    opens = hops_open_at(profile)
+    return opens is not None and now < opens
+
+
 def _held(profile: Profile, target: Phase, holds: tuple[Hold, ...], *, now: datetime) -> Reply:
     """Two good days would step the plan up, but a self-test or the 24-hour rule holds it."""
     return Reply(
@@ -316,7 +329,10 @@ def _held(profile: Profile, target: Phase, holds: tuple[Hold, ...], *, now: date
 
 def self_test_buttons(profile: Profile, *, now: datetime) -> tuple[tuple[Button, ...], ...]:
     """A "Today's self-test" button when a check is due and may be taken now."""
-    if timing_holds(profile, now) or next_check(profile) is None:
+    if (
+        timing_holds(profile, now)
+        or next_check(profile, impact_ok=gate_open(profile, now=now)) is None
+    ):
         return ()
     return ((Button(TEST_LABEL, ButtonAction.COMMAND, "", TEST_COMMAND),),)
 

@@ -24,7 +24,7 @@ from flows.checks import (
     waiting_for_morning,
 )
 from flows.effects import ChangeEpisode, Effect, Outcome, RecordPlanEvent
-from flows.exercise_plan import has_plan, no_plan
+from flows.exercise_plan import gate_open, has_plan, no_plan
 from flows.flow import Flow, Route, question_reply
 from flows.local_time import local_date_of
 from flows.profile import PlanEventView, Profile
@@ -202,7 +202,8 @@ def start_check(state: DialogState | None, profile: Profile, *, now: datetime) -
         if local_date_of(now, zone) <= local_date_of(pending.at, zone):
             return _wait(profile, now)
         settled = _assuming_settled(profile, pending, now)
-        following = None if too_soon(settled, now) else next_check(settled)
+        impact_ok = gate_open(settled, now=now)
+        following = None if too_soon(settled, now) else next_check(settled, impact_ok=impact_ok)
         hidden[PREVIOUS_KEY] = str(pending.check)
         if following is not None:
             hidden[CHECK_KEY] = str(following)
@@ -210,7 +211,7 @@ def start_check(state: DialogState | None, profile: Profile, *, now: datetime) -
         return Outcome(state=fresh, replies=(question_reply(fresh, now=now),))
     if too_soon(profile, now):
         return _wait(profile, now)
-    check = next_check(profile)
+    check = next_check(profile, impact_ok=gate_open(profile, now=now))
     if check is None:
         return Outcome(replies=(info("plan/check_none.j2", phase=int(episode.phase)),))
     hidden[CHECK_KEY] = str(check)

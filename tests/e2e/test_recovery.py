@@ -499,21 +499,23 @@ def test_p_plan_steps_forward_with_the_reason_up_to_phase_4_once_the_gate_is_ope
     """Two safe days step P's plan forward, announced with the reason, and two more are needed
     in each new phase, with the self-tests each step needs and a day between tests and steps:
     phase 2 at check-in 2, phase 3 at check-in 4 (heel raises tried on day 3), phase 4 at
-    check-in 7; at check-in 6 the stance test of day 5 is not yet 24 h old, and the hold says
-    so. The top phase then holds until check-in 9 resolves the episode."""
+    check-in 8, after the hop test of day 7; at check-in 6 the stance test of day 5 is not yet
+    24 h old, and the hold says so. The top phase then holds until check-in 9 resolves the
+    episode."""
     p = fortnight.p
     assert sorted(p.results) == list(range(1, P_RESOLVES_AT + 1)), sorted(p.results)
     forward = [p.results[n].announced(FORWARD) for n in sorted(p.results)]
-    assert forward == [[], [2], [], [3], [], [], [4], [], []], forward
+    assert forward == [[], [2], [], [3], [], [], [], [4], []], forward
     assert not any(result.announced(BACK) for result in p.results.values())
-    for number in (2, 4, 7):
+    for number in (2, 4, 8):
         (announcement,) = [t for t in p.results[number].replies if FORWARD.search(t)]
         assert f"Why: {TWO_SAFE_DAYS}" in announcement, announcement
     (held,) = [t for t in p.results[6].replies if "stays where it is" in t]
     assert "One self-test or step up a day" in held, held
     assert "Heel raises: 20 on the sore leg, 20 on the other (100 %)" in p.tests_taken[3][-1]
-    assert any("/whenrun" in t for t in p.results[7].replies), p.results[7].replies
-    assert p.phases()[: P_RESOLVES_AT - 1] == [1, 2, 2, 3, 3, 3, 4, 4], p.phases()
+    assert "10 single-leg hops" in p.tests_taken[7][-1]
+    assert any("/whenrun" in t for t in p.results[8].replies), p.results[8].replies
+    assert p.phases()[: P_RESOLVES_AT - 1] == [1, 2, 2, 3, 3, 3, 3, 4], p.phases()
 
 
 def test_p_check_ins_are_thanked_with_the_soreness_until_the_episode_resolves(

@@ -111,19 +111,25 @@ def test_a_sprain_reaches_hopping_only_after_its_tests_and_one_step_a_day() -> N
     """Walking normally from day 2 (the injury is 1-2 days old at the assessment). Day 2:
     two good days step up to strength. Day 3 (24 h later) the heel-raise test, confirmed by
     day 4's check-in; the step to balance waits 24 h after the test: day 5. Day 6 the stance
-    test, confirmed on day 7; hopping at day 8's check-in, not day 6 as on pain alone."""
+    test, confirmed on day 7, when the hop test is taken, confirmed on day 8; hopping at day 9's
+    check-in, not day 6 as on pain alone."""
     phases, profile, said = play(PROFILE, 12, walking_from=2)
     assert first_day_at(phases, Phase.STRENGTH) == 2
     assert first_day_at(phases, Phase.BALANCE) == 5
-    assert first_day_at(phases, Phase.PLYOMETRIC) == 8
+    assert first_day_at(phases, Phase.PLYOMETRIC) == 9
     # Each step is announced with its reason; each day a step was due but held says why.
-    for n in (2, 5, 8):
+    for n in (2, 5, 9):
         (step,) = [r for r in said[n] if r.template == "plan/phase_changed.j2"]
         assert step.context["reason"] == "two_safe_days"
     held = [r for r in said[7] if r.template == "plan/phase_held.j2"]
+    assert [h.code for h in held[0].context["holds"]] == [
+        checks.HoldCode.TOO_SOON,
+        checks.HoldCode.CHECK,
+    ]
+    held = [r for r in said[8] if r.template == "plan/phase_held.j2"]
     assert [h.code for h in held[0].context["holds"]] == [checks.HoldCode.TOO_SOON]
     done = checks.passed_checks(profile)
-    assert {Check.HEEL_RAISES, Check.STANCE} <= done
+    assert {Check.HEEL_RAISES, Check.STANCE, Check.HOPS} <= done
     # No check or step-up within 24 h of another.
     times = sorted(
         [a.at for a in checks.attempts(profile)]
@@ -188,17 +194,19 @@ def test_heel_raises_below_90_percent_hold_hopping_with_the_numbers() -> None:
     assert below[0].context == {"sore": 17, "other": 20, "percent": 85, "lsi": 90}
 
 
-def test_a_tendon_runner_is_never_offered_hops_before_strength_walk_and_jog() -> None:
+def test_a_tendon_runner_hops_only_after_6_weeks_and_strength_walk_and_jog() -> None:
     tendon = replace(
         PROFILE,
         episode=replace(EPISODE, care_path=CarePath.ACHILLES_MID, answers=GRADUAL_ACHILLES),
         soreness=((NOW, 3),),
     )
-    phases, profile, _ = play(tendon, 16)
+    phases, profile, _ = play(tendon, 50)
     reached = first_day_at(phases, Phase.PLYOMETRIC)
-    assert reached is not None
+    # Hops come late for a tendon: not before 6 weeks of loading (and never before the tests).
+    assert reached is not None and reached >= checks.LOADING_BEFORE_HOPS.days
+    assert phases[reached - 1] == Phase.BALANCE
     hop_ready = set(checks.hop_checks(CarePath.ACHILLES_MID))
-    assert hop_ready == {Check.HEEL_RAISES, Check.STANCE, Check.WALK, Check.JOG}
+    assert hop_ready == {Check.HEEL_RAISES, Check.STANCE, Check.HOPS, Check.WALK, Check.JOG}
     # Every one of those checks had counted before the step into hopping.
     (step,) = [e for e in profile.plan_events if e.kind == "phase" and e.data["to"] == 4]
     confirmed = [a for a in checks.attempts(profile) if a.check in hop_ready and a.counts]
@@ -256,11 +264,21 @@ def test_a_bone_runner_runs_only_at_0_of_10_once_every_check_counts() -> None:
 
 
 def test_the_hop_test_counts_at_2_of_10_but_not_3() -> None:
-    plyo = replace(PROFILE, episode=replace(EPISODE, phase=Phase.PLYOMETRIC))
+    plyo = replace(
+        PROFILE,
+        episode=replace(EPISODE, phase=Phase.PLYOMETRIC, answers=GRADUAL_ACHILLES),
+        soreness=((NOW, 2),),
+    )
     earlier = (Check.HEEL_RAISES, Check.WALK, Check.STANCE, Check.JOG, Check.SQUATS)
     done = tuple(event for i, c in enumerate(earlier) for event in counted(c, NOW + i * DAY))
     profile = replace(plyo, plan_events=done)
     assert checks.next_check(profile) is Check.HOPS
+    # Not while the gate is closed: no hop test on an ankle that still limps.
+    assert checks.next_check(profile, impact_ok=False) is Check.STANCE_EYES_CLOSED
+    limping = replace(profile, episode=replace(profile.episode, answers=EPISODE.answers))
+    assert not exercise_plan.gate_open(limping, now=NOW + 9 * DAY)
+    offered = advance(None, Command("test"), now=NOW + 9 * DAY, profile=limping)
+    assert offered.state.step is not ReadinessStep.HOPS
     for pain, passed in (("2", True), ("3", False)):
         after, _ = take_test(profile, NOW + 9 * DAY, {ReadinessStep.HOPS: pain})
         (attempt,) = [a for a in checks.attempts(after) if a.check is Check.HOPS]
@@ -297,3 +315,23 @@ def test_todays_session_says_why_hops_wait_when_the_gate_is_open() -> None:
     reply = exercise_plan.todays_session(balance, now=NOW + 5 * DAY)
     (hold,) = reply.context["hop_holds"]
     assert hold.code is checks.HoldCode.HEEL_UNTRIED
+
+
+def test_a_bone_plan_stops_at_strength_and_its_tests_wait_for_a_clinician() -> None:
+    bone = replace(
+        PROFILE,
+        episode=replace(
+            EPISODE, care_path=CarePath.BONE_STRESS, answers={**GRADUAL_ACHILLES, "loc": "front"}
+        ),
+        soreness=((NOW, 1),),
+    )
+    phases, profile, _ = play(bone, 12)
+    assert max(phases.values()) == checks.top_phase(CarePath.BONE_STRESS) == Phase.STRENGTH
+    assert checks.attempts(profile) == []  # no one-leg test before a clinician's check
+    hop = advance(None, Command("hop"), now=NOW + 13 * DAY, profile=profile).replies[0]
+    assert [h.code for h in hop.context["holds"]] == [checks.HoldCode.BONE]
+    cleared = replace(
+        profile,
+        plan_events=(*profile.plan_events, PlanEventView(NOW, "cleared", {"from": "HOME_CARE"})),
+    )
+    assert checks.next_check(cleared) is Check.HEEL_RAISES
