@@ -29,7 +29,16 @@ from flows.flow import Flow, Route, question_reply
 from flows.local_time import local_date_of
 from flows.profile import PlanEventView, Profile
 from flows.progression import Reason
-from flows.questions import MORNING_CHOICES, Choice, Question, choice_question, pain_question
+from flows.questions import (
+    MORNING_CHOICES,
+    Choice,
+    Question,
+    Translate,
+    choice_question,
+    pain_question,
+    untranslated,
+    with_digits,
+)
 from flows.replies import info
 from flows.sessions import previous_phase
 from flows.state import DialogState
@@ -133,9 +142,9 @@ HEEL_RAISE_MAX = 200
 _COUNTS = tuple(Choice(str(n), str(n)) for n in range(10, 32, 2))
 
 
-def parse_count(text: str, translate: object = None) -> str | None:
-    """A whole number of heel raises, 0-200."""
-    words = text.strip()
+def parse_count(text: str, translate: Translate = untranslated) -> str | None:
+    """A whole number of heel raises, 0-200 ("12", or "twelve" up to ten in words)."""
+    words = with_digits(text, translate)
     if not words.isdigit():
         return None
     value = int(words)

@@ -152,7 +152,8 @@ _OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$")
 
 def parse_zone(text: str, translate: Translate = untranslated) -> str | None:
     """A typed city or zone name -> "z<zone>"; a typed offset such as "UTC+1" -> "o60"."""
-    cleaned = normalise(text)
+    # A button's own label names example cities after the offset: "UTC+1 (Paris, Berlin)".
+    cleaned = re.sub(r"\s*\(.*\)$", "", normalise(text))
     match = _OFFSET.match(cleaned)
     if match:
         minutes = int(match.group(2)) * 60 + int(match.group(3) or 0)

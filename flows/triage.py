@@ -24,8 +24,12 @@ from flows.questions import (
     WEIGHT_BEARING_CHOICES,
     Choice,
     Question,
+    Translate,
+    choice_parser,
     choice_question,
+    duration_in_days,
     pain_question,
+    untranslated,
     yes_no,
 )
 from flows.replies import info
@@ -163,20 +167,35 @@ _LOCATION = (
     Choice(
         Location.OUTSIDE,
         N_("Outside of the ankle"),
-        (N_("outside"), N_("outer"), N_("lateral"), N_("out")),
+        (
+            N_("outside"),
+            N_("outer"),
+            N_("lateral"),
+            N_("out"),
+            N_("outer side"),
+            N_("outside ankle"),
+        ),
     ),
     Choice(
         Location.INSIDE,
         N_("Inside of the ankle"),
-        (N_("inside"), N_("inner"), N_("medial"), N_("in")),
+        (N_("inside"), N_("inner"), N_("medial"), N_("in"), N_("inner side"), N_("inside ankle")),
     ),
     Choice(
         Location.BACK,
         N_("Back of the ankle / Achilles"),
-        (N_("back"), N_("achilles"), N_("behind")),
+        (N_("back"), N_("achilles"), N_("behind"), N_("achilles tendon"), N_("back of the heel")),
     ),
-    Choice(Location.FRONT, N_("Front of the ankle"), (N_("front"), N_("top"), N_("anterior"))),
-    Choice(Location.HEEL, N_("Heel or sole"), (N_("heel"), N_("sole"), N_("bottom"), N_("under"))),
+    Choice(
+        Location.FRONT,
+        N_("Front of the ankle"),
+        (N_("front"), N_("top"), N_("anterior"), N_("top of the foot")),
+    ),
+    Choice(
+        Location.HEEL,
+        N_("Heel or sole"),
+        (N_("heel"), N_("sole"), N_("bottom"), N_("under"), N_("underneath"), N_("arch")),
+    ),
     Choice(
         Location.ALL_OVER,
         N_("All over"),
@@ -199,6 +218,18 @@ _ONSET = (
             N_("roll"),
             N_("fall"),
             N_("fell"),
+            N_("rolled it"),
+            N_("i rolled it"),
+            N_("twisted it"),
+            N_("i twisted it"),
+            N_("sprained it"),
+            N_("i sprained it"),
+            N_("turned it"),
+            N_("went over on it"),
+            N_("landed badly"),
+            N_("tripped"),
+            N_("pop"),
+            N_("it popped"),
         ),
     ),
     Choice(
@@ -211,55 +242,124 @@ _ONSET = (
             N_("over time"),
             N_("built up"),
             N_("overuse"),
+            N_("it built up"),
+            N_("slowly got worse"),
+            N_("crept up"),
+            N_("came on slowly"),
+            N_("over weeks"),
+            N_("no injury"),
         ),
     ),
 )
 
 
 _STARTED = (
-    Choice(Started.TODAY, N_("Today"), (N_("today"), N_("this morning"), N_("tonight"), N_("0"))),
+    Choice(
+        Started.TODAY,
+        N_("Today"),
+        (
+            N_("today"),
+            N_("this morning"),
+            N_("this afternoon"),
+            N_("this evening"),
+            N_("tonight"),
+            N_("just now"),
+            N_("an hour ago"),
+            N_("0"),
+        ),
+    ),
     Choice(
         Started.DAYS_1_2,
         N_("1-2 days ago"),
-        (N_("yesterday"), N_("1 day"), N_("2 days"), N_("1-2 days")),
+        (N_("yesterday"), N_("last night"), N_("the day before yesterday"), N_("1-2 days")),
     ),
-    Choice(Started.DAYS_3_4, N_("3-4 days ago"), (N_("3 days"), N_("4 days"), N_("3-4 days"))),
-    Choice(
-        Started.DAYS_5_10,
-        N_("5-10 days ago"),
-        (N_("5-10 days"), N_("a week"), N_("1 week"), N_("last week")),
-    ),
+    Choice(Started.DAYS_3_4, N_("3-4 days ago"), (N_("3-4 days"),)),
+    Choice(Started.DAYS_5_10, N_("5-10 days ago"), (N_("5-10 days"), N_("last week"))),
     Choice(
         Started.DAYS_11_42,
         N_("11 days to 6 weeks ago"),
-        (N_("2 weeks"), N_("3 weeks"), N_("a month")),
+        (N_("11 days to 6 weeks"), N_("weeks"), N_("a few weeks")),
     ),
     Choice(
         Started.OVER_6_WEEKS,
         N_("More than 6 weeks ago"),
-        (N_("months"), N_("over 6 weeks"), N_("ages")),
+        (N_("months"), N_("ages"), N_("a long time"), N_("for months")),
     ),
+)
+# The last day of each bucket but the last: a typed "5 days ago" or "3 weeks" is sorted by days.
+_STARTED_UP_TO_DAY = (
+    (0, Started.TODAY),
+    (2, Started.DAYS_1_2),
+    (4, Started.DAYS_3_4),
+    (10, Started.DAYS_5_10),
+    (42, Started.DAYS_11_42),
 )
 
 
+def started_days_ago(days: int) -> Started:
+    """The `Started` answer for an injury `days` days old (6 weeks is 42 days)."""
+    return next(
+        (started for last, started in _STARTED_UP_TO_DAY if days <= last), Started.OVER_6_WEEKS
+    )
+
+
+_started_choice = choice_parser(_STARTED)
+
+
+def parse_started(text: str, translate: Translate = untranslated) -> str | None:
+    """A button's label or alias, else a typed span ("5 days ago", "3 weeks", "last month")."""
+    value = _started_choice(text, translate)
+    if value is not None:
+        return value
+    days = duration_in_days(text, translate)
+    return started_days_ago(days).value if days is not None else None
+
+
 _TREND = (
-    Choice(Trend.BETTER, N_("Getting better"), (N_("better"), N_("improving"))),
-    Choice(Trend.SAME, N_("About the same"), (N_("same"), N_("no change"), N_("unchanged"))),
-    Choice(Trend.WORSE, N_("Getting worse"), (N_("worse"), N_("worsening"))),
+    Choice(Trend.BETTER, N_("Getting better"), (N_("better"), N_("improving"), N_("a bit better"))),
+    Choice(
+        Trend.SAME,
+        N_("About the same"),
+        (N_("same"), N_("no change"), N_("unchanged"), N_("the same"), N_("no different")),
+    ),
+    Choice(Trend.WORSE, N_("Getting worse"), (N_("worse"), N_("worsening"), N_("a bit worse"))),
 )
 
 
 _SWELLING = (
-    Choice(Swelling.NONE, N_("No swelling"), (N_("none"), N_("no"), N_("not swollen"))),
+    Choice(
+        Swelling.NONE,
+        N_("No swelling"),
+        (N_("none"), N_("no"), N_("not swollen"), N_("not really"), N_("nothing")),
+    ),
     Choice(
         Swelling.MILD,
         N_("A little swollen"),
-        (N_("mild"), N_("a little"), N_("slightly"), N_("some"), N_("little")),
+        (
+            N_("mild"),
+            N_("a little"),
+            N_("slightly"),
+            N_("some"),
+            N_("little"),
+            N_("a bit"),
+            N_("a bit swollen"),
+            N_("slightly swollen"),
+            N_("puffy"),
+        ),
     ),
     Choice(
         Swelling.MARKED,
         N_("Very swollen"),
-        (N_("marked"), N_("very"), N_("a lot"), N_("very swollen"), N_("lots")),
+        (
+            N_("marked"),
+            N_("very"),
+            N_("a lot"),
+            N_("very swollen"),
+            N_("lots"),
+            N_("really swollen"),
+            N_("huge"),
+            N_("like a balloon"),
+        ),
     ),
 )
 
@@ -313,8 +413,8 @@ QUESTIONS: dict[str, Question] = {
     for q in (
         choice_question(TriageStep.LOCATION, "triage/ask_location.j2", "location", _LOCATION),
         choice_question(TriageStep.ONSET, "triage/ask_onset.j2", "onset", _ONSET),
-        choice_question(
-            TriageStep.STARTED, "triage/ask_started.j2", "started", _STARTED, per_row=2
+        Question(
+            TriageStep.STARTED, "triage/ask_started.j2", _STARTED, parse_started, "started", 2
         ),
         choice_question(TriageStep.TREND, "triage/ask_trend.j2", "trend", _TREND, per_row=3),
         choice_question(
