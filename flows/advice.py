@@ -84,8 +84,12 @@ def first_days_reply(
     )
 
 
-def outcome_context(answers: Answers, decision: Decision, choice: PathChoice) -> dict[str, Any]:
-    """What the outcome templates are rendered with (a first outcome or its repeat)."""
+def outcome_context(
+    answers: Answers, decision: Decision, choice: PathChoice, *, care_follows: bool = False
+) -> dict[str, Any]:
+    """What the outcome templates are rendered with (a first outcome or its repeat);
+    `care_follows` when the path's first-days care is sent right after it (the message may
+    point to it then, and only then)."""
     return {
         "answers": answers,
         "reasons": reason_items(answers, decision),
@@ -94,18 +98,31 @@ def outcome_context(answers: Answers, decision: Decision, choice: PathChoice) ->
         "see_within": decision.see_within.value if decision.see_within else "",
         "path": choice.path.value,
         "fallback": choice.fallback,
+        "care_follows": care_follows,
     }
 
 
-def outcome_replies(answers: Answers, decision: Decision) -> tuple[Reply, ...]:
-    """The messages that close an assessment, most important first."""
-    choice = choose_path(answers)
-    context = outcome_context(answers, decision, choice)
+def repeat_outcome_reply(answers: Answers, decision: Decision, choice: PathChoice) -> Reply:
+    """The disposition message said again, alone (a seen-check's "Not yet", a finished urgent
+    assessment's button): nothing follows it, so it points to no next message."""
     emergency = decision.disposition is Disposition.EMERGENCY
+    context = outcome_context(answers, decision, choice)
+    return Reply(OUTCOME_TEMPLATES[decision.disposition], context, urgent=emergency)
+
+
+def outcome_replies(
+    answers: Answers, decision: Decision, choice: PathChoice | None = None
+) -> tuple[Reply, ...]:
+    """The messages that close an assessment, most important first: the disposition, then
+    (unless it is an emergency) the first-days care of the care path, `choice` or the one the
+    answers point to, then (home care) today's exercises."""
+    choice = choice or choose_path(answers)
+    emergency = decision.disposition is Disposition.EMERGENCY
+    waiting = decision.disposition is Disposition.SEE_CLINICIAN
+    context = outcome_context(answers, decision, choice, care_follows=waiting)
     first = Reply(OUTCOME_TEMPLATES[decision.disposition], context, urgent=emergency)
     if emergency:
         return (first,)
-    waiting = decision.disposition is Disposition.SEE_CLINICIAN
     first_days = first_days_reply(answers, choice, context, waiting=waiting)
     if waiting:
         return (first, first_days)

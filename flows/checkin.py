@@ -10,12 +10,14 @@ the questions at once, with the same outcome messages as a first assessment.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
 from flows import prevention, triage
 from flows.advice import outcome_replies
+from flows.care_paths import PathChoice
 from flows.checkin_rules import CheckIn, Episode, Verdict, decide_check_in
 from flows.effects import (
     CancelMessages,
@@ -102,6 +104,20 @@ MESSAGE_KEY = "ci"
 PLAN_KEY = "plan"
 # A seen-check's answer (a `SeenAnswer`), stored with its message under MESSAGE_KEY.
 SEEN_KEY = "seen"
+# The rule codes of a check-in that changed the advice (space-separated), stored with its
+# answers: a repeat of that advice ("Not yet" seen) must say why, as the first message did.
+REASONS_KEY = "why"
+
+
+def advice_reasons(
+    assessment_reasons: Sequence[str], check_in_answers: Sequence[Mapping[str, str]]
+) -> tuple[str, ...]:
+    """The reasons behind the episode's current advice: those of the newest check-in that
+    changed it (answers oldest first), else the assessment's."""
+    for answers in reversed(check_in_answers):
+        if answers.get(REASONS_KEY):
+            return tuple(answers[REASONS_KEY].split())
+    return tuple(assessment_reasons)
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,10 +328,13 @@ def finish_check_in(state: DialogState, profile: Profile, now: datetime) -> Outc
         ),
         check_in,
     )
+    recorded = dict(state.answers)
+    if result.verdict in (Verdict.RETRIAGE, Verdict.SEE_CLINICIAN):
+        recorded[REASONS_KEY] = " ".join(result.reasons)
     effects: list[Effect] = [
         RecordCheckIn(
             at=now,
-            answers=dict(state.answers),
+            answers=recorded,
             soreness=answers.soreness,
             trend=answers.change.value,
             verdict=result.verdict.value,
@@ -347,7 +366,9 @@ def finish_check_in(state: DialogState, profile: Profile, now: datetime) -> Outc
                 tag=":escalated",
             ),
         ]
-        replies = outcome_replies(answers.as_triage(), decision)[:1]
+        # The disposition and, while waiting to be seen, the episode's first-days care (its
+        # message points to it); an emergency's message stands alone.
+        replies = outcome_replies(answers.as_triage(), decision, PathChoice(episode.care_path))
         return Outcome(
             state=done,
             replies=(info("care/checkin_escalated.j2"), *replies),

@@ -24,6 +24,8 @@ from flows import (
     soreness,
     triage,
 )
+from flows.advice import repeat_outcome_reply
+from flows.care_paths import choose_path
 from flows.checkin_rules import UNANSWERED_LIMIT
 from flows.commands import BY_NAME
 from flows.effects import Outcome
@@ -124,7 +126,7 @@ def _stale(state: DialogState | None, *, now: datetime) -> Outcome:
         if decision.disposition is not Disposition.HOME_CARE:
             # Tapping a button of a finished urgent assessment may mean its advice never
             # arrived (a failed delivery): say it again rather than "already finished".
-            first = triage.outcome_replies(answers, decision)[0]
+            first = repeat_outcome_reply(answers, decision, choose_path(answers))
             return Outcome(replies=(info("triage/repeat_outcome.j2"), first))
     note = info("triage/stale_button.j2", active=state is not None and state.active)
     return with_current_question(state, note, now=now)

@@ -48,6 +48,8 @@ class EpisodeView:
     pain_at_assessment: int
     phase: int
     status: str
+    # The rule codes behind the current advice: the assessment's, or those of a check-in
+    # that changed it since (`flows.checkin.advice_reasons`).
     reasons: tuple[str, ...] = ()
     answers: Mapping[str, str] = field(default_factory=dict)
     check_ins: tuple[CheckInView, ...] = ()

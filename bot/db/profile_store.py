@@ -27,7 +27,13 @@ from bot.db.models import (
     SorenessReport,
 )
 from flows import follow_up_schedule
-from flows.checkin import MESSAGE_KEY, CheckInStep, exercises_done, morning_worse
+from flows.checkin import (
+    MESSAGE_KEY,
+    CheckInStep,
+    advice_reasons,
+    exercises_done,
+    morning_worse,
+)
 from flows.local_time import FollowUpKind
 from flows.profile import CheckInView, EpisodeView, PlanEventView, Profile
 from flows.types import CarePath, Disposition, SorenessSource
@@ -155,7 +161,9 @@ def load_profile(session: Session, *, runner: Runner | ChatRow) -> Profile:
             pain_at_assessment=episode_row.pain_at_assessment,
             phase=episode_row.phase,
             status=episode_row.status,
-            reasons=tuple(assessment.reasons) if assessment else (),
+            reasons=advice_reasons(
+                assessment.reasons if assessment else (), [r.answers or {} for r in records]
+            ),
             answers=dict(assessment.answers) if assessment else {},
             check_ins=tuple(check_in_view(r) for r in records if r.trend),
         )

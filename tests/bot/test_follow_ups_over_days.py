@@ -66,7 +66,7 @@ async def test_home_care_gets_check_ins_at_24_48_72_hours_then_daily(url: str) -
             # Thanks first; two good days in a row also step the plan forward (with the self-test
             # it opens) or say what holds it, announced next.
             thanks, *plan_news = h.api.sent_to(1)[before:]
-            assert thanks["text"].startswith("Thanks, noted: 3/10")
+            assert thanks["text"].startswith("Noted: 3/10")
             news = ("Your plan steps forward", "New: a self-test", "Two good days, but")
             assert all(m["text"].startswith(news) for m in plan_news)
         kinds = [(k, s) for k, s, _ in scheduled(h)]

@@ -18,6 +18,7 @@ from bot.db.migrate import upgrade_to_head
 from bot.db.models import ScheduledMessage
 from bot.db.profile_store import load_profile
 from flows import follow_up_schedule
+from flows.checkin import REASONS_KEY
 from flows.effects import ScheduleMessage
 
 EARLIER = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -152,3 +153,41 @@ def test_a_runner_with_no_episode_can_answer_no_message(db: Database) -> None:
     db.run_sync(seed)
     profile = profile_of(db, 1)
     assert (profile.sent_check_ins, profile.sent_seen_checks) == (frozenset(), frozenset())
+
+
+def test_the_reasons_of_a_check_in_that_changed_the_advice_are_the_episodes(db: Database) -> None:
+    """A home-care episode escalated at a check-in (worse twice: S6) is seen with S6 as its
+    reasons, so a repeat of the advice says why; the assessment's own are kept otherwise."""
+
+    def seed(session: Session, *, escalate: bool) -> None:
+        runner = runner_with_episode(session, chat_id=2 if escalate else 3, assessed_at=NOW)
+        episode = followup_store.current_episode(session, runner_id=runner)
+        assert episode is not None
+        calm = {"c_trend": "worse"}
+        followup_store.record_check_in(
+            session,
+            runner_id=runner,
+            episode_id=episode.id,
+            at=NOW + timedelta(days=1),
+            answers=calm,
+            soreness=5,
+            trend="worse",
+            verdict="continue",
+        )
+        if escalate:
+            followup_store.record_check_in(
+                session,
+                runner_id=runner,
+                episode_id=episode.id,
+                at=NOW + timedelta(days=2),
+                answers={**calm, REASONS_KEY: "S6"},
+                soreness=6,
+                trend="worse",
+                verdict="see_clinician",
+            )
+
+    db.run_sync(lambda session: seed(session, escalate=True))
+    db.run_sync(lambda session: seed(session, escalate=False))
+    escalated, calm = profile_of(db, 2).episode, profile_of(db, 3).episode
+    assert escalated is not None and escalated.reasons == ("S6",)
+    assert calm is not None and calm.reasons == ()

@@ -524,7 +524,7 @@ def test_p_check_ins_are_thanked_with_the_soreness_until_the_episode_resolves(
     p = fortnight.p
     for number in range(1, P_RESOLVES_AT):
         first = p.results[number].replies[0]
-        assert first.startswith(f"Thanks, noted: {P_CHECK_INS[number].soreness}/10"), first
+        assert first.startswith(f"Noted: {P_CHECK_INS[number].soreness}/10"), first
     (resolved, *_) = p.results[P_RESOLVES_AT].replies
     assert resolved.startswith("Great news"), resolved
 

@@ -323,7 +323,7 @@ def answer_check_in(week: Week, chat: int, message_id: int) -> None:
         week.tap(chat, label)
     # The thanks may come with the plan's progress ("Your plan steps forward ...").
     thanks, *_progress = week.tap(chat, CHECK_IN_ANSWERS[-1])
-    assert thanks["text"].startswith("Thanks, noted: 3/10"), thanks["text"]
+    assert thanks["text"].startswith("Noted: 3/10"), thanks["text"]
 
 
 def kind_of(text: str) -> str:

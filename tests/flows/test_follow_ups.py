@@ -336,14 +336,21 @@ def test_worse_at_two_check_ins_in_a_row_moves_to_see_a_clinician() -> None:
     _outcome, replies = checkin_outcome(
         ["worse", "none", "normal", "none"], soreness=6, profile=worse
     )
-    assert replies[-1].template == "triage/outcome_see_clinician.j2"
-    assert replies[-1].context["codes"] == {"S6"}
+    advice, care = replies[-2:]
+    assert advice.template == "triage/outcome_see_clinician.j2"
+    assert advice.context["codes"] == {"S6"}
+    # Its "see the next message" is kept: the episode's first-days care comes next.
+    assert advice.context["care_follows"] is True
+    assert care.template == "triage/first_days_care.j2"
+    assert care.context["waiting_to_be_seen"] is True
+    assert care.context["path"] == EPISODE.care_path
 
 
 def test_no_improvement_five_days_after_home_care_moves_to_see_a_clinician() -> None:
     later = NOW + timedelta(hours=121)
     _outcome, replies = checkin_outcome(["same", "none", "normal", "none"], soreness=4, at=later)
-    assert replies[-1].context["codes"] == {"S5"}
+    assert replies[-2].context["codes"] == {"S5"}
+    assert replies[-1].template == "triage/first_days_care.j2"
 
 
 def test_three_check_ins_at_0_or_1_resolve_the_episode() -> None:
