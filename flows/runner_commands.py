@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from flows import prevention, triage
-from flows.advice import OUTCOME_TEMPLATES, outcome_context
+from flows.advice import outcome_context, outcome_message
 from flows.care_paths import PathChoice
 from flows.checkin import MESSAGE_KEY, SEEN_KEY, answerable
 from flows.checkin_rules import Verdict
@@ -79,9 +79,8 @@ def answer_seen_check(profile: Profile, *, message_id: int, seen: bool, now: dat
         rules_version="",
         see_within=see_within(episode.reasons),
     )
-    repeat = Reply(
-        OUTCOME_TEMPLATES[episode.disposition],
-        outcome_context(answers, decision, PathChoice(episode.care_path)),
+    repeat = outcome_message(
+        episode.disposition, outcome_context(answers, decision, PathChoice(episode.care_path))
     )
     return Outcome(replies=(info("care/seen_no.j2"), repeat), effects=(record,))
 
@@ -162,6 +161,16 @@ def stop(profile: Profile) -> Outcome:
 
 def progress(profile: Profile) -> Outcome:
     return Outcome(replies=(Reply("plan/progress.j2", {}, attachment="progress"),))
+
+
+# The attachment kind of /summary's reply: the adapter adds the PDF (`bot.summary_pdf`).
+SUMMARY_ATTACHMENT = "summary"
+
+
+def summary(profile: Profile) -> Outcome:
+    """The one-page PDF for a clinician; the adapter says in words when there is no
+    assessment to sum up (it reads every finished one, not only the current episode's)."""
+    return Outcome(replies=(Reply("plan/summary.j2", {}, attachment=SUMMARY_ATTACHMENT),))
 
 
 def export(profile: Profile) -> Outcome:
