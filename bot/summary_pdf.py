@@ -101,12 +101,13 @@ MARGIN = 12.0
 PAGE_WIDTH = 210.0
 PAGE_HEIGHT = 297.0
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
-QUESTION_WIDTH = 0.72 * CONTENT_WIDTH
-FOOTER_HEIGHT = 14.0
-# The chart keeps its 8:5 shape; it shrinks to the room left, never below the smallest size.
-CHART_WIDTH = 104.0
-CHART_MIN_HEIGHT = 35.0
+QUESTION_WIDTH = 0.74 * CONTENT_WIDTH
+FOOTER_TOP = PAGE_HEIGHT - MARGIN - 14.0
+# The soreness chart, top right, in its own 8:5 shape.
+CHART_WIDTH = 88.0
 CHART_GAP = 4.0
+# The answers' type sizes, tried largest first until the page holds them (points).
+ANSWER_FONT_SIZES = (7.5, 7.0, 6.5, 6.0, 5.5)
 CHART_RATIO = progress_chart.FIGURE_SIZE[1] / progress_chart.FIGURE_SIZE[0]
 
 _TAG = re.compile(r"<[^>]+>")
@@ -246,55 +247,94 @@ class _Page(FPDF):
 
 def render_pdf(summary: dict[str, Any], *, locale: str = i18n.SOURCE_LOCALE) -> bytes:
     """The summary page as PDF bytes, every word in `locale` (a shipped locale or a Telegram
-    language code)."""
+    language code). Drawn with the answers at their largest size that keeps them off the
+    footer, so that it stays one page in a wordier language too."""
     locale = i18n.locale_for(locale)
     gettext = i18n.gettext(locale)
+    chart = progress_chart.progress_from_json(summary["chart"])
+    png = progress_chart.render_png(chart, gettext=gettext) if chart.soreness else None
+    for size in ANSWER_FONT_SIZES:
+        page = _draw(summary, png, answer_size=size, locale=locale, gettext=gettext)
+        if page.get_y() <= FOOTER_TOP:
+            break
+    return bytes(page.output())
+
+
+def _draw(
+    summary: dict[str, Any],
+    png: bytes | None,
+    *,
+    answer_size: float,
+    locale: str,
+    gettext: Gettext,
+) -> _Page:
+    """The page, its answers set at `answer_size`; the page ends where the answers do (the
+    footer is placed at the bottom whatever the height)."""
     page = _Page()
     page.set_title(gettext(TITLE))
     page.heading(gettext(TITLE), size=14)
+    top = page.get_y()
+    if png is not None:
+        # The verdict, path, plan and trend run beside the chart, at the top right.
+        page.image(png, x=PAGE_WIDTH - MARGIN - CHART_WIDTH, y=top, w=CHART_WIDTH)
+        page.text_width = CONTENT_WIDTH - CHART_WIDTH - CHART_GAP
     name = summary.get("first_name")
     page.line(gettext(RUNNER) % {"name": name} if name else gettext(NO_NAME))
     assessment = summary.get("assessment")
     if assessment is None:
         page.line(gettext(NO_ASSESSMENT), style="B")
     else:
-        _assessment(page, assessment, zone=summary["zone"], locale=locale, gettext=gettext)
-    _chart(page, summary, gettext=gettext)
+        _verdict(page, assessment, zone=summary["zone"], locale=locale, gettext=gettext)
     _plan(page, summary, gettext=gettext)
     _trend(page, summary, gettext=gettext)
+    chart_bottom = top + CHART_WIDTH * CHART_RATIO if png is not None else top
+    page.set_y(max(page.get_y(), chart_bottom) + 1)
+    page.text_width = CONTENT_WIDTH
+    if assessment is not None:
+        _reasons(page, assessment, gettext=gettext)
+        _answers(page, assessment, size=answer_size, locale=locale, gettext=gettext)
+    end = page.get_y()
     _footer(page, locale=locale, gettext=gettext)
-    return bytes(page.output())
+    page.set_y(end)
+    return page
 
 
-def _assessment(
+def _verdict(
     page: _Page, assessment: dict[str, Any], *, zone: str, locale: str, gettext: Gettext
 ) -> None:
     when = when_text(assessment["completed_at"], zone, locale=locale)
     page.line(gettext(ASSESSED) % {"when": when, "zone": zone})
-    page.ln(1)
     label = progress_chart.DISPOSITION_LABELS.get(assessment["disposition"], "")
     page.heading(gettext(RESULT) % {"disposition": gettext(label)}, size=12)
-    reasons = reason_lines(assessment, gettext=gettext)
-    page.line(gettext(REASONS) if reasons else gettext(NO_REASONS), style="B")
-    for reason in reasons:
-        page.line(f"• {reason}", size=8.5)
-    version = {"version": assessment["rules_version"], "sources": SOURCES_FILE}
-    page.line(gettext(SOURCES) % version, size=7.5)
     path = PATH_WORDS.get(CarePath(assessment["care_path"]))
     if path is not None:
-        page.line(gettext(PATH) % {"path": gettext(path)})
+        page.line(gettext(PATH) % {"path": gettext(path)}, size=8.5)
     page.ln(1)
-    page.heading(gettext(ANSWERS))
-    page.set_font(FONT, "", 7.5)
-    widths = (QUESTION_WIDTH, CONTENT_WIDTH - QUESTION_WIDTH)
+
+
+def _reasons(page: _Page, assessment: dict[str, Any], *, gettext: Gettext) -> None:
+    reasons = reason_lines(assessment, gettext=gettext)
+    page.line(gettext(REASONS) if reasons else gettext(NO_REASONS), size=8.5, style="B")
+    for reason in reasons:
+        page.line(f"• {reason}", size=8)
+    version = {"version": assessment["rules_version"], "sources": SOURCES_FILE}
+    page.line(gettext(SOURCES) % version, size=7)
+    page.ln(1)
+
+
+def _answers(
+    page: _Page, assessment: dict[str, Any], *, size: float, locale: str, gettext: Gettext
+) -> None:
+    page.heading(gettext(ANSWERS), size=10)
+    page.set_font(FONT, "", size)
     with page.table(
-        col_widths=widths,
+        col_widths=(QUESTION_WIDTH, CONTENT_WIDTH - QUESTION_WIDTH),
         width=CONTENT_WIDTH,
-        line_height=3.3,
+        line_height=size * 0.42,
         borders_layout=TableBordersLayout.HORIZONTAL_LINES,
         headings_style=FontFace(emphasis="BOLD"),
         first_row_as_headings=True,
-        padding=0.6,
+        padding=0.5,
     ) as table:
         header = table.row()
         header.cell(gettext(QUESTION))
@@ -303,7 +343,6 @@ def _assessment(
             row = table.row()
             row.cell(question)
             row.cell(answer)
-    page.ln(2)
 
 
 def _plan(page: _Page, summary: dict[str, Any], *, gettext: Gettext) -> None:
@@ -311,46 +350,30 @@ def _plan(page: _Page, summary: dict[str, Any], *, gettext: Gettext) -> None:
     programme = summary.get("programme")
     if plan is None and programme is None:
         return
-    page.heading(gettext(PLAN))
+    page.heading(gettext(PLAN), size=9.5)
     if plan is not None and plan["has_plan"]:
         phase = Phase(plan["phase"])
         name = gettext(progress_chart.PHASE_NAMES[phase])
-        page.line(gettext(PHASE) % {"phase": int(phase), "name": name})
-        page.line(gettext(EXERCISE_DAYS) % plan)
+        page.line(gettext(PHASE) % {"phase": int(phase), "name": name}, size=8.5)
+        page.line(gettext(EXERCISE_DAYS) % plan, size=8.5)
     elif plan is not None:
-        page.line(gettext(NO_PLAN))
+        page.line(gettext(NO_PLAN), size=8.5)
     if programme is not None:
-        page.line(gettext(PROGRAMME) % programme)
-    page.ln(1)
-
-
-def _chart(page: _Page, summary: dict[str, Any], *, gettext: Gettext) -> None:
-    """The soreness chart at the right of what is left of the page; the plan and the trend in
-    words run beside it."""
-    progress = progress_chart.progress_from_json(summary["chart"])
-    room = PAGE_HEIGHT - MARGIN - FOOTER_HEIGHT - page.get_y()
-    height = min(CHART_WIDTH * CHART_RATIO, room)
-    if not progress_chart.has_anything(progress) or height < CHART_MIN_HEIGHT:
-        return  # the words say the trend; an empty or tiny chart would not be read
-    width = height / CHART_RATIO
-    png = progress_chart.render_png(progress, gettext=gettext)
-    page.image(png, x=PAGE_WIDTH - MARGIN - width, y=page.get_y(), h=height, w=width)
-    page.text_width = CONTENT_WIDTH - width - CHART_GAP
+        page.line(gettext(PROGRAMME) % programme, size=8.5)
 
 
 def _trend(page: _Page, summary: dict[str, Any], *, gettext: Gettext) -> None:
     scores = progress_chart.progress_from_json(summary["chart"]).soreness
-    page.heading(gettext(TREND))
+    page.heading(gettext(TREND), size=9.5)
     if not scores:
-        page.line(gettext(NO_SORENESS))
+        page.line(gettext(NO_SORENESS), size=8.5)
         return
     figures = {"first": scores[0].value, "latest": scores[-1].value, "reports": len(scores)}
-    page.line(gettext(SORENESS) % figures)
+    page.line(gettext(SORENESS) % figures, size=8.5)
 
 
 def _footer(page: _Page, *, locale: str, gettext: Gettext) -> None:
-    page.text_width = CONTENT_WIDTH
-    page.set_y(PAGE_HEIGHT - MARGIN - FOOTER_HEIGHT + 2)
+    page.set_y(FOOTER_TOP + 2)
     disclaimer = plain(render.render(DISCLAIMER_TEMPLATE, locale=locale))
     page.line(disclaimer, size=9, style="B")
     page.line(gettext(MADE_BY), size=7.5)
