@@ -20,6 +20,7 @@ from bot.db.database import Database
 from bot.progress_chart import render_png
 from bot.render import render
 from bot.service import Attachment, Sender, apply_event
+from bot.summary_pdf import render_pdf
 from flows.dialog import Event, Resume, TypedText, event_for_command
 from flows.events import event_for_button
 from flows.questions import untranslated
@@ -89,6 +90,9 @@ class ConsoleChat:
         if attachment.kind == "export":
             path = Path(f"ankle-bot-export-{self.chat_id}.json")
             path.write_bytes(attachment.export)
+        elif attachment.page is not None and attachment.summary.get("has_assessment"):
+            path = Path(f"ankle-bot-summary-{self.chat_id}.pdf")
+            path.write_bytes(render_pdf(attachment.page))
         elif attachment.progress is not None and attachment.summary.get("has_data"):
             path = Path(f"ankle-bot-progress-{self.chat_id}.png")
             path.write_bytes(render_png(attachment.progress))

@@ -3,8 +3,9 @@
 Replies are rendered in the runner's locale (template -> Telegram HTML, buttons -> callback
 data) when they are written to the outbox, inside the transaction that decided them, so the
 outbox holds plain JSON that any sender can deliver later: `sendMessage` with its text and
-keyboard, `sendDocument` with the text of an export, `sendPhoto` with the chart's data and
-locale (drawn in that locale when it is sent, off the event loop).
+keyboard, `sendDocument` with the text of an export or the data of the /summary PDF,
+`sendPhoto` with the chart's data; the PDF and the chart carry their locale and are drawn in it
+when they are sent, off the event loop.
 `deliver` performs one such call. `ERROR_TABLE` is the one place that says what each Bot API
 error means for a message, and `classify` reads it.
 """
@@ -40,6 +41,8 @@ from bot.keyboards import inline_keyboard
 from bot.progress_chart import progress_from_json, render_png
 from bot.ratelimit import ALREADY_PACED
 from bot.render import render
+from bot.summary_pdf import FILENAME as SUMMARY_FILENAME
+from bot.summary_pdf import render_pdf
 from flows.types import Reply
 
 log = logging.getLogger(__name__)
@@ -102,6 +105,30 @@ def export_file(reply: Reply, *, document: str, locale: str = i18n.SOURCE_LOCALE
     )
 
 
+def summary_document(
+    reply: Reply,
+    *,
+    summary: dict[str, Any],
+    has_assessment: bool,
+    locale: str = i18n.SOURCE_LOCALE,
+) -> Outgoing:
+    """The /summary PDF's data with the reply's text (in `locale`) as its caption; the words
+    alone when there is no assessment to sum up."""
+    caption = render(reply.template, locale=locale, **reply.context, has_assessment=has_assessment)
+    if not has_assessment:
+        return Outgoing(SEND_MESSAGE, {"text": caption})
+    # Drawn when it is sent, like the chart: its words' language travels with its data.
+    return Outgoing(
+        SEND_DOCUMENT,
+        {
+            "caption": caption,
+            "filename": SUMMARY_FILENAME,
+            "summary": summary,
+            "locale": locale,
+        },
+    )
+
+
 def progress_chart(
     reply: Reply,
     *,
@@ -134,9 +161,16 @@ async def deliver(
             **extra,
         )
     elif method == SEND_DOCUMENT:
+        if "summary" in payload:
+            # Drawing the page (and its chart) takes a moment of CPU: off the event loop.
+            document = await asyncio.to_thread(
+                render_pdf, payload["summary"], locale=payload["locale"]
+            )
+        else:
+            document = payload["document"].encode()
         await bot.send_document(
             chat_id=chat_id,
-            document=payload["document"].encode(),
+            document=document,
             filename=payload["filename"],
             caption=payload["caption"],
             parse_mode=ParseMode.HTML,

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import i18n, outgoing, progress_chart
+from bot import i18n, outgoing, progress_chart, summary_pdf
 from bot.db import (
     chat_store,
     effects_store,
@@ -36,6 +36,7 @@ from bot.db import (
     progress_store,
     schedule_store,
     store,
+    summary_store,
 )
 from bot.db.models import Conversation, OutboxSource
 from bot.db.progress_store import ProgressData
@@ -43,6 +44,7 @@ from flows.dialog import DialogState, Event, Outcome, advance, needs_profile
 from flows.effects import DeleteEverything, RecordAssessment
 from flows.flow import restored
 from flows.questions import Translate, untranslated
+from flows.runner_commands import SUMMARY_ATTACHMENT
 from flows.types import Reply
 
 # A group or channel is told at most this often that health questions belong in a private chat;
@@ -56,12 +58,14 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Attachment:
     """Data a reply carries besides its text, read in the same transaction: a progress chart's
-    data (drawn when it is sent) or an export file."""
+    data or the /summary page's (drawn when they are sent), or an export file."""
 
     kind: str
     summary: dict[str, Any]
     progress: ProgressData | None = None
     export: bytes = b""
+    # The /summary page as JSON (`bot.summary_pdf.summary_to_json`).
+    page: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +193,13 @@ def attachment_for(session: Session, kind: str, *, runner_id: int, now: datetime
     if kind == "export":
         data = privacy_store.export_runner(session, runner_id=runner_id, now=now)
         return Attachment(kind, {}, export=json.dumps(data, indent=2).encode())
+    if kind == SUMMARY_ATTACHMENT:
+        summary = summary_store.load_summary(session, runner_id=runner_id)
+        return Attachment(
+            kind,
+            {"has_assessment": summary.assessment is not None},
+            page=summary_pdf.summary_to_json(summary, now=now),
+        )
     progress = progress_store.load_progress(session, runner_id=runner_id)
     return Attachment(
         kind,
@@ -284,6 +295,13 @@ def _outgoing(reply: Reply, attachment: Attachment | None, *, locale: str) -> ou
         return outgoing.message(reply, locale=locale)
     if attachment.kind == "export":
         return outgoing.export_file(reply, document=attachment.export.decode(), locale=locale)
+    if attachment.kind == SUMMARY_ATTACHMENT and attachment.page is not None:
+        return outgoing.summary_document(
+            reply,
+            summary=attachment.page,
+            has_assessment=attachment.summary["has_assessment"],
+            locale=locale,
+        )
     chart = None
     if attachment.progress is not None and attachment.summary.get("has_data"):
         chart = progress_chart.progress_to_json(attachment.progress)

@@ -4,8 +4,9 @@ The disposition message always comes first and opens with the disposition in pla
 lists every reason with the rule behind it, what to do now, and the signs that would change the
 advice. Home care adds the first-days care of the runner's care path (`flows.care_paths`) and a
 first exercise session chosen by path, location, starting phase and pain; seeing a clinician
-adds the path's care to follow while waiting. Long advice is split into several messages so
-that each stays well inside Telegram's 4096-character limit.
+adds the path's care to follow while waiting. A clinician or emergency outcome carries a button
+for the one-page summary to show the clinician (/summary). Long advice is split into several
+messages so that each stays well inside Telegram's 4096-character limit.
 """
 
 from __future__ import annotations
@@ -16,13 +17,34 @@ from flows.care_paths import PathChoice, choose_path, plan_start
 from flows.path_plans import plan_for
 from flows.rules import S1_LATE_WHY, WORDING, Answers, Decision
 from flows.sessions import build_session
-from flows.types import WITHIN_10_DAYS, Disposition, Location, Onset, Reply, WeightBearing
+from flows.types import (
+    WITHIN_10_DAYS,
+    Button,
+    ButtonAction,
+    Disposition,
+    Location,
+    Onset,
+    Reply,
+    WeightBearing,
+)
+from flows.words import N_
 
 OUTCOME_TEMPLATES = {
     Disposition.EMERGENCY: "triage/outcome_emergency.j2",
     Disposition.SEE_CLINICIAN: "triage/outcome_see_clinician.j2",
     Disposition.HOME_CARE: "triage/outcome_home_care.j2",
 }
+
+# Under every outcome that sends the runner to a clinician: the /summary PDF to show them.
+SUMMARY_COMMAND = "summary"
+SUMMARY_BUTTON = Button(N_("PDF for the clinic"), ButtonAction.COMMAND, "", SUMMARY_COMMAND)
+
+
+def outcome_message(disposition: Disposition, context: dict[str, Any]) -> Reply:
+    """The disposition message, with the summary button when someone will examine the ankle."""
+    urgent = disposition is Disposition.EMERGENCY
+    buttons = () if disposition is Disposition.HOME_CARE else ((SUMMARY_BUTTON,),)
+    return Reply(OUTCOME_TEMPLATES[disposition], context, buttons=buttons, urgent=urgent)
 
 
 def reason_items(answers: Answers, decision: Decision) -> list[dict[str, str]]:
@@ -105,9 +127,7 @@ def outcome_context(
 def repeat_outcome_reply(answers: Answers, decision: Decision, choice: PathChoice) -> Reply:
     """The disposition message said again, alone (a seen-check's "Not yet", a finished urgent
     assessment's button): nothing follows it, so it points to no next message."""
-    emergency = decision.disposition is Disposition.EMERGENCY
-    context = outcome_context(answers, decision, choice)
-    return Reply(OUTCOME_TEMPLATES[decision.disposition], context, urgent=emergency)
+    return outcome_message(decision.disposition, outcome_context(answers, decision, choice))
 
 
 def outcome_replies(
@@ -120,7 +140,7 @@ def outcome_replies(
     emergency = decision.disposition is Disposition.EMERGENCY
     waiting = decision.disposition is Disposition.SEE_CLINICIAN
     context = outcome_context(answers, decision, choice, care_follows=waiting)
-    first = Reply(OUTCOME_TEMPLATES[decision.disposition], context, urgent=emergency)
+    first = outcome_message(decision.disposition, context)
     if emergency:
         return (first,)
     first_days = first_days_reply(answers, choice, context, waiting=waiting)

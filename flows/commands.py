@@ -166,6 +166,11 @@ COMMANDS: tuple[Command, ...] = (
         lambda state, profile, argument, now: runner_commands.progress(profile),
     ),
     Command(
+        "summary",
+        N_("A one-page PDF to show your doctor or physio"),
+        lambda state, profile, argument, now: runner_commands.summary(profile),
+    ),
+    Command(
         "export",
         N_("Download all your data"),
         lambda state, profile, argument, now: runner_commands.export(profile),

@@ -161,5 +161,15 @@ def progress(profile: Profile) -> Outcome:
     return Outcome(replies=(Reply("plan/progress.j2", {}, attachment="progress"),))
 
 
+# The attachment kind of /summary's reply: the adapter adds the PDF (`bot.summary_pdf`).
+SUMMARY_ATTACHMENT = "summary"
+
+
+def summary(profile: Profile) -> Outcome:
+    """The one-page PDF for a clinician; the adapter says in words when there is no
+    assessment to sum up (it reads every finished one, not only the current episode's)."""
+    return Outcome(replies=(Reply("plan/summary.j2", {}, attachment=SUMMARY_ATTACHMENT),))
+
+
 def export(profile: Profile) -> Outcome:
     return Outcome(replies=(Reply("plan/export.j2", {}, attachment="export"),))

@@ -104,3 +104,15 @@ def test_python_m_bot_chat_reads_a_script_from_standard_input(tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stderr
     assert "Emergency: please get your ankle seen now." in done.stdout
+
+
+def test_summary_in_the_terminal_writes_the_pdf_and_says_where(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert "no finished assessment" in chat(db, ["/summary"])
+    assert not list(tmp_path.glob("*.pdf"))
+    transcript = chat(db, [*SEE_CLINICIAN, "/summary"])
+    assert "1) PDF for the clinic" in transcript
+    assert "(saved ankle-bot-summary-0.pdf)" in transcript
+    assert (tmp_path / "ankle-bot-summary-0.pdf").read_bytes().startswith(b"%PDF")

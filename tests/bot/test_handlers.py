@@ -69,7 +69,8 @@ async def test_cannot_take_four_steps_is_an_emergency_at_once(url: str) -> None:
         assert outcome["text"].startswith("Emergency")
         assert "you can't take 4 steps (Ottawa ankle rules" in outcome["text"]
         assert "do not drive yourself" in outcome["text"]
-        assert outcome.get("reply_markup") is None
+        # No answer buttons: only the summary to hand over at the emergency department.
+        assert button_labels(outcome) == [["PDF for the clinic"]]
 
 
 async def test_typed_answers_work_and_unclear_ones_are_re_asked_with_buttons(url: str) -> None:

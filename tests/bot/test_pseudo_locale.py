@@ -139,6 +139,11 @@ def corpus() -> list[Reply]:
 
 
 def rendered(reply: Reply) -> list[str]:
+    if reply.attachment == "summary":
+        return [
+            render.render(reply.template, locale=PSEUDO, **reply.context, has_assessment=has)
+            for has in (False, True)
+        ]
     if reply.attachment != "progress":
         return [render.render(reply.template, locale=PSEUDO, **reply.context)]
     with_data = ProgressData(

@@ -84,7 +84,7 @@ def plan_replies(profile) -> list[Reply]:
     replies: list[Reply] = []
     top = replace(profile, episode=replace(profile.episode, phase=4), soreness=((NOW, 1),))
     for p in (profile, top, replace(profile, episode=None)):
-        for name in ("plan", "exercises", "run", "progress", "export", "delete"):
+        for name in ("plan", "exercises", "run", "progress", "summary", "export", "delete"):
             replies += advance(None, Command(name), now=NOW, profile=p).replies
     replies += [
         r
@@ -320,6 +320,8 @@ def all_replies() -> list[Reply]:
 
 def text_of(reply: Reply) -> list[str]:
     """A reply's text; one that carries an attachment is rendered with and without data."""
+    if reply.attachment == "summary":
+        return [render(reply.template, **reply.context, has_assessment=h) for h in (False, True)]
     if reply.attachment != "progress":
         return [render(reply.template, **reply.context)]
     with_data = ProgressData(
