@@ -75,8 +75,9 @@ PHASE_NAMES = {
 }
 TITLE = N_("Your ankle: soreness and exercise plan")
 SORENESS_AXIS_LABEL = N_("Soreness (0-10)")
-# {zone} is the runner's time zone name, such as "Europe/Berlin".
-DATE_AXIS_LABEL = N_("Date ({zone} time)")
+# %(zone)s is the runner's time zone name, such as "Europe/Berlin" (the same placeholders as
+# the templates, which translations keep).
+DATE_AXIS_LABEL = N_("Date (%(zone)s time)")
 NOTHING_YET = N_("Nothing recorded yet")
 SORENESS_LEGEND = N_("Soreness")
 PHASE_AXIS_LABEL = N_("Exercise plan phase")
@@ -169,7 +170,7 @@ def build_figure(data: ProgressData, *, gettext: Gettext = _identity) -> Figure:
     axes = figure.add_subplot()
     axes.set_title(gettext(TITLE), fontsize=14)
     axes.set_ylabel(gettext(SORENESS_AXIS_LABEL), fontsize=12)
-    axes.set_xlabel(gettext(DATE_AXIS_LABEL).format(zone=zone), fontsize=11)
+    axes.set_xlabel(gettext(DATE_AXIS_LABEL) % {"zone": zone}, fontsize=11)
     axes.set_ylim(*SORENESS_AXIS_LIMITS)
     axes.set_yticks(range(0, 11, 2))
     axes.grid(axis="y", alpha=0.3)

@@ -52,7 +52,7 @@ DISCLAIMER_TEMPLATE = "triage/_disclaimer.j2"
 TITLE = N_("Ankle summary for a doctor or physiotherapist")
 RUNNER = N_("Runner: %(name)s")
 NO_NAME = N_("Runner: no name given")
-# {when} is a date and time, {zone} the runner's time zone name such as "Europe/Berlin".
+# %(when)s is a date and time, %(zone)s the runner's time zone name such as "Europe/Berlin".
 ASSESSED = N_("Assessment: %(when)s (%(zone)s time)")
 NO_ASSESSMENT = N_("No assessment has been finished yet.")
 RESULT = N_("Result: %(disposition)s")
