@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from flows.local_time import local_date_of
+from flows.path_plans import plan_for
 from flows.profile import Profile
 from flows.sessions import ACCEPTABLE_PAIN_MAX
 from flows.types import (
@@ -74,12 +75,11 @@ def check_pain_max(path: CarePath) -> int:
 RUN_NEEDS_CLINICIAN = frozenset({CarePath.BONE_STRESS, CarePath.CALF_TEAR})
 
 
-# A stressed bone is not loaded on one leg or by impact at home: its plan stops at the strength
-# phase (whose exercises are non-impact), and its self-tests, which are all done on one leg,
-# wait for the clinician's check that running needs anyway.
 def top_phase(path: CarePath) -> Phase:
-    """The highest phase a plan on this path reaches."""
-    return Phase.STRENGTH if path is CarePath.BONE_STRESS else Phase.PLYOMETRIC
+    """The highest phase a plan on this path reaches (`flows.path_plans`). A bone plan stops
+    at strength; its self-tests, all done on one leg, also wait for the clinician's check that
+    running needs anyway (`next_check`)."""
+    return plan_for(path).top_phase
 
 
 # PRODUCT RULE: tendon and plantar loading programmes bring hops in late, after weeks of

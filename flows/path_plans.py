@@ -43,8 +43,8 @@ class PathPlan:
 
     `leads` are exercise ids its sessions put first, in this order (after any hops), whenever
     the day's phase and pain allow them; the location's own leads follow. `excluded` never
-    appear; `excluded_before` appear only from the given phase. `hops` is false for a path
-    whose sessions never offer plyometrics, whatever the plan's phase.
+    appear; `excluded_before` appear only from the given phase. `top_phase` is the highest
+    phase the plan reaches: below PLYOMETRIC its sessions never offer hops.
     """
 
     first_days: FirstDays
@@ -52,7 +52,7 @@ class PathPlan:
     leads: tuple[str, ...] = ()
     excluded: frozenset[str] = frozenset()
     excluded_before: Mapping[str, Phase] | None = None
-    hops: bool = True
+    top_phase: Phase = Phase.PLYOMETRIC
 
     def allows(self, exercise_id: str, phase: Phase) -> bool:
         """Whether an exercise may be in this path's session at a plan phase."""
@@ -118,7 +118,9 @@ PATH_PLANS: Mapping[CarePath, PathPlan] = {
         StartRule.PROTECT,
         leads=("alphabet", "band", "wall_bridge"),
         excluded=_BONE_LOADING,
-        hops=False,
+        # A stressed bone is not loaded on one leg or by impact at home: the plan stops at the
+        # strength phase, whose exercises here are non-impact (protect and offload).
+        top_phase=Phase.STRENGTH,
     ),
     # Plantar heel: high-load heel raises and the fascia stretch (Rathleff 2015; DiGiovanni 2003).
     CarePath.HEEL: PathPlan(

@@ -229,8 +229,13 @@ def build_session(
     else:
         top_phase, max_items, hops_allowed = Phase.PLYOMETRIC, SESSION_MAX_ITEMS, True
     # The gate is re-checked here whatever the plan says: a closed gate removes all hopping,
-    # as does a path that never hops (bone stress: no impact).
-    hops_allowed = hops_allowed and plan.hops and gate_open and phase is Phase.PLYOMETRIC
+    # as does a path whose plan never reaches the hopping phase (bone stress: no impact).
+    hops_allowed = (
+        hops_allowed
+        and gate_open
+        and phase is Phase.PLYOMETRIC
+        and plan.top_phase is Phase.PLYOMETRIC
+    )
     top_phase = min(phase, top_phase, Phase.BALANCE)
 
     candidates = _candidates(plan, location, phase, top_phase, outside_sprain_healing)
