@@ -389,14 +389,15 @@ def step_up_holds(
         # Balance work follows strength: the heel-raise test marks where strength is.
         holds.append(Hold(HoldCode.HEEL_UNTRIED, {"lsi": HEEL_RAISE_LSI_MIN}))
     if target is Phase.PLYOMETRIC:
-        holds += _late_hops(profile, now)
+        holds += late_hop_holds(profile, now)
         if gate_blockers:
             holds.append(Hold(HoldCode.GATE, {"blockers": gate_blockers}))
         holds += _check_holds(profile, hop_checks(episode.care_path))
     return tuple(holds)
 
 
-def _late_hops(profile: Profile, now: datetime) -> list[Hold]:
+def late_hop_holds(profile: Profile, now: datetime) -> list[Hold]:
+    """The weeks of loading a tendon or heel path waits before its hops (empty: none left)."""
     opens = hops_open_at(profile)
     if opens is not None and now < opens:
         return [Hold(HoldCode.LOADING, {"opens_at": opens})]
@@ -413,7 +414,7 @@ def hop_holds(
         return (Hold(HoldCode.BONE),)
     if episode.phase >= Phase.PLYOMETRIC and not gate_blockers:
         return ()
-    holds: list[Hold] = _late_hops(profile, now)
+    holds: list[Hold] = late_hop_holds(profile, now)
     if gate_blockers:
         holds.append(Hold(HoldCode.GATE, {"blockers": gate_blockers}))
     if episode.phase < Phase.BALANCE:

@@ -17,7 +17,7 @@ from flows.checks import (
     CHECK_SPACING,
     Hold,
     hop_holds,
-    hops_open_at,
+    late_hop_holds,
     next_check,
     step_up_holds,
     timing_holds,
@@ -275,7 +275,7 @@ def progress_after_check_in(
     if decision.step is Move.FORWARD or gate_held:
         target = next_phase(phase)
         if target > top_phase(episode.care_path) or (
-            target is Phase.PLYOMETRIC and _hops_not_yet(profile, now)
+            target is Phase.PLYOMETRIC and late_hop_holds(profile, now)
         ):
             # The path's top phase, or the weeks of loading before a tendon's hops: the
             # session and /hop say so; a daily "held" message would say nothing new.
@@ -311,11 +311,6 @@ def progress_after_check_in(
         ChangeEpisode({"phase": int(decision.to_phase)}),
         RecordPlanEvent(at=now, kind=PlanEventKind.PHASE, data=change),
     )
-
-
-def _hops_not_yet(profile: Profile, now: datetime) -> bool:
-    opens = hops_open_at(profile)
-    return opens is not None and now < opens
 
 
 def _held(profile: Profile, target: Phase, holds: tuple[Hold, ...], *, now: datetime) -> Reply:
