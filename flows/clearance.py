@@ -23,7 +23,7 @@ from flows.effects import CancelMessages, ChangeEpisode, Effect, Outcome, Record
 from flows.exercise_plan import todays_session
 from flows.follow_up_schedule import next_reminder, restart_check_ins
 from flows.local_time import FollowUpKind
-from flows.profile import Profile
+from flows.profile import EpisodeView, Profile
 from flows.replies import info
 from flows.types import Disposition, EpisodeStatus, PlanEventKind
 
@@ -54,15 +54,21 @@ def clears_running(profile: Profile) -> bool:
     )
 
 
+def _cleared(episode: EpisodeView, now: datetime) -> RecordPlanEvent:
+    """The plan event that records the clearance and the disposition it replaced."""
+    return RecordPlanEvent(
+        at=now, kind=PlanEventKind.CLEARED, data={CLEARED_FROM: episode.disposition.code}
+    )
+
+
 def start_cleared_plan(profile: Profile, *, now: datetime) -> Outcome:
     """Follow the episode up as home care from now on, on its care path; on a home-care path
     whose running waits for a clinician, record that they have checked it."""
     episode = profile.episode
     if episode is not None and clears_running(profile):
-        event = RecordPlanEvent(
-            at=now, kind=PlanEventKind.CLEARED, data={CLEARED_FROM: episode.disposition.code}
+        return Outcome(
+            replies=(info("plan/cleared_running.j2"),), effects=(_cleared(episode, now),)
         )
-        return Outcome(replies=(info("plan/cleared_running.j2"),), effects=(event,))
     if episode is None or not can_be_cleared(profile):
         return Outcome(replies=(info("plan/nothing_to_clear.j2", has_episode=episode is not None),))
     answers = triage.answers_of(episode.answers)
@@ -73,9 +79,7 @@ def start_cleared_plan(profile: Profile, *, now: datetime) -> Outcome:
     )
     effects: tuple[Effect, ...] = (
         ChangeEpisode({"disposition": Disposition.HOME_CARE.code, "phase": int(phase)}),
-        RecordPlanEvent(
-            at=now, kind=PlanEventKind.CLEARED, data={CLEARED_FROM: episode.disposition.code}
-        ),
+        _cleared(episode, now),
         CancelMessages((FollowUpKind.SEEN_CHECK,)),
         *restart_check_ins(cleared, now=now),
     )
