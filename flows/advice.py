@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.care_paths import PathChoice, choose_path, plan_start
+from flows.care_paths import PathChoice, plan_start
 from flows.path_plans import plan_for
 from flows.rules import S1_LATE_WHY, WORDING, Answers, Decision
 from flows.sessions import build_session
@@ -130,13 +130,10 @@ def repeat_outcome_reply(answers: Answers, decision: Decision, choice: PathChoic
     return outcome_message(decision.disposition, outcome_context(answers, decision, choice))
 
 
-def outcome_replies(
-    answers: Answers, decision: Decision, choice: PathChoice | None = None
-) -> tuple[Reply, ...]:
+def outcome_replies(answers: Answers, decision: Decision, choice: PathChoice) -> tuple[Reply, ...]:
     """The messages that close an assessment, most important first: the disposition, then
-    (unless it is an emergency) the first-days care of the care path, `choice` or the one the
-    answers point to, then (home care) today's exercises."""
-    choice = choice or choose_path(answers)
+    (unless it is an emergency) the first-days care of the care path `choice`, then (home care)
+    today's exercises."""
     emergency = decision.disposition is Disposition.EMERGENCY
     waiting = decision.disposition is Disposition.SEE_CLINICIAN
     context = outcome_context(answers, decision, choice, care_follows=waiting)

@@ -508,7 +508,7 @@ def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
     )
     return Outcome(
         state=state,
-        replies=outcome_replies(answers, decision),
+        replies=outcome_replies(answers, decision, assessment.path),
         effects=(assessment, *follow_up_schedule.after_assessment(profile, assessment, answers)),
     )
 

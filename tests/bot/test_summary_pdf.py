@@ -181,7 +181,7 @@ def test_outcomes_that_send_the_runner_to_a_clinician_offer_the_pdf() -> None:
         answers = answers_of(played(typed))
         decision = decide(answers)
         assert decision.disposition is disposition
-        first = outcome_replies(answers, decision)[0]
+        first = outcome_replies(answers, decision, choose_path(answers))[0]
         wanted = () if disposition is Disposition.HOME_CARE else ((SUMMARY_BUTTON,),)
         assert first.buttons == wanted
         assert first.urgent is (disposition is Disposition.EMERGENCY)

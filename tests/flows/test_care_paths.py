@@ -317,7 +317,7 @@ def test_no_first_session_offers_hops_on_any_path(answers: Answers) -> None:
     path = choose_path(answers).path
     assert plan_start(answers, path) <= Phase.BALANCE
     decision = decide(answers)
-    replies = outcome_replies(answers, decision)
+    replies = outcome_replies(answers, decision, choose_path(answers))
     for reply in replies:
         if reply.template == "triage/exercise_session.j2":
             session = reply.context["session"]
