@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.clock import file_clock, utc_now
+from bot.clock import OffsetClock, file_clock, utc_now
 from bot.config import ConfigError, Settings, database_url_from, settings_from_env
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
@@ -119,7 +119,9 @@ def run_chat(chat_id: int) -> int:
     from bot.console import run_console
 
     try:
-        run_console(db, clock=utc_now, chat_id=chat_id)
+        asyncio.run(run_console(db, clock=OffsetClock(), chat_id=chat_id))
+    except KeyboardInterrupt:
+        pass
     finally:
         db.dispose_sync()
     return 0

@@ -32,7 +32,7 @@ from bot.inbox import Applier, Poller
 from bot.outbox import OutboxSender
 from bot.ratelimit import SendRateLimiter, TelegramRateLimiter
 from bot.scheduler import Scheduler, compose
-from flows.commands import COMMANDS
+from flows.commands import MENU
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +240,7 @@ async def register_commands(bot: ExtBot) -> None:
     menus.extend(menu_languages().items())
     for language_code, locale in menus:
         gettext = i18n.gettext(locale)
-        commands = [BotCommand(c.name, gettext(c.description)) for c in COMMANDS]
+        commands = [BotCommand(c.name, gettext(c.description)) for c in MENU]
         try:
             await bot.set_my_commands(commands, language_code=language_code)
         except TelegramError as error:

@@ -30,7 +30,7 @@ import os
 import secrets
 import socket
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -125,9 +125,12 @@ class OutboxSender:
         max_chats: int = 2048,
         recover_every: float = 10.0,
         pacer: SendRateLimiter | None = None,
+        only_chats: Collection[int] | None = None,
     ) -> None:
         """`pacer`: the rate limiter inside `bot`'s `TelegramRateLimiter`, if it has one: the
-        sender waits for each slot itself, so that "sending" is recorded just before the call."""
+        sender waits for each slot itself, so that "sending" is recorded just before the call.
+        `only_chats`: deliver just these chats' messages (the terminal chat's sender, which
+        must not take a Telegram runner's messages from a database it shares with the bot)."""
         self.worker = worker or default_worker_id()
         if len(self.worker) > 64:
             raise ValueError("a worker id has at most 64 characters")
@@ -140,6 +143,7 @@ class OutboxSender:
         self._max_chats = max_chats
         self._recover_every = recover_every
         self._pacer = pacer
+        self._only_chats = None if only_chats is None else tuple(only_chats)
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._chats: dict[int, asyncio.Task[None]] = {}
@@ -180,6 +184,7 @@ class OutboxSender:
             limit=room,
             worker=self.worker,
             lease=self._lease,
+            only_chats=self._only_chats,
         )
         for row in rows:
             self._chats[row.chat_id] = asyncio.create_task(self._serve(row))
@@ -238,7 +243,9 @@ class OutboxSender:
         deadline = loop.time() + within
         while loop.time() < deadline:
             if not self._chats:
-                due = await self._db.run(outbox_store.backlog, now=self._clock())
+                due = await self._db.run(
+                    outbox_store.backlog, now=self._clock(), only_chats=self._only_chats
+                )
                 if not due and not self._chats:
                     return
                 self.wake()

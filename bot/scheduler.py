@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Protocol
 
@@ -73,7 +73,10 @@ class Scheduler:
         clock: Callable[[], datetime] = utc_now,
         interval: float = 1.0,
         batch: int = 100,
+        only_chats: Collection[int] | None = None,
     ) -> None:
+        """`only_chats`: queue just these chats' follow-ups (the terminal chat's scheduler,
+        which must leave a Telegram runner's to the bot when they share a database)."""
         if batch < 1:
             raise ValueError("batch must be at least 1")
         self._db = db
@@ -82,6 +85,7 @@ class Scheduler:
         self._clock = clock
         self._interval = interval
         self._batch = batch
+        self._only_chats = None if only_chats is None else tuple(only_chats)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.passes = 0
@@ -129,7 +133,9 @@ class Scheduler:
     # --- the transaction -------------------------------------------------------------------------
 
     def _queue_due(self, session: Session, *, now: datetime) -> tuple[int, int]:
-        rows = schedule_store.take_due(session, now=now, limit=self._batch)
+        rows = schedule_store.take_due(
+            session, now=now, limit=self._batch, only_chats=self._only_chats
+        )
         recipients = schedule_store.recipients_for(
             session, runner_ids={row.runner_id for row in rows}
         )

@@ -41,6 +41,9 @@ class Where(StrEnum):
     bot only says so (`bot.routing`)."""
 
     PRIVATE = "private"
+    # Only in the terminal chat (`python -m bot chat`), which runs it itself: never in
+    # Telegram's menu or /help, and refused over Telegram.
+    TERMINAL = "terminal"
 
 
 Run = Callable[[DialogState | None, Profile, str, datetime], Outcome]
@@ -74,7 +77,7 @@ def _cancel(state: DialogState | None, profile: Profile, argument: str, now: dat
 
 
 def _help(state: DialogState | None, profile: Profile, argument: str, now: datetime) -> Outcome:
-    listed = tuple((c.name, c.description) for c in COMMANDS)
+    listed = tuple((c.name, c.description) for c in MENU)
     return with_current_question(state, info("triage/help.j2", commands=listed), now=now)
 
 
@@ -91,6 +94,13 @@ def _sore(state: DialogState | None, profile: Profile, argument: str, now: datet
         return Outcome(replies=(finish_first, question_reply(state, now=now)))
     fresh = soreness.FLOW.start(state, now=now)
     return Outcome(state=fresh, replies=(question_reply(fresh, now=now),))
+
+
+def _terminal_only(
+    state: DialogState | None, profile: Profile, argument: str, now: datetime
+) -> Outcome:
+    # Reached only over Telegram: the terminal chat runs its own commands before the flows.
+    return with_current_question(state, info("triage/terminal_only.j2"), now=now)
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -180,5 +190,14 @@ COMMANDS: tuple[Command, ...] = (
         N_("Erase all your data"),
         lambda state, profile, argument, now: delete.ask_delete(state, now=now),
     ),
+    Command(
+        "later",
+        N_("Move the clock forward: /later 1d (or 3h, 2d, 1w)"),
+        _terminal_only,
+        where=Where.TERMINAL,
+        needs_profile=False,
+    ),
 )
 BY_NAME: dict[str, Command] = {command.name: command for command in COMMANDS}
+# What Telegram's menu and /help list: every command but the terminal chat's own.
+MENU: tuple[Command, ...] = tuple(c for c in COMMANDS if c.where is not Where.TERMINAL)

@@ -147,11 +147,15 @@ def claim_heads(
     worker: str,
     lease: timedelta,
     skip_chats: Collection[int] = (),
+    only_chats: Collection[int] | None = None,
 ) -> list[OutboxRow]:
-    """Claim the due head of up to `limit` chats (not those in `skip_chats`), oldest first."""
+    """Claim the due head of up to `limit` chats (not those in `skip_chats`; only those in
+    `only_chats` when given: the terminal chat's own sender), oldest first."""
     query = _heads(now=now)
     if skip_chats:
         query = query.where(OutboxMessage.chat_id.not_in(list(skip_chats)))
+    if only_chats is not None:
+        query = query.where(OutboxMessage.chat_id.in_(list(only_chats)))
     rows = [
         OutboxRow(*row)
         for row in session.execute(
@@ -444,13 +448,14 @@ def claimants(session: Session) -> list[str]:
     )
 
 
-def backlog(session: Session, *, now: datetime) -> int:
-    """How many messages are due and not sent yet."""
-    return session.scalar(
-        select(func.count()).where(
-            OutboxMessage.state.in_(_UNFINISHED), OutboxMessage.not_before <= now
-        )
+def backlog(session: Session, *, now: datetime, only_chats: Collection[int] | None = None) -> int:
+    """How many messages (of `only_chats`, when given) are due and not sent yet."""
+    query = select(func.count()).where(
+        OutboxMessage.state.in_(_UNFINISHED), OutboxMessage.not_before <= now
     )
+    if only_chats is not None:
+        query = query.where(OutboxMessage.chat_id.in_(list(only_chats)))
+    return session.scalar(query)
 
 
 def forget_chat(session: Session, *, chat_id: int) -> int:

@@ -17,12 +17,13 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.db.models import (
     UNFINISHED_STATES,
+    Conversation,
     MessageState,
     Runner,
     RunnerSchedule,
@@ -84,12 +85,32 @@ def schedule(session: Session, *, runner_id: int, message: ScheduleMessage, now:
     return revived.rowcount == 1
 
 
-def take_due(session: Session, *, now: datetime, limit: int) -> list[ScheduledMessage]:
+def take_due(
+    session: Session, *, now: datetime, limit: int, only_chats: Collection[int] | None = None
+) -> list[ScheduledMessage]:
     """The pending messages due by `now`, oldest first, locked for this transaction (rows
-    another transaction holds are skipped, so concurrent schedulers take different rows)."""
+    another transaction holds are skipped, so concurrent schedulers take different rows).
+    `only_chats`: just the runners of these chats (the terminal chat's own scheduler)."""
     if limit < 1:
         return []
-    return list(session.scalars(_lockable(_due_query(now=now, limit=limit))))
+    query = _due_query(now=now, limit=limit)
+    if only_chats is not None:
+        query = query.where(ScheduledMessage.runner_id.in_(_runners_of(only_chats)))
+    return list(session.scalars(_lockable(query)))
+
+
+def next_due_at(session: Session, *, only_chats: Collection[int]) -> datetime | None:
+    """When the earliest pending message of these chats' runners is due (None: nothing
+    pending); the terminal chat's `/later` walks the clock from one to the next."""
+    return session.scalar(
+        select(ScheduledMessage.due_at)
+        .where(
+            ScheduledMessage.state == MessageState.PENDING.value,
+            ScheduledMessage.runner_id.in_(_runners_of(only_chats)),
+        )
+        .order_by(ScheduledMessage.due_at)
+        .limit(1)
+    )
 
 
 def due_query(*, now: datetime, limit: int) -> Select[tuple[ScheduledMessage]]:
@@ -219,6 +240,36 @@ def _due_query(*, now: datetime, limit: int) -> Select[tuple[ScheduledMessage]]:
         .order_by(ScheduledMessage.due_at, ScheduledMessage.id)
         .limit(limit)
     )
+
+
+def latest_write_at(session: Session, *, chat_id: int) -> datetime | None:
+    """The latest instant the chat's conversation or follow-ups were written at (None: never):
+    the terminal chat starts its clock there, so that time never runs backwards after a
+    `/later` in an earlier session."""
+    runners = _runners_of((chat_id,))
+    return max(
+        (
+            instant
+            for instant in (
+                session.scalar(
+                    select(func.max(Conversation.updated_at)).where(
+                        Conversation.runner_id.in_(runners)
+                    )
+                ),
+                session.scalar(
+                    select(func.max(ScheduledMessage.updated_at)).where(
+                        ScheduledMessage.runner_id.in_(runners)
+                    )
+                ),
+            )
+            if instant is not None
+        ),
+        default=None,
+    )
+
+
+def _runners_of(chat_ids: Collection[int]) -> Select[tuple[int]]:
+    return select(Runner.id).where(Runner.chat_id.in_(list(chat_ids)))
 
 
 def _lockable(statement: Select[Any]) -> Select[Any]:

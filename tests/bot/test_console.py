@@ -1,23 +1,33 @@
-"""The terminal chat plays the same flows, templates and database as the Telegram bot.
+"""The terminal chat plays the same flows, templates, database and scheduler as the bot.
 
 Scripted conversations are piped in, as `python -m bot chat < script` would read them, and must
-reach each disposition; the state is kept in the database between runs.
+reach each disposition; the state is kept in the database between runs. `/later` moves the
+terminal's clock, and the check-ins and reminders due meanwhile arrive through the scheduler and
+the outbox, at their time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from bot.console import plain_text, run_console
+from bot.clock import OffsetClock
+from bot.console import parse_span, plain_text, run_console
+from bot.db import schedule_store, store
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
+from bot.db.models import MessageState, ScheduledMessage
+from flows.effects import ScheduleMessage
+from flows.local_time import FollowUpKind
 from tests.scripts import GRADUAL_NOS, SPRAIN_NOS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,12 +59,14 @@ def db(tmp_path: Path):
 
 def chat(db: Database, lines: list[str], chat_id: int = 0) -> str:
     out = io.StringIO()
-    run_console(
-        db,
-        clock=lambda: NOW,
-        chat_id=chat_id,
-        stdin=io.StringIO("\n".join(lines) + "\n"),
-        stdout=out,
+    asyncio.run(
+        run_console(
+            db,
+            clock=OffsetClock(lambda: NOW),
+            chat_id=chat_id,
+            stdin=io.StringIO("\n".join(lines) + "\n"),
+            stdout=out,
+        )
     )
     return out.getvalue()
 
@@ -114,5 +126,111 @@ def test_summary_in_the_terminal_writes_the_pdf_and_says_where(
     assert not list(tmp_path.glob("*.pdf"))
     transcript = chat(db, [*SEE_CLINICIAN, "/summary"])
     assert "1) PDF for the clinic" in transcript
-    assert "(saved ankle-bot-summary-0.pdf)" in transcript
+    assert f"(saved {tmp_path / 'ankle-bot-summary-0.pdf'})" in transcript
     assert (tmp_path / "ankle-bot-summary-0.pdf").read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(
+    ("command", "name", "magic"),
+    [
+        ("/export", "ankle-bot-export-0.json", b"{"),
+        ("/progress", "ankle-bot-progress-0.png", b"\x89PNG"),
+    ],
+)
+def test_export_and_progress_say_the_full_path_of_their_file_which_git_ignores(
+    db: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    name: str,
+    magic: bytes,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    transcript = chat(db, [*HOME_CARE, command])
+    assert f"(saved {tmp_path / name})" in transcript
+    assert (tmp_path / name).read_bytes().startswith(magic)
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", "-q", name], cwd=ROOT, check=False
+    )
+    assert ignored.returncode == 0, f"{name} is not in .gitignore"
+
+
+def test_later_brings_the_first_check_in_a_day_after_home_care(db: Database) -> None:
+    transcript = chat(db, [*HOME_CARE, "/later 1d"])
+    after = transcript.split("> /later 1d\n", 1)[1]
+    # It arrives at its own time (24 h after the assessment), then the clock reads a day on.
+    assert after.startswith("[Sun 22 Nov 2026, 09:00 (UTC)]\nCheck-in 1: how is your ankle")
+    assert "  11) 10\n" in after
+    assert "(the clock now reads Sun 22 Nov 2026, 09:00 (UTC))" in after
+
+
+def test_a_check_in_that_arrived_is_answered_by_its_numbers(db: Database) -> None:
+    transcript = chat(db, [*HOME_CARE, "/later 1d", "4"])
+    answer = transcript.rsplit("> 4\n", 1)[1]
+    # The check-in's button (callback data through the outbox) started the check-in dialog.
+    assert answer.startswith("1. Compared with last time, is your ankle better"), answer
+
+    def pending(session: Session) -> list[str]:
+        runner = store.find_runner(session, chat_id=0)
+        assert runner is not None
+        return [m.kind for m in schedule_store.pending_for(session, runner_id=runner.id)]
+
+    assert FollowUpKind.CHECKIN in db.run_sync(pending), "the check-in chain goes on"
+
+
+def test_the_daily_reminder_arrives_at_the_runners_local_time(db: Database) -> None:
+    # Berlin is UTC+1 in November: 07:30 there is 06:30 UTC.
+    transcript = chat(db, [*HOME_CARE, "/reminders", "12", "Berlin", "7:30", "/later 2d"])
+    after = transcript.split("> /later 2d\n", 1)[1]
+    assert "[Sun 22 Nov 2026, 07:30 (Europe/Berlin)]\nTime for today's ankle exercises" in after
+    assert "[Mon 23 Nov 2026, 07:30 (Europe/Berlin)]\nTime for today's ankle exercises" in after
+    # Everything arrives in time order: the check-in (09:00 UTC is 10:00 in Berlin) after
+    # that morning's reminder, the next day's reminder after it.
+    first_check_in = after.index("[Sun 22 Nov 2026, 10:00 (Europe/Berlin)]\nCheck-in 1")
+    assert after.index("[Sun 22 Nov 2026, 07:30") < first_check_in
+    assert first_check_in < after.index("[Mon 23 Nov 2026, 07:30")
+
+
+def test_the_clock_carries_on_in_the_next_session(db: Database) -> None:
+    chat(db, [*HOME_CARE, "/later 1d"])
+    transcript = chat(db, ["/later 3h"])
+    assert "(the clock now reads Sun 22 Nov 2026, 12:00 (UTC))" in transcript
+
+
+def test_later_refuses_what_it_cannot_read(db: Database) -> None:
+    transcript = chat(db, ["/later soon"])
+    assert "Type /later with a span such as 3h, 1d, 2d or 1w" in transcript
+    assert "clock now reads" not in transcript
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"),
+    [("", 24), ("3h", 3), ("1d", 24), ("2d", 48), ("1w", 168), (" 2 D ", 48), ("12w", 2016)],
+)
+def test_later_reads_hours_days_and_weeks(text: str, hours: int) -> None:
+    assert parse_span(text) == timedelta(hours=hours)
+
+
+@pytest.mark.parametrize("text", ["0d", "13w", "1y", "soon", "-1d", "1.5d"])
+def test_later_refuses_nothing_too_much_and_nonsense(text: str) -> None:
+    assert parse_span(text) is None
+
+
+def test_the_terminal_leaves_a_telegram_runners_follow_ups_to_the_bot(db: Database) -> None:
+    """A database shared with the bot: the terminal's scheduler and outbox take only its own
+    chat's messages, even when its clock jumps past another runner's."""
+
+    def telegram_runner_due_in_an_hour(session: Session) -> None:
+        other = store.get_or_create_runner(
+            session, chat_id=4242, user_id=4242, first_name="T", locale="en", now=NOW
+        )
+        session.flush()
+        due = NOW + timedelta(hours=1)
+        follow_up = ScheduleMessage(kind=FollowUpKind.CHECKIN, due_at=due, key="telegram-1")
+        schedule_store.schedule(session, runner_id=other.id, message=follow_up, now=NOW)
+
+    db.run_sync(telegram_runner_due_in_an_hour)
+    transcript = chat(db, ["/later 1d"])
+    assert "Check-in" not in transcript
+    states = db.run_sync(lambda session: session.scalars(select(ScheduledMessage.state)).all())
+    assert states == [MessageState.PENDING.value]

@@ -26,7 +26,7 @@ from bot.db.models import OutboxMessage
 from bot.db.progress_store import AssessmentMark, ProgressData, SorenessPoint
 from bot.service import Sender, apply_event, load_state, queue_error_reply
 from fakebotapi import FakeBotApi
-from flows.commands import COMMANDS
+from flows.commands import MENU
 from flows.dialog import TypedText, event_for_command
 from flows.due_messages import seen_check_reply
 from flows.types import Disposition, Reply
@@ -202,7 +202,7 @@ async def test_the_command_menu_is_registered_in_every_shipped_language(
 ) -> None:
     install_catalogue(locales, "pt_BR", {"Start a new ankle assessment": "Nova avaliação"})
     i18n.reset()
-    english = {c.name: c.description for c in COMMANDS}
+    english = {c.name: c.description for c in MENU}
     api = FakeBotApi()
     # The default list fails; the languages are registered all the same.
     api.fail_next("setMyCommands", 400, "Bad Request: something odd")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from fakebotapi import FakeBotApi
-from flows.commands import COMMANDS
+from flows.commands import MENU
 from tests.bot.harness import Harness, button_labels, running_bot
 from tests.bot.test_pseudo_locale import PSEUDO, leftovers, pseudo, pseudo_locale, template_msgids
 
@@ -58,9 +58,9 @@ async def test_a_runner_reads_and_answers_in_their_language_and_english_is_uncha
     api = FakeBotApi()
     async with running_bot(sqlite_url, api=api) as h:
         greek_menu = await h.runtime.bot.get_my_commands(language_code=PSEUDO)
-        assert [c.description for c in greek_menu] == [pseudo(c.description) for c in COMMANDS]
+        assert [c.description for c in greek_menu] == [pseudo(c.description) for c in MENU]
         default_menu = await h.runtime.bot.get_my_commands()
-        assert [c.description for c in default_menu] == [c.description for c in COMMANDS]
+        assert [c.description for c in default_menu] == [c.description for c in MENU]
 
         # The English runner first: what they see is what every runner saw before.
         english = await says(h, ENGLISH, "/new")
