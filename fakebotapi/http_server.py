@@ -46,7 +46,7 @@ CONTROL_HELP = """\
 Fake Bot API control (JSON in, JSON out; form fields and query strings work too):
   POST /_fake/text      {"chat_id": 1, "text": "/start"}          the runner writes
   POST /_fake/press     {"chat_id": 1, "button": "Outside"}       the runner taps a button by label
-  POST /_fake/press     {"chat_id": 1, "message_id": 3, "data": "v1:q:loc:out"}   ... or by data
+  POST /_fake/press     {"chat_id": 1, "message_id": 3, "data": "a1:1:loc:outside"}  ... or by data
   GET  /_fake/messages?chat_id=1                                   what the bot showed the chat
   GET  /_fake/calls                                                every Bot API call so far
   POST /_fake/fail      {"method": "sendMessage", "error_code": 429,
