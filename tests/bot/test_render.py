@@ -203,7 +203,7 @@ def one_off_replies() -> list[Reply]:
         advance(state, Command("cancel"), now=NOW),
         advance(None, Command("cancel"), now=NOW),
         advance(None, TypedText("hello"), now=NOW),
-        *(advance(state, Command(t), now=NOW) for t in ("help", "about")),
+        *(advance(state, Command(t), now=NOW) for t in ("help", "about", "later")),
         *(
             advance(state, Unreadable(k), now=NOW)
             for k in (
