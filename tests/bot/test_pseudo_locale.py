@@ -130,6 +130,10 @@ def is_data_label(button: Button) -> bool:
 
 @pytest.fixture(scope="module")
 def corpus() -> list[Reply]:
+    return reply_corpus()
+
+
+def reply_corpus() -> list[Reply]:
     """The replies test_render reaches every template with, and every question's keyboard."""
     replies = one_off_replies()
     for seed in range(120):
