@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from bot import i18n
 from bot.db.database import Database
 from bot.progress_chart import render_png
 from bot.render import render
@@ -48,6 +49,8 @@ class ConsoleChat:
         self.out = out
         self.choices: list[Button] = []
         self.version = 0
+        # The language of the last reply (Telegram's is unknown here: English, until /language).
+        self.locale = i18n.SOURCE_LOCALE
 
     def show(
         self, replies: tuple[Reply, ...], attachments: dict[str, Attachment] | None = None
@@ -55,12 +58,13 @@ class ConsoleChat:
         for reply in replies:
             attachment = (attachments or {}).get(reply.attachment)
             extra = attachment.summary if attachment is not None else {}
-            self.out.write(plain_text(render(reply.template, **reply.context, **extra)) + "\n")
+            text = render(reply.template, locale=self.locale, **reply.context, **extra)
+            self.out.write(plain_text(text) + "\n")
             if reply.buttons:
                 self.choices = [b for row in reply.buttons for b in row]
                 self.version = reply.version
                 for number, button in enumerate(self.choices, start=1):
-                    self.out.write(f"  {number}) {button.text(untranslated)}\n")
+                    self.out.write(f"  {number}) {button.text(i18n.gettext(self.locale))}\n")
             self.out.write("\n")
 
     def event_for(self, line: str) -> Event:
@@ -81,6 +85,7 @@ class ConsoleChat:
             apply_event, sender=Sender(chat_id=self.chat_id), event=event, now=self.clock()
         )
         if outcome is not None:
+            self.locale = outcome.locale
             self.show(outcome.replies, outcome.attachments)
             for attachment in outcome.attachments.values():
                 self.save(attachment)
@@ -92,7 +97,7 @@ class ConsoleChat:
             path.write_bytes(attachment.export)
         elif attachment.page is not None and attachment.summary.get("has_assessment"):
             path = Path(f"ankle-bot-summary-{self.chat_id}.pdf")
-            path.write_bytes(render_pdf(attachment.page))
+            path.write_bytes(render_pdf(attachment.page, locale=self.locale))
         elif attachment.progress is not None and attachment.summary.get("has_data"):
             path = Path(f"ankle-bot-progress-{self.chat_id}.png")
             path.write_bytes(render_png(attachment.progress))

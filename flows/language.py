@@ -34,8 +34,10 @@ def name_of(locale: str) -> str:
     return NAMES.get(locale, locale)
 
 
-def show(state: DialogState | None, profile: Profile, *, now: datetime) -> Outcome:
-    """The language buttons, the runner's current choice ticked."""
+def show(profile: Profile) -> Outcome:
+    """The language buttons, the runner's current choice ticked. They are the last message
+    (the question under way comes back once a language is chosen), so that the terminal
+    chat's numbered choices are theirs."""
     choices = [*profile.languages, AUTOMATIC]
     chosen = profile.language if profile.language in profile.languages else AUTOMATIC
     buttons = []
@@ -47,8 +49,9 @@ def show(state: DialogState | None, profile: Profile, *, now: datetime) -> Outco
             button = Button(label, ButtonAction.LANGUAGE, "", value)
         buttons.append(button)
     rows = tuple(tuple(buttons[i : i + PER_ROW]) for i in range(0, len(buttons), PER_ROW))
-    reply = Reply("care/language.j2", {"automatic": chosen == AUTOMATIC}, buttons=rows)
-    return with_current_question(state, reply, now=now)
+    return Outcome(
+        replies=(Reply("care/language.j2", {"automatic": chosen == AUTOMATIC}, buttons=rows),)
+    )
 
 
 def from_argument(profile: Profile, argument: str) -> str | None:
@@ -65,7 +68,7 @@ def command(state: DialogState | None, profile: Profile, argument: str, now: dat
     """`/language`: the buttons; `/language de`: that choice at once."""
     chosen = from_argument(profile, argument) if argument else None
     if chosen is None:
-        return show(state, profile, now=now)
+        return show(profile)
     return choose(state, profile, chosen, now=now)
 
 
