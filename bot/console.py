@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from bot import i18n
 from bot.clock import OffsetClock
 from bot.db import schedule_store, store
 from bot.db.database import Database
@@ -40,7 +41,6 @@ from bot.summary_pdf import render_pdf
 from flows.commands import BY_NAME, COMMANDS, Where
 from flows.dialog import Event, Resume, TypedText, event_for_command
 from flows.events import event_for_button
-from flows.questions import untranslated
 from flows.types import Reply
 
 # Console runners live apart from Telegram chats (whose private chat ids are positive).
@@ -106,6 +106,8 @@ class ConsoleChat:
         self.chat_id = chat_id
         self.out = out
         self.choices: list[Choice] = []
+        # The language of the last reply (Telegram's is unknown here: English, until /language).
+        self.locale = i18n.SOURCE_LOCALE
         # No rate limiter: nothing is sent to Telegram (the replies above are not paced either).
         self.outbox = OutboxSender(
             db=db,
@@ -131,9 +133,9 @@ class ConsoleChat:
         for reply in replies:
             attachment = (attachments or {}).get(reply.attachment)
             extra = attachment.summary if attachment is not None else {}
-            text = render(reply.template, **reply.context, **extra)
+            text = render(reply.template, locale=self.locale, **reply.context, **extra)
             choices = [
-                Choice(b.text(untranslated), event_for_button(b, reply.version))
+                Choice(b.text(i18n.gettext(self.locale)), event_for_button(b, reply.version))
                 for row in reply.buttons
                 for b in row
             ]
@@ -161,7 +163,7 @@ class ConsoleChat:
         if attachment.kind == "export":
             self.save(EXPORT_FILE, attachment.export)
         elif attachment.page is not None and attachment.summary.get("has_assessment"):
-            self.save(SUMMARY_FILE, render_pdf(attachment.page))
+            self.save(SUMMARY_FILE, render_pdf(attachment.page, locale=self.locale))
         elif attachment.progress is not None and attachment.summary.get("has_data"):
             self.save(PROGRESS_FILE, render_png(attachment.progress))
 
@@ -185,6 +187,7 @@ class ConsoleChat:
             apply_event, sender=Sender(chat_id=self.chat_id), event=event, now=self.clock()
         )
         if applied is not None:
+            self.locale = applied.locale
             self.show(applied.replies, applied.attachments)
             for attachment in applied.attachments.values():
                 self.save_attachment(attachment)

@@ -6,7 +6,8 @@ language is adding that one file. Catalogues are compiled in memory with Babel t
 locale is used, so there is no build step and no `.mo` file in git. `python -m bot.i18n extract`
 regenerates the catalogue template `locales/messages.pot` from the templates, the Python in
 `flows/` and `bot/`, and the content data files (see `babel.cfg`); `extract_toml` is the Babel
-extractor for those TOML data files.
+extractor for those TOML data files. `python -m bot.i18n update` then brings every shipped
+catalogue up to date with the template and prints what each still lacks.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from __future__ import annotations
 import sys
 import tomllib
 from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 from typing import IO, Any
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
@@ -64,7 +66,7 @@ def translations(locale: str) -> NullTranslations:
     """The translations of a shipped locale, compiled from its `.po` file on first use."""
     if locale == SOURCE_LOCALE:
         return NullTranslations()
-    with (LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as po:
+    with catalogue_path(locale).open("rb") as po:
         catalog = read_po(po, locale=locale)
     compiled = BytesIO()
     write_mo(compiled, catalog)  # fuzzy entries are left out, as gettext's msgfmt does
@@ -139,14 +141,73 @@ def write_template(catalog: Catalog, out: Path) -> None:
         write_po(pot, catalog, sort_output=True, include_lineno=False, omit_header=False)
 
 
+def catalogue_path(locale: str, locales_dir: Path | None = None) -> Path:
+    return (locales_dir or LOCALES_DIR) / locale / "LC_MESSAGES" / "messages.po"
+
+
+def is_translated(string: str | tuple[str, ...]) -> bool:
+    """Whether a msgstr (or every plural form of one) has text."""
+    forms = string if isinstance(string, tuple) else (string,)
+    return all(form.strip() for form in forms)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What a catalogue still lacks against the template: msgids without a translation, and
+    msgids whose translation was carried over from a changed English text (fuzzy: unused until
+    a translator checks it)."""
+
+    missing: tuple[str, ...]
+    fuzzy: tuple[str, ...]
+
+
+def progress(catalog: Catalog) -> Progress:
+    def text(message: Message) -> str:
+        return message.id[0] if isinstance(message.id, tuple) else message.id
+
+    return Progress(
+        missing=tuple(text(m) for m in catalog if m.id and not is_translated(m.string)),
+        fuzzy=tuple(text(m) for m in catalog if m.id and m.fuzzy and is_translated(m.string)),
+    )
+
+
+def write_catalogue(catalog: Catalog, out: Path) -> None:
+    """Write a language's catalogue the way `update` does, so reruns change nothing."""
+    with out.open("wb") as po:
+        write_po(po, catalog, sort_output=True, include_lineno=False, ignore_obsolete=True)
+
+
+def update(
+    template_file: Path | None = None, locales_dir: Path | None = None
+) -> dict[str, Progress]:
+    """Bring every shipped catalogue up to date with the template, as `pybabel update` does:
+    a new msgid comes in untranslated, a removed one is dropped, and one whose English changed
+    keeps its old translation marked fuzzy for a translator to check. Locale -> what it lacks."""
+    with (template_file or TEMPLATE_FILE).open("rb") as pot:
+        template = read_po(pot)
+    found: dict[str, Progress] = {}
+    for path in sorted((locales_dir or LOCALES_DIR).glob("*/LC_MESSAGES/messages.po")):
+        locale = path.parent.parent.name
+        with path.open("rb") as po:
+            catalog = read_po(po, locale=locale)
+        catalog.update(template, update_header_comment=False)
+        write_catalogue(catalog, path)
+        found[locale] = progress(catalog)
+    return found
+
+
 def main(argv: list[str]) -> int:
-    if argv != ["extract"]:
-        print("usage: python -m bot.i18n extract", file=sys.stderr)
-        return 2
-    catalog = extract()
-    write_template(catalog, TEMPLATE_FILE)
-    print(f"{len(catalog)} messages -> {TEMPLATE_FILE.relative_to(ROOT)}")
-    return 0
+    if argv == ["extract"]:
+        catalog = extract()
+        write_template(catalog, TEMPLATE_FILE)
+        print(f"{len(catalog)} messages -> {TEMPLATE_FILE.relative_to(ROOT)}")
+        return 0
+    if argv == ["update"]:
+        for locale, lacks in update().items():
+            print(f"{locale}: {len(lacks.missing)} missing, {len(lacks.fuzzy)} fuzzy")
+        return 0
+    print("usage: python -m bot.i18n extract | update", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -33,9 +33,10 @@ _PREFIX = {
     ButtonAction.PROGRAMME: "p1",
     ButtonAction.PROGRAMME_SESSION: "b1",
     ButtonAction.QUESTION: "q1",
+    ButtonAction.LANGUAGE: "l1",
 }
 # Buttons that carry only their value.
-_VALUE_ONLY = frozenset({"h1", "c1", "p1", "q1"})
+_VALUE_ONLY = frozenset({"h1", "c1", "p1", "q1", "l1"})
 
 
 def encode_button(button: Button, version: int) -> str:
@@ -83,6 +84,8 @@ def decode_callback(data: str | None) -> Event | None:
                 return event_for_button(Button("", ButtonAction.PROGRAMME_SESSION, day, value), 0)
             case ["q1", question]:
                 return event_for_button(Button("", ButtonAction.QUESTION, "", question), 0)
+            case ["l1", locale]:
+                return event_for_button(Button("", ButtonAction.LANGUAGE, "", locale), 0)
     except ValueError:
         return None
     return None

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,7 +41,7 @@ from bot.db import (
 from bot.db.models import Conversation, OutboxSource
 from bot.db.progress_store import ProgressData
 from flows.dialog import DialogState, Event, Outcome, advance, needs_profile
-from flows.effects import DeleteEverything, RecordAssessment
+from flows.effects import ChangeSettings, DeleteEverything, RecordAssessment
 from flows.flow import restored
 from flows.questions import Translate, untranslated
 from flows.runner_commands import SUMMARY_ATTACHMENT
@@ -125,8 +125,13 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
         profile = profile_store.load_profile(session, runner=chat)
     else:
         profile = profile_store.settings_profile(chat)
-    locale = i18n.locale_for(chat.locale)
+    profile = replace(profile, languages=i18n.shipped_locales(), language=chat.chosen_locale)
+    locale = i18n.locale_for(chat.chosen_locale or chat.locale)
     outcome = advance(state, event, now=now, profile=profile, translate=words_of(locale))
+    # A new language choice holds for the replies to it too.
+    for effect in outcome.effects:
+        if isinstance(effect, ChangeSettings) and "chosen_locale" in effect.changes:
+            locale = i18n.locale_for(effect.changes["chosen_locale"] or chat.locale)
     if full or any(isinstance(e, RecordAssessment) for e in outcome.effects):
         # The runner wrote: a schedule stopped by a block (403) may send again.
         schedule_store.reactivate_schedule(session, runner_id=chat.id, now=now)

@@ -19,6 +19,7 @@ from flows import (
     delete,
     exercise_plan,
     hop_run,
+    language,
     readiness,
     reminders,
     run_log,
@@ -109,6 +110,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("cancel", N_("Stop the current assessment"), _cancel),
     Command("help", N_("How to use the bot"), _help, needs_profile=False),
     Command("about", N_("What this bot is and is not"), _about, needs_profile=False),
+    Command(
+        "language", N_("Choose the language I write in"), language.command, needs_profile=False
+    ),
     Command("sore", N_("Tell me how sore your ankle is now"), _sore),
     Command(
         "status",

@@ -17,6 +17,7 @@ from datetime import datetime
 from flows import (
     checkin,
     follow_up_schedule,
+    language,
     plan_questions,
     prevention,
     registry,
@@ -33,6 +34,7 @@ from flows.events import (
     AnswerSeenCheck,
     AskPlanQuestion,
     ChooseAnswer,
+    ChooseLanguage,
     ChooseProgramme,
     Command,
     Event,
@@ -229,6 +231,8 @@ def _dispatch(
             return prevention.log_session(profile, day=day, result=result, now=now)
         case AskPlanQuestion(question=question):
             return plan_questions.answer(profile, question, now=now)
+        case ChooseLanguage(locale=locale):
+            return language.choose(state, profile, locale, now=now)
     raise TypeError(f"unknown event {event!r}")
 
 

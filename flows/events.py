@@ -114,6 +114,13 @@ class AskPlanQuestion:
 
 
 @dataclass(frozen=True, slots=True)
+class ChooseLanguage:
+    """A language button of /language: a locale such as "de", or "auto" for Telegram's."""
+
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
 class Command:
     """A command from the command table (`flows.commands`), with what was typed after it."""
 
@@ -129,6 +136,7 @@ Event = (
     | ChooseProgramme
     | LogProgrammeSession
     | AskPlanQuestion
+    | ChooseLanguage
     | Command
     | Resume
     | ChooseAnswer
@@ -169,6 +177,9 @@ def event_for_button(button: Button, version: int) -> Event | None:
                 return LogProgrammeSession(local_date=day, result=EXERCISE_RESULTS[button.value])
             case ButtonAction.QUESTION if button.value in tuple(PlanQuestion):
                 return AskPlanQuestion(question=PlanQuestion(button.value))
+            case ButtonAction.LANGUAGE if button.value:
+                # Whether the language is shipped is for `flows.language` to judge.
+                return ChooseLanguage(locale=button.value)
     except ValueError:
         return None
     return None

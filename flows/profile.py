@@ -89,3 +89,7 @@ class Profile:
     sent_seen_checks: frozenset[int] = frozenset()
     plan_events: tuple[PlanEventView, ...] = ()
     programme: ProgrammeView | None = None
+    # The languages the bot ships (English first) and the one the runner chose with /language
+    # (None: Telegram's); the adapter fills them in.
+    languages: tuple[str, ...] = ("en",)
+    language: str | None = None

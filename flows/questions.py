@@ -122,8 +122,15 @@ def with_digits(text: str, translate: Translate = untranslated) -> str:
 def without_filler(text: str, translate: Translate = untranslated) -> str:
     """Normalised text without the filler words at its start and end (see FILLER_BEFORE)."""
     text = normalise(text)
-    before = sorted({normalise(translate(w)) for w in FILLER_BEFORE} | set(FILLER_BEFORE), key=len)
-    after = sorted({normalise(translate(w)) for w in FILLER_AFTER} | set(FILLER_AFTER), key=len)
+    # Another language may put a filler word at the other end ("2 days ago" is "vor 2 Tagen" in
+    # German), so the runner's own filler words are tried at both ends.
+    spoken = (
+        {normalise(translate(w)) for w in (*FILLER_BEFORE, *FILLER_AFTER)}
+        if translate is not untranslated
+        else set()
+    )
+    before = sorted(set(FILLER_BEFORE) | spoken, key=len)
+    after = sorted(set(FILLER_AFTER) | spoken, key=len)
     changed = True
     while changed:
         changed = False

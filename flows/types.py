@@ -360,6 +360,8 @@ class ButtonAction(StrEnum):
     PROGRAMME_SESSION = "prog_session"
     # One of the runner's questions from the plan (`value`: a `PlanQuestion`).
     QUESTION = "question"
+    # The language to write in, from /language (`value`: a locale, or "auto" for Telegram's).
+    LANGUAGE = "language"
 
 
 @dataclass(frozen=True, slots=True)

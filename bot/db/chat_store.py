@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from bot.db.models import Conversation, Runner
+from bot.db.models import Conversation, Runner, spoken_locale
 from bot.db.store import StaleConversation
 
 _runners = Runner.__table__
@@ -31,6 +31,7 @@ class ChatRow:
     first_name: str | None
     user_id: int | None
     locale: str | None
+    chosen_locale: str | None
     zone: str | None
     reminder_time: str | None
     reminders_paused: bool
@@ -49,6 +50,7 @@ _LOAD = (
         _runners.c.first_name,
         _runners.c.user_id,
         _runners.c.locale,
+        _runners.c.chosen_locale,
         _runners.c.zone,
         _runners.c.reminder_time,
         _runners.c.reminders_paused,
@@ -63,7 +65,7 @@ _LOAD = (
     .select_from(_runners.outerjoin(_conversations, _conversations.c.runner_id == _runners.c.id))
     .where(_runners.c.chat_id == bindparam("chat_id"))
 )
-_LOCALE = select(_runners.c.locale).where(_runners.c.chat_id == bindparam("chat_id"))
+_LOCALE = select(spoken_locale()).where(_runners.c.chat_id == bindparam("chat_id"))
 _UPDATE = (
     update(_conversations)
     .where(
@@ -91,7 +93,8 @@ def load_chat(session: Session, *, chat_id: int) -> ChatRow | None:
 
 
 def locale_of(session: Session, *, chat_id: int) -> str | None:
-    """The stored language of the runner of `chat_id` (None: no runner, or no language)."""
+    """The language the runner of `chat_id` is written to in: the one they chose with
+    /language, else Telegram's (None: no runner, or no language)."""
     return session.execute(_LOCALE, {"chat_id": chat_id}).scalar_one_or_none()
 
 

@@ -261,6 +261,7 @@ def update_runner_settings(
     reminder_time: str | _Unset | None = UNSET,
     reminders_paused: bool | _Unset = UNSET,
     followups_stopped: bool | _Unset = UNSET,
+    chosen_locale: str | _Unset | None = UNSET,
 ) -> bool:
     """Change the runner's follow-up settings given (None clears a zone or reminder time);
     False when the runner does not exist.
@@ -275,6 +276,7 @@ def update_runner_settings(
             "reminder_time": reminder_time,
             "reminders_paused": reminders_paused,
             "followups_stopped": followups_stopped,
+            "chosen_locale": chosen_locale,
         }.items()
         if value is not UNSET
     }

@@ -43,9 +43,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.db.types import UTCDateTime
 from flows.types import (
@@ -94,6 +96,9 @@ class Runner(Base):
     # The runner's language as Telegram last gave it (`language_code`, lower-cased, such as
     # "en" or "pt-br"); None until an update carried one.
     locale: Mapped[str | None] = mapped_column(String(LOCALE_LENGTH))
+    # The language the runner chose with /language (a shipped locale such as "de"); it wins
+    # over `locale` until they choose "Automatic" again (None).
+    chosen_locale: Mapped[str | None] = mapped_column(String(LOCALE_LENGTH))
     # Follow-up settings. The IANA zone (such as "Europe/Berlin") and the "HH:MM" local time
     # of the daily reminder stay None until the runner chooses them. The flags have server
     # defaults so that runners who existed before these settings get them switched off.
@@ -117,6 +122,12 @@ class Runner(Base):
         lazy="raise_on_sql",
         order_by="Assessment.completed_at",
     )
+
+
+def spoken_locale() -> ColumnElement[str | None]:
+    """The language a runner is written to in, as SQL: the one they chose with /language, else
+    the one Telegram reports."""
+    return func.coalesce(Runner.chosen_locale, Runner.locale)
 
 
 class Conversation(Base):

@@ -28,6 +28,7 @@ from bot.db.models import (
     Runner,
     RunnerSchedule,
     ScheduledMessage,
+    spoken_locale,
 )
 from flows.effects import ScheduleMessage
 
@@ -220,7 +221,7 @@ def recipients_for(session: Session, *, runner_ids: Collection[int]) -> dict[int
     if not runner_ids:
         return {}
     rows = session.execute(
-        select(Runner.id, Runner.chat_id, Runner.locale).where(Runner.id.in_(list(runner_ids)))
+        select(Runner.id, Runner.chat_id, spoken_locale()).where(Runner.id.in_(list(runner_ids)))
     ).all()
     return {runner_id: Recipient(chat_id, locale) for runner_id, chat_id, locale in rows}
 

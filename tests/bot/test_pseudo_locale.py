@@ -32,12 +32,12 @@ from bot import i18n, progress_chart, render
 from bot.db.progress_store import AssessmentMark, ProgressData, SorenessPoint
 from bot.keyboards import inline_keyboard
 from fakebotapi.telegram_html import parse_html
-from flows import registry
+from flows import language, registry
 from flows.flow import question_reply
 from flows.registry import QUESTIONS
 from flows.reminders import city_label
 from flows.state import DialogState
-from flows.types import Button, Reply
+from flows.types import Button, ButtonAction, Reply
 from flows.zones import is_valid_zone
 from tests.bot.test_render import one_off_replies, random_walk
 
@@ -119,14 +119,21 @@ def data_in(reply: Reply) -> set[str]:
     return zones | {city_label(z) for z in zones} | {"UTC"}
 
 
-def is_data_label(step: str, value: str) -> bool:
-    """Choices computed from the time-zone database (offsets and cities) are place names."""
-    question = QUESTIONS.get(step)
+def is_data_label(button: Button) -> bool:
+    """Choices computed from the time-zone database (offsets and cities) are place names, and
+    each language of /language is named in its own words."""
+    if button.action == ButtonAction.LANGUAGE:
+        return button.value != language.AUTOMATIC
+    question = QUESTIONS.get(button.step)
     return question is not None and question.dynamic is not None
 
 
 @pytest.fixture(scope="module")
 def corpus() -> list[Reply]:
+    return reply_corpus()
+
+
+def reply_corpus() -> list[Reply]:
     """The replies test_render reaches every template with, and every question's keyboard."""
     replies = one_off_replies()
     for seed in range(120):
@@ -180,7 +187,7 @@ def english_on_buttons(replies: list[Reply]) -> dict[str, set[str]]:
         sent_rows = keyboard["inline_keyboard"] if keyboard else []
         for row, sent_row in zip(reply.buttons, sent_rows, strict=True):
             for button, sent in zip(row, sent_row, strict=True):
-                if is_data_label(button.step, button.value):
+                if is_data_label(button):
                     continue
                 if words := leftovers(sent["text"]):
                     found.setdefault(f"button {button.label!r}", set()).update(words)

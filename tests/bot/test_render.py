@@ -23,6 +23,7 @@ from flows import due_messages, follow_up_schedule
 from flows.dialog import (
     AnswerSeenCheck,
     ChooseAnswer,
+    ChooseLanguage,
     Command,
     LogExercise,
     Navigate,
@@ -35,7 +36,7 @@ from flows.dialog import (
     advance,
 )
 from flows.effects import RecordAssessment
-from flows.profile import CheckInView, PlanEventView
+from flows.profile import CheckInView, PlanEventView, Profile
 from flows.state import DialogState
 from flows.types import DONE, Reply
 
@@ -204,6 +205,7 @@ def one_off_replies() -> list[Reply]:
         advance(None, Command("cancel"), now=NOW),
         advance(None, TypedText("hello"), now=NOW),
         *(advance(state, Command(t), now=NOW) for t in ("help", "about", "later")),
+        *language_replies(state),
         *(
             advance(state, Unreadable(k), now=NOW)
             for k in (
@@ -228,6 +230,18 @@ def one_off_replies() -> list[Reply]:
     outcomes.append(advance(emergency, ChooseAnswer("walk", "unable", 8), now=NOW))
     extra = [Reply("triage/group_chat.j2"), Reply("triage/error.j2")]
     return [r for o in outcomes for r in o.replies] + extra + follow_up_replies()
+
+
+def language_replies(state: DialogState | None) -> list[Outcome]:
+    """/language with Telegram's language and with a chosen one, and both kinds of choice."""
+    auto = Profile(languages=("en", "de"))
+    chosen = Profile(languages=("en", "de"), language="de")
+    return [
+        advance(state, Command("language"), profile=auto, now=NOW),
+        advance(None, Command("language"), profile=chosen, now=NOW),
+        advance(state, ChooseLanguage("de"), profile=auto, now=NOW),
+        advance(None, ChooseLanguage("auto"), profile=chosen, now=NOW),
+    ]
 
 
 def follow_up_replies() -> list[Reply]:

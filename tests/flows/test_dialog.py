@@ -280,9 +280,10 @@ def test_the_finished_assessment_records_when_it_started_and_ended() -> None:
 
 
 def test_starting_or_explaining_a_dialog_needs_no_follow_up_profile() -> None:
-    """Loading the whole profile costs several queries: /new, /start, /help and /about run on
-    the settings alone; the other commands get the whole profile (as /cancel always did)."""
-    light = {"start", "new", "help", "about", "later"}
+    """Loading the whole profile costs several queries: /new, /start, /help, /about, /later and
+    /language run on the settings alone; the other commands get the whole profile (as /cancel
+    always did)."""
+    light = {"start", "new", "help", "about", "later", "language"}
     for command in COMMANDS:
         needed = needs_profile(None, event_for_command(command.name))
         assert needed is (command.name not in light), command.name
