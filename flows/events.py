@@ -18,6 +18,7 @@ from flows.types import (
     Button,
     ButtonAction,
     ExerciseResult,
+    OutcomeDetail,
     PlanQuestion,
     ProgrammeChoice,
     SeenAnswer,
@@ -114,6 +115,15 @@ class AskPlanQuestion:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowDetail:
+    """A detail button under an outcome, for the assessment keyed `assessment`
+    (`flows.advice.assessment_key`)."""
+
+    detail: OutcomeDetail
+    assessment: str
+
+
+@dataclass(frozen=True, slots=True)
 class Command:
     """A command from the command table (`flows.commands`), with what was typed after it."""
 
@@ -129,6 +139,7 @@ Event = (
     | ChooseProgramme
     | LogProgrammeSession
     | AskPlanQuestion
+    | ShowDetail
     | Command
     | Resume
     | ChooseAnswer
@@ -169,6 +180,8 @@ def event_for_button(button: Button, version: int) -> Event | None:
                 return LogProgrammeSession(local_date=day, result=EXERCISE_RESULTS[button.value])
             case ButtonAction.QUESTION if button.value in tuple(PlanQuestion):
                 return AskPlanQuestion(question=PlanQuestion(button.value))
+            case ButtonAction.DETAIL if button.step and button.value in tuple(OutcomeDetail):
+                return ShowDetail(detail=OutcomeDetail(button.value), assessment=button.step)
     except ValueError:
         return None
     return None

@@ -321,6 +321,15 @@ class PlanQuestion(StrEnum):
     RACING = "race"
 
 
+class OutcomeDetail(StrEnum):
+    """A detail an outcome's buttons open (`flows.outcome_details`; in callback data)."""
+
+    WHY = "why"  # the reasons, and what would change the advice
+    TODO = "todo"  # what to do: the care path's first days (and, to be seen, how)
+    SIGNS = "signs"  # the warning signs to come back for
+    EXERCISES = "ex"  # today's exercise session (home care, with a plan)
+
+
 class SeenAnswer(StrEnum):
     """A seen-check's answer, as its buttons carry it and its check-in record stores it."""
 
@@ -360,6 +369,8 @@ class ButtonAction(StrEnum):
     PROGRAMME_SESSION = "prog_session"
     # One of the runner's questions from the plan (`value`: a `PlanQuestion`).
     QUESTION = "question"
+    # A detail under an outcome (`step`: the assessment's key, `value`: an `OutcomeDetail`).
+    DETAIL = "detail"
 
 
 @dataclass(frozen=True, slots=True)
