@@ -19,7 +19,8 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot import i18n
+from bot import i18n, progress_chart
+from bot.db.progress_store import AssessmentMark, ProgressData, SorenessPoint
 from bot.render import render
 from fakebotapi.telegram_html import parse_html
 from flows.advice import DETAILS
@@ -99,44 +100,48 @@ def outcomes() -> list[tuple[Outcome, list[Reply]]]:
     return played
 
 
-def every_reply() -> list[Reply]:
-    """Every reply of every flow (see the module doc)."""
-    from tests.bot.test_render import one_off_replies, text_of  # noqa: F401
+def every_reply(played: list[tuple[Outcome, list[Reply]]]) -> list[Reply]:
+    """Every reply of every flow (see the module doc), with the `played` assessments'."""
+    from tests.bot.test_render import one_off_replies
 
     replies = list(one_off_replies())
-    for outcome, details in outcomes():
+    for outcome, details in played:
         replies += [*outcome.replies, *details]
     return replies
 
 
 def plain_texts(reply: Reply, locale: str) -> list[str]:
-    """A reply as the runner reads it in `locale` (a chart or summary reply both ways)."""
-    from tests.bot.test_render import text_of
-
-    if locale == i18n.SOURCE_LOCALE:
-        texts = text_of(reply)
-    else:
-        texts = [render(reply.template, locale=locale, **reply.context)] if reply.attachment not in ("progress", "summary") else _with_attachment(reply, locale)
-    return [parse_html(text)[0] for text in texts]
-
-
-def _with_attachment(reply: Reply, locale: str) -> list[str]:
-    extra = (
-        {"has_assessment": True}
-        if reply.attachment == "summary"
-        else {"has_data": True, "summary": None}
-    )
-    try:
-        return [render(reply.template, locale=locale, **reply.context, **extra)]
-    except Exception:  # a context only the English path builds (the chart's summary)
-        return []
+    """A reply as the runner reads it in `locale`: a summary or chart reply with and without
+    data, as `tests.bot.test_render.text_of` renders them."""
+    contexts: list[dict[str, object]] = [{}]
+    if reply.attachment == "summary":
+        contexts = [{"has_assessment": h} for h in (False, True)]
+    elif reply.attachment == "progress":
+        with_data = ProgressData(
+            zone="UTC",
+            soreness=(SorenessPoint(NOW, 4, "assessment"), SorenessPoint(NOW, 2, "report")),
+            assessments=(AssessmentMark(NOW, "HOME_CARE"),),
+        )
+        contexts = [
+            {
+                "has_data": progress_chart.has_anything(data),
+                "summary": progress_chart.summary(data, now=NOW),
+            }
+            for data in (ProgressData(zone="UTC"), with_data)
+        ]
+    return [
+        parse_html(render(reply.template, locale=locale, **reply.context, **extra))[0]
+        for extra in contexts
+    ]
 
 
 def words(text: str) -> int:
     return len(text.split())
 
 
-def measure(locale: str, replies: list[Reply], played: list[tuple[Outcome, list[Reply]]]) -> Figures:
+def measure(
+    locale: str, replies: list[Reply], played: list[tuple[Outcome, list[Reply]]]
+) -> Figures:
     longest, longest_template, longest_text, seen = 0, "", "", set()
     for reply in replies:
         for text in plain_texts(reply, locale):
@@ -158,7 +163,7 @@ def measure(locale: str, replies: list[Reply], played: list[tuple[Outcome, list[
 
 def figures() -> list[Figures]:
     played = outcomes()
-    replies = every_reply()
+    replies = every_reply(played)
     return [measure(locale, replies, played) for locale in i18n.shipped_locales()]
 
 

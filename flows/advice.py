@@ -6,8 +6,8 @@ it is not a diagnosis, and carries buttons for the details: why (the reasons, wi
 change the advice), what to do (the care path's first days, and how to be seen), the warning
 signs to come back for, and today's exercises on a home-care plan. The buttons name the
 assessment by a key of its answers, and a detail is built from the runner's stored episode
-when tapped (`flows.outcome_details`). A clinician or emergency outcome also carries the button for the
-one-page summary to show the clinician (/summary).
+when tapped (`flows.outcome_details`). A clinician or emergency outcome also carries the
+button for the one-page summary to show the clinician (/summary).
 """
 
 from __future__ import annotations
