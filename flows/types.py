@@ -394,3 +394,14 @@ class Button:
         if not self.label_words:
             return label
         return label % {name: translate(word) for name, word in self.label_words}
+
+
+# At most two buttons to a row: a third, or a long label beside another, is cut on a phone.
+BUTTONS_PER_ROW = 2
+
+
+def in_rows(buttons: list[Button] | tuple[Button, ...]) -> tuple[tuple[Button, ...], ...]:
+    """Buttons laid out two to a row."""
+    return tuple(
+        tuple(buttons[at : at + BUTTONS_PER_ROW]) for at in range(0, len(buttons), BUTTONS_PER_ROW)
+    )

@@ -28,7 +28,7 @@ async def test_plan_shows_todays_session_with_a_how_to_button_per_exercise(url: 
         plan, questions = await h.say("/plan", 1, expect=2)
         assert plan["text"].startswith("Today's exercises")
         labels = [row[0] for row in button_labels(plan)]
-        assert labels and all(label.startswith("How to: ") for label in labels)
+        assert labels and all(label.startswith("How to do ") for label in labels)
         (howto,) = await h.tap(labels[0], 1)
         assert "How to" in howto["text"] and "Stop if" in howto["text"]
         # The stop rule is its own sentence: no "Stop if: Stop if ..." (issue 9).

@@ -168,7 +168,7 @@ def test_pain_above_5_on_a_run_steps_back_and_3_to_5_holds() -> None:
 def test_plan_lists_todays_exercises_with_how_to_buttons() -> None:
     outcome = advance(None, Command("plan"), now=day(1), profile=PROFILE)
     labels = [row[0].label for row in outcome.replies[0].buttons[:-1]]
-    assert labels and all(label.startswith("How to: ") for label in labels)
+    assert labels and all(label.startswith("How to do ") for label in labels)
     howto = advance(
         None, ShowExercise(outcome.replies[0].buttons[0][0].value), now=day(1), profile=PROFILE
     )
