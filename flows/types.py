@@ -385,7 +385,7 @@ class Button:
     action: str
     step: str = ""
     value: str = ""
-    # Words filled into the label ("How to: %(name)s"), each translated like the label itself.
+    # Words filled into the label ("How to do %(n)s"), each translated like the label itself.
     label_words: tuple[tuple[str, str], ...] = ()
 
     def text(self, translate: Callable[[str], str]) -> str:
