@@ -278,8 +278,8 @@ def test_a_daily_reminder_shows_todays_session_and_schedules_the_next_local_occu
         now=due_at,
     )
     assert [r.template for r in due.replies] == ["care/reminder.j2", "triage/exercise_session.j2"]
-    buttons = [b.label for b in due.replies[1].buttons[0]]
-    assert buttons == ["✅ Done", "⏭ Skipped", "😣 Too sore"]
+    buttons = [[b.label for b in row] for row in due.replies[1].buttons]
+    assert buttons == [["✅ Done", "⏭ Skipped"], ["😣 Too sore"]]
     (follow,) = due.follow_ups
     assert follow.due_at == due_at + timedelta(days=1)
     assert follow.key == "r7:reminder:2026-11-22:07:00"
