@@ -3,7 +3,8 @@
 Callback data is versioned by its prefix (`a1` answer, `n1` Back / Start over, `k1` check-in
 soreness, `s1` were-you-seen, `x1` exercise result,
 `h1` an exercise's how-to, `c1` a command such as `/hop`, `p1` start or stop the balance
-programme, `b1` a programme session's result, `q1` a question from the plan), so a future format
+programme, `b1` a programme session's result, `q1` a question from the plan, `d1` a detail
+under an outcome: its assessment's key and which detail), so a future format
 can still read today's
 buttons. Question buttons carry the conversation version they were shown at, so a button from an
 older question is recognised as stale. Every value is checked against Telegram's 64-byte limit
@@ -34,6 +35,7 @@ _PREFIX = {
     ButtonAction.PROGRAMME_SESSION: "b1",
     ButtonAction.QUESTION: "q1",
     ButtonAction.LANGUAGE: "l1",
+    ButtonAction.DETAIL: "d1",
 }
 # Buttons that carry only their value.
 _VALUE_ONLY = frozenset({"h1", "c1", "p1", "q1", "l1"})
@@ -86,6 +88,8 @@ def decode_callback(data: str | None) -> Event | None:
                 return event_for_button(Button("", ButtonAction.QUESTION, "", question), 0)
             case ["l1", locale]:
                 return event_for_button(Button("", ButtonAction.LANGUAGE, "", locale), 0)
+            case ["d1", key, detail]:
+                return event_for_button(Button("", ButtonAction.DETAIL, key, detail), 0)
     except ValueError:
         return None
     return None

@@ -1,22 +1,23 @@
-"""What the runner is told once the questions are over: the outcome messages, as replies.
+"""What the runner is told once the questions are over: a short outcome, details on demand.
 
-The disposition message always comes first and opens with the disposition in plain words; it
-lists every reason with the rule behind it, what to do now, and the signs that would change the
-advice. Home care adds the first-days care of the runner's care path (`flows.care_paths`) and a
-first exercise session chosen by path, location, starting phase and pain; seeing a clinician
-adds the path's care to follow while waiting. A clinician or emergency outcome carries a button
-for the one-page summary to show the clinician (/summary). Long advice is split into several
-messages so that each stays well inside Telegram's 4096-character limit.
+An outcome is one message that opens with the verdict and the one next step (an emergency
+adds every instruction its rules call for, and nothing waits behind a button), says once that
+it is not a diagnosis, and carries buttons for the details: why (the reasons, with what would
+change the advice), what to do (the care path's first days, and how to be seen), the warning
+signs to come back for, and today's exercises on a home-care plan. The buttons name the
+assessment by a key of its answers, and a detail is built from the runner's stored episode
+when tapped (`flows.outcome_details`). A clinician or emergency outcome also carries the
+button for the one-page summary to show the clinician (/summary).
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from flows.care_paths import PathChoice, plan_start
+from flows.care_paths import PathChoice
 from flows.path_plans import plan_for
 from flows.rules import S1_LATE_WHY, WORDING, Answers, Decision
-from flows.sessions import build_session
 from flows.types import (
     WITHIN_10_DAYS,
     Button,
@@ -24,6 +25,7 @@ from flows.types import (
     Disposition,
     Location,
     Onset,
+    OutcomeDetail,
     Reply,
     WeightBearing,
 )
@@ -39,12 +41,42 @@ OUTCOME_TEMPLATES = {
 SUMMARY_COMMAND = "summary"
 SUMMARY_BUTTON = Button(N_("PDF for the clinic"), ButtonAction.COMMAND, "", SUMMARY_COMMAND)
 
+DETAIL_LABELS = {
+    OutcomeDetail.WHY: N_("Why"),
+    OutcomeDetail.TODO: N_("What to do"),
+    OutcomeDetail.SIGNS: N_("Warning signs"),
+    OutcomeDetail.EXERCISES: N_("Today's exercises"),
+}
+# The details each outcome offers, in order. An emergency's instructions and warning signs are
+# all in its own message (nothing urgent may wait behind a tap), so it offers only the reasons.
+DETAILS = {
+    Disposition.EMERGENCY: (OutcomeDetail.WHY,),
+    Disposition.SEE_CLINICIAN: (OutcomeDetail.WHY, OutcomeDetail.TODO, OutcomeDetail.SIGNS),
+    Disposition.HOME_CARE: tuple(OutcomeDetail),
+}
+# Two buttons to a row, so that no label is cut on a phone.
+PER_ROW = 2
 
-def outcome_message(disposition: Disposition, context: dict[str, Any]) -> Reply:
-    """The disposition message, with the summary button when someone will examine the ankle."""
-    urgent = disposition is Disposition.EMERGENCY
-    buttons = () if disposition is Disposition.HOME_CARE else ((SUMMARY_BUTTON,),)
-    return Reply(OUTCOME_TEMPLATES[disposition], context, buttons=buttons, urgent=urgent)
+
+def assessment_key(answers: Answers) -> str:
+    """A short key naming an assessment by its answers, carried in its detail buttons: a
+    button of an earlier assessment (other answers) is then recognised as stale. The same
+    answers give the same advice, so two assessments sharing a key share their details."""
+    return hashlib.sha256(repr(answers).encode()).hexdigest()[:12]
+
+
+def detail_button(detail: OutcomeDetail, key: str) -> Button:
+    """The button that opens `detail` of the assessment keyed `key`."""
+    return Button(DETAIL_LABELS[detail], ButtonAction.DETAIL, key, detail)
+
+
+def outcome_buttons(disposition: Disposition, key: str) -> tuple[tuple[Button, ...], ...]:
+    """The detail buttons of an outcome, then the summary button when someone will examine
+    the ankle; two to a row."""
+    buttons = [detail_button(d, key) for d in DETAILS[disposition]]
+    if disposition is not Disposition.HOME_CARE:
+        buttons.append(SUMMARY_BUTTON)
+    return tuple(tuple(buttons[i : i + PER_ROW]) for i in range(0, len(buttons), PER_ROW))
 
 
 def reason_items(answers: Answers, decision: Decision) -> list[dict[str, str]]:
@@ -68,34 +100,12 @@ def outside_sprain_healing(answers: Answers) -> bool:
     )
 
 
-def first_session_reply(answers: Answers, decision: Decision, choice: PathChoice) -> Reply:
-    """Today's exercise session for a new home-care plan, in the phase its path starts at."""
-    assert answers.location is not None and answers.pain is not None
-    session = build_session(
-        path=choice.path,
-        location=answers.location,
-        phase=plan_start(answers, choice.path),
-        pain_now=answers.pain,
-        gate_open=decision.plyometric_gate_open,
-        outside_sprain_healing=outside_sprain_healing(answers),
-    )
-    return Reply(
-        "triage/exercise_session.j2",
-        {
-            "session": session,
-            "gate_blockers": decision.plyometric_gate_blockers,
-            "pain": answers.pain,
-            "hop_holds": (),
-            "zone": None,
-        },
-    )
-
-
-def first_days_reply(
+def first_days_replies(
     answers: Answers, choice: PathChoice, context: dict[str, object], *, waiting: bool
-) -> Reply:
-    """The care for the first days on this path (while waiting to be seen, when `waiting`)."""
-    return Reply(
+) -> tuple[Reply, Reply]:
+    """The care for the first days on this path (while waiting to be seen, when `waiting`),
+    then pain relief."""
+    care = Reply(
         "triage/first_days_care.j2",
         {
             **context,
@@ -104,43 +114,41 @@ def first_days_reply(
             "waiting_to_be_seen": waiting,
         },
     )
+    return (care, Reply("triage/pain_relief.j2"))
 
 
-def outcome_context(
-    answers: Answers, decision: Decision, choice: PathChoice, *, care_follows: bool = False
-) -> dict[str, Any]:
-    """What the outcome templates are rendered with (a first outcome or its repeat);
-    `care_follows` when the path's first-days care is sent right after it (the message may
-    point to it then, and only then)."""
+def outcome_context(answers: Answers, decision: Decision, choice: PathChoice) -> dict[str, Any]:
+    """What the outcome and detail templates are rendered with."""
     return {
         "answers": answers,
+        "disposition": decision.disposition.code,
         "reasons": reason_items(answers, decision),
         "codes": set(decision.reasons),
         "rules_version": decision.rules_version,
         "see_within": decision.see_within.value if decision.see_within else "",
         "path": choice.path.value,
         "fallback": choice.fallback,
-        "care_follows": care_follows,
     }
 
 
-def repeat_outcome_reply(answers: Answers, decision: Decision, choice: PathChoice) -> Reply:
-    """The disposition message said again, alone (a seen-check's "Not yet", a finished urgent
-    assessment's button): nothing follows it, so it points to no next message."""
-    return outcome_message(decision.disposition, outcome_context(answers, decision, choice))
-
-
-def outcome_replies(answers: Answers, decision: Decision, choice: PathChoice) -> tuple[Reply, ...]:
-    """The messages that close an assessment, most important first: the disposition, then
-    (unless it is an emergency) the first-days care of the care path `choice`, then (home care)
-    today's exercises."""
-    emergency = decision.disposition is Disposition.EMERGENCY
-    waiting = decision.disposition is Disposition.SEE_CLINICIAN
-    context = outcome_context(answers, decision, choice, care_follows=waiting)
-    first = outcome_message(decision.disposition, context)
-    if emergency:
-        return (first,)
-    first_days = first_days_reply(answers, choice, context, waiting=waiting)
-    if waiting:
-        return (first, first_days)
-    return (first, first_days, first_session_reply(answers, decision, choice))
+def outcome_replies(
+    answers: Answers,
+    decision: Decision,
+    choice: PathChoice,
+    *,
+    assessment: Answers | None = None,
+) -> tuple[Reply, ...]:
+    """The message that closes an assessment (or says its advice again): the verdict and the
+    next step, with buttons for its details. `answers` are what the advice was decided on;
+    `assessment` the answers of the assessment that opened the episode, when they differ (a
+    check-in that changed the advice)."""
+    disposition = decision.disposition
+    key = assessment_key(assessment or answers)
+    return (
+        Reply(
+            OUTCOME_TEMPLATES[disposition],
+            outcome_context(answers, decision, choice),
+            buttons=outcome_buttons(disposition, key),
+            urgent=disposition is Disposition.EMERGENCY,
+        ),
+    )

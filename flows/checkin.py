@@ -366,9 +366,13 @@ def finish_check_in(state: DialogState, profile: Profile, now: datetime) -> Outc
                 tag=":escalated",
             ),
         ]
-        # The disposition and, while waiting to be seen, the episode's first-days care (its
-        # message points to it); an emergency's message stands alone.
-        replies = outcome_replies(answers.as_triage(), decision, PathChoice(episode.care_path))
+        # The new advice in one message; its detail buttons name the episode's assessment.
+        replies = outcome_replies(
+            answers.as_triage(),
+            decision,
+            PathChoice(episode.care_path),
+            assessment=triage.answers_of(episode.answers),
+        )
         return Outcome(
             state=done,
             replies=(info("care/checkin_escalated.j2"), *replies),

@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from flows import triage
-from flows.advice import first_days_reply
+from flows.advice import first_days_replies
 from flows.care_paths import PathChoice, plan_start
 from flows.checks import RUN_NEEDS_CLINICIAN, cleared_by_clinician
 from flows.effects import CancelMessages, ChangeEpisode, Effect, Outcome, RecordPlanEvent
@@ -91,7 +91,7 @@ def start_cleared_plan(profile: Profile, *, now: datetime) -> Outcome:
     return Outcome(
         replies=(
             info("plan/cleared.j2", path=choice.path.value),
-            first_days_reply(answers, choice, context, waiting=False),
+            *first_days_replies(answers, choice, context, waiting=False),
             todays_session(cleared, now=now),
         ),
         effects=effects,

@@ -105,7 +105,7 @@ def _terminal_only(
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("start", N_("What this bot is, then a new assessment"), _start, needs_profile=False),
+    Command("start", N_("About this bot, then an assessment"), _start, needs_profile=False),
     Command("new", N_("Start a new ankle assessment"), _new, needs_profile=False),
     Command("cancel", N_("Stop the current assessment"), _cancel),
     Command("help", N_("How to use the bot"), _help, needs_profile=False),
@@ -116,12 +116,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("sore", N_("Tell me how sore your ankle is now"), _sore),
     Command(
         "status",
-        N_("Your assessment, plan and what is coming up"),
+        N_("Your assessment, plan and what is next"),
         lambda state, profile, argument, now: runner_commands.show_status(profile, now=now),
     ),
     Command(
         "reminders",
-        N_("Set your daily exercise reminder and time zone"),
+        N_("Daily reminder and time zone"),
         lambda state, profile, argument, now: reminders.start_setup(state, profile, now=now),
     ),
     Command(
@@ -151,27 +151,27 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "test",
-        N_("Today's self-test: one a day, as your plan reaches it"),
+        N_("Today's self-test"),
         lambda state, profile, argument, now: readiness.start_check(state, profile, now=now),
     ),
     Command(
         "cleared",
-        N_("A clinician saw you and cleared you for home exercises"),
+        N_("A clinician cleared you for exercises"),
         lambda state, profile, argument, now: clearance.start_cleared_plan(profile, now=now),
     ),
     Command(
         "hop",
-        N_("Can I hop yet? What is open and what is missing"),
+        N_("Can I hop yet?"),
         lambda state, profile, argument, now: hop_run.can_i_hop(profile, now=now),
     ),
     Command(
         "whenrun",
-        N_("When can I run? What is still missing"),
+        N_("When can I run?"),
         lambda state, profile, argument, now: hop_run.when_can_i_run(profile, now=now),
     ),
     Command(
         "run",
-        N_("Return to running: log a walk-run day"),
+        N_("Log a walk-run day"),
         lambda state, profile, argument, now: run_log.start_running(state, profile, now=now),
     ),
     Command(

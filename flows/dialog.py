@@ -25,7 +25,7 @@ from flows import (
     soreness,
     triage,
 )
-from flows.advice import repeat_outcome_reply
+from flows.advice import outcome_replies
 from flows.care_paths import choose_path
 from flows.checkin_rules import UNANSWERED_LIMIT
 from flows.commands import BY_NAME
@@ -42,6 +42,7 @@ from flows.events import (
     LogProgrammeSession,
     Navigate,
     Resume,
+    ShowDetail,
     ShowExercise,
     StartCheckIn,
     TypedText,
@@ -49,6 +50,7 @@ from flows.events import (
 )
 from flows.exercise_plan import show_exercise
 from flows.flow import FLOWS, question_reply, with_current_question
+from flows.outcome_details import show_detail
 from flows.profile import Profile
 from flows.questions import Translate, parse_pain, untranslated
 from flows.replies import info
@@ -128,8 +130,8 @@ def _stale(state: DialogState | None, *, now: datetime) -> Outcome:
         if decision.disposition is not Disposition.HOME_CARE:
             # Tapping a button of a finished urgent assessment may mean its advice never
             # arrived (a failed delivery): say it again rather than "already finished".
-            first = repeat_outcome_reply(answers, decision, choose_path(answers))
-            return Outcome(replies=(info("triage/repeat_outcome.j2"), first))
+            again = outcome_replies(answers, decision, choose_path(answers))
+            return Outcome(replies=(info("triage/repeat_outcome.j2"), *again))
     note = info("triage/stale_button.j2", active=state is not None and state.active)
     return with_current_question(state, note, now=now)
 
@@ -233,6 +235,8 @@ def _dispatch(
             return plan_questions.answer(profile, question, now=now)
         case ChooseLanguage(locale=locale):
             return language.choose(state, profile, locale, now=now)
+        case ShowDetail(detail=detail, assessment=key):
+            return show_detail(state, profile, detail, key, now=now)
     raise TypeError(f"unknown event {event!r}")
 
 

@@ -45,6 +45,7 @@ from flows.types import (
     ExerciseResult,
     Reply,
     SeenAnswer,
+    in_rows,
 )
 from flows.words import N_
 
@@ -116,14 +117,12 @@ def _belongs_to_episode(profile: Profile, payload: dict) -> bool:
     )
 
 
-# The soreness buttons of a check-in, 0-5 on the first row and 6-10 on the second.
-_SORENESS_ROWS = (range(PAIN_MIN, 6), range(6, PAIN_MAX + 1))
-
-
 def check_in_reply(message_id: int, *, number: int, plan: bool) -> Reply:
-    buttons = tuple(
-        tuple(Button(str(v), ButtonAction.CHECKIN, str(message_id), str(v)) for v in row)
-        for row in _SORENESS_ROWS
+    buttons = in_rows(
+        [
+            Button(str(v), ButtonAction.CHECKIN, str(message_id), str(v))
+            for v in range(PAIN_MIN, PAIN_MAX + 1)
+        ]
     )
     return Reply("care/checkin.j2", {"number": number, "plan": plan}, buttons)
 
@@ -145,11 +144,11 @@ def reminder_reply(profile: Profile, day: date, *, now: datetime) -> tuple[Reply
         ExerciseResult.SKIPPED: N_("⏭ Skipped"),
         ExerciseResult.TOO_SORE: N_("😣 Too sore"),
     }
-    buttons = (
-        tuple(
+    buttons = in_rows(
+        [
             Button(label, ButtonAction.EXERCISE, stamp, EXERCISE_RESULT_CODES[result])
             for result, label in labels.items()
-        ),
+        ]
     )
     return (info("care/reminder.j2"), replace(todays_session(profile, now=now), buttons=buttons))
 

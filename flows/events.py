@@ -18,6 +18,7 @@ from flows.types import (
     Button,
     ButtonAction,
     ExerciseResult,
+    OutcomeDetail,
     PlanQuestion,
     ProgrammeChoice,
     SeenAnswer,
@@ -121,6 +122,15 @@ class ChooseLanguage:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowDetail:
+    """A detail button under an outcome, for the assessment keyed `assessment`
+    (`flows.advice.assessment_key`)."""
+
+    detail: OutcomeDetail
+    assessment: str
+
+
+@dataclass(frozen=True, slots=True)
 class Command:
     """A command from the command table (`flows.commands`), with what was typed after it."""
 
@@ -137,6 +147,7 @@ Event = (
     | LogProgrammeSession
     | AskPlanQuestion
     | ChooseLanguage
+    | ShowDetail
     | Command
     | Resume
     | ChooseAnswer
@@ -180,6 +191,8 @@ def event_for_button(button: Button, version: int) -> Event | None:
             case ButtonAction.LANGUAGE if button.value:
                 # Whether the language is shipped is for `flows.language` to judge.
                 return ChooseLanguage(locale=button.value)
+            case ButtonAction.DETAIL if button.step and button.value in tuple(OutcomeDetail):
+                return ShowDetail(detail=OutcomeDetail(button.value), assessment=button.step)
     except ValueError:
         return None
     return None

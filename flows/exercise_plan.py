@@ -133,19 +133,13 @@ def no_plan() -> Outcome:
 
 
 def howto_buttons(exercise_ids: list[str]) -> tuple[tuple[Button, ...], ...]:
-    return tuple(
-        (
-            Button(
-                N_("How to: %(name)s"),
-                ButtonAction.HOWTO,
-                "",
-                i,
-                (("name", exercise_by_id(i).name),),
-            ),
-        )
-        for i in exercise_ids
-        if exercise_by_id(i) is not None
-    )
+    """A how-to button per exercise, numbered as the message lists them, two to a row (an
+    exercise's name is too long for a button on a phone)."""
+    buttons = [
+        Button(N_("How to do %(n)s"), ButtonAction.HOWTO, "", i, (("n", str(n)),))
+        for n, i in enumerate((i for i in exercise_ids if exercise_by_id(i) is not None), 1)
+    ]
+    return tuple(tuple(buttons[at : at + 2]) for at in range(0, len(buttons), 2))
 
 
 # The questions `/plan` answers with a tap (rows of flows.commands run them).
@@ -190,7 +184,10 @@ def browse_exercises() -> Outcome:
         replies=(
             Reply(
                 "plan/exercises.j2",
-                {"by_phase": by_phase},
+                {
+                    "by_phase": by_phase,
+                    "numbers": {e.id: n for n, e in enumerate(exercises(), 1)},
+                },
                 howto_buttons([e.id for e in exercises()]),
             ),
         )

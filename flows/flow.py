@@ -190,8 +190,10 @@ def question_reply(state: DialogState, *, now: datetime, note: str = "") -> Repl
         Button(c.label, ButtonAction.ANSWER, str(state.step), c.value)
         for c in question.choices_for(state.answers, now)
     ]
-    for i in range(0, len(choices), question.per_row):
-        rows.append(tuple(choices[i : i + question.per_row]))
+    # At most two buttons to a row, whatever a question asks for: more are cut on a phone.
+    per_row = min(question.per_row, MAX_PER_ROW)
+    for i in range(0, len(choices), per_row):
+        rows.append(tuple(choices[i : i + per_row]))
     if state.history and flow.can_restart:
         rows.append(
             (Button(BACK_LABEL, ButtonAction.BACK), Button(RESTART_LABEL, ButtonAction.RESTART))
@@ -214,6 +216,7 @@ def with_current_question(state: DialogState | None, first: Reply, *, now: datet
     return Outcome(replies=(first,))
 
 
+MAX_PER_ROW = 2
 BACK_LABEL = N_("⬅ Back")
 RESTART_LABEL = N_("↺ Start over")
 

@@ -40,6 +40,7 @@ from flows.types import (
     ProgrammeChoice,
     ProgrammeStatus,
     Reply,
+    in_rows,
 )
 from flows.words import N_
 
@@ -182,11 +183,11 @@ def session_reply(programme: ProgrammeView, day: date) -> Reply:
         ExerciseResult.TOO_SORE: N_("😣 Too sore"),
     }
     stamp = day.strftime("%Y%m%d")
-    buttons = (
-        tuple(
+    buttons = in_rows(
+        [
             Button(label, ButtonAction.PROGRAMME_SESSION, stamp, EXERCISE_RESULT_CODES[result])
             for result, label in labels.items()
-        ),
+        ]
     )
     found = [exercise_by_id(i) for i in PROGRAMME_EXERCISES]
     return Reply(

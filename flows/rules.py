@@ -276,7 +276,7 @@ EMERGENCY_RULES: tuple[Rule, ...] = (
         "E7",
         has_compartment_syndrome_signs,
         N_("severe pain that keeps rising and does not ease"),
-        N_("possible compartment syndrome: pressure building up inside the leg"),
+        N_("pressure may be building up inside the leg (compartment syndrome)"),
     ),
     Rule(
         "E8",
@@ -338,7 +338,7 @@ SEE_CLINICIAN_RULES: tuple[Rule, ...] = (
         "S4",
         keeps_giving_way,
         N_("the ankle keeps giving way or feeling unstable"),
-        N_("possible chronic ankle instability (International Ankle Consortium)"),
+        N_("the ankle may have stayed loose after sprains: chronic ankle instability"),
     ),
     Rule(
         "S5",

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from flows import prevention, triage
-from flows.advice import repeat_outcome_reply
+from flows.advice import outcome_replies
 from flows.care_paths import PathChoice
 from flows.checkin import MESSAGE_KEY, SEEN_KEY, answerable
 from flows.checkin_rules import Verdict
@@ -79,8 +79,8 @@ def answer_seen_check(profile: Profile, *, message_id: int, seen: bool, now: dat
         rules_version="",
         see_within=see_within(episode.reasons),
     )
-    repeat = repeat_outcome_reply(answers, decision, PathChoice(episode.care_path))
-    return Outcome(replies=(info("care/seen_no.j2"), repeat), effects=(record,))
+    repeat = outcome_replies(answers, decision, PathChoice(episode.care_path))
+    return Outcome(replies=(info("care/seen_no.j2"), *repeat), effects=(record,))
 
 
 # How far back a day's exercises can still be logged: a reminder answered late, not history

@@ -321,6 +321,15 @@ class PlanQuestion(StrEnum):
     RACING = "race"
 
 
+class OutcomeDetail(StrEnum):
+    """A detail an outcome's buttons open (`flows.outcome_details`; in callback data)."""
+
+    WHY = "why"  # the reasons, and what would change the advice
+    TODO = "todo"  # what to do: the care path's first days (and, to be seen, how)
+    SIGNS = "signs"  # the warning signs to come back for
+    EXERCISES = "ex"  # today's exercise session (home care, with a plan)
+
+
 class SeenAnswer(StrEnum):
     """A seen-check's answer, as its buttons carry it and its check-in record stores it."""
 
@@ -362,6 +371,8 @@ class ButtonAction(StrEnum):
     QUESTION = "question"
     # The language to write in, from /language (`value`: a locale, or "auto" for Telegram's).
     LANGUAGE = "language"
+    # A detail under an outcome (`step`: the assessment's key, `value`: an `OutcomeDetail`).
+    DETAIL = "detail"
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,7 +387,7 @@ class Button:
     action: str
     step: str = ""
     value: str = ""
-    # Words filled into the label ("How to: %(name)s"), each translated like the label itself.
+    # Words filled into the label ("How to do %(n)s"), each translated like the label itself.
     label_words: tuple[tuple[str, str], ...] = ()
 
     def text(self, translate: Callable[[str], str]) -> str:
@@ -385,3 +396,14 @@ class Button:
         if not self.label_words:
             return label
         return label % {name: translate(word) for name, word in self.label_words}
+
+
+# At most two buttons to a row: a third, or a long label beside another, is cut on a phone.
+BUTTONS_PER_ROW = 2
+
+
+def in_rows(buttons: list[Button] | tuple[Button, ...]) -> tuple[tuple[Button, ...], ...]:
+    """Buttons laid out two to a row."""
+    return tuple(
+        tuple(buttons[at : at + BUTTONS_PER_ROW]) for at in range(0, len(buttons), BUTTONS_PER_ROW)
+    )

@@ -73,7 +73,7 @@ def chat(db: Database, lines: list[str], chat_id: int = 0) -> str:
 
 @pytest.mark.parametrize(
     ("script", "headline"),
-    [(HOME_CARE, "Home care:"), (SEE_CLINICIAN, "See a clinician:"), (EMERGENCY, "Emergency:")],
+    [(HOME_CARE, "Home care:"), (SEE_CLINICIAN, "See a clinician"), (EMERGENCY, "Emergency:")],
     ids=["home care", "see a clinician", "emergency"],
 )
 def test_a_scripted_chat_reaches_each_disposition(
@@ -115,7 +115,7 @@ def test_python_m_bot_chat_reads_a_script_from_standard_input(tmp_path: Path) ->
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "Emergency: please get your ankle seen now." in done.stdout
+    assert "Emergency: go to A&E (an emergency department) now." in done.stdout
 
 
 def test_summary_in_the_terminal_writes_the_pdf_and_says_where(
@@ -125,7 +125,7 @@ def test_summary_in_the_terminal_writes_the_pdf_and_says_where(
     assert "no finished assessment" in chat(db, ["/summary"])
     assert not list(tmp_path.glob("*.pdf"))
     transcript = chat(db, [*SEE_CLINICIAN, "/summary"])
-    assert "1) PDF for the clinic" in transcript
+    assert "4) PDF for the clinic" in transcript
     assert f"(saved {tmp_path / 'ankle-bot-summary-0.pdf'})" in transcript
     assert (tmp_path / "ankle-bot-summary-0.pdf").read_bytes().startswith(b"%PDF")
 

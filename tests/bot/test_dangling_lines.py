@@ -1,6 +1,7 @@
 """No line points at a message that never comes, and none repeats what the runner just tapped
-(issue 10, item 7): an escalated check-in's "see the next message" is followed by that message,
-a repeated advice says why, and a check-in's thanks says the score once."""
+(issue 10, item 7): an escalated check-in's advice is one message whose details (the care while
+waiting, the reasons) are buttons, a repeated advice says why, and a check-in's thanks says the
+score once."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from bot.render import render
 from flows.checkin import REASONS_KEY, advice_reasons
 from flows.dialog import StartCheckIn, TypedText, advance
+from flows.events import event_for_button
 from flows.profile import CheckInView, EpisodeView, Profile
 from flows.runner_commands import answer_seen_check
 from flows.types import CarePath, Disposition, Reply
@@ -56,40 +58,48 @@ def check_in(typed: list[str], *, soreness: int, profile: Profile = PROFILE) -> 
     return replies
 
 
-def test_an_escalated_check_in_sends_the_care_its_advice_points_to() -> None:
+def escalated_profile(reasons: tuple[str, ...]) -> Profile:
+    """The runner as loaded after a check-in moved the episode to see a clinician."""
+    episode = replace(EPISODE, disposition=Disposition.SEE_CLINICIAN, reasons=reasons)
+    return replace(PROFILE, episode=episode)
+
+
+def test_an_escalated_check_in_points_to_no_next_message_and_its_care_is_a_tap_away() -> None:
     replies = check_in(["worse", "none", "normal", "none"], soreness=6)
-    escalated, advice, care = replies[-3:]
+    escalated, advice = replies[-2:]
     assert escalated.template == "care/checkin_escalated.j2"
-    assert POINTER in text_of(advice)
-    # The next message is the sprain's first-days care, while waiting to be seen.
+    assert POINTER not in text_of(advice)
+    # Its What to do button opens the sprain's first-days care, while waiting to be seen.
+    (what_to_do,) = [b for row in advice.buttons for b in row if b.label == "What to do"]
+    profile = escalated_profile(("S6",))
+    outcome = advance(None, event_for_button(what_to_do, 0), now=NOW, profile=profile)
+    _how, care, _relief = outcome.replies
     assert care.template == "triage/first_days_care.j2"
     assert "Until you are seen" in text_of(care)
 
 
-def test_not_yet_seen_repeats_the_advice_with_its_reasons_and_no_pointer() -> None:
+def test_not_yet_seen_repeats_the_advice_and_its_why_has_its_reasons() -> None:
     # The episode as loaded after that escalation: see a clinician, for S6.
-    escalated = replace(
-        EPISODE,
-        disposition=Disposition.SEE_CLINICIAN,
-        reasons=advice_reasons((), [{"c_trend": "worse"}, {REASONS_KEY: "S6"}]),
-    )
-    profile = replace(PROFILE, episode=escalated)
+    profile = escalated_profile(advice_reasons((), [{"c_trend": "worse"}, {REASONS_KEY: "S6"}]))
     outcome = answer_seen_check(profile, message_id=6, seen=False, now=NOW)
     _note, repeat = outcome.replies
-    text = text_of(repeat)
-    why = text.split("Why:", 1)[1].strip()
-    assert why.startswith("•"), text  # a reason follows the heading
-    assert "worse" in why.split("\n", 1)[0]
-    assert POINTER not in text
+    assert POINTER not in text_of(repeat)
+    (why_button,) = [b for row in repeat.buttons for b in row if b.label == "Why"]
+    (why,) = advance(None, event_for_button(why_button, 0), now=NOW, profile=profile).replies
+    text = text_of(why)
+    reasons = text.split("Why:", 1)[1].strip()
+    assert reasons.startswith("•"), text  # a reason follows the heading
+    assert "worse" in reasons.split("\n", 1)[0]
 
 
 def test_a_repeat_without_reasons_has_no_empty_why() -> None:
     """An episode escalated before its reasons were kept: no bare heading."""
-    escalated = replace(EPISODE, disposition=Disposition.SEE_CLINICIAN, reasons=())
-    outcome = answer_seen_check(
-        replace(PROFILE, episode=escalated), message_id=6, seen=False, now=NOW
-    )
-    assert "Why:" not in text_of(outcome.replies[-1])
+    profile = escalated_profile(())
+    outcome = answer_seen_check(profile, message_id=6, seen=False, now=NOW)
+    (why_button,) = [b for row in outcome.replies[-1].buttons for b in row if b.label == "Why"]
+    (why,) = advance(None, event_for_button(why_button, 0), now=NOW, profile=profile).replies
+    assert "Why:" not in text_of(why)
+    assert "What would change this" in text_of(why)
 
 
 def test_the_check_in_thanks_says_the_score_once() -> None:

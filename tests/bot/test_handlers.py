@@ -49,14 +49,25 @@ async def test_buttons_lead_to_home_care_with_reasons_care_and_exercises(url: st
         await h.say("/new")
         for label in SPRAIN_TAPS + ALL_NO[:-1]:
             await h.tap(label)
-        outcome, care, exercises = await h.tap(ALL_NO[-1], expect=3)
+        (outcome,) = await h.tap(ALL_NO[-1])
         assert outcome["text"].startswith("Home care")
         assert "not a diagnosis" in outcome["text"]
-        assert "Go to urgent care now if" in outcome["text"]
-        assert "Ice" in care["text"]
+        assert button_labels(outcome) == [
+            ["Why", "What to do"],
+            ["Warning signs", "Today's exercises"],
+        ]
+        # Each detail comes from the stored episode, the button's query answered first.
+        (why,) = await h.tap("Why")
+        assert why["text"].startswith("Why: none of the warning signs")
+        assert "What would change this" in why["text"]
+        care, relief = await h.tap("What to do", expect=2)
+        assert "Ice" in care["text"] and "Pain relief" in relief["text"]
+        (signs,) = await h.tap("Warning signs")
+        assert "Go to urgent care now if" in signs["text"]
+        (exercises,) = await h.tap("Today's exercises")
         assert exercises["text"].startswith("Today's exercises")
         assert "No hopping yet" in exercises["text"]
-        assert len(h.api.callback_answers) == len(SPRAIN_TAPS) + len(ALL_NO)
+        assert len(h.api.callback_answers) == len(SPRAIN_TAPS) + len(ALL_NO) + 4
         assert state(h).step == DONE
 
 
@@ -67,10 +78,12 @@ async def test_cannot_take_four_steps_is_an_emergency_at_once(url: str) -> None:
             await h.tap(label)
         (outcome,) = await h.tap("I can't take 4 steps")
         assert outcome["text"].startswith("Emergency")
-        assert "you can't take 4 steps (Ottawa ankle rules" in outcome["text"]
-        assert "do not drive yourself" in outcome["text"]
-        # No answer buttons: only the summary to hand over at the emergency department.
-        assert button_labels(outcome) == [["PDF for the clinic"]]
+        assert "Don't drive yourself" in outcome["text"]
+        assert "Keep your weight off it" in outcome["text"]
+        # No answer buttons: the reasons, and the summary to hand over at the hospital.
+        assert button_labels(outcome) == [["Why", "PDF for the clinic"]]
+        (why,) = await h.tap("Why")
+        assert "you can't take 4 steps: Ottawa ankle rules" in why["text"]
 
 
 async def test_typed_answers_work_and_unclear_ones_are_re_asked_with_buttons(url: str) -> None:

@@ -97,7 +97,7 @@ BONE_LABELS = (
     "Lower shin",
 )
 BONE_SPOT_QUESTION = "Is there one spot of bone that hurts"
-OUTCOMES = ("Home care", "See a clinician", "Please get", "Call your emergency number")
+OUTCOMES = ("Home care", "See a clinician", "Emergency")
 
 SEEN_YES = "Yes, I've been seen"
 CLEARED = "Cleared: start my plan"
@@ -137,7 +137,7 @@ class PathRunner(ScriptedRunner):
     def on_message(self, week: Week, message: Received) -> None:
         if message.text.startswith("Checking in: have you been seen"):
             week.tap(self.chat, SEEN_YES, message_id=message.message_id)
-            self.cleared = [m.get("text", "") for m in week.tap(self.chat, CLEARED, expect=3)]
+            self.cleared = [m.get("text", "") for m in week.tap(self.chat, CLEARED, expect=4)]
             self.cleared_at = week.clock.now
             return
         super().on_message(week, message)
@@ -204,7 +204,8 @@ def run_clock_together(week: Week, runners: tuple[PathRunner, ...], *, until: da
 
 def assess(week: Week, runner: PathRunner) -> list[str]:
     """/new, answered by `runner.labels` (else "no"), up to the outcome; the texts from the
-    outcome on."""
+    outcome on, then those its What to do button sends (how to be seen, when a clinician
+    should see the runner; the first days' care; pain relief)."""
     (message,) = week.say(runner.chat, "/new")
     pending = list(runner.labels)
     for _ in range(60):
@@ -223,7 +224,9 @@ def assess(week: Week, runner: PathRunner) -> list[str]:
         outcome = next((i for i, t in enumerate(texts) if t.startswith(OUTCOMES)), None)
         if outcome is not None:
             assert not pending, (runner.name, pending)
-            return texts[outcome:]
+            waiting = texts[outcome].startswith("See a clinician")
+            details = week.tap(runner.chat, "What to do", expect=3 if waiting else 2)
+            return texts[outcome:] + [m.get("text", "") for m in details]
         message = sent[-1]
     pytest.fail(f"{runner.name}'s triage did not end")
 
@@ -262,10 +265,11 @@ def first_line(text: str) -> str:
 
 
 def advice_of(texts: list[str]) -> str:
-    """The first line of the first-days advice among an outcome's messages."""
-    first_days = [t for t in texts if "What would change this advice" in t]
-    assert first_days, texts
-    lines = [line for line in first_days[0].splitlines() if line.strip()]
+    """The first line of the first-days advice among an outcome's messages (the message
+    before pain relief)."""
+    relief = next((i for i, t in enumerate(texts) if t.startswith("Pain relief")), None)
+    assert relief, texts
+    lines = [line for line in texts[relief - 1].splitlines() if line.strip()]
     if lines[0].startswith("Until you are seen"):
         return f"{lines[0]} / {lines[1]}"
     return lines[0]
@@ -470,7 +474,7 @@ def test_b_bone_sees_a_clinician_then_a_gentle_plan_and_runs_only_at_0_of_10(
     # A low-risk site (S2 without S2H): within a few days, as flows.rules says.
     assert see_within(("S2",)) is SeeWithin.FEW_DAYS
     assert first_line(outcome) == (
-        "See a clinician: please see a doctor or physiotherapist within the next 1-3 days."
+        "See a clinician in the next 1-3 days: a doctor or physiotherapist."
     ), outcome
     assert rows[0].advice.startswith("Until you are seen: no running."), rows[0].advice
     assert "A possible bone stress injury: protect the bone" in rows[0].advice

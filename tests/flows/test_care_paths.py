@@ -17,12 +17,14 @@ from hypothesis import strategies as st
 
 from bot.render import render
 from fakebotapi.telegram_html import parse_html
-from flows.advice import outcome_replies
+from flows import triage
 from flows.care_paths import choose_path, plan_start
 from flows.dialog import advance
 from flows.effects import OpenEpisode, RecordAssessment
 from flows.events import Command, TypedText
+from flows.outcome_details import detail_replies
 from flows.path_plans import PATH_PLANS
+from flows.profile import EpisodeView, Profile
 from flows.rules import Answers, decide
 from flows.sessions import Session
 from flows.types import (
@@ -32,8 +34,10 @@ from flows.types import (
     BoneSite,
     CarePath,
     Disposition,
+    EpisodeStatus,
     Location,
     Onset,
+    OutcomeDetail,
     Phase,
     Started,
     Swelling,
@@ -41,6 +45,7 @@ from flows.types import (
     WeightBearing,
     YesNo,
 )
+from tests.flows.details import tap_details
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 MEDICINE = (
@@ -219,19 +224,26 @@ def test_each_path_gets_its_own_advice_phase_and_first_session(name: str) -> Non
     assert assessment.path.fallback is case.fallback
     assert opened.phase is case.phase
 
-    first_days = next(r for r in outcome.replies if r.template == "triage/first_days_care.j2")
-    advice = text(first_days)
-    for words in (*case.says, *MEDICINE):
+    # The outcome is one message; its buttons open the care and today's exercises.
+    (_only,) = outcome.replies
+    tapped = tap_details(outcome, now=NOW)
+    advice = "\n".join(text(r) for r in tapped[OutcomeDetail.TODO])
+    # Why a fallback path was chosen is a reason, under Why.
+    why = "\n".join(text(r) for r in tapped[OutcomeDetail.WHY])
+    for words in MEDICINE:
         assert words in advice, words
+    for words in case.says:
+        assert words in advice + why, words
     for words in case.never_says:
         assert words not in advice, words
-    assert ("I can't tell" in advice or "does not fit" in advice) is case.fallback
+    assert ("I can't tell" in why or "does not fit" in why) is case.fallback
 
-    sessions = [r for r in outcome.replies if r.template == "triage/exercise_session.j2"]
     if case.disposition is not Disposition.HOME_CARE:
-        assert not sessions
+        assert OutcomeDetail.EXERCISES not in tapped
         return
-    session: Session = sessions[0].context["session"]
+    (today,) = tapped[OutcomeDetail.EXERCISES]
+    assert today.template == "triage/exercise_session.j2"
+    session: Session = today.context["session"]
     # The first session and the stored phase agree.
     assert session.phase is opened.phase is case.phase
     assert session.path is case.path
@@ -241,17 +253,18 @@ def test_each_path_gets_its_own_advice_phase_and_first_session(name: str) -> Non
 
 
 def test_a_day_21_sprain_is_worded_by_how_long_ago_it_started() -> None:
-    day_1 = text(play(CASES["sprain_day_1"]).replies[1])
-    day_21 = text(play(CASES["sprain_day_21"]).replies[1])
+    day_1 = text(tap_details(play(CASES["sprain_day_1"]), now=NOW)[OutcomeDetail.TODO][0])
+    day_21 = text(tap_details(play(CASES["sprain_day_21"]), now=NOW)[OutcomeDetail.TODO][0])
     assert "The first 2-3 days" in day_1 and "The first 2-3 days" not in day_21
 
 
 def test_the_home_care_outcome_names_the_path_and_no_longer_protects_every_ankle() -> None:
     outcome = play(CASES["achilles_mid_3_weeks"])
     home = text(outcome.replies[0])
-    assert "overloaded Achilles tendon" in home
-    assert "keep running within the pain limits" in home
+    assert "keep running if the pain stays within the limits" in home
     assert "Protect it for 2-3 days" not in home
+    (why,) = tap_details(outcome, now=NOW)[OutcomeDetail.WHY]
+    assert "overloaded Achilles tendon" in text(why)
 
 
 @pytest.mark.parametrize("path", list(CarePath), ids=str)
@@ -266,7 +279,9 @@ def test_every_paths_advice_has_the_medicine_wording_and_no_tablets_in_48_hours(
         "started": "today",
         "waiting_to_be_seen": waiting,
     }
-    advice, _ = parse_html(render("triage/first_days_care.j2", **context))
+    care, _ = parse_html(render("triage/first_days_care.j2", **context))
+    relief, _ = parse_html(render("triage/pain_relief.j2"))
+    advice = care + "\n" + relief
     for words in MEDICINE:
         assert words in advice
     assert "take ibuprofen" not in advice.lower()
@@ -317,7 +332,25 @@ def test_no_first_session_offers_hops_on_any_path(answers: Answers) -> None:
     path = choose_path(answers).path
     assert plan_start(answers, path) <= Phase.BALANCE
     decision = decide(answers)
-    replies = outcome_replies(answers, decision, choose_path(answers))
+    stored = {
+        step: str(getattr(answers, field))
+        for step, field in triage.FLOW.answer_keys.items()
+        if getattr(answers, field) is not None
+    }
+    episode = EpisodeView(
+        assessed_at=NOW,
+        disposition=Disposition.HOME_CARE,  # the plan a home-care outcome would start
+        location=answers.location,
+        care_path=path,
+        pain_at_assessment=answers.pain,
+        phase=plan_start(answers, path),
+        status=EpisodeStatus.ACTIVE,
+        reasons=decision.reasons,
+        answers=stored,
+    )
+    profile = Profile(episode=episode, soreness=((NOW, answers.pain),))
+    replies = detail_replies(OutcomeDetail.EXERCISES, episode, profile, now=NOW)
+    assert replies
     for reply in replies:
         if reply.template == "triage/exercise_session.j2":
             session = reply.context["session"]

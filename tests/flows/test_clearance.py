@@ -58,10 +58,11 @@ def test_seen_yes_then_the_cleared_button_starts_the_bone_path_plan() -> None:
     assert templates == [
         "plan/cleared.j2",
         "triage/first_days_care.j2",
+        "triage/pain_relief.j2",
         "triage/exercise_session.j2",
     ]
     assert outcome.replies[1].context["first_days"] == "bone"
-    session = outcome.replies[2].context["session"]
+    session = outcome.replies[3].context["session"]
     # The bone path: nothing that jumps, and its session starts gentle.
     assert session.phase is Phase.MOBILITY
     assert not any(exercise_by_id(i).plyometric for i in session.exercise_ids)

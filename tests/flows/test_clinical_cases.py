@@ -429,14 +429,14 @@ def test_a_felt_pop_with_tiptoe_possible_is_never_home_care() -> None:
     assert session_exercise_ids(transcript.outcome) == []
 
 
-def test_chest_pain_opens_with_call_your_emergency_number() -> None:
+def test_chest_pain_opens_with_call_the_emergency_number() -> None:
     """Issue 9: the call-the-number line read as a general condition after a plain "yes"."""
     from bot.render import render
 
     transcript = play_triage(BY_NAME["e6c_chest"].answers)
     (reply,) = transcript.outcome.replies
     first_line = render(reply.template, **reply.context).splitlines()[0]
-    assert first_line.startswith("<b>Call your emergency number now</b>"), first_line
+    assert first_line.startswith("<b>Emergency: call 112 / 999 / 911 now.</b>"), first_line
 
 
 def test_severe_rising_pain_alone_is_an_emergency_with_the_leg_at_heart_level() -> None:

@@ -39,16 +39,15 @@ def asked_steps(*typed: str) -> list[str]:
     return steps
 
 
-def test_sudden_sprain_without_warning_signs_ends_in_home_care_with_three_messages() -> None:
+def test_sudden_sprain_without_warning_signs_ends_in_home_care_with_one_message() -> None:
     state, outcome = play(*SPRAIN, *SUDDEN_FLAGS_NO)
     assert state.step == DONE
     assert recorded(outcome) is not None
     assert recorded(outcome).decision.disposition is Disposition.HOME_CARE
-    assert [r.template for r in outcome.replies] == [
-        "triage/outcome_home_care.j2",
-        "triage/first_days_care.j2",
-        "triage/exercise_session.j2",
-    ]
+    (home,) = outcome.replies
+    assert home.template == "triage/outcome_home_care.j2"
+    labels = [[b.label for b in row] for row in home.buttons]
+    assert labels == [["Why", "What to do"], ["Warning signs", "Today's exercises"]]
 
 
 def test_sudden_path_asks_crunch_bleeding_and_ottawa_but_not_hot_joint_or_bone_spot() -> None:
@@ -100,10 +99,10 @@ def test_not_improving_after_six_weeks_sends_to_a_clinician() -> None:
     )
     assert recorded(outcome).decision.disposition is Disposition.SEE_CLINICIAN
     assert recorded(outcome).decision.reasons == ("S5",)
-    assert [r.template for r in outcome.replies] == [
-        "triage/outcome_see_clinician.j2",
-        "triage/first_days_care.j2",
-    ]
+    (advice,) = outcome.replies
+    assert advice.template == "triage/outcome_see_clinician.j2"
+    labels = [[b.label for b in row] for row in advice.buttons]
+    assert labels == [["Why", "What to do"], ["Warning signs", "PDF for the clinic"]]
 
 
 def test_ottawa_bone_tenderness_sends_to_a_clinician() -> None:

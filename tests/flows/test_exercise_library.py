@@ -206,7 +206,7 @@ class TestShippedFile:
         band = exercise_by_id("band")
         assert band is not None
         assert band.leads_for == {Location.OUTSIDE, Location.INSIDE}
-        assert band.note_for(Location.INSIDE).startswith("Start with pushing in")
+        assert band.note_for(Location.INSIDE).startswith("Start with pushing the foot in")
         assert band.note_for(Location.BACK) == ""
         lunge = exercise_by_id("lunge_raise")
         assert lunge is not None and lunge.balance and lunge.replaces == "wall_bridge"

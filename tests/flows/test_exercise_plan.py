@@ -167,8 +167,13 @@ def test_pain_above_5_on_a_run_steps_back_and_3_to_5_holds() -> None:
 
 def test_plan_lists_todays_exercises_with_how_to_buttons() -> None:
     outcome = advance(None, Command("plan"), now=day(1), profile=PROFILE)
-    labels = [row[0].label for row in outcome.replies[0].buttons[:-1]]
-    assert labels and all(label.startswith("How to: ") for label in labels)
+    buttons = [b for row in outcome.replies[0].buttons for b in row]
+    session = outcome.replies[0].context["session"]
+    # One numbered how-to button per exercise, in the order the session lists them.
+    assert [b.text(lambda s: s) for b in buttons] == [
+        f"How to do {n}" for n in range(1, len(session.items) + 1)
+    ]
+    assert [b.value for b in buttons] == [item.exercise.id for item in session.items]
     howto = advance(
         None, ShowExercise(outcome.replies[0].buttons[0][0].value), now=day(1), profile=PROFILE
     )

@@ -44,8 +44,9 @@ from flows.local_time import (
 )
 from flows.profile import CheckInView, EpisodeView, Profile
 from flows.soreness import SorenessStep
-from flows.types import DONE, CarePath, Disposition, Reply
+from flows.types import DONE, CarePath, Disposition, OutcomeDetail, Reply
 from tests.flows.conftest import play, recorded
+from tests.flows.details import tap_details
 from tests.scripts import GRADUAL_NOS, SPRAIN_NOS
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -277,8 +278,8 @@ def test_a_daily_reminder_shows_todays_session_and_schedules_the_next_local_occu
         now=due_at,
     )
     assert [r.template for r in due.replies] == ["care/reminder.j2", "triage/exercise_session.j2"]
-    buttons = [b.label for b in due.replies[1].buttons[0]]
-    assert buttons == ["✅ Done", "⏭ Skipped", "😣 Too sore"]
+    buttons = [[b.label for b in row] for row in due.replies[1].buttons]
+    assert buttons == [["✅ Done", "⏭ Skipped"], ["😣 Too sore"]]
     (follow,) = due.follow_ups
     assert follow.due_at == due_at + timedelta(days=1)
     assert follow.key == "r7:reminder:2026-11-22:07:00"
@@ -336,11 +337,20 @@ def test_worse_at_two_check_ins_in_a_row_moves_to_see_a_clinician() -> None:
     _outcome, replies = checkin_outcome(
         ["worse", "none", "normal", "none"], soreness=6, profile=worse
     )
-    advice, care = replies[-2:]
+    note, advice = replies[-2:]
+    assert note.template == "care/checkin_escalated.j2"
     assert advice.template == "triage/outcome_see_clinician.j2"
     assert advice.context["codes"] == {"S6"}
-    # Its "see the next message" is kept: the episode's first-days care comes next.
-    assert advice.context["care_follows"] is True
+    # The care while waiting to be seen is a tap away, for the episode's own path.
+    worse_now = replace(worse, episode=replace(worse.episode, reasons=("S6",)))
+    tapped = tap_details(
+        _outcome,
+        now=NOW,
+        profile=replace(
+            worse_now, episode=replace(worse_now.episode, disposition=Disposition.SEE_CLINICIAN)
+        ),
+    )
+    _how, care, _relief = tapped[OutcomeDetail.TODO]
     assert care.template == "triage/first_days_care.j2"
     assert care.context["waiting_to_be_seen"] is True
     assert care.context["path"] == EPISODE.care_path
@@ -349,8 +359,8 @@ def test_worse_at_two_check_ins_in_a_row_moves_to_see_a_clinician() -> None:
 def test_no_improvement_five_days_after_home_care_moves_to_see_a_clinician() -> None:
     later = NOW + timedelta(hours=121)
     _outcome, replies = checkin_outcome(["same", "none", "normal", "none"], soreness=4, at=later)
-    assert replies[-2].context["codes"] == {"S5"}
-    assert replies[-1].template == "triage/first_days_care.j2"
+    assert replies[-1].template == "triage/outcome_see_clinician.j2"
+    assert replies[-1].context["codes"] == {"S5"}
 
 
 def test_three_check_ins_at_0_or_1_resolve_the_episode() -> None:

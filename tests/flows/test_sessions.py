@@ -308,8 +308,8 @@ class TestSessionLeads:
 
     @pytest.mark.parametrize(
         ("location", "expected_word"),
-        [(Location.OUTSIDE, "eversion"), (Location.INSIDE, "inversion")],
-        ids=["outside_leads_with_eversion", "inside_leads_with_inversion"],
+        [(Location.OUTSIDE, "pushing the foot out"), (Location.INSIDE, "pushing the foot in")],
+        ids=["outside_leads_with_pushing_out", "inside_leads_with_pushing_in"],
     )
     def test_band_note_names_the_direction_that_leads(
         self, location: Location, expected_word: str
