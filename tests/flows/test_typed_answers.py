@@ -82,9 +82,9 @@ def test_the_sweep_covers_every_question() -> None:
         (TriageStep.SWELLING, "very swollen", "marked"),
         (TriageStep.BONE_SITE, "outer ankle", "lateral_malleolus"),
         # Yes, no and not sure, in the words people use.
-        (TriageStep.CHEST, "nope", "no"),
-        (TriageStep.CHEST, "I'm not sure", "unsure"),
-        (TriageStep.CHEST, "yes and no", None),
+        (TriageStep.NIGHT_PAIN, "nope", "no"),
+        (TriageStep.NIGHT_PAIN, "I'm not sure", "unsure"),
+        (TriageStep.NIGHT_PAIN, "yes and no", None),
         # Pain and counts in words.
         (TriageStep.PAIN, "seven", "7"),
         (TriageStep.PAIN, "Seven out of ten", "7"),
