@@ -152,6 +152,6 @@ def test_nonsense_gets_the_buttons_again_with_what_can_be_typed() -> None:
     outcome = advance(None, Command("new"), now=NOW)
     refused = advance(outcome.state, TypedText("banana"), now=NOW)
     (reply,) = refused.replies
-    assert reply.template == "triage/ask_location.j2"
+    assert reply.template == "triage/ask_signs.j2"
     assert reply.context["note"] == "reask"
-    assert hint_of(reply.template).startswith("or type e.g. outside")
+    assert hint_of(reply.template).startswith("or type e.g. none")
