@@ -98,9 +98,7 @@ async def test_a_button_from_an_old_message_changes_nothing(url: str) -> None:
         (question,) = await h.say("/new")
         await h.tap("None of these")
         before = state(h)
-        inside = [
-            d for row in FakeBotApi.buttons(question) for t, d in row if t.startswith("Numb")
-        ]
+        inside = [d for row in FakeBotApi.buttons(question) for t, d in row if t.startswith("Numb")]
         h.api.user_presses(CHAT, question["message_id"], inside[0])
         note, current = await _two_more(h)
         assert "earlier question" in note["text"]

@@ -119,7 +119,7 @@ def test_the_longest_assessment_reads_back_in_plain_words_on_one_page() -> None:
     assert "the answers fit an overuse problem I cannot pin down" in text
     # Every answer, as the question and the button the runner saw: no step ids or codes.
     assert "Where does your ankle hurt most? Inside of the ankle" in text
-    assert "Gradually, building up over runs" in text
+    assert "Gradually, over runs" in text
     assert "How much does it hurt right now, from 0 to 10? 5/10" in text
     assert "Bump, inner midfoot" in text
     assert "I can" in text
