@@ -323,6 +323,11 @@ def all_replies() -> list[Reply]:
     replies = one_off_replies()
     for seed in range(400):
         replies.extend(random_walk(seed))
+    # A felt pop with tiptoe possible: the blood-thinner question the checklist did not cover.
+    outcome = advance(None, Command("new"), now=NOW)
+    for text in ("pop", "back", "yes i can", "none", "limp", "sudden", "today", "mild", "yes"):
+        outcome = advance(outcome.state, TypedText(text), now=NOW)
+        replies.extend(outcome.replies)
     return replies
 
 

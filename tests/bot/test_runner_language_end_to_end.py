@@ -35,6 +35,11 @@ def user(chat_id: int) -> dict[str, Any]:
     return {"id": chat_id, "language_code": PSEUDO if chat_id == GREEK else "en"}
 
 
+def counter(number: int) -> str:
+    """The counter of a question as the pseudo language writes it."""
+    return pseudo("%(number)s of about %(about)s") % {"number": number, "about": 10}
+
+
 async def says(h: Harness, chat_id: int, text: str) -> dict[str, Any]:
     """The runner types `text`; the one message the bot answers with."""
     before = len(h.api.sent_to(chat_id))
@@ -68,13 +73,17 @@ async def test_a_runner_reads_and_answers_in_their_language_and_english_is_uncha
         where = labels(english)
         assert "None of these" in where
         question = await says(h, GREEK, "/new")
-        assert question["text"].startswith(pseudo("%(number)s of about %(about)s") % {"number": 1, "about": 10})
+        assert question["text"].startswith(
+            pseudo("%(number)s of about %(about)s") % {"number": 1, "about": 10}
+        )
         assert leftovers(question["text"]) == []
         assert labels(question) == [pseudo(label) for label in where]
 
         # Typing the words of a choice, as the runner's language writes them, answers it.
         question = await says(h, GREEK, pseudo("None of these"))
-        assert question["text"].startswith(pseudo("%(number)s of about %(about)s") % {"number": 2, "about": 10})
+        assert question["text"].startswith(
+            pseudo("%(number)s of about %(about)s") % {"number": 2, "about": 10}
+        )
         assert leftovers(question["text"]) == []
         greek_how = labels(question)
 
@@ -89,5 +98,7 @@ async def test_a_runner_reads_and_answers_in_their_language_and_english_is_uncha
 
         # Their buttons work as every button does: by their data, not their words.
         question = await taps(h, GREEK, pseudo("Yes, with pain or a limp"))
-        assert question["text"].startswith(pseudo("%(number)s of about %(about)s") % {"number": 3, "about": 10})
+        assert question["text"].startswith(
+            pseudo("%(number)s of about %(about)s") % {"number": 3, "about": 10}
+        )
         assert leftovers(question["text"]) == []

@@ -67,7 +67,7 @@ CHAT_S, CHAT_A, CHAT_B = 8301, 8302, 8303
 
 # The triage, by button label: a question whose buttons include one of `labels` gets it; a
 # question whose text holds a key of `by_question` gets that answer; any other gets its "no".
-NO_LABELS = ("No", "No / not for me", "I can")
+NO_LABELS = ("No", "No / not for me", "Yes, I can", "None of these")
 SPRAIN_LABELS = (
     "Outside of the ankle",
     "Suddenly: twist or fall",

@@ -56,11 +56,12 @@ STOPS = {
 }
 
 SPRAIN = [
+    "None of these",
+    "Yes, with pain or a limp",
     "Outside of the ankle",
     "Suddenly: twist or fall",
     "1-2 days ago",
     "A little swollen",
-    "Yes, with pain or a limp",
     "4",
 ]
 # Soreness 3 (below the 4 at the assessment, so not S5), about the same (so not S6), no new
