@@ -1,7 +1,7 @@
 """Triage benchmark: how many runner updates per second the bot's runtime handles, how fast, and
 what its durable inbox and outbox cost per update.
 
-Runners play the whole sprain conversation (/new, six answers, twelve "No"s: 19 updates, the
+Runners play the whole sprain conversation (/new, seven answers, three "No"s: 11 updates, the
 last answered with three messages) against the real runtime from `bot.app`: `build_bot` and
 `BotRuntime` with its poller (long-polling `getUpdates`, storing each batch in `inbox_updates`
 before confirming it), applier (one transaction per update: state, replies written to the

@@ -43,7 +43,6 @@ from flows.questions import (
 from flows.replies import info
 from flows.rules import Answers, flagged, has_emergency
 from flows.state import DialogState
-from flows.triage import TriageStep
 from flows.types import (
     DONE,
     Disposition,
@@ -51,6 +50,7 @@ from flows.types import (
     FlowName,
     Morning,
     Reply,
+    Sign,
     SorenessSource,
     Trend,
     WeightBearing,
@@ -200,15 +200,15 @@ _EXERCISES = (
 
 # The red flags re-screened at every check-in (reference section 6: E2, E5, E6, E7; E4 is the
 # walking question), each asked as the triage asks it, under a step id of the check-in's own.
-RESCREENED: dict[CheckInStep, TriageStep] = {
-    CheckInStep.CIRCULATION: TriageStep.CIRCULATION,
-    CheckInStep.FEVER: TriageStep.FEVER,
-    CheckInStep.CALF: TriageStep.CALF,
-    CheckInStep.CHEST: TriageStep.CHEST,
-    CheckInStep.SEVERE_PAIN: TriageStep.SEVERE_PAIN,
+RESCREENED: dict[CheckInStep, Sign] = {
+    CheckInStep.CIRCULATION: Sign.CIRCULATION,
+    CheckInStep.FEVER: Sign.FEVER,
+    CheckInStep.CALF: Sign.CALF,
+    CheckInStep.CHEST: Sign.CHEST,
+    CheckInStep.SEVERE_PAIN: Sign.SEVERE_PAIN,
 }
 # The triage answers they fill (the fields of CheckInAnswers of the same names).
-RESCREEN_FIELDS = tuple(triage.QUESTIONS[asked].field for asked in RESCREENED.values())
+RESCREEN_FIELDS = tuple(triage.SIGN_QUESTIONS[asked].field for asked in RESCREENED.values())
 
 QUESTIONS: dict[str, Question] = {
     q.step: q
@@ -222,8 +222,8 @@ QUESTIONS: dict[str, Question] = {
             no=N_("None of these"),
             no_aliases=(N_("none of these"), N_("none")),
         ),
-        replace(triage.QUESTIONS[TriageStep.WEIGHT_BEARING], step=S.WALK),
-        *(replace(triage.QUESTIONS[asked], step=step) for step, asked in RESCREENED.items()),
+        replace(triage.QUESTIONS[triage.TriageStep.WEIGHT_BEARING], step=S.WALK),
+        *(replace(triage.SIGN_QUESTIONS[asked], step=step) for step, asked in RESCREENED.items()),
         choice_question(S.EXERCISES, "care/ask_exercises_done.j2", "exercises", _EXERCISES),
         pain_question(S.EXERCISE_PAIN, "care/ask_exercise_pain.j2", "exercise_pain"),
         choice_question(S.MORNING, "care/ask_morning.j2", "morning", MORNING_CHOICES),

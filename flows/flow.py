@@ -78,6 +78,11 @@ class Flow:
     ends_early: Predicate | None = None
     # Whether the runner may start this dialog over with a button (the triage).
     can_restart: bool = False
+    # What stored answers imply for other keys (the triage's checklist answers a sign's own
+    # key), applied whenever the answers are read.
+    implied: Callable[[Mapping[str, str]], Mapping[str, str]] | None = None
+    # Whether each question shows "3 of about 9" (`flows.progress`).
+    counted: bool = False
     _local: threading.local = field(default_factory=threading.local, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -86,6 +91,8 @@ class Flow:
         FLOWS[self.name] = self
 
     def answers(self, stored: Mapping[str, str]) -> Any:
+        if self.implied is not None:
+            stored = self.implied(stored)
         return typed_answers(self.answers_type, stored, self.answer_keys)
 
     def start(self, previous: DialogState | None, *, now: datetime, **hidden: str) -> DialogState:
@@ -206,6 +213,8 @@ def question_reply(state: DialogState, *, now: datetime, note: str = "") -> Repl
         "note": note,
         "answers": flow.answers(state.answers),
     }
+    if flow.counted:
+        context["about"] = len(state.history) + questions_to_come(flow, state.step, state.answers)
     return Reply(question.template, context, tuple(rows), version=state.version)
 
 
@@ -219,6 +228,23 @@ def with_current_question(state: DialogState | None, first: Reply, *, now: datet
 MAX_PER_ROW = 2
 BACK_LABEL = N_("⬅ Back")
 RESTART_LABEL = N_("↺ Start over")
+
+
+def questions_to_come(flow: Flow, step: str, answers: Mapping[str, str]) -> int:
+    """How many questions are still to come from `step` (itself included) if every answer not
+    yet given were its calm one (`Question.calm_value`), walking the flow's routes; a question
+    whose answer is already stored does not count. The counter "3 of about 9" adds this to the
+    answers given so far, so it never says fewer than the question's own number."""
+    walked = dict(answers)
+    count = 0
+    seen: set[str] = set()
+    while step != DONE and step not in seen:
+        seen.add(step)
+        if str(step) not in walked:
+            count += 1
+            walked[str(step)] = flow.questions[step].calm_value
+        step = flow.next_step(step, flow.answers(walked))
+    return count
 
 
 class _Position:

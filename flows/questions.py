@@ -50,6 +50,13 @@ class Question:
     per_row: int = 1
     # Choices that depend on earlier answers and the time (the time-zone picker), else None.
     dynamic: Callable[[Mapping[str, str], datetime], tuple[Choice, ...]] | None = None
+    # The answer a counter assumes while it is not given (the non-worrying one); "" means the
+    # first choice.
+    calm: str = ""
+
+    @property
+    def calm_value(self) -> str:
+        return self.calm or self.choices[0].value
 
     def choices_for(self, answers: Mapping[str, str], now: datetime) -> tuple[Choice, ...]:
         return self.dynamic(answers, now) if self.dynamic is not None else self.choices
@@ -293,7 +300,7 @@ def yes_no(
         Choice(YesNo.NO, no, (N_("no"), *_NO, *no_aliases)),
         Choice(YesNo.UNSURE, N_("Not sure"), UNSURE_WORDS),
     )
-    return Question(step, template, choices, choice_parser(choices), field, per_row=3)
+    return Question(step, template, choices, choice_parser(choices), field, 2, calm=YesNo.NO)
 
 
 def choice_question(
@@ -302,16 +309,17 @@ def choice_question(
     return Question(step, template, choices, choice_parser(choices), field, per_row)
 
 
-def pain_question(step: str, template: str, field: str) -> Question:
+def pain_question(step: str, template: str, field: str, per_row: int = 6) -> Question:
     """A 0-10 pain score, as number buttons; typed "7", "7/10" or "7 out of 10" also count."""
-    return Question(step, template, PAIN_CHOICES, parse_pain, field, per_row=6)
+    return Question(step, template, PAIN_CHOICES, parse_pain, field, per_row=per_row)
 
 
 WEIGHT_BEARING_CHOICES = (
     Choice(
         WeightBearing.NORMAL,
-        N_("I walk normally, without pain"),
+        N_("Yes, without pain"),
         (
+            N_("I walk normally, without pain"),
             N_("normal"),
             N_("normally"),
             N_("fine"),
@@ -323,8 +331,9 @@ WEIGHT_BEARING_CHOICES = (
     ),
     Choice(
         WeightBearing.PAINFUL,
-        N_("I can walk, but it hurts or I limp"),
+        N_("Yes, with pain or a limp"),
         (
+            N_("I can walk, but it hurts or I limp"),
             N_("hurts"),
             N_("limp"),
             N_("limping"),
@@ -340,8 +349,9 @@ WEIGHT_BEARING_CHOICES = (
     ),
     Choice(
         WeightBearing.UNABLE,
-        N_("I can't take 4 steps"),
+        N_("No, I can't take 4 steps"),
         (
+            N_("I can't take 4 steps"),
             N_("can't"),
             N_("cannot"),
             N_("unable"),

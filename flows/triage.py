@@ -1,16 +1,21 @@
 """The triage: the questions of the first assessment, their routes, and what its end decides.
 
-Each row of `ROUTES` says which question follows which, guarded by a small named predicate over
-the answers given so far; rows are tried in order, and any emergency answer ends the questions
-at once (`ends_early`). When the questions end, the rules (`flows.rules.decide`) give the
-disposition, the assessment is recorded, an episode opens and its follow-ups are scheduled.
-Adding a question is one `TriageStep`, one entry in `QUESTIONS` and its route rows here, the
-field and rule it feeds in `flows/rules.py`, and its wording in a template.
+The first question is a checklist of the signs that cannot wait, each its own button, plus
+"None of these": a sign ends the questions at once (`ends_early`), "None of these" answers every
+sign it covers "no", and two signs that need a question of their own to be answered reliably
+lead to it (a felt pop to tiptoe, a blood thinner to swelling). So every emergency is at most
+3 answers from /start. Then come only the questions the decision still needs: each row of
+`ROUTES` says which question follows which, guarded by a small named predicate over the answers
+given so far; rows are tried in order. When the questions end, the rules (`flows.rules.decide`)
+give the disposition, the assessment is recorded, an episode opens and its follow-ups are
+scheduled. Adding a question is one `TriageStep`, one entry in `QUESTIONS` and its route rows
+here, the field and rule it feeds in `flows/rules.py`, and its wording in a template.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 
@@ -21,6 +26,7 @@ from flows.effects import Outcome, RecordAssessment
 from flows.flow import Flow, Route, question_reply
 from flows.profile import Profile
 from flows.questions import (
+    UNSURE_WORDS,
     WEIGHT_BEARING_CHOICES,
     Choice,
     Question,
@@ -43,16 +49,24 @@ from flows.types import (
     FlowName,
     Location,
     Onset,
+    Sign,
     Started,
     Swelling,
     Trend,
+    YesNo,
 )
 from flows.words import N_
 
 
 class TriageStep(StrEnum):
-    """One question of the triage (value = the short id stored and carried in callback data)."""
+    """One question of the triage (value = the short id stored and carried in callback data).
 
+    Removed in 2026.12 (the checklist asks them now; their keys live on as `Sign` values):
+    e1, e2, e9, e5fev, e5hot, e6calf, e6chst, e7pain, e8.
+    """
+
+    SIGNS = "signs"
+    SIGNS_AGAIN = "signs2"
     LOCATION = "loc"
     ONSET = "onset"
     STARTED = "start"
@@ -60,18 +74,9 @@ class TriageStep(StrEnum):
     SWELLING = "swell"
     WEIGHT_BEARING = "walk"
     PAIN = "pain"
-    DEFORMITY = "e1"
-    CIRCULATION = "e2"
-    CRUNCH = "e9"
-    POP = "e3pop"
+    POP = Sign.POP.value
     TIPTOE = "e3toe"
-    FEVER = "e5fev"
-    HOT_JOINT = "e5hot"
-    CALF = "e6calf"
-    CHEST = "e6chst"
-    SEVERE_PAIN = "e7pain"
-    BLEEDING = "e8"
-    BLOOD_THINNER = "e8bt"
+    BLOOD_THINNER = Sign.BLOOD_THINNER.value
     BRUISING = "e8br"
     OTTAWA = "s1"
     BONE_SPOT = "s2"
@@ -85,27 +90,128 @@ class TriageStep(StrEnum):
     ACHILLES_SITE = "achsite"
 
 
+# --- the checklist: which field each sign fills ------------------------------------------------
+
+# The signs that end the questions at once (the second checklist, after a follow-up, lists
+# only these), and the field each one fills.
+AT_ONCE: dict[Sign, str] = {
+    Sign.CHEST: "chest",
+    Sign.DEFORMITY: "deformity",
+    Sign.CIRCULATION: "circulation",
+    Sign.SEVERE_PAIN: "severe_pain",
+    Sign.CALF: "calf",
+    Sign.FEVER: "fever",
+    Sign.CRUNCH: "crunch",
+    Sign.BLEEDING: "bleeding",
+}
+# The two signs with a follow-up question of their own.
+LEADS: dict[Sign, str] = {Sign.POP: "pop", Sign.BLOOD_THINNER: "blood_thinner"}
+# The stored key of the hot-joint question the fever sign also covers (E5: either fires it).
+HOT_JOINT_KEY = "e5hot"
+# "None of these" answers these keys "no": the first checklist covers its leads too.
+CLEARED_BY = {
+    TriageStep.SIGNS: (*AT_ONCE, HOT_JOINT_KEY, *LEADS),
+    TriageStep.SIGNS_AGAIN: (*AT_ONCE, HOT_JOINT_KEY),
+}
+# Each stored key the checklists fill, and the field of `Answers` it is.
+SIGN_FIELDS: dict[str, str] = {
+    **{str(sign): name for sign, name in (*AT_ONCE.items(), *LEADS.items())},
+    HOT_JOINT_KEY: "hot_joint",
+}
+
+
+def implied_answers(stored: Mapping[str, str]) -> dict[str, str]:
+    """The stored answers plus what the checklists say about each sign's own key.
+
+    A sign tapped answers its key "yes"; "None of these" answers every key its list covers
+    "no" (an answer stored under the key itself, from a follow-up or a conversation from
+    before the checklist, stands). "I take a blood thinner" counts once the swelling is
+    known, the question it leads to: E8A needs swelling, and an unanswered swelling counts
+    as swollen, so counting it at once would make every runner on a blood thinner an
+    emergency before being asked whether the ankle is swollen.
+    """
+    found = dict(stored)
+    for step in (TriageStep.SIGNS, TriageStep.SIGNS_AGAIN):
+        value = stored.get(step)
+        if value is None or value not in set(Sign):
+            continue
+        if value == Sign.NONE:
+            for key in CLEARED_BY[step]:
+                found.setdefault(str(key), YesNo.NO)
+        elif value != Sign.BLOOD_THINNER or TriageStep.SWELLING in stored:
+            found[value] = YesNo.YES
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class TriageAnswers(Answers):
+    """The rules' answers plus what each checklist said: its routes need the sign tapped."""
+
+    signs: Sign | None = None
+    signs_again: Sign | None = None
+
+    def for_rules(self) -> Answers:
+        """The same answers as the rules and care paths read them."""
+        return Answers(**{f.name: getattr(self, f.name) for f in fields(Answers)})
+
+
 # --- routing predicates: which questions the path needs ----------------------------------------
 
 
+def checklist_not_answered(a: TriageAnswers) -> bool:
+    """A conversation stored before the checklist existed, mid-way through its first
+    questions, has signs nobody asked about: the checklist comes next, whatever the step."""
+    return a.signs is None and any(getattr(a, name) is None for name in AT_ONCE.values())
+
+
+def chose_the_pop(a: TriageAnswers) -> bool:
+    return a.signs is Sign.POP
+
+
+def chose_the_blood_thinner(a: TriageAnswers) -> bool:
+    return a.signs is Sign.BLOOD_THINNER
+
+
+def after_a_follow_up(a: TriageAnswers) -> bool:
+    """After a sign's follow-up, the other signs are still unknown: the second checklist."""
+    return a.signs in LEADS and a.signs_again is None
+
+
+def felt_a_pop_tiptoe_unknown(a: Answers) -> bool:
+    """The tiptoe test (E3) only matters after a pop, snap or kicked feeling."""
+    return flagged(a.pop) and a.tiptoe is None
+
+
+def pop_unknown(a: Answers) -> bool:
+    return a.pop is None
+
+
+def blood_thinner_unknown(a: Answers) -> bool:
+    return a.blood_thinner is None
+
+
+def bruising_matters(a: Answers) -> bool:
+    """E8A needs swelling or spreading bruising: ask about bruising only when it is not
+    swollen."""
+    return flagged(a.blood_thinner) and a.swelling is Swelling.NONE and a.bruising is None
+
+
+def location_unknown(a: Answers) -> bool:
+    return a.location is None
+
+
+def swelling_unknown(a: Answers) -> bool:
+    return a.swelling is None
+
+
 def is_sudden(a: Answers) -> bool:
-    """Sudden-onset questions (crunch, bleeding disorder, Ottawa points) follow an injury."""
+    """The Ottawa bone points follow an injury; a gradual onset asks about one bony spot."""
     return a.onset is Onset.SUDDEN
 
 
 def started_five_or_more_days_ago(a: Answers) -> bool:
     """Improvement is only asked when it started 5 or more days ago (S5)."""
     return a.started in FIVE_DAYS_OR_MORE
-
-
-def felt_a_pop(a: Answers) -> bool:
-    """The tiptoe test (E3) only matters after a pop, snap or kicked feeling."""
-    return flagged(a.pop)
-
-
-def takes_blood_thinner_without_swelling(a: Answers) -> bool:
-    """E8A needs swelling or spreading bruising: ask about bruising only when it is not swollen."""
-    return flagged(a.blood_thinner) and a.swelling is Swelling.NONE
 
 
 def has_bony_spot(a: Answers) -> bool:
@@ -118,47 +224,57 @@ def gradual_at_the_back(a: Answers) -> bool:
     return a.onset is Onset.GRADUAL and a.location is Location.BACK
 
 
+S = TriageStep
 # fmt: off
 ROUTES: tuple[Route, ...] = (
+    # Only for a conversation stored before the checklist (see checklist_not_answered).
+    *((step, S.SIGNS, checklist_not_answered) for step in S if step is not S.SIGNS),
     # after answering        ask next             when
-    (TriageStep.LOCATION,          TriageStep.ONSET,          None),
-    (TriageStep.ONSET,             TriageStep.ACHILLES_SITE,  gradual_at_the_back),
-    (TriageStep.ONSET,             TriageStep.STARTED,        None),
-    (TriageStep.ACHILLES_SITE,     TriageStep.STARTED,        None),
-    (TriageStep.STARTED,           TriageStep.TREND,          started_five_or_more_days_ago),
-    (TriageStep.STARTED,           TriageStep.SWELLING,       None),
-    (TriageStep.TREND,             TriageStep.SWELLING,       None),
-    (TriageStep.SWELLING,          TriageStep.WEIGHT_BEARING, None),
-    (TriageStep.WEIGHT_BEARING,    TriageStep.PAIN,           None),
-    (TriageStep.PAIN,              TriageStep.DEFORMITY,      None),
-    (TriageStep.DEFORMITY,         TriageStep.CIRCULATION,    None),
-    (TriageStep.CIRCULATION,       TriageStep.CRUNCH,         is_sudden),
-    (TriageStep.CIRCULATION,       TriageStep.POP,            None),
-    (TriageStep.CRUNCH,            TriageStep.POP,            None),
-    (TriageStep.POP,               TriageStep.TIPTOE,         felt_a_pop),
-    (TriageStep.POP,               TriageStep.FEVER,          None),
-    (TriageStep.TIPTOE,            TriageStep.FEVER,          None),
-    (TriageStep.FEVER,             TriageStep.CALF,           is_sudden),
-    (TriageStep.FEVER,             TriageStep.HOT_JOINT,      None),
-    (TriageStep.HOT_JOINT,         TriageStep.CALF,           None),
-    (TriageStep.CALF,              TriageStep.CHEST,          None),
-    (TriageStep.CHEST,             TriageStep.SEVERE_PAIN,    None),
-    (TriageStep.SEVERE_PAIN,       TriageStep.BLEEDING,       is_sudden),
-    (TriageStep.SEVERE_PAIN,       TriageStep.BONE_SPOT,      None),
-    (TriageStep.BLEEDING,          TriageStep.BLOOD_THINNER,  None),
-    (TriageStep.BLOOD_THINNER,     TriageStep.BRUISING,       takes_blood_thinner_without_swelling),
-    (TriageStep.BLOOD_THINNER,     TriageStep.OTTAWA,         None),
-    (TriageStep.BRUISING,          TriageStep.OTTAWA,         None),
-    (TriageStep.OTTAWA,            TriageStep.NIGHT_PAIN,     None),
-    (TriageStep.BONE_SPOT,         TriageStep.BONE_SITE,      has_bony_spot),
-    (TriageStep.BONE_SPOT,         TriageStep.NIGHT_PAIN,     None),
-    (TriageStep.BONE_SITE,         TriageStep.PERIODS,        None),
-    (TriageStep.PERIODS,           TriageStep.WEIGHT_LOSS,    None),
-    (TriageStep.WEIGHT_LOSS,       TriageStep.RESTRICTED_EATING, None),
-    (TriageStep.RESTRICTED_EATING, TriageStep.EARLIER_BONE_STRESS, None),
-    (TriageStep.EARLIER_BONE_STRESS, TriageStep.NIGHT_PAIN,   None),
-    (TriageStep.NIGHT_PAIN,        TriageStep.GIVING_WAY,     None),
-    (TriageStep.GIVING_WAY,        DONE,                None),
+    (S.SIGNS,             S.LOCATION,          chose_the_pop),
+    (S.SIGNS,             S.SWELLING,          chose_the_blood_thinner),
+    (S.SIGNS,             S.WEIGHT_BEARING,    None),
+    # A pop: where it hurts (the care path of a rupture needs it), then tiptoe (E3 or S7).
+    (S.LOCATION,          S.TIPTOE,            felt_a_pop_tiptoe_unknown),
+    (S.LOCATION,          S.ONSET,             None),
+    (S.TIPTOE,            S.SIGNS_AGAIN,       after_a_follow_up),
+    (S.TIPTOE,            S.WEIGHT_BEARING,    None),
+    # A blood thinner: swelling (E8A), and bruising when it is not swollen.
+    (S.SWELLING,          S.BRUISING,          bruising_matters),
+    (S.SWELLING,          S.SIGNS_AGAIN,       after_a_follow_up),
+    (S.SWELLING,          S.BLOOD_THINNER,     blood_thinner_unknown),
+    (S.SWELLING,          S.PAIN,              None),
+    (S.BRUISING,          S.SIGNS_AGAIN,       after_a_follow_up),
+    (S.BRUISING,          S.PAIN,              None),
+    # The second checklist lists no follow-up sign: the one not yet known is asked plainly.
+    (S.SIGNS_AGAIN,       S.POP,               pop_unknown),
+    (S.SIGNS_AGAIN,       S.WEIGHT_BEARING,    None),
+    (S.POP,               S.TIPTOE,            felt_a_pop_tiptoe_unknown),
+    (S.POP,               S.WEIGHT_BEARING,    None),
+    (S.BLOOD_THINNER,     S.BRUISING,          bruising_matters),
+    (S.BLOOD_THINNER,     S.PAIN,              None),
+    # The questions every path asks, skipping those a follow-up asked already.
+    (S.WEIGHT_BEARING,    S.LOCATION,          location_unknown),
+    (S.WEIGHT_BEARING,    S.ONSET,             None),
+    (S.ONSET,             S.ACHILLES_SITE,     gradual_at_the_back),
+    (S.ONSET,             S.STARTED,           None),
+    (S.ACHILLES_SITE,     S.STARTED,           None),
+    (S.STARTED,           S.TREND,             started_five_or_more_days_ago),
+    (S.STARTED,           S.SWELLING,          swelling_unknown),
+    (S.STARTED,           S.PAIN,              None),
+    (S.TREND,             S.SWELLING,          swelling_unknown),
+    (S.TREND,             S.PAIN,              None),
+    (S.PAIN,              S.OTTAWA,            is_sudden),
+    (S.PAIN,              S.BONE_SPOT,         None),
+    (S.OTTAWA,            S.NIGHT_PAIN,        None),
+    (S.BONE_SPOT,         S.BONE_SITE,         has_bony_spot),
+    (S.BONE_SPOT,         S.NIGHT_PAIN,        None),
+    (S.BONE_SITE,         S.PERIODS,           None),
+    (S.PERIODS,           S.WEIGHT_LOSS,       None),
+    (S.WEIGHT_LOSS,       S.RESTRICTED_EATING, None),
+    (S.RESTRICTED_EATING, S.EARLIER_BONE_STRESS, None),
+    (S.EARLIER_BONE_STRESS, S.NIGHT_PAIN,      None),
+    (S.NIGHT_PAIN,        S.GIVING_WAY,        None),
+    (S.GIVING_WAY,        DONE,                None),
 )
 # fmt: on
 
@@ -183,8 +299,15 @@ _LOCATION = (
     ),
     Choice(
         Location.BACK,
-        N_("Back of the ankle / Achilles"),
-        (N_("back"), N_("achilles"), N_("behind"), N_("achilles tendon"), N_("back of the heel")),
+        N_("Back of ankle, Achilles"),
+        (
+            N_("Back of the ankle / Achilles"),
+            N_("back"),
+            N_("achilles"),
+            N_("behind"),
+            N_("achilles tendon"),
+            N_("back of the heel"),
+        ),
     ),
     Choice(
         Location.FRONT,
@@ -207,8 +330,9 @@ _LOCATION = (
 _ONSET = (
     Choice(
         Onset.SUDDEN,
-        N_("Suddenly (a twist, roll, fall, landing or pop)"),
+        N_("Suddenly: twist or fall"),
         (
+            N_("Suddenly (a twist, roll, fall, landing or pop)"),
             N_("sudden"),
             N_("suddenly"),
             N_("injury"),
@@ -234,8 +358,9 @@ _ONSET = (
     ),
     Choice(
         Onset.GRADUAL,
-        N_("Gradually, building up over runs"),
+        N_("Gradually, over runs"),
         (
+            N_("Gradually, building up over runs"),
             N_("gradual"),
             N_("gradually"),
             N_("slowly"),
@@ -396,8 +521,8 @@ _BONE_SITE = (
 _ACHILLES_SITE = (
     Choice(
         AchillesSite.MID,
-        N_("In the cord, above the heel"),
-        (N_("cord"), N_("above"), N_("middle"), N_("mid")),
+        N_("In the cord, above heel"),
+        (N_("In the cord, above the heel"), N_("cord"), N_("above"), N_("middle"), N_("mid")),
     ),
     Choice(
         AchillesSite.INSERTION,
@@ -408,17 +533,147 @@ _ACHILLES_SITE = (
 )
 
 
+_TIPTOE = (
+    # The question asks "can you?", so "yes" is the calm answer: the stored value stays
+    # "yes" = cannot rise (the worrying answer, as in every red flag).
+    Choice(
+        YesNo.NO,
+        N_("Yes, I can"),
+        (
+            N_("I can"),
+            N_("yes"),
+            N_("y"),
+            N_("yeah"),
+            N_("yep"),
+            N_("can"),
+            N_("i can"),
+            N_("able"),
+            N_("yes i can"),
+        ),
+    ),
+    Choice(
+        YesNo.YES,
+        N_("No, I can't"),
+        (
+            N_("I can't"),
+            N_("no"),
+            N_("n"),
+            N_("nope"),
+            N_("can't"),
+            N_("cannot"),
+            N_("i cannot"),
+            N_("unable"),
+            N_("no i can't"),
+        ),
+    ),
+    Choice(YesNo.UNSURE, N_("Not sure"), UNSURE_WORDS),
+)
+
+_AT_ONCE_CHOICES = (
+    Choice(
+        Sign.CHEST,
+        N_("Chest pain, breathless"),
+        (
+            N_("chest pain"),
+            N_("breathless"),
+            N_("short of breath"),
+            N_("fainted"),
+            N_("coughing blood"),
+        ),
+    ),
+    Choice(
+        Sign.DEFORMITY,
+        N_("Bent, or bone showing"),
+        (N_("bent"), N_("out of shape"), N_("misshapen"), N_("bone showing"), N_("deformed")),
+    ),
+    Choice(
+        Sign.CIRCULATION,
+        N_("Numb, cold or blue foot"),
+        (N_("numb"), N_("cold foot"), N_("blue foot"), N_("pins and needles"), N_("tingling")),
+    ),
+    Choice(
+        Sign.SEVERE_PAIN,
+        N_("Pain rising, not easing"),
+        (N_("rising pain"), N_("severe pain"), N_("pain rising"), N_("getting more painful")),
+    ),
+    Choice(
+        Sign.CALF,
+        N_("One calf swollen or red"),
+        (N_("calf"), N_("swollen calf"), N_("red calf"), N_("clot")),
+    ),
+    Choice(
+        Sign.FEVER,
+        N_("Fever or hot, red ankle"),
+        (N_("fever"), N_("hot ankle"), N_("hot joint"), N_("infection")),
+    ),
+    Choice(
+        Sign.CRUNCH,
+        N_("Heard a crack or crunch"),
+        (N_("crack"), N_("crunch"), N_("heard a crack"), N_("heard a crunch")),
+    ),
+    Choice(
+        Sign.BLEEDING,
+        N_("Bleeding disorder"),
+        (N_("haemophilia"), N_("hemophilia"), N_("von willebrand")),
+    ),
+)
+_LEAD_CHOICES = (
+    Choice(
+        Sign.POP,
+        N_("Felt a pop or a kick"),
+        (N_("pop"), N_("felt a pop"), N_("kick"), N_("snap"), N_("felt a snap")),
+    ),
+    Choice(
+        Sign.BLOOD_THINNER,
+        N_("I take a blood thinner"),
+        (
+            N_("blood thinner"),
+            N_("warfarin"),
+            N_("apixaban"),
+            N_("rivaroxaban"),
+            N_("anticoagulant"),
+        ),
+    ),
+)
+_NONE_OF_THESE = Choice(
+    Sign.NONE,
+    N_("None of these"),
+    (
+        N_("none"),
+        N_("no"),
+        N_("nope"),
+        N_("none of them"),
+        N_("nothing"),
+        N_("neither"),
+        N_("no to all"),
+    ),
+)
+
+
+def checklist(step: str, field: str, choices: tuple[Choice, ...]) -> Question:
+    """A checklist of signs: each sign a button, "None of these" last (the calm answer)."""
+    everything = (*choices, _NONE_OF_THESE)
+    return Question(
+        step, "triage/ask_signs.j2", everything, choice_parser(everything), field, 2,
+        calm=Sign.NONE,
+    )  # fmt: skip
+
+
 QUESTIONS: dict[str, Question] = {
     q.step: q
     for q in (
-        choice_question(TriageStep.LOCATION, "triage/ask_location.j2", "location", _LOCATION),
-        choice_question(TriageStep.ONSET, "triage/ask_onset.j2", "onset", _ONSET),
+        checklist(TriageStep.SIGNS, "signs", (*_AT_ONCE_CHOICES, *_LEAD_CHOICES)),
+        checklist(TriageStep.SIGNS_AGAIN, "signs_again", _AT_ONCE_CHOICES),
+        choice_question(
+            TriageStep.LOCATION, "triage/ask_location.j2", "location", _LOCATION, per_row=2
+        ),
+        choice_question(TriageStep.ONSET, "triage/ask_onset.j2", "onset", _ONSET, per_row=2),
         Question(
             TriageStep.STARTED, "triage/ask_started.j2", _STARTED, parse_started, "started", 2
         ),
-        choice_question(TriageStep.TREND, "triage/ask_trend.j2", "trend", _TREND, per_row=3),
+        choice_question(TriageStep.TREND, "triage/ask_trend.j2", "trend", _TREND, per_row=2),
         choice_question(
-            TriageStep.SWELLING, "triage/ask_swelling.j2", "swelling", _SWELLING, per_row=3
+            TriageStep.SWELLING, "triage/ask_swelling.j2", "swelling", _SWELLING, per_row=2
         ),
         choice_question(
             TriageStep.WEIGHT_BEARING,
@@ -426,27 +681,17 @@ QUESTIONS: dict[str, Question] = {
             "weight_bearing",
             WEIGHT_BEARING_CHOICES,
         ),
-        pain_question(TriageStep.PAIN, "triage/ask_pain.j2", "pain"),
-        yes_no(TriageStep.DEFORMITY, "triage/ask_deformity.j2", "deformity"),
-        yes_no(TriageStep.CIRCULATION, "triage/ask_circulation.j2", "circulation"),
-        yes_no(TriageStep.CRUNCH, "triage/ask_crunch.j2", "crunch"),
+        pain_question(TriageStep.PAIN, "triage/ask_pain.j2", "pain", per_row=2),
         yes_no(TriageStep.POP, "triage/ask_pop.j2", "pop"),
-        # Phrased as "I can't" so that the worrying answer is still the first, "yes" button.
-        yes_no(
+        Question(
             TriageStep.TIPTOE,
             "triage/ask_tiptoe.j2",
+            _TIPTOE,
+            choice_parser(_TIPTOE),
             "tiptoe",
-            yes=N_("I can't"),
-            no=N_("I can"),
-            yes_aliases=(N_("can't"), N_("cannot"), N_("i cannot"), N_("unable")),
-            no_aliases=(N_("can"), N_("i can"), N_("able")),
+            2,
+            calm=YesNo.NO,
         ),
-        yes_no(TriageStep.FEVER, "triage/ask_fever.j2", "fever"),
-        yes_no(TriageStep.HOT_JOINT, "triage/ask_hot_joint.j2", "hot_joint"),
-        yes_no(TriageStep.CALF, "triage/ask_calf.j2", "calf"),
-        yes_no(TriageStep.CHEST, "triage/ask_chest.j2", "chest"),
-        yes_no(TriageStep.SEVERE_PAIN, "triage/ask_severe_pain.j2", "severe_pain"),
-        yes_no(TriageStep.BLEEDING, "triage/ask_bleeding.j2", "bleeding"),
         yes_no(TriageStep.BLOOD_THINNER, "triage/ask_blood_thinner.j2", "blood_thinner"),
         yes_no(TriageStep.BRUISING, "triage/ask_bruising.j2", "bruising"),
         yes_no(TriageStep.OTTAWA, "triage/ask_ottawa.j2", "ottawa"),
@@ -478,7 +723,20 @@ QUESTIONS: dict[str, Question] = {
             "triage/ask_achilles_site.j2",
             "achilles_site",
             _ACHILLES_SITE,
+            per_row=2,
         ),
+    )
+}
+# The signs a check-in re-screens one by one (flows.checkin), asked as the triage asked them
+# before the checklist, under their stored keys.
+SIGN_QUESTIONS: dict[str, Question] = {
+    q.step: q
+    for q in (
+        yes_no(Sign.CIRCULATION, "triage/ask_circulation.j2", "circulation"),
+        yes_no(Sign.FEVER, "triage/ask_fever.j2", "fever"),
+        yes_no(Sign.CALF, "triage/ask_calf.j2", "calf"),
+        yes_no(Sign.CHEST, "triage/ask_chest.j2", "chest"),
+        yes_no(Sign.SEVERE_PAIN, "triage/ask_severe_pain.j2", "severe_pain"),
     )
 }
 
@@ -491,8 +749,9 @@ def start(state: DialogState | None, *, now: datetime, intro: bool) -> Outcome:
 
 
 def answers_of(stored: Mapping[str, str]) -> Answers:
-    """The typed triage answers of a stored assessment or conversation."""
-    return FLOW.answers(stored)
+    """The typed triage answers of a stored assessment or conversation, as the rules read
+    them (what the checklist implied included)."""
+    return FLOW.answers(stored).for_rules()
 
 
 def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
@@ -516,12 +775,17 @@ def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
 FLOW = Flow(
     name=FlowName.TRIAGE,
     steps=TriageStep,
-    first=TriageStep.LOCATION,
+    first=TriageStep.SIGNS,
     questions=QUESTIONS,
     routes=ROUTES,
-    answers_type=Answers,
-    answer_keys={step: q.field for step, q in QUESTIONS.items()},
+    answers_type=TriageAnswers,
+    answer_keys={
+        **{step: q.field for step, q in QUESTIONS.items()},
+        **SIGN_FIELDS,
+    },
+    implied=implied_answers,
     finish=finish,
     ends_early=has_emergency,
     can_restart=True,
+    counted=True,
 )

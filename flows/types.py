@@ -104,6 +104,28 @@ class YesNo(StrEnum):
     UNSURE = "unsure"
 
 
+class Sign(StrEnum):
+    """A button of the triage's first question, the checklist of signs that cannot wait.
+
+    Each sign's value is the stored answer key of the field it fills (the key of the question
+    that asked it one by one before 2026.12): tapping it answers that field "yes". `NONE`
+    answers every field the checklist covers "no". POP and BLOOD_THINNER lead to a follow-up
+    question of their own (tiptoe; swelling), the others end the questions at once.
+    """
+
+    CHEST = "e6chst"
+    DEFORMITY = "e1"
+    CIRCULATION = "e2"
+    SEVERE_PAIN = "e7pain"
+    CALF = "e6calf"
+    FEVER = "e5fev"
+    CRUNCH = "e9"
+    BLEEDING = "e8"
+    POP = "e3pop"
+    BLOOD_THINNER = "e8bt"
+    NONE = "none"
+
+
 class AchillesSite(StrEnum):
     """Where a gradual pain at the back of the ankle sits: it decides the tendon programme."""
 

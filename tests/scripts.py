@@ -30,10 +30,21 @@ def nos_to_the_end(*answers: str) -> int:
     raise AssertionError("the triage did not end on 'no' answers")
 
 
-# A sudden outside sprain, walking with a limp, pain 4: home care when every sign is "no".
-SPRAIN = ("outside", "sudden", "1-2 days ago", "mild", "limp", "4")
+# A sudden outside sprain, walking with a limp, pain 4: home care when every sign is "no"
+# (the first answer is the checklist's "None of these").
+SPRAIN = ("none", "limp", "outside", "sudden", "1-2 days ago", "mild", "4")
 SPRAIN_NOS = nos_to_the_end(*SPRAIN)
 # A gradual mid-portion Achilles problem of months, the same, walking normally, pain 3: S5 (not
 # improving).
-GRADUAL = ("back", "gradual", "cord", "more than 6 weeks ago", "same", "none", "normal", "3")
+GRADUAL = (
+    "none",
+    "normal",
+    "back",
+    "gradual",
+    "cord",
+    "more than 6 weeks ago",
+    "same",
+    "none",
+    "3",
+)
 GRADUAL_NOS = nos_to_the_end(*GRADUAL)

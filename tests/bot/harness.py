@@ -22,14 +22,15 @@ from fakebotapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
 from tests.scripts import SPRAIN_NOS
 
 CHAT = 1001
-# A sudden outside sprain 1-2 days ago, walking with a limp, pain 4: with every warning sign
-# answered "No" (12 questions on this path) it ends in home care.
+# No sign on the checklist, then a sudden outside sprain 1-2 days ago, walking with a limp,
+# pain 4: with every warning sign after it answered "No" it ends in home care.
 SPRAIN_TAPS = [
+    "None of these",
+    "Yes, with pain or a limp",
     "Outside of the ankle",
-    "Suddenly (a twist, roll, fall, landing or pop)",
+    "Suddenly: twist or fall",
     "1-2 days ago",
     "A little swollen",
-    "I can walk, but it hurts or I limp",
     "4",
 ]
 WARNING_SIGNS_ON_THE_SPRAIN_PATH = SPRAIN_NOS

@@ -34,19 +34,21 @@ ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 # Numbers pick the listed choice (for the pain score, the number itself); words are typed.
-HOME_CARE = ["1", "1", "2", "2", "2", "4", *["no"] * SPRAIN_NOS]
+# "11" is the checklist's "None of these".
+HOME_CARE = ["11", "2", "1", "1", "2", "2", "4", *["no"] * SPRAIN_NOS]
 SEE_CLINICIAN = [
+    "11",
+    "1",
     "3",
     "gradual",
     "cord",
     "more than 6 weeks ago",
     "same",
     "none",
-    "1",
     "3",
     *["no"] * GRADUAL_NOS,
 ]
-EMERGENCY = ["outside", "sudden", "today", "marked", "3"]
+EMERGENCY = ["none", "3"]
 
 
 @pytest.fixture
@@ -86,16 +88,16 @@ def test_a_scripted_chat_reaches_each_disposition(
 
 
 def test_choices_are_numbered_and_inputs_echoed(db: Database) -> None:
-    transcript = chat(db, ["1"])
-    assert "  1) Outside of the ankle" in transcript
-    assert "> 1\n2. How did it start?" in transcript
+    transcript = chat(db, ["11"])
+    assert "  1) Chest pain, breathless" in transcript
+    assert "> 11\n2 of about 10\nCan you walk on it right now?" in transcript
 
 
 def test_a_conversation_left_in_the_terminal_carries_on_next_time(db: Database) -> None:
-    chat(db, ["outside", "sudden"])
+    chat(db, ["none", "limp", "outside", "sudden"])
     transcript = chat(db, ["today"])
-    assert "Welcome back" in transcript and "3. When did it start?" in transcript
-    assert "4. Is the ankle swollen?" in transcript
+    assert "Welcome back" in transcript and "5 of about 10\nWhen did it start?" in transcript
+    assert "6 of about 10\nIs the ankle swollen?" in transcript
 
 
 def test_plain_text_drops_tags_and_decodes_entities() -> None:

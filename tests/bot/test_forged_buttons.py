@@ -16,10 +16,7 @@ from tests.bot.harness import FakeClock, Harness, home_care, running_bot
 
 START = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 EMERGENCY_TAPS = [
-    "Outside of the ankle",
-    "Suddenly (a twist, roll, fall, landing or pop)",
-    "Today",
-    "Very swollen",
+    "None of these",
 ]
 ALREADY_ANSWERED = "already been answered"
 
@@ -68,7 +65,7 @@ async def test_forged_seen_checks_and_check_ins_leave_an_emergency_open(url: str
         await h.say("/new", 1)
         for label in EMERGENCY_TAPS:
             await h.tap(label, 1)
-        await h.tap("I can't take 4 steps", 1)
+        await h.tap("No, I can't take 4 steps", 1)
         pending = message_id(h, "seen_check")  # scheduled, not sent yet
         for data in (f"s1:{pending}:y", "s1:999:y", "s1:1:n", f"k1:{pending}:3", "k1:999:0"):
             assert ALREADY_ANSWERED in await press(h, 1, data), data
@@ -93,7 +90,7 @@ async def test_an_earlier_episodes_check_in_cannot_start_on_an_emergency(url: st
         await h.say("/new", 2)
         for label in EMERGENCY_TAPS:
             await h.tap(label, 2)
-        await h.tap("I can't take 4 steps", 2)
+        await h.tap("No, I can't take 4 steps", 2)
         (stale,) = await h.tap("3", 2)  # the real button of the earlier check-in
         assert ALREADY_ANSWERED in stale["text"]
         assert counts(h) == (["closed", "active"], 0, 0)

@@ -178,7 +178,7 @@ async def test_every_callback_query_is_answered_once(sqlite_url: str) -> None:
     async with running_bot(sqlite_url) as h:
         (question,) = await h.say("/new", 7)
         queries = [
-            h.api.user_taps(7, "Outside of the ankle"),
+            h.api.user_taps(7, "None of these"),
             h.api.user_presses(7, question["message_id"], "zz", require_button=False),
             h.api.group_taps(GROUP, 7, "a1:1:location:outside"),
             h.api.inline_taps(7, "a1:1:location:outside"),

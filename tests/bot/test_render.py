@@ -70,6 +70,8 @@ def random_walk(seed: int) -> list[Reply]:
             choice = rng.choice(answers)
             if len(answers) == 3 and answers[1].value == "no" and rng.random() < 0.8:
                 choice = answers[1]
+            if answers[-1].value == "none" and rng.random() < 0.8:  # the checklist
+                choice = answers[-1]
             event = ChooseAnswer(choice.step, choice.value, question.version)
         outcome = advance(state, event, now=NOW)
         state = outcome.state or state
@@ -135,6 +137,12 @@ def plan_replies(profile) -> list[Reply]:
     )
     replies += checkin_through(
         ["worse", "none", "normal", "all", "8", "worse"], soreness=5, profile=good
+    )
+    # A new sign may have appeared: the re-screen asks each sign the triage's checklist lists.
+    replies += checkin_through(
+        ["worse", "yes", "normal", "no", "no", "no", "no", "no", "all", "1", "settled"],
+        soreness=5,
+        profile=good,
     )
     return replies
 
@@ -331,6 +339,11 @@ def all_replies() -> list[Reply]:
     replies = one_off_replies()
     for seed in range(400):
         replies.extend(random_walk(seed))
+    # A felt pop with tiptoe possible: the blood-thinner question the checklist did not cover.
+    outcome = advance(None, Command("new"), now=NOW)
+    for text in ("pop", "back", "yes i can", "none", "limp", "sudden", "today", "mild", "yes"):
+        outcome = advance(outcome.state, TypedText(text), now=NOW)
+        replies.extend(outcome.replies)
     return replies
 
 

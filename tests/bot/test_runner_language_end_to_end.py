@@ -35,6 +35,11 @@ def user(chat_id: int) -> dict[str, Any]:
     return {"id": chat_id, "language_code": PSEUDO if chat_id == GREEK else "en"}
 
 
+def counter(number: int) -> str:
+    """The counter of a question as the pseudo language writes it."""
+    return pseudo("%(number)s of about %(about)s") % {"number": number, "about": 10}
+
+
 async def says(h: Harness, chat_id: int, text: str) -> dict[str, Any]:
     """The runner types `text`; the one message the bot answers with."""
     before = len(h.api.sent_to(chat_id))
@@ -64,30 +69,36 @@ async def test_a_runner_reads_and_answers_in_their_language_and_english_is_uncha
 
         # The English runner first: what they see is what every runner saw before.
         english = await says(h, ENGLISH, "/new")
-        assert english["text"].startswith("1. Where")
+        assert english["text"].startswith("1 of about 10\nFirst, do any")
         where = labels(english)
-        assert "Outside of the ankle" in where
+        assert "None of these" in where
         question = await says(h, GREEK, "/new")
-        assert question["text"].startswith("1. ")
+        assert question["text"].startswith(
+            pseudo("%(number)s of about %(about)s") % {"number": 1, "about": 10}
+        )
         assert leftovers(question["text"]) == []
         assert labels(question) == [pseudo(label) for label in where]
 
         # Typing the words of a choice, as the runner's language writes them, answers it.
-        question = await says(h, GREEK, pseudo("Outside of the ankle"))
-        assert question["text"].startswith("2. ")
+        question = await says(h, GREEK, pseudo("None of these"))
+        assert question["text"].startswith(
+            pseudo("%(number)s of about %(about)s") % {"number": 2, "about": 10}
+        )
         assert leftovers(question["text"]) == []
         greek_how = labels(question)
 
         # The English runner's words are read as before; the pseudo words mean nothing to them.
-        confused = await says(h, ENGLISH, pseudo("Outside of the ankle"))
-        assert not confused["text"].startswith("2. ")
-        english = await says(h, ENGLISH, "Outside of the ankle")
-        assert english["text"].startswith("2. How did it start?")
+        confused = await says(h, ENGLISH, pseudo("None of these"))
+        assert not confused["text"].startswith("2 of about")
+        english = await says(h, ENGLISH, "None of these")
+        assert english["text"].startswith("2 of about 10\nCan you walk")
         how = labels(english)
-        assert "Gradually, building up over runs" in how and "⬅ Back" in how
+        assert "Yes, with pain or a limp" in how and "⬅ Back" in how
         assert greek_how == [pseudo(label) for label in how]
 
         # Their buttons work as every button does: by their data, not their words.
-        question = await taps(h, GREEK, pseudo("Gradually, building up over runs"))
-        assert question["text"].startswith("3. ")
+        question = await taps(h, GREEK, pseudo("Yes, with pain or a limp"))
+        assert question["text"].startswith(
+            pseudo("%(number)s of about %(about)s") % {"number": 3, "about": 10}
+        )
         assert leftovers(question["text"]) == []

@@ -37,7 +37,7 @@ LONGEST = {
     TriageStep.SWELLING: "a little",
     TriageStep.WEIGHT_BEARING: "limp",
     TriageStep.PAIN: "5",
-    TriageStep.POP: "yes",
+    TriageStep.SIGNS: "pop",
     TriageStep.TIPTOE: "i can",
     TriageStep.BONE_SPOT: "yes",
     TriageStep.BONE_SITE: "inner midfoot",
@@ -119,11 +119,11 @@ def test_the_longest_assessment_reads_back_in_plain_words_on_one_page() -> None:
     assert "the answers fit an overuse problem I cannot pin down" in text
     # Every answer, as the question and the button the runner saw: no step ids or codes.
     assert "Where does your ankle hurt most? Inside of the ankle" in text
-    assert "Gradually, building up over runs" in text
+    assert "Gradually, over runs" in text
     assert "How much does it hurt right now, from 0 to 10? 5/10" in text
     assert "Bump, inner midfoot" in text
     assert "I can" in text
-    assert len(answers) >= 20
+    assert len(answers) >= 18
     # Step ids and stored values with digits are codes; the plain ones are English words.
     codes = [
         code
@@ -147,7 +147,7 @@ def test_a_home_care_summary_names_the_path_and_no_rule() -> None:
     assert "Result: Home care" in text
     assert "None of the warning signs asked about applied." in text
     assert "the answers fit a sprain or a knock" in text
-    assert "Can you walk on it right now? I can walk, but it hurts or I limp" in text
+    assert "Can you walk on it right now? Yes, with pain or a limp" in text
 
 
 def test_without_an_assessment_the_page_says_so() -> None:
@@ -175,7 +175,7 @@ def test_outcomes_that_send_the_runner_to_a_clinician_offer_the_pdf() -> None:
     assert SUMMARY_BUTTON.value in BY_NAME
     for typed, disposition in (
         (LONGEST, Disposition.SEE_CLINICIAN),
-        ({**SPRAIN, TriageStep.DEFORMITY: "yes"}, Disposition.EMERGENCY),
+        ({**SPRAIN, TriageStep.SIGNS: "bent"}, Disposition.EMERGENCY),
         (SPRAIN, Disposition.HOME_CARE),
     ):
         answers = answers_of(played(typed))

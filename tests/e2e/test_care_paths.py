@@ -67,19 +67,19 @@ CHAT_S, CHAT_A, CHAT_B = 8301, 8302, 8303
 
 # The triage, by button label: a question whose buttons include one of `labels` gets it; a
 # question whose text holds a key of `by_question` gets that answer; any other gets its "no".
-NO_LABELS = ("No", "No / not for me", "I can")
+NO_LABELS = ("No", "No / not for me", "Yes, I can", "None of these")
 SPRAIN_LABELS = (
     "Outside of the ankle",
-    "Suddenly (a twist, roll, fall, landing or pop)",
+    "Suddenly: twist or fall",
     "1-2 days ago",
     "A little swollen",
     LIMPING,
     "4",
 )
 ACHILLES_LABELS = (
-    "Back of the ankle / Achilles",
-    "Gradually, building up over runs",
-    "In the cord, above the heel",
+    "Back of ankle, Achilles",
+    "Gradually, over runs",
+    "In the cord, above heel",
     "11 days to 6 weeks ago",
     "Getting better",
     "No swelling",
@@ -88,7 +88,7 @@ ACHILLES_LABELS = (
 )
 BONE_LABELS = (
     "Front of the ankle",
-    "Gradually, building up over runs",
+    "Gradually, over runs",
     "11 days to 6 weeks ago",
     "Getting better",
     "No swelling",

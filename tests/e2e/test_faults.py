@@ -28,13 +28,9 @@ pytestmark = pytest.mark.e2e
 TOKEN = "987654323:AAFaultsTokenThatMustNeverBeLoggedXyz"
 SECRET = TOKEN.split(":")[1]
 CHAT = 7101
-EMERGENCY_TAPS = [
-    "Outside of the ankle",
-    "Suddenly (a twist, roll, fall, landing or pop)",
-    "Today",
-    "A little swollen",
-    "I can't take 4 steps",
-]
+EMERGENCY_TAPS = ["None of these", "No, I can't take 4 steps"]
+# The second question, after "None of these" on the checklist.
+WALK_QUESTION = "2 of about 10\nCan you walk on it right now"
 
 
 @pytest.fixture
@@ -84,7 +80,7 @@ def test_an_update_confirmed_just_before_a_kill_is_applied_and_answered_after_re
                 "WHERE r.chat_id = %s FOR UPDATE",
                 (CHAT,),
             )
-            update = api.user_taps(CHAT, "Inside of the ankle", enqueue=False)
+            update = api.user_taps(CHAT, "None of these", enqueue=False)
             confirmed = api.pause_next(
                 "getUpdates", confirms=update["update_id"], after_delivery=True
             )
@@ -104,15 +100,15 @@ def test_an_update_confirmed_just_before_a_kill_is_applied_and_answered_after_re
             kill(bot)
     # Confirmed: Telegram will not send the tap again (only the other chat's /help, unconfirmed).
     assert [u["update_id"] for u in api.pending_updates] == [update["update_id"] + 1]
-    assert count(api, CHAT, "2. How did it start") == 0
+    assert count(api, CHAT, WALK_QUESTION) == 0
     bot = start_bot(server.url, tmp_path / "unused.db", log, token=TOKEN, **env)
     try:
-        api.wait_until(lambda: count(api, CHAT, "2. How did it start") == 1, within=30)
-        (question,) = tap(api, CHAT, "Gradually, building up over runs")
-        assert question["text"].startswith("3. When did it start?")
+        api.wait_until(lambda: count(api, CHAT, WALK_QUESTION) == 1, within=30)
+        (question,) = tap(api, CHAT, "Yes, without pain")
+        assert question["text"].startswith("3 of about 10\nWhere does your ankle hurt most?")
     finally:
         stop(bot)
-    assert count(api, CHAT, "2. How did it start") == 1
+    assert count(api, CHAT, WALK_QUESTION) == 1
     assert_clean_log(log)
 
 
@@ -123,8 +119,10 @@ def test_a_reply_that_reached_the_runner_just_before_a_kill_is_not_lost(
     bot = started(server, files)
     try:
         begin(api)
-        held = api.pause_next("sendMessage", text_contains="How did it start", after_delivery=True)
-        api.user_taps(CHAT, "Outside of the ankle")
+        held = api.pause_next(
+            "sendMessage", text_contains="Can you walk on it right now", after_delivery=True
+        )
+        api.user_taps(CHAT, "None of these")
         held.wait(within=30)
         kill(bot)
         held.release(drop=True)
@@ -135,9 +133,9 @@ def test_a_reply_that_reached_the_runner_just_before_a_kill_is_not_lost(
     try:
         # Its outcome is unknown to the restarted bot, which does not send it again.
         time.sleep(2)
-        assert count(api, CHAT, "2. How did it start") == 1
-        (question,) = tap(api, CHAT, "Suddenly (a twist, roll, fall, landing or pop)")
-        assert question["text"].startswith("3. When did it start?")
+        assert count(api, CHAT, WALK_QUESTION) == 1
+        (question,) = tap(api, CHAT, "Yes, without pain")
+        assert question["text"].startswith("3 of about 10\nWhere does your ankle hurt most?")
     finally:
         stop(bot)
 
@@ -228,13 +226,13 @@ def test_a_flood_wait_holds_everyone_and_then_every_runner_gets_their_next_quest
             429,
             "Too Many Requests: retry after 2",
             {"retry_after": 2},
-            text_contains="How did it start",
+            text_contains="Can you walk on it right now",
         )
         tapped = time.monotonic()
         for chat in runners:
-            api.user_taps(chat, "Outside of the ankle")
+            api.user_taps(chat, "None of these")
         api.wait_until(
-            lambda: all(count(api, chat, "2. How did it start") == 1 for chat in runners),
+            lambda: all(count(api, chat, WALK_QUESTION) == 1 for chat in runners),
             within=30,
         )
         assert time.monotonic() - tapped >= 2.0  # everyone waited out the flood

@@ -63,8 +63,8 @@ CHAT_P = 8201
 CHAT_Q = 8202
 CHAT_R = 8203
 
-LIMPING = "I can walk, but it hurts or I limp"
-WALKING_NORMALLY = "I walk normally, without pain"
+LIMPING = "Yes, with pain or a limp"
+WALKING_NORMALLY = "Yes, without pain"
 SETTLED = "Settled by the next morning"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PAIN_AT_ASSESSMENT = 4  # the "4" of `test_week.SPRAIN`

@@ -56,11 +56,12 @@ STOPS = {
 }
 
 SPRAIN = [
+    "None of these",
+    "Yes, with pain or a limp",
     "Outside of the ankle",
-    "Suddenly (a twist, roll, fall, landing or pop)",
+    "Suddenly: twist or fall",
     "1-2 days ago",
     "A little swollen",
-    "I can walk, but it hurts or I limp",
     "4",
 ]
 # Soreness 3 (below the 4 at the assessment, so not S5), about the same (so not S6), no new
@@ -68,7 +69,7 @@ SPRAIN = [
 CHECK_IN_ANSWERS = [
     "About the same",
     "None of these",
-    "I can walk, but it hurts or I limp",
+    "Yes, with pain or a limp",
     "Yes, all of them",
     "2",
     "Settled by the next morning",
@@ -298,7 +299,7 @@ class Week:
 
 def home_care(week: Week, chat: int) -> None:
     (question,) = week.say(chat, "/new")
-    assert question["text"].startswith("1. Where does your ankle hurt most?")
+    assert question["text"].startswith("1 of about 10\nFirst, do any of these apply")
     for label in SPRAIN:
         week.tap(chat, label)
     # Sudden path: every warning-sign question, all "No".

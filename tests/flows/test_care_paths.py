@@ -27,8 +27,10 @@ from flows.path_plans import PATH_PLANS
 from flows.profile import EpisodeView, Profile
 from flows.rules import Answers, decide
 from flows.sessions import Session
+from flows.triage import QUESTIONS, TriageStep
 from flows.types import (
     DONE,
+    FIVE_DAYS_OR_MORE,
     TENDON_PATHS,
     AchillesSite,
     BoneSite,
@@ -39,6 +41,7 @@ from flows.types import (
     Onset,
     OutcomeDetail,
     Phase,
+    Sign,
     Started,
     Swelling,
     Trend,
@@ -179,7 +182,7 @@ CASES = {
         Disposition.SEE_CLINICIAN,
         Phase.MOBILITY,
         says=("Until you are seen: no running", "No calf stretching"),
-        answers={"e3pop": "yes"},
+        answers={"signs": "pop", "e3toe": "yes i can"},
     ),
     "old_sprain_is_instability": Case(
         ("outside", "sudden", "more than 6 weeks ago", "better", "none", "normal", "2"),
@@ -193,18 +196,37 @@ CASES = {
 }
 
 
+def by_step(typed: tuple[str, ...]) -> dict[str, str]:
+    """The case's typed story (where, how, [which part of the Achilles], when, [better or
+    worse], swelling, walking, pain) by the step each answers, whatever order they are asked."""
+    rest = list(typed)
+    found = {TriageStep.LOCATION: rest.pop(0), TriageStep.ONSET: rest.pop(0)}
+    if (found[TriageStep.LOCATION], found[TriageStep.ONSET]) == ("back", "gradual"):
+        found[TriageStep.ACHILLES_SITE] = rest.pop(0)
+    found[TriageStep.STARTED] = rest.pop(0)
+    if QUESTIONS[TriageStep.STARTED].parse(found[TriageStep.STARTED]) in FIVE_DAYS_OR_MORE:
+        found[TriageStep.TREND] = rest.pop(0)
+    swelling, walking, pain = rest
+    return found | {
+        TriageStep.SWELLING: swelling,
+        TriageStep.WEIGHT_BEARING: walking,
+        TriageStep.PAIN: pain,
+    }
+
+
 def play(case: Case):
-    """Type the case's answers, then its overrides or "no" until the assessment ends."""
+    """Answer each question from the case's story or overrides, else "none" on the checklist
+    and "no" elsewhere, until the assessment ends."""
     outcome = advance(None, Command("new"), now=NOW)
     state = outcome.state
-    for text in case.typed:
-        outcome = advance(state, TypedText(text), now=NOW)
-        state = outcome.state or state
+    answers = by_step(case.typed) | dict(case.answers)
     for _ in range(60):
         if state.step == DONE:
             return outcome
-        outcome = advance(state, TypedText(case.answers.get(state.step, "no")), now=NOW)
-        state = outcome.state or state
+        default = "none" if QUESTIONS[state.step].calm_value == Sign.NONE else "no"
+        outcome = advance(state, TypedText(answers.get(state.step, default)), now=NOW)
+        assert outcome.state is not None, (state.step, answers.get(state.step, default))
+        state = outcome.state
     raise AssertionError(f"the assessment did not end (at {state.step})")
 
 

@@ -3,10 +3,12 @@
 Each case is one runner's story: the buttons they press (by label, looked up among the buttons
 the question offers, so the test proves the buttons lead there) and what must come out: the
 disposition, the exact reasons, how soon to be seen, the care path and whether it is a
-fallback. A red-flag question the case does not name is answered with its "no" button, so a
-case lists only what sets it apart; every answer it names must have been asked. The table
-covers every E and S rule, every care path and every fallback, and the runners of issue 9's
-"Why" list. An emergency must stop the questions at the answer that showed it.
+fallback. A red-flag question the case does not name is answered with its calm button ("No",
+"None of these"), so a case lists only what sets it apart; a sign the checklist covers is named
+by its old question's field (deformity=YES) and tapped there. Every answer a case names must
+have been asked, unless an emergency ended the questions first. The table covers every E and S
+rule, every care path and every fallback, and the runners of issue 9's "Why" list. An emergency
+must stop the questions at the answer that showed it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from flows.types import (
     Disposition,
     Reply,
     SeeWithin,
+    Sign,
     YesNo,
 )
 
@@ -48,27 +51,42 @@ MAX_QUESTIONS = 60
 
 OUTSIDE = "Outside of the ankle"
 INSIDE = "Inside of the ankle"
-BACK = "Back of the ankle / Achilles"
+BACK = "Back of ankle, Achilles"
 FRONT = "Front of the ankle"
 HEEL = "Heel or sole"
 ALL_OVER = "All over"
-SUDDEN = "Suddenly (a twist, roll, fall, landing or pop)"
-GRADUAL = "Gradually, building up over runs"
-MID_CORD = "In the cord, above the heel"
+SUDDEN = "Suddenly: twist or fall"
+GRADUAL = "Gradually, over runs"
+MID_CORD = "In the cord, above heel"
 AT_THE_HEEL = "Where it meets the heel"
 NO_SWELLING = "No swelling"
 LITTLE_SWOLLEN = "A little swollen"
 VERY_SWOLLEN = "Very swollen"
-WALKS_NORMALLY = "I walk normally, without pain"
-LIMPS = "I can walk, but it hurts or I limp"
-CANNOT_WALK = "I can't take 4 steps"
+WALKS_NORMALLY = "Yes, without pain"
+LIMPS = "Yes, with pain or a limp"
+CANNOT_WALK = "No, I can't take 4 steps"
 BETTER = "Getting better"
 SAME = "About the same"
 WORSE = "Getting worse"
 YES = "Yes"
 NOT_SURE = "Not sure"
-TIPTOE_FAILS = "I can't"
-TIPTOE_WORKS = "I can"
+TIPTOE_FAILS = "No, I can't"
+TIPTOE_WORKS = "Yes, I can"
+NONE_OF_THESE = "None of these"
+# The checklist's button for each sign it covers, by the field of its old question.
+SIGN_BUTTONS = {
+    "chest": "Chest pain, breathless",
+    "deformity": "Bent, or bone showing",
+    "circulation": "Numb, cold or blue foot",
+    "severe_pain": "Pain rising, not easing",
+    "calf": "One calf swollen or red",
+    "fever": "Fever or hot, red ankle",
+    "hot_joint": "Fever or hot, red ankle",
+    "crunch": "Heard a crack or crunch",
+    "bleeding": "Bleeding disorder",
+    "pop": "Felt a pop or a kick",
+    "blood_thinner": "I take a blood thinner",
+}
 
 S = TriageStep
 
@@ -107,7 +125,15 @@ def bony_spot(site: str, **changes: str) -> dict[str, str]:
 
 
 def _by_step(changes: Mapping[str, str]) -> dict[str, str]:
-    return {TriageStep[name.upper()]: label for name, label in changes.items()}
+    """Answers by step; a sign the checklist covers ("Yes" or "Not sure") is its button there."""
+    steps: dict[str, str] = {}
+    for name, label in changes.items():
+        if name in SIGN_BUTTONS:
+            assert label in (YES, NOT_SURE), (name, label)
+            steps[S.SIGNS] = SIGN_BUTTONS[name]
+        else:
+            steps[TriageStep[name.upper()]] = label
+    return steps
 
 
 @dataclass(frozen=True)
@@ -130,6 +156,9 @@ P = CarePath
 # fmt: off
 CASES: tuple[Case, ...] = (
     # --- emergencies: each E rule, and the issue's chest and severe-pain runners -------------
+    # An emergency ends the questions before where and how it started are asked (issue 10:
+    # every emergency within 3 answers), so its care path is the one chosen when those are
+    # unknown (sprain): for the five marked "path unknown" it was the story's own path before.
     Case("e1_deformity", "rolled the ankle; it looks bent out of shape",
          sprain(deformity=YES), E, ("E1",), P.SPRAIN),
     Case("e2_cold_toes", "twisted ankle, toes numb and cold",
@@ -144,19 +173,19 @@ CASES: tuple[Case, ...] = (
     Case("e4_gradual_cannot_walk", "gradual inner ankle pain, now cannot take 4 steps",
          {S.LOCATION: INSIDE, S.ONSET: GRADUAL, S.STARTED: "3-4 days ago",
           S.SWELLING: NO_SWELLING, S.WEIGHT_BEARING: CANNOT_WALK},
-         E, ("E4",), P.TIBIALIS_POSTERIOR),
+         E, ("E4",), P.SPRAIN),  # path unknown
     Case("e5_fever", "sprained two days ago, now feverish with a hot red ankle",
          sprain(fever=YES), E, ("E5",), P.SPRAIN),
     Case("e5_hot_joint", "no injury, the ankle is hot, swollen and stiff",
-         gradual(ALL_OVER, hot_joint=YES), E, ("E5",), P.BONE_STRESS, fallback=True),
+         gradual(ALL_OVER, hot_joint=YES), E, ("E5",), P.SPRAIN),  # path unknown
     Case("e6_calf", "after a long flight one calf is swollen, warm and tender",
-         gradual(BACK, achilles_site=MID_CORD, calf=YES), E, ("E6",), P.ACHILLES_MID),
+         gradual(BACK, achilles_site=MID_CORD, calf=YES), E, ("E6",), P.SPRAIN),  # path unknown
     Case("e6c_chest", "sprained ankle, now short of breath with chest pain",
          sprain(chest=YES), E, ("E6C",), P.SPRAIN),
     Case("e6c_chest_not_sure", "gradual heel pain; not sure whether the fainting counts",
-         gradual(HEEL, chest=NOT_SURE), E, ("E6C",), P.HEEL),
+         gradual(HEEL, chest=NOT_SURE), E, ("E6C",), P.SPRAIN),  # path unknown
     Case("e7_severe_rising_pain", "after a hard session, severe pain rising for hours",
-         gradual(FRONT, severe_pain=YES), E, ("E7",), P.TIBIALIS_ANTERIOR),
+         gradual(FRONT, severe_pain=YES), E, ("E7",), P.SPRAIN),  # path unknown
     Case("e7_after_sprain", "rolled the ankle, pain severe and rising, painkillers do nothing",
          sprain(severe_pain=YES), E, ("E7",), P.SPRAIN),
     Case("e8_bleeding_disorder", "haemophilia and a new sprain",
@@ -303,7 +332,8 @@ def press_through(
     now: datetime = NOW,
 ) -> Transcript:
     """Press, at each question, the button labelled as `answers` says for its step (a yes/no
-    question not named gets its "no" button), until the dialog ends."""
+    question or a checklist not named gets its calm button: "No", "None of these"), until the
+    dialog ends."""
     state = outcome.state
     assert state is not None
     flow = FLOWS[state.flow]
@@ -318,8 +348,9 @@ def press_through(
             wanted = [b for b in offered if b.label == answers[step]]
         else:
             values = {b.value for b in offered}
-            assert values == set(YesNo), f"no answer given for {step} (offered {values})"
-            wanted = [b for b in offered if b.value == YesNo.NO]
+            calm = flow.questions[step].calm_value
+            assert values == set(YesNo) or calm == Sign.NONE, f"no answer for {step} ({values})"
+            wanted = [b for b in offered if b.value == calm]
         assert len(wanted) == 1, f"{step}: no one button {answers.get(step)!r} among " + str(
             [b.label for b in offered]
         )
@@ -332,7 +363,8 @@ def press_through(
         transcript.emergency_so_far.append(has_emergency(flow_answers_as_triage(state)))
     transcript.outcome = outcome
     unasked = set(map(str, answers)) - set(transcript.asked)
-    assert not unasked, f"answers given for questions never asked: {sorted(unasked)}"
+    ended_early = transcript.emergency_so_far and transcript.emergency_so_far[-1]
+    assert ended_early or not unasked, f"answers given for questions never asked: {sorted(unasked)}"
     return transcript
 
 
@@ -414,7 +446,14 @@ def test_the_gradual_achilles_runner_of_the_issue_is_home_care_on_the_achilles_p
     day-one session is checked for hops in test_no_path_offers_hops_on_the_first_day)."""
     case = BY_NAME["gradual_achilles_3_weeks"]
     transcript = play_triage(case.answers)
-    assert transcript.pressed[:4] == [BACK, GRADUAL, MID_CORD, "11 days to 6 weeks ago"]
+    assert transcript.pressed[:6] == [
+        NONE_OF_THESE,
+        WALKS_NORMALLY,
+        BACK,
+        GRADUAL,
+        MID_CORD,
+        "11 days to 6 weeks ago",
+    ]
     assert recorded(transcript.outcome).decision.disposition is Disposition.HOME_CARE
     assert recorded(transcript.outcome).path.path is CarePath.ACHILLES_MID
 
@@ -446,7 +485,8 @@ def test_severe_rising_pain_alone_is_an_emergency_with_the_leg_at_heart_level() 
     from bot.render import render
 
     transcript = play_triage(BY_NAME["e7_after_sprain"].answers)
-    assert transcript.asked[-1] == TriageStep.SEVERE_PAIN
+    assert transcript.asked[-1] == TriageStep.SIGNS
+    assert transcript.pressed == [SIGN_BUTTONS["severe_pain"]]
     (reply,) = transcript.outcome.replies
     text = render(reply.template, **reply.context)
     assert "level of your heart" in text

@@ -57,17 +57,25 @@ def test_a_stored_state_comes_back_as_its_flows_steps(flow: Flow) -> None:
     assert question_reply(back, now=NOW).template == flow.questions[flow.first].template
 
 
-def test_every_triage_answer_is_asked_by_one_question_and_every_rule_has_wording() -> None:
+def test_every_triage_answer_is_asked_by_one_question_or_the_checklist() -> None:
+    """Each field of the rules' answers is filled by one question of its own or by one sign
+    of the checklist (whose "None of these" answers them all); every rule has wording."""
     asked = [q.field for q in triage.QUESTIONS.values()]
-    assert sorted(asked) == sorted(f.name for f in fields(Answers))
+    on_the_checklist = [
+        name for key, name in triage.SIGN_FIELDS.items() if key not in triage.QUESTIONS
+    ]
+    rules_fields = sorted(f.name for f in fields(Answers))
+    assert sorted(set(asked) - {"signs", "signs_again"} | set(on_the_checklist)) == rules_fields
+    assert len(asked) == len(set(asked))
     for rule in (*EMERGENCY_RULES, *SEE_CLINICIAN_RULES):
         what, why = WORDING[rule.code]
         assert what and why, rule.code
 
 
 def test_a_stored_step_removed_by_a_rules_update_asks_the_last_question_still_asked() -> None:
-    """A runner mid-way at the tight-calf question (removed in rules 2026.12.1) is asked the
-    severe-pain question again; a "yes" there is now an emergency on its own (E7)."""
+    """A runner mid-way at the tight-calf question (removed in rules 2026.12.1) keeps the
+    severe-pain "yes" they gave (a question the checklist asks now): the last question still
+    asked comes back, and its answer ends the questions as E7."""
     state = restored(
         "triage",
         "e7hard",
@@ -76,9 +84,29 @@ def test_a_stored_step_removed_by_a_rules_update_asks_the_last_question_still_as
         version=7,
         started_at=None,
     )
-    assert state.step == TriageStep.SEVERE_PAIN
-    assert state.history == (TriageStep.LOCATION, TriageStep.ONSET)
-    outcome = advance(state, TypedText("yes"), now=NOW)
+    assert state.step == TriageStep.ONSET
+    assert state.history == (TriageStep.LOCATION,)
+    outcome = advance(state, TypedText("sudden"), now=NOW)
     assert outcome.state.step == DONE
     assert outcome.replies[0].template == "triage/outcome_emergency.j2"
     assert "E7" in outcome.replies[0].context["codes"]
+
+
+def test_a_conversation_stored_before_the_checklist_is_asked_the_checklist_next() -> None:
+    """Mid-way at a warning-sign question the checklist replaced (numb foot, "e2"): the last
+    question still asked comes back, and after it the checklist, so no sign goes unasked."""
+    state = restored(
+        "triage",
+        "e2",
+        answers={"loc": "outside", "onset": "sudden", "start": "d1_2", "swell": "mild",
+                 "walk": "painful", "pain": "4", "e1": "no"},
+        history=["loc", "onset", "start", "swell", "walk", "pain", "e1"],
+        version=9,
+        started_at=None,
+    )  # fmt: skip
+    assert state.step == TriageStep.PAIN
+    asked = advance(state, TypedText("4"), now=NOW)
+    assert asked.state.step == TriageStep.SIGNS
+    numb = advance(asked.state, TypedText("numb"), now=NOW)
+    assert numb.state.step == DONE
+    assert numb.replies[0].context["codes"] == {"E2"}

@@ -47,7 +47,7 @@ from flows.soreness import SorenessStep
 from flows.types import DONE, CarePath, Disposition, OutcomeDetail, Reply
 from tests.flows.conftest import play, recorded
 from tests.flows.details import tap_details
-from tests.scripts import GRADUAL_NOS, SPRAIN_NOS
+from tests.scripts import GRADUAL, GRADUAL_NOS, SPRAIN, SPRAIN_NOS
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 SPRAIN_ANSWERS = {
@@ -130,7 +130,7 @@ def setup_through(typed: list[str], profile: Profile = PROFILE) -> list[Reply]:
 
 
 def test_an_assessment_is_recorded_then_opens_its_episode_before_anything_else() -> None:
-    _, home = play("outside", "sudden", "1-2 days ago", "mild", "limp", "4", *["no"] * SPRAIN_NOS)
+    _, home = play(*SPRAIN, *["no"] * SPRAIN_NOS)
     assessment, opened, *_ = home.effects
     assert assessment == recorded(home)
     assert opened == OpenEpisode(
@@ -141,15 +141,13 @@ def test_an_assessment_is_recorded_then_opens_its_episode_before_anything_else()
         care_path=CarePath.SPRAIN,
     )
     # An emergency can end the questions before the pain score.
-    _, emergency = play("outside", "sudden", "today", "marked", "can't")
+    _, emergency = play("none", "can't")
     (opened,) = of(OpenEpisode, emergency.effects)
     assert (opened.disposition, opened.pain_at_assessment) == (Disposition.EMERGENCY, 0)
 
 
 def test_home_care_schedules_the_first_check_in_about_24_hours_later_in_daytime() -> None:
-    _, outcome = play(
-        "outside", "sudden", "1-2 days ago", "mild", "limp", "4", *["no"] * SPRAIN_NOS
-    )
+    _, outcome = play(*SPRAIN, *["no"] * SPRAIN_NOS)
     effects = after_assessment(PROFILE, outcome)
     first, reminder = of(ScheduleMessage, effects)
     assert first.kind == "checkin"
@@ -162,9 +160,7 @@ def test_home_care_schedules_the_first_check_in_about_24_hours_later_in_daytime(
 
 def test_without_a_zone_follow_ups_keep_the_time_of_day_of_the_assessment() -> None:
     night = datetime(2026, 11, 21, 23, 30, tzinfo=UTC)
-    _, outcome = play(
-        "outside", "sudden", "1-2 days ago", "mild", "limp", "4", *["no"] * SPRAIN_NOS, now=night
-    )
+    _, outcome = play(*SPRAIN, *["no"] * SPRAIN_NOS, now=night)
     (first,) = of(ScheduleMessage, after_assessment(Profile(runner_id=1), outcome))
     assert first.due_at == night + timedelta(hours=24)
     zoned = of(ScheduleMessage, after_assessment(PROFILE, outcome))[0]
@@ -172,18 +168,8 @@ def test_without_a_zone_follow_ups_keep_the_time_of_day_of_the_assessment() -> N
 
 
 def test_see_clinician_schedules_a_seen_check_at_48_hours_and_emergency_at_24() -> None:
-    _, clinician = play(
-        "back",
-        "gradual",
-        "cord",
-        "more than 6 weeks ago",
-        "same",
-        "none",
-        "normal",
-        "3",
-        *["no"] * GRADUAL_NOS,
-    )
-    _, emergency = play("outside", "sudden", "today", "marked", "can't")
+    _, clinician = play(*GRADUAL, *["no"] * GRADUAL_NOS)
+    _, emergency = play("none", "can't")
     for outcome, hours in ((clinician, 48), (emergency, 24)):
         (check,) = of(ScheduleMessage, after_assessment(Profile(runner_id=1), outcome))
         assert check.kind == "seen_check"

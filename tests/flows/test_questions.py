@@ -53,11 +53,16 @@ def test_pain_scores(text: str, value: str | None) -> None:
         (TriageStep.STARTED, "yesterday", "d1_2"),
         (TriageStep.SWELLING, "very", "marked"),
         (TriageStep.WEIGHT_BEARING, "can't", "unable"),
-        (TriageStep.DEFORMITY, "yes", YesNo.YES),
-        (TriageStep.DEFORMITY, "No", YesNo.NO),
-        (TriageStep.DEFORMITY, "not sure", YesNo.UNSURE),
-        (TriageStep.DEFORMITY, "dunno maybe yes", None),
+        (TriageStep.OTTAWA, "yes", YesNo.YES),
+        (TriageStep.OTTAWA, "No", YesNo.NO),
+        (TriageStep.OTTAWA, "not sure", YesNo.UNSURE),
+        (TriageStep.OTTAWA, "dunno maybe yes", None),
         (TriageStep.TIPTOE, "I can't", YesNo.YES),
+        # A bare yes or no could mean either button: asked again, with what can be typed.
+        (TriageStep.TIPTOE, "no", None),
+        (TriageStep.TIPTOE, "yes i can", YesNo.NO),
+        (TriageStep.SIGNS, "none", "none"),
+        (TriageStep.SIGNS, "numb", "e2"),
         (TriageStep.TIPTOE, "i can", YesNo.NO),
     ],
 )
@@ -79,8 +84,9 @@ def test_every_question_has_a_template_and_unique_choices() -> None:
 
 def test_every_red_flag_question_offers_not_sure() -> None:
     red_flag_steps = [s for s in QUESTIONS if re.match(r"^(c_)?[es]\d", s)]
-    # The triage's red flags and the check-in's re-screen of six of them.
-    assert len(red_flag_steps) >= 16 + 6
+    # The triage's red flags asked one by one (the checklist asks the rest) and the check-in's
+    # re-screen of six of them.
+    assert len(red_flag_steps) >= 12 + 6
     for step in red_flag_steps:
         assert YesNo.UNSURE in [c.value for c in QUESTIONS[step].choices], step
 

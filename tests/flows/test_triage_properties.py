@@ -5,7 +5,9 @@ button the question offers at each step. Whenever the answers given so far hold 
 sign, as the predicates of flows/rules.py read them, the questions must end at that answer and
 the outcome must be EMERGENCY; without one, no outcome is EMERGENCY. A random calmness per
 runner makes many answer "no" to most red flags, so the deep questions (bruising, bone site,
-the energy questions) are reached too, not only the first few.
+the energy questions) are reached too, not only the first few. Then: every emergency rule is
+within 3 answers of /new (a search over every button), the counter "3 of about 9" never says
+fewer questions than it has asked, and every triage button fits a phone.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from flows.checkin import FLOW as CHECK_IN_FLOW
 from flows.dialog import advance
 from flows.effects import ChangeEpisode, Outcome
 from flows.events import Command, StartCheckIn, event_for_button
-from flows.flow import FLOWS
+from flows.flow import FLOWS, questions_to_come
 from flows.rules import EMERGENCY_RULES, Answers
 from flows.state import DialogState
+from flows.triage import FLOW as TRIAGE
 from flows.triage import TriageStep
 from flows.types import DONE, PAIN_MAX, PAIN_MIN, Disposition, YesNo
 from tests.flows.test_clinical_cases import (
@@ -113,3 +116,84 @@ def test_no_check_in_with_an_emergency_sign_ends_below_emergency(
             assert "triage/outcome_emergency.j2" not in templates
             return
     raise AssertionError("the check-in asked more questions than it has")
+
+
+# --- every emergency within 3 answers, a counter that never undercounts, phone-sized labels ---
+
+REACH = 3
+
+
+def fewest_answers_to_each_emergency(depth: int = REACH) -> dict[str, int]:
+    """Breadth first over every button from /new: for each emergency rule, the fewest answers
+    after which the questions end in it."""
+    found: dict[str, int] = {}
+    frontier = [advance(None, Command("new"), now=NOW)]
+    for answers in range(1, depth + 1):
+        following = []
+        for outcome in frontier:
+            for button in answer_buttons(outcome.replies[-1]):
+                pressed = advance(
+                    outcome.state, event_for_button(button, outcome.replies[-1].version), now=NOW
+                )
+                if pressed.state.step == DONE:
+                    for code in recorded(pressed).decision.reasons:
+                        found.setdefault(code, answers)
+                else:
+                    following.append(pressed)
+        frontier = following
+    return found
+
+
+def test_every_emergency_is_reached_within_three_answers_of_the_start() -> None:
+    reached = fewest_answers_to_each_emergency()
+    emergencies = {rule.code for rule in EMERGENCY_RULES}
+    assert emergencies <= set(reached), emergencies - set(reached)
+    assert max(reached[code] for code in emergencies) <= REACH
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), calm=st.integers(0, CALMNESS_STEPS))
+def test_the_counter_never_says_fewer_questions_than_it_has_asked(
+    data: st.DataObject, calm: int
+) -> None:
+    """ "3 of about 9": the number is the answers so far + 1, "about" never below it, and it
+    counts down to the real end when every answer is the calm one."""
+    outcome = advance(None, Command("new"), now=NOW)
+    state = outcome.state
+    for _ in range(MAX_QUESTIONS):
+        question = outcome.replies[-1]
+        number, about = question.context["number"], question.context["about"]
+        assert number == len(state.history) + 1
+        assert about >= number, (state.step, number, about)
+        outcome = press_randomly(data, state, outcome, calm, None)
+        state = outcome.state
+        if state.step == DONE:
+            return
+
+
+def test_answering_every_question_calmly_ends_exactly_where_the_counter_said() -> None:
+    outcome = advance(None, Command("new"), now=NOW)
+    promised = outcome.replies[-1].context["about"]
+    state = outcome.state
+    while state.step != DONE:
+        question = outcome.replies[-1]
+        assert question.context["about"] == promised
+        calm = TRIAGE.questions[state.step].calm_value
+        (button,) = [b for b in answer_buttons(question) if b.value == calm]
+        outcome = advance(state, event_for_button(button, question.version), now=NOW)
+        state = outcome.state
+    assert len(state.history) == promised
+
+
+def test_a_stored_answer_is_not_counted_again() -> None:
+    walked = questions_to_come(TRIAGE, TriageStep.SIGNS, {})
+    told = questions_to_come(TRIAGE, TriageStep.SIGNS, {"loc": "outside", "onset": "sudden"})
+    assert told == walked - 2
+
+
+def test_every_triage_button_fits_a_phone() -> None:
+    """At most 24 characters a label, at most 2 buttons a row."""
+    for step, question in TRIAGE.questions.items():
+        assert question.per_row <= 2, step
+        for choice in question.choices:
+            assert len(choice.label) <= 24, (step, choice.label)

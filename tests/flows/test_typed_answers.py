@@ -82,9 +82,9 @@ def test_the_sweep_covers_every_question() -> None:
         (TriageStep.SWELLING, "very swollen", "marked"),
         (TriageStep.BONE_SITE, "outer ankle", "lateral_malleolus"),
         # Yes, no and not sure, in the words people use.
-        (TriageStep.CHEST, "nope", "no"),
-        (TriageStep.CHEST, "I'm not sure", "unsure"),
-        (TriageStep.CHEST, "yes and no", None),
+        (TriageStep.NIGHT_PAIN, "nope", "no"),
+        (TriageStep.NIGHT_PAIN, "I'm not sure", "unsure"),
+        (TriageStep.NIGHT_PAIN, "yes and no", None),
         # Pain and counts in words.
         (TriageStep.PAIN, "seven", "7"),
         (TriageStep.PAIN, "Seven out of ten", "7"),
@@ -152,6 +152,6 @@ def test_nonsense_gets_the_buttons_again_with_what_can_be_typed() -> None:
     outcome = advance(None, Command("new"), now=NOW)
     refused = advance(outcome.state, TypedText("banana"), now=NOW)
     (reply,) = refused.replies
-    assert reply.template == "triage/ask_location.j2"
+    assert reply.template == "triage/ask_signs.j2"
     assert reply.context["note"] == "reask"
-    assert hint_of(reply.template).startswith("or type e.g. outside")
+    assert hint_of(reply.template).startswith("or type e.g. none")
