@@ -46,7 +46,7 @@ from flows.events import (
     Unreadable,
 )
 from flows.exercise_plan import show_exercise
-from flows.flow import FLOWS, question_reply, with_current_question
+from flows.flow import FLOWS, arrive, question_reply, with_current_question
 from flows.profile import Profile
 from flows.questions import Translate, parse_pain, untranslated
 from flows.replies import info
@@ -88,9 +88,7 @@ def _answer(state: DialogState, value: str, profile: Profile, *, now: datetime) 
         history=(*state.history, state.step),
         version=state.version + 1,
     )
-    if following != DONE:
-        return Outcome(state=moved, replies=(question_reply(moved, now=now),))
-    return flow.finish(moved, profile, now)
+    return arrive(moved, profile, now=now)
 
 
 def _back(state: DialogState, *, now: datetime) -> Outcome:
