@@ -632,7 +632,7 @@ class _Reader:
 
         for at in range(len(t)):
             value = number(at)
-            if value is None:
+            if value is None or self._is_scale_end(at):
                 continue
             if out_of_ten(at + 1):
                 scores.add(value)
@@ -653,6 +653,18 @@ class _Reader:
                 if at_the_end and before not in self.w["not_pain"]:
                     scores.add(value)
         return scores
+
+    def _is_scale_end(self, at: int) -> bool:
+        """Whether the number at `at` is the 10 of "4/10" or "4 out of 10"."""
+        if self.tokens[at] != "10":
+            return False
+        if at >= 1 and self.tokens[at - 1] == "/":
+            return True
+        for phrase, _ in self.tables.phrases["out_of"]:
+            n = len(phrase)
+            if at >= n and tuple(self.tokens[at - n : at]) == phrase:
+                return True
+        return False
 
     def _after_pain_word(self, at: int) -> bool:
         """A pain word at most 3 tokens before `at`, with no boundary between."""

@@ -121,6 +121,10 @@ PHRASINGS = [
     ("7 out of 10", facts(pain="7")),
     ("seven out of ten", facts(pain="7")),
     ("pain: 3", facts(pain="3")),
+    ("pain 3/10", facts(pain="3")),
+    ("it's 2 out of 10", facts(pain="2")),
+    ("a pain of 5", facts(pain="5")),
+    ("10/10 pain", facts(pain="10")),
     ("it hurts, 4-5/10", facts(pain="5")),
     ("twisted it, about 4.", facts(onset=ON.SUDDEN, pain="4")),
     ("sore for 2 days", facts(started=Started.DAYS_1_2)),
@@ -379,3 +383,47 @@ def test_back_at_the_line_changes_nothing() -> None:
 
 def test_the_story_flow_is_registered_under_its_name() -> None:
     assert FLOWS[FlowName.STORY].questions[StoryStep.CONFIRM].template == "story/confirm.j2"
+
+
+# --- held-out cases told as a story first ------------------------------------------------------
+
+# Each case of tests/flows/test_clinical_cases.py told in a runner's words: the facts the words
+# give must be the case's own buttons, and the rest is pressed button by button.
+STORIES = {
+    "acute_sprain": "Rolled my ankle on a kerb yesterday, the outside is a little swollen, "
+    "I can walk but limp, about 4/10",
+    "gradual_achilles_3_weeks": "My achilles pain built up over the last 3 weeks of training. "
+    "Not swollen, I walk normally, pain 3/10",
+    "e4_cannot_walk": "Fell off a kerb today, the outside of my ankle is very swollen and I "
+    "can't put weight on it",
+}
+
+
+def _by_story(name: str):
+    from tests.flows.test_clinical_cases import BY_NAME, press_through
+
+    case = BY_NAME[name]
+    told = press(tell(STORIES[name]), YesNo.YES)
+    settled = {k: v for k, v in told.state.answers.items() if k in STORY_STEPS}
+    # The words gave exactly the values of the case's own buttons.
+    for step, value in settled.items():
+        labels = {c.value: c.label for c in triage.QUESTIONS[step].choices}
+        assert labels[value] == case.answers[step], (name, step)
+    rest = {step: label for step, label in case.answers.items() if step not in settled}
+    return case, settled, press_through(told, rest)
+
+
+@pytest.mark.parametrize("name", sorted(STORIES))
+def test_a_case_told_as_a_story_gets_the_same_result_with_fewer_answers(name: str) -> None:
+    from tests.flows.test_clinical_cases import play_triage, recorded
+
+    case, settled, by_story = _by_story(name)
+    by_buttons = play_triage(case.answers)
+    assert len(settled) >= 4, settled
+    story_done, buttons_done = recorded(by_story.outcome), recorded(by_buttons.outcome)
+    assert story_done.decision == buttons_done.decision
+    assert story_done.decision.disposition is case.disposition
+    assert story_done.path == buttons_done.path
+    # The story and the Yes are two answers; every settled question is one fewer.
+    assert 2 + len(by_story.asked) < len(by_buttons.asked)
+    assert len(by_story.asked) == len(by_buttons.asked) - len(settled)
