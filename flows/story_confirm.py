@@ -12,7 +12,7 @@ to them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -115,10 +115,13 @@ def _facts(state: DialogState) -> dict[str, str]:
 
 def finish(state: DialogState, profile: Profile, now: datetime) -> Outcome:
     """Yes: the triage with the facts as answers, asking the rest. Change: ask everything."""
-    if FLOW.answers(state.answers).confirm is YesNo.YES:
-        return arrive(triage.FLOW.start(state, now=now, **_facts(state)), profile, now=now)
-    started = triage.start(state, now=now, intro=False)
-    return Outcome(state=started.state, replies=(info("story/change.j2"), *started.replies))
+    yes = FLOW.answers(state.answers).confirm is YesNo.YES
+    fresh = triage.FLOW.start(None, now=now, **(_facts(state) if yes else {}))
+    # The same version as the answer that ended this line: one answer is one stored change.
+    fresh = replace(fresh, version=state.version)
+    if yes:
+        return arrive(fresh, profile, now=now)
+    return Outcome(state=fresh, replies=(info("story/change.j2"), question_reply(fresh, now=now)))
 
 
 FLOW = Flow(

@@ -267,8 +267,11 @@ def test_a_first_message_with_facts_gets_one_line_and_two_buttons() -> None:
 
 
 def test_yes_makes_the_facts_answers_and_asks_only_the_rest() -> None:
-    confirmed = press(tell(ISSUE), YesNo.YES)
+    shown = tell(ISSUE)
+    confirmed = press(shown, YesNo.YES)
     state = confirmed.state
+    # One answer, one stored change: the store refuses any other step of the version.
+    assert state.version == shown.state.version + 1
     assert state.flow is FlowName.TRIAGE
     # Swelling was not said in so many words: it is the first question asked.
     assert state.step == T.SWELLING
@@ -282,7 +285,9 @@ def test_yes_makes_the_facts_answers_and_asks_only_the_rest() -> None:
 
 
 def test_change_asks_everything_from_the_first_question() -> None:
-    changed = press(tell(ISSUE), YesNo.NO)
+    shown = tell(ISSUE)
+    changed = press(shown, YesNo.NO)
+    assert changed.state.version == shown.state.version + 1
     assert [r.template for r in changed.replies[:1]] == ["story/change.j2"]
     assert changed.state.flow is FlowName.TRIAGE
     assert changed.state.step == triage.FLOW.first
