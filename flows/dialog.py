@@ -23,6 +23,7 @@ from flows import (
     registry,
     runner_commands,
     soreness,
+    story_confirm,
     triage,
 )
 from flows.advice import outcome_replies
@@ -49,7 +50,7 @@ from flows.events import (
     Unreadable,
 )
 from flows.exercise_plan import show_exercise
-from flows.flow import FLOWS, question_reply, with_current_question
+from flows.flow import FLOWS, arrive, question_reply, with_current_question
 from flows.outcome_details import show_detail
 from flows.profile import Profile
 from flows.questions import Translate, parse_pain, untranslated
@@ -92,9 +93,7 @@ def _answer(state: DialogState, value: str, profile: Profile, *, now: datetime) 
         history=(*state.history, state.step),
         version=state.version + 1,
     )
-    if following != DONE:
-        return Outcome(state=moved, replies=(question_reply(moved, now=now),))
-    return flow.finish(moved, profile, now)
+    return arrive(moved, profile, now=now)
 
 
 def _back(state: DialogState, *, now: datetime) -> Outcome:
@@ -144,14 +143,21 @@ def _typed(
     now: datetime,
     translate: Translate,
 ) -> Outcome:
+    long_text = info("triage/unreadable.j2", kind="long_text")
+    # A story of what happened may be longer than an answer (flows.story_confirm).
+    reads_story = story_confirm.reads_story(state)
+    if len(text) > (story_confirm.MAX_STORY_LENGTH if reads_story else MAX_ANSWER_LENGTH):
+        return with_current_question(state, long_text, now=now)
+    story = story_confirm.offer(state, text, now=now, translate=translate) if reads_story else None
     if len(text) > MAX_ANSWER_LENGTH:
-        return with_current_question(state, info("triage/unreadable.j2", kind="long_text"), now=now)
+        return story or with_current_question(state, long_text, now=now)
     words = text.strip().lower()
     if state is None or not state.active:
-        # Outside a question, a bare pain score is a soreness report (or a check-in's answer).
+        # Outside a question, a bare pain score is a soreness report (or a check-in's answer);
+        # anything else may be the runner's story of what happened.
         value = parse_pain(text)
         if value is None:
-            return Outcome(replies=(info("triage/no_assessment.j2"),))
+            return story or Outcome(replies=(info("triage/no_assessment.j2"),))
         if profile.open_check_in is not None:
             return checkin.start_check_in(
                 state, profile, message_id=profile.open_check_in, soreness=int(value), now=now
@@ -165,7 +171,7 @@ def _typed(
         return _back(state, now=now)
     if _means(words, _RESTART_WORDS, translate):
         return triage.start(state, now=now, intro=False)
-    return Outcome(replies=(question_reply(state, now=now, note="reask"),))
+    return story or Outcome(replies=(question_reply(state, now=now, note="reask"),))
 
 
 def _command(
@@ -243,10 +249,13 @@ def _dispatch(
 def needs_profile(state: DialogState | None, event: Event) -> bool:
     """Whether `event` needs the runner's whole follow-up profile, or only their settings.
 
-    Answering the triage questions (and moving within them) decides nothing about follow-ups
-    until the last answer, which needs only the settings; every other event may.
+    Answering the triage questions (and moving within them, or confirming the runner's story
+    that leads into them) decides nothing about follow-ups until the last answer, which needs
+    only the settings; every other event may.
     """
-    in_triage = state is not None and state.active and state.flow is FlowName.TRIAGE
+    in_triage = (
+        state is not None and state.active and state.flow in (FlowName.TRIAGE, FlowName.STORY)
+    )
     if isinstance(event, (ChooseAnswer, Navigate, TypedText)):
         return not in_triage
     if isinstance(event, Command):

@@ -3,11 +3,12 @@
 A dialog (the triage, a check-in, the reminder set-up, ...) is one `Flow`: the questions it asks,
 a routes table saying which question follows which (rows tried in order, each guarded by a
 small named predicate over the flow's typed answers), the typed answers its steps fill, and
-`finish`, what happens when the routes reach `DONE`. The stored conversation names its flow,
-so nothing is ever guessed from which answers happen to be present. Each flow builds one shared
-`transitions` machine on first use; a runner's step is restored onto a per-thread model, the
-event fired and the new step read back, so no runner's state lives in the machine between
-events.
+`finish`, what happens when the routes reach `DONE`. A question whose answer is already
+stored (the runner's own words settled it) is passed over as if answered. The stored
+conversation names its flow, so nothing is ever guessed from which answers happen to be
+present. Each flow builds one shared `transitions` machine on first use; a runner's step is
+restored onto a per-thread model, the event fired and the new step read back, so no runner's
+state lives in the machine between events.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import threading
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import cache, cached_property
@@ -138,6 +139,17 @@ class Flow:
         reached = position.state
         return DONE if reached == DONE else self.steps(reached)
 
+    def past_settled(self, step: str, stored: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
+        """From `step`, follow the routes on past every question whose answer is already stored
+        (the runner's own words settled it): the step reached and the questions passed over."""
+        passed: list[str] = []
+        while step != DONE and str(step) in stored:
+            if len(passed) > len(self.questions):
+                raise RuntimeError(f"the routes of {self.name} loop through answered questions")
+            passed.append(step)
+            step = self.next_step(step, self.answers(stored))
+        return step, tuple(passed)
+
     def _position(self) -> _Position:
         # transitions binds a method per state and trigger when a model is added, which costs
         # more than an answer; so each thread keeps one model on the machine for good and moves
@@ -216,6 +228,20 @@ def question_reply(state: DialogState, *, now: datetime, note: str = "") -> Repl
     if flow.counted:
         context["about"] = len(state.history) + questions_to_come(flow, state.step, state.answers)
     return Reply(question.template, context, tuple(rows), version=state.version)
+
+
+def arrive(state: DialogState, profile: Profile, *, now: datetime) -> Outcome:
+    """`state` has just reached its step: pass over what is already settled, then ask the
+    question reached or, at the end, run the flow's `finish`.
+
+    Questions passed over join the history as if answered, so Back returns to them and the
+    state is the same as a runner's who tapped those answers one by one."""
+    flow = FLOWS[state.flow]
+    reached, passed = flow.past_settled(state.step, state.answers)
+    moved = replace(state, step=reached, history=(*state.history, *passed))
+    if reached != DONE:
+        return Outcome(state=moved, replies=(question_reply(moved, now=now),))
+    return flow.finish(moved, profile, now)
 
 
 def with_current_question(state: DialogState | None, first: Reply, *, now: datetime) -> Outcome:

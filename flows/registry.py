@@ -6,7 +6,16 @@ module is imported, which this module does for all of them.
 
 from __future__ import annotations
 
-from flows import checkin, delete, readiness, reminders, run_log, soreness, triage
+from flows import (
+    checkin,
+    delete,
+    readiness,
+    reminders,
+    run_log,
+    soreness,
+    story_confirm,
+    triage,
+)
 from flows.flow import FLOWS, Flow
 from flows.questions import Question
 
@@ -18,6 +27,7 @@ ALL: tuple[Flow, ...] = (
     readiness.FLOW,
     run_log.FLOW,
     delete.FLOW,
+    story_confirm.FLOW,
 )
 assert set(FLOWS.values()) == set(ALL), "a flow is missing from flows.registry.ALL"
 # Every question of every flow, by step id (ids are unique across flows: buttons carry them bare).

@@ -27,6 +27,7 @@ class FlowName(StrEnum):
     READINESS = "readiness"
     RUN_LOG = "run_log"
     DELETE = "delete"
+    STORY = "story"  # confirming what the runner's own words said (flows.story_confirm)
 
 
 # The step every flow ends in (stored: a finished conversation keeps its flow and this step).

@@ -231,6 +231,13 @@ def one_off_replies() -> list[Reply]:
             )
         ),
     ]
+    # The runner's own words: the one-line confirmation, re-asked, and "Change something".
+    story = advance(None, TypedText("rolled it yesterday, very swollen, can't walk, 8/10"), now=NOW)
+    outcomes += [
+        story,
+        advance(story.state, TypedText("purple"), now=NOW),
+        advance(story.state, ChooseAnswer("story", "no", story.state.version), now=NOW),
+    ]
     # A tap on a button of a finished emergency assessment: its advice again.
     emergency = DialogState(
         step=DONE,

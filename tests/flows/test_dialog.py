@@ -206,8 +206,11 @@ def test_cancel_ends_the_assessment_and_text_afterwards_points_to_new() -> None:
     state, _ = play(*TO_LOCATION, "outside")
     cancelled = advance(state, Command("cancel"), now=NOW)
     assert cancelled.state.step == DONE and cancelled.state.answers == {}
-    after = advance(cancelled.state, TypedText("outside"), now=NOW)
+    after = advance(cancelled.state, TypedText("banana"), now=NOW)
     assert after.replies[0].template == "triage/no_assessment.j2"
+    # Words the story reader knows are read as the start of a new story instead.
+    story = advance(cancelled.state, TypedText("outside"), now=NOW)
+    assert story.replies[0].template == "story/confirm.j2"
 
 
 def test_resume_shows_the_current_question_without_changing_anything() -> None:
