@@ -258,17 +258,18 @@ RESTART_LABEL = N_("↺ Start over")
 
 def questions_to_come(flow: Flow, step: str, answers: Mapping[str, str]) -> int:
     """How many questions are still to come from `step` (itself included) if every answer not
-    yet given were its calm one (`Question.calm_value`), walking the flow's routes; a question
-    whose answer is already stored does not count. The counter "3 of about 9" adds this to the
-    answers given so far, so it never says fewer than the question's own number."""
+    yet given were its calm one (`Question.calm_value`), walking the flow's routes. A question
+    ahead whose answer is already stored (the runner's story settled it) still counts: it joins
+    the history when it is passed over (`arrive`), so the number jumps past it and "about" holds.
+    The counter "3 of about 9" adds this to the answers given so far, so it never says fewer
+    than the question's own number."""
     walked = dict(answers)
     count = 0
     seen: set[str] = set()
     while step != DONE and step not in seen:
         seen.add(step)
-        if str(step) not in walked:
-            count += 1
-            walked[str(step)] = flow.questions[step].calm_value
+        count += 1
+        walked.setdefault(str(step), flow.questions[step].calm_value)
         step = flow.next_step(step, flow.answers(walked))
     return count
 

@@ -19,12 +19,22 @@ from flows.checkin import FLOW as CHECK_IN_FLOW
 from flows.dialog import advance
 from flows.effects import ChangeEpisode, Outcome
 from flows.events import Command, StartCheckIn, event_for_button
-from flows.flow import FLOWS, questions_to_come
+from flows.flow import FLOWS, question_reply
 from flows.rules import EMERGENCY_RULES, Answers
 from flows.state import DialogState
 from flows.triage import FLOW as TRIAGE
 from flows.triage import TriageStep
-from flows.types import DONE, PAIN_MAX, PAIN_MIN, Disposition, YesNo
+from flows.types import (
+    DONE,
+    PAIN_MAX,
+    PAIN_MIN,
+    Disposition,
+    FlowName,
+    Location,
+    Onset,
+    Started,
+    YesNo,
+)
 from tests.flows.test_clinical_cases import (
     CHECK_IN_MESSAGE,
     MAX_QUESTIONS,
@@ -185,10 +195,32 @@ def test_answering_every_question_calmly_ends_exactly_where_the_counter_said() -
     assert len(state.history) == promised
 
 
-def test_a_stored_answer_is_not_counted_again() -> None:
-    walked = questions_to_come(TRIAGE, TriageStep.SIGNS, {})
-    told = questions_to_come(TRIAGE, TriageStep.SIGNS, {"loc": "outside", "onset": "sudden"})
-    assert told == walked - 2
+def test_a_story_keeps_the_counter_steady_and_its_number_jumps_past_what_was_told() -> None:
+    """Facts from the runner's story are passed over into the history, so "about" stays what
+    it said at the checklist and the next number asked skips the told questions."""
+    told = {
+        TriageStep.LOCATION: Location.OUTSIDE,
+        TriageStep.ONSET: Onset.SUDDEN,
+        TriageStep.STARTED: Started.DAYS_1_2,
+    }
+    state = DialogState(TriageStep.SIGNS, answers=told, flow=FlowName.TRIAGE)
+    checklist = question_reply(state, now=NOW)
+    promised = checklist.context["about"]
+    assert checklist.context["number"] == 1
+    (none,) = [
+        b
+        for b in answer_buttons(checklist)
+        if b.value == TRIAGE.questions[TriageStep.SIGNS].calm_value
+    ]
+    state = advance(state, event_for_button(none, checklist.version), now=NOW).state
+    walking = question_reply(state, now=NOW)
+    assert state.step == TriageStep.WEIGHT_BEARING
+    assert (walking.context["number"], walking.context["about"]) == (2, promised)
+    (limp,) = [b for b in answer_buttons(walking) if b.value == "limp"]
+    state = advance(state, event_for_button(limp, walking.version), now=NOW).state
+    swelling = question_reply(state, now=NOW)
+    assert state.step == TriageStep.SWELLING
+    assert (swelling.context["number"], swelling.context["about"]) == (6, promised)
 
 
 def test_every_triage_button_fits_a_phone() -> None:
