@@ -33,6 +33,7 @@ from flows.types import (
     Location,
     Onset,
     Started,
+    WeightBearing,
     YesNo,
 )
 from tests.flows.test_clinical_cases import (
@@ -196,8 +197,9 @@ def test_answering_every_question_calmly_ends_exactly_where_the_counter_said() -
 
 
 def test_a_story_keeps_the_counter_steady_and_its_number_jumps_past_what_was_told() -> None:
-    """Facts from the runner's story are passed over into the history, so "about" stays what
-    it said at the checklist and the next number asked skips the told questions."""
+    """Facts from the runner's story are passed over into the history (or skipped by the
+    routes), so "about" stays what it said at the checklist and the numbers skip what was told:
+    the checklist, walking, then swelling as the 5th (onset and when passed over)."""
     told = {
         TriageStep.LOCATION: Location.OUTSIDE,
         TriageStep.ONSET: Onset.SUDDEN,
@@ -216,11 +218,11 @@ def test_a_story_keeps_the_counter_steady_and_its_number_jumps_past_what_was_tol
     walking = question_reply(state, now=NOW)
     assert state.step == TriageStep.WEIGHT_BEARING
     assert (walking.context["number"], walking.context["about"]) == (2, promised)
-    (limp,) = [b for b in answer_buttons(walking) if b.value == "limp"]
+    (limp,) = [b for b in answer_buttons(walking) if b.value == WeightBearing.PAINFUL]
     state = advance(state, event_for_button(limp, walking.version), now=NOW).state
     swelling = question_reply(state, now=NOW)
     assert state.step == TriageStep.SWELLING
-    assert (swelling.context["number"], swelling.context["about"]) == (6, promised)
+    assert (swelling.context["number"], swelling.context["about"]) == (5, promised)
 
 
 def test_every_triage_button_fits_a_phone() -> None:
