@@ -58,7 +58,13 @@ def choose_path(a: Answers) -> PathChoice:
       (fallback).
     - Any other sudden problem is an acute sprain or knock (PEACE & LOVE); at the heel this is
       a fallback, as the heel's own path is for pain that built up.
+    - Where it hurts unknown (an emergency sign ended the questions first): the bone path's
+      caution, as a fallback, for the plan a clinician's clearance may start.
     """
+    if a.location is None:
+        # An emergency ended the questions before where it hurts was asked: after a
+        # clinician's clearance the most careful plan applies (fallback).
+        return PathChoice(CarePath.BONE_STRESS, fallback=True)
     gradual = a.onset is Onset.GRADUAL
     if gradual and (flagged(a.bone_spot) or flagged(a.night_pain)):
         return PathChoice(CarePath.BONE_STRESS)

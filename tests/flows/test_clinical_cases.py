@@ -156,49 +156,50 @@ P = CarePath
 # fmt: off
 CASES: tuple[Case, ...] = (
     # --- emergencies: each E rule, and the issue's chest and severe-pain runners -------------
-    # An emergency ends the questions before where and how it started are asked (issue 10:
-    # every emergency within 3 answers), so its care path is the one chosen when those are
-    # unknown (sprain): for the five marked "path unknown" it was the story's own path before.
+    # An emergency ends the questions before where it hurts is asked (issue 10: every
+    # emergency within 3 answers), so its care path is the careful fallback for an unknown
+    # place (bone stress), which a clinician's clearance would start; a pop asks where first.
     Case("e1_deformity", "rolled the ankle; it looks bent out of shape",
-         sprain(deformity=YES), E, ("E1",), P.SPRAIN),
+         sprain(deformity=YES), E, ("E1",), P.BONE_STRESS, fallback=True),
     Case("e2_cold_toes", "twisted ankle, toes numb and cold",
-         sprain(circulation=YES), E, ("E2",), P.SPRAIN),
+         sprain(circulation=YES), E, ("E2",), P.BONE_STRESS, fallback=True),
     Case("e3_rupture", "kick at the back of the ankle pushing off, cannot rise on tiptoe",
          sprain(location=BACK, pain="2", pop=YES, tiptoe=TIPTOE_FAILS), E, ("E3",), P.CALF_TEAR),
     Case("e3_unsure_pop_unsure_tiptoe", "maybe a pop, not sure they can rise on tiptoe",
          sprain(location=BACK, pop=NOT_SURE, tiptoe=NOT_SURE), E, ("E3",), P.CALF_TEAR),
     Case("e4_cannot_walk", "fell off a kerb today, very swollen, cannot take 4 steps",
          {S.LOCATION: OUTSIDE, S.ONSET: SUDDEN, S.STARTED: "Today", S.SWELLING: VERY_SWOLLEN,
-          S.WEIGHT_BEARING: CANNOT_WALK}, E, ("E4",), P.SPRAIN),
+          S.WEIGHT_BEARING: CANNOT_WALK}, E, ("E4",), P.BONE_STRESS, fallback=True),
     Case("e4_gradual_cannot_walk", "gradual inner ankle pain, now cannot take 4 steps",
          {S.LOCATION: INSIDE, S.ONSET: GRADUAL, S.STARTED: "3-4 days ago",
           S.SWELLING: NO_SWELLING, S.WEIGHT_BEARING: CANNOT_WALK},
-         E, ("E4",), P.SPRAIN),  # path unknown
+         E, ("E4",), P.BONE_STRESS, fallback=True),
     Case("e5_fever", "sprained two days ago, now feverish with a hot red ankle",
-         sprain(fever=YES), E, ("E5",), P.SPRAIN),
+         sprain(fever=YES), E, ("E5",), P.BONE_STRESS, fallback=True),
     Case("e5_hot_joint", "no injury, the ankle is hot, swollen and stiff",
-         gradual(ALL_OVER, hot_joint=YES), E, ("E5",), P.SPRAIN),  # path unknown
+         gradual(ALL_OVER, hot_joint=YES), E, ("E5",), P.BONE_STRESS, fallback=True),
     Case("e6_calf", "after a long flight one calf is swollen, warm and tender",
-         gradual(BACK, achilles_site=MID_CORD, calf=YES), E, ("E6",), P.SPRAIN),  # path unknown
+         gradual(BACK, achilles_site=MID_CORD, calf=YES), E, ("E6",), P.BONE_STRESS, fallback=True),
     Case("e6c_chest", "sprained ankle, now short of breath with chest pain",
-         sprain(chest=YES), E, ("E6C",), P.SPRAIN),
+         sprain(chest=YES), E, ("E6C",), P.BONE_STRESS, fallback=True),
     Case("e6c_chest_not_sure", "gradual heel pain; not sure whether the fainting counts",
-         gradual(HEEL, chest=NOT_SURE), E, ("E6C",), P.SPRAIN),  # path unknown
+         gradual(HEEL, chest=NOT_SURE), E, ("E6C",), P.BONE_STRESS, fallback=True),
     Case("e7_severe_rising_pain", "after a hard session, severe pain rising for hours",
-         gradual(FRONT, severe_pain=YES), E, ("E7",), P.SPRAIN),  # path unknown
+         gradual(FRONT, severe_pain=YES), E, ("E7",), P.BONE_STRESS, fallback=True),
     Case("e7_after_sprain", "rolled the ankle, pain severe and rising, painkillers do nothing",
-         sprain(severe_pain=YES), E, ("E7",), P.SPRAIN),
+         sprain(severe_pain=YES), E, ("E7",), P.BONE_STRESS, fallback=True),
     Case("e8_bleeding_disorder", "haemophilia and a new sprain",
-         sprain(bleeding=YES), E, ("E8",), P.SPRAIN),
+         sprain(bleeding=YES), E, ("E8",), P.BONE_STRESS, fallback=True),
     Case("e8a_thinner_swollen", "takes apixaban, rolled the ankle, a little swollen",
-         sprain(blood_thinner=YES), E, ("E8A",), P.SPRAIN),
+         sprain(blood_thinner=YES), E, ("E8A",), P.BONE_STRESS, fallback=True),
     Case("e8a_thinner_spreading_bruise", "takes warfarin, no swelling but the bruise spreads",
-         sprain(swelling=NO_SWELLING, blood_thinner=YES, bruising=YES), E, ("E8A",), P.SPRAIN),
+         sprain(swelling=NO_SWELLING, blood_thinner=YES, bruising=YES), E, ("E8A",),
+         P.BONE_STRESS, fallback=True),
     Case("e8a_thinner_bruise_not_sure", "on rivaroxaban, not sure whether the bruise spreads",
          sprain(swelling=NO_SWELLING, blood_thinner=NOT_SURE, bruising=NOT_SURE),
-         E, ("E8A",), P.SPRAIN),
+         E, ("E8A",), P.BONE_STRESS, fallback=True),
     Case("e9_heard_crack", "heard a crack when the ankle rolled",
-         sprain(crunch=YES), E, ("E9",), P.SPRAIN),
+         sprain(crunch=YES), E, ("E9",), P.BONE_STRESS, fallback=True),
 
     # --- see a clinician: each S rule --------------------------------------------------------
     Case("s7_felt_pop_tiptoe_possible", "felt a kick at the back of the ankle, can rise on tiptoe",
