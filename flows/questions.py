@@ -68,7 +68,9 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-_PAIN = re.compile(r"^(?:pain\s*)?(\d{1,2})(?:\s*(?:/|out of|of)\s*10)?$")
+_PAIN = re.compile(r"^(?:pain\s*)?(\d{1,2})(?:\s*/\s*10)?$")
+# "7 out of 10", "7 von 10", "4 de 10": the words between a score and its 10, in any language.
+OUT_OF = (N_("out of"), N_("of"))
 
 # Number words, at their value's index: typed "seven" is a pain score, "two weeks" a duration.
 NUMBER_WORDS = (
@@ -151,9 +153,13 @@ def without_filler(text: str, translate: Translate = untranslated) -> str:
 
 
 def parse_pain(text: str, translate: Translate = untranslated) -> str | None:
-    """`7`, `7/10`, `7 / 10`, `7 out of 10`, `seven` -> "7"; anything outside 0-10 is not a
-    pain score."""
-    match = _PAIN.match(with_digits(text, translate))
+    """`7`, `7/10`, `7 / 10`, `7 out of 10` (or the runner's "7 von 10"), `seven` -> "7";
+    anything outside 0-10 is not a pain score."""
+    digits = with_digits(text, translate)
+    for words in OUT_OF:
+        for form in {words, normalise(translate(words))}:
+            digits = re.sub(rf"(\d)\s+{re.escape(form)}\s+(10)$", r"\1/\2", digits)
+    match = _PAIN.match(digits)
     if not match:
         return None
     value = int(match.group(1))

@@ -22,6 +22,7 @@ from functools import lru_cache
 from flows.questions import (
     DAYS_PER_UNIT,
     NUMBER_WORDS,
+    OUT_OF,
     Translate,
     duration_in_days,
     untranslated,
@@ -390,7 +391,6 @@ BOUNDARIES = (
 )
 
 # Pain: "4/10", "4 out of 10", "pain 4", "pain is about 4", "about 4" at the end of a phrase.
-OUT_OF = (N_("out of"), N_("of"))
 PAIN_WORDS = (N_("pain"), N_("painful"), N_("hurts"), N_("sore"), N_("soreness"))
 ABOUT = (N_("about"), N_("around"), N_("roughly"), N_("maybe"))
 # "ran about 10" is a distance: "about N" after these is not a pain score.

@@ -105,7 +105,7 @@ def test_each_day_count_lands_in_the_bucket_whose_label_names_it() -> None:
 
 
 def test_durations_and_number_words_are_read_in_the_runners_language() -> None:
-    german = {"weeks": "wochen", "three": "drei", "seven": "sieben", "ago": "her"}
+    german = {"weeks": "wochen", "three": "drei", "seven": "sieben", "ago": "her", "of": "von"}
 
     def translate(message_id: str) -> str:
         return german.get(message_id, message_id)
@@ -114,6 +114,10 @@ def test_durations_and_number_words_are_read_in_the_runners_language() -> None:
     assert QUESTIONS[TriageStep.STARTED].parse("drei Wochen her", translate) == "d11_42"
     assert parse_pain("sieben", translate) == "7"
     assert parse_pain("sieben") is None  # not in English
+    assert parse_pain("7 von 10", translate) == parse_pain("sieben von 10", translate) == "7"
+    assert parse_pain("7 out of 10", translate) == "7"  # English still counts
+    assert parse_pain("7 von 10") is None
+    assert parse_pain("11 von 10", translate) is None
 
 
 # --- the hint a refused answer gives -------------------------------------------------------------
