@@ -71,7 +71,7 @@ PHASE_NAMES = {
     Phase.MOBILITY: N_("mobility"),
     Phase.STRENGTH: N_("strength"),
     Phase.BALANCE: N_("balance"),
-    Phase.PLYOMETRIC: N_("plyometric"),
+    Phase.PLYOMETRIC: N_("hopping"),
 }
 TITLE = N_("Your ankle: soreness and exercise plan")
 SORENESS_AXIS_LABEL = N_("Soreness (0-10)")
