@@ -74,11 +74,11 @@ async def test_the_readme_callback_is_a_real_update_the_bot_answers(sqlite_url: 
         # The README names the first question's message and its button's data as they are.
         assert first[-1]["message_id"] == query["message"]["message_id"]
         buttons = [b for row in first[-1]["reply_markup"]["inline_keyboard"] for b in row]
-        assert {"text": "Outside of the ankle", "callback_data": query["data"]} in buttons
+        assert {"text": "None of these", "callback_data": query["data"]} in buttons
         before = len(h.api.sent_to(chat))
         h.api.enqueue_raw(update)
         sent = await h.api.wait_for_sent(chat, before + 1)
-    assert sent[before]["text"].startswith("2. How did it start?")
+    assert sent[before]["text"].startswith("2 of about 10\nCan you walk on it right now?")
 
 
 def test_a_token_the_fake_refuses_is_one_line(tmp_path: Path) -> None:
