@@ -375,8 +375,16 @@ PAIN_CHOICES = tuple(Choice(str(n), str(n)) for n in range(PAIN_MIN, PAIN_MAX + 
 MORNING_CHOICES = (
     Choice(
         Morning.SETTLED,
-        N_("Settled by the next morning"),
-        (N_("settled"), N_("fine"), N_("ok"), N_("yes"), N_("it settled"), N_("no worse")),
+        N_("Settled by morning"),
+        (
+            N_("settled by the next morning"),
+            N_("settled"),
+            N_("fine"),
+            N_("ok"),
+            N_("yes"),
+            N_("it settled"),
+            N_("no worse"),
+        ),
     ),
     Choice(
         Morning.WORSE,

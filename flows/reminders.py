@@ -29,7 +29,7 @@ from flows.questions import (
 )
 from flows.replies import info
 from flows.state import DialogState
-from flows.types import DONE, FlowName
+from flows.types import BUTTON_LABEL_LIMIT, DONE, FlowName
 from flows.words import N_
 from flows.zones import common_offsets, resolve_zone, zones_for_offset
 
@@ -130,13 +130,15 @@ def offset_label(minutes: int) -> str:
 
 
 def zone_choices(answers: Mapping[str, str], now: datetime) -> tuple[Choice, ...]:
-    """One button per common UTC offset in use now, named after two cities that have it."""
+    """One button per common UTC offset in use now, named after up to two cities that have it,
+    as many as fit a phone's button ("UTC+1 (Paris, Berlin)", "UTC+10 (Brisbane)")."""
     choices = []
     for minutes in common_offsets():
-        cities = zones_for_offset(minutes, at=now, limit=2)
+        cities = [city_label(z) for z in zones_for_offset(minutes, at=now, limit=2)]
         if cities:
-            names = ", ".join(city_label(z) for z in cities)
-            choices.append(Choice(f"o{minutes}", f"{offset_label(minutes)} ({names})"))
+            labels = [f"{offset_label(minutes)} ({', '.join(cities[:n])})" for n in (2, 1)]
+            fitting = [label for label in labels if len(label) <= BUTTON_LABEL_LIMIT]
+            choices.append(Choice(f"o{minutes}", fitting[0] if fitting else offset_label(minutes)))
     return tuple(choices)
 
 

@@ -37,6 +37,8 @@ DONE = "done"
 # The 0-10 numeric pain scale every pain and soreness score is given on (the database checks it).
 PAIN_MIN = 0
 PAIN_MAX = 10
+# The longest button label a phone shows whole (issue 10: at most 24 characters, 2 a row).
+BUTTON_LABEL_LIMIT = 24
 
 
 class Location(StrEnum):

@@ -62,7 +62,7 @@ async def test_home_care_gets_check_ins_at_24_48_72_hours_then_daily(url: str) -
             ):
                 await h.tap(label, 1)
             before = len(h.api.sent_to(1))
-            await h.tap("Settled by the next morning", 1)
+            await h.tap("Settled by morning", 1)
             await h.settle()
             # Thanks first; two good days in a row also step the plan forward (with the self-test
             # it opens) or say what holds it, announced next.

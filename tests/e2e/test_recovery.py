@@ -65,7 +65,7 @@ CHAT_R = 8203
 
 LIMPING = "Yes, with pain or a limp"
 WALKING_NORMALLY = "Yes, without pain"
-SETTLED = "Settled by the next morning"
+SETTLED = "Settled by morning"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PAIN_AT_ASSESSMENT = 4  # the "4" of `test_week.SPRAIN`
 

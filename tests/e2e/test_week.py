@@ -72,7 +72,7 @@ CHECK_IN_ANSWERS = [
     "Yes, with pain or a limp",
     "Yes, all of them",
     "2",
-    "Settled by the next morning",
+    "Settled by morning",
 ]
 CHECK_IN_DELAYS = (timedelta(hours=24), timedelta(hours=48), timedelta(hours=72))
 DAYTIME = (time(9, 0), time(20, 0))

@@ -4,7 +4,6 @@ buttons to a row)."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import pytest
@@ -15,10 +14,10 @@ from fakebotapi.telegram_html import parse_html
 from flows import registry
 from flows.advice import outcome_replies
 from flows.care_paths import choose_path
-from flows.flow import question_reply
+from flows.flow import MAX_PER_ROW, question_reply
 from flows.rules import EMERGENCY_RULES, Answers, Decision
 from flows.state import DialogState
-from flows.types import Disposition, FlowName, Reply
+from flows.types import BUTTON_LABEL_LIMIT, Disposition, Reply
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 CALL = "call 112 / 999 / 911"
@@ -40,12 +39,6 @@ INSTRUCTIONS = {
     "E8A": ("which blood thinner", "Don't take ibuprofen"),
     "E9": ("X-rays",),
 }
-LABEL_LIMIT = 24
-PER_ROW = 2
-# Left long for now, and named so that no other long label can slip in: the time-zone
-# picker's "UTC+10 (Brisbane, Vladivostok)" labels (data, built in flows/zones.py) and the
-# morning-after label that lives in flows/questions.py (the "triage" branch's file).
-KNOWN_LONG = re.compile(r"UTC[+-][0-9:]+ \(.*\)|Settled by the next morning")
 
 
 def emergency_text(codes: tuple[str, ...]) -> str:
@@ -89,36 +82,26 @@ def test_every_instruction_of_every_rule_fits_one_message() -> None:
 def label_problems(reply: Reply) -> list[str]:
     problems = []
     for row in reply.buttons:
-        if len(row) > PER_ROW:
+        if len(row) > MAX_PER_ROW:
             problems.append(f"{reply.template}: {len(row)} buttons in a row")
         for button in row:
             label = button.text(lambda s: s)
-            if len(label) > LABEL_LIMIT and not KNOWN_LONG.fullmatch(label):
+            if len(label) > BUTTON_LABEL_LIMIT:
                 problems.append(f"{reply.template}: {label!r}")
     return problems
 
 
-def test_every_question_outside_triage_has_short_labels_two_to_a_row() -> None:
+def test_every_question_of_every_flow_has_short_labels_two_to_a_row() -> None:
     problems = []
     for flow in registry.ALL:
-        # The triage flow's labels are being shortened on the "triage" branch; the lead drops
-        # this exclusion once both are merged.
-        if flow.name is FlowName.TRIAGE:
-            continue
         for step in flow.questions:
             state = DialogState(step, {}, (flow.first,), flow=flow.name)
-            reply = question_reply(state, now=NOW)
-            # A check-in question that reuses a triage question is the "triage" branch's too.
-            if not reply.template.startswith("triage/ask_"):
-                problems += label_problems(reply)
+            problems += label_problems(question_reply(state, now=NOW))
     assert problems == []
 
 
 def test_every_keyboard_the_bot_sends_has_short_labels_two_to_a_row() -> None:
     problems = []
     for reply in every_reply(outcomes()):
-        # Triage questions are the "triage" branch's (see above).
-        if re.fullmatch(r"triage/ask_.*", reply.template):
-            continue
         problems += label_problems(reply)
     assert sorted(set(problems)) == []
