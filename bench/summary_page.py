@@ -1,8 +1,9 @@
 """The README's picture of the /summary PDF: a sample runner's page, written as PDF and as a PNG
 of its first page.
 
-The runner is made up: a sprain two days ago, limping, pressing the outer ankle bone hurts (the
-Ottawa rule S1 sends them to a clinician), five days of soreness reports and two exercise days.
+The runner is made up: a sprain, limping, pressing the outer ankle bone hurts (the Ottawa rule
+S1 sends them to a clinician, who cleared them for the plan), five days of soreness reports and
+two exercise days. The tests read the same made-up runners back (`played`, `summary_of`).
 The page is the real one (`bot.summary_pdf.render_pdf`, in any shipped language); the PNG needs
 `pypdfium2`, a small renderer kept out of the bot's own dependencies (`pip install -e ".[docs]"`).
 
@@ -23,12 +24,13 @@ from flows.dialog import advance
 from flows.events import Command, TypedText
 from flows.rules import decide
 from flows.triage import TriageStep, answers_of
-from flows.types import DONE, ExerciseResult
+from flows.types import DONE, Disposition, ExerciseResult
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 ASSESSED = NOW - timedelta(days=5)
-ZONE = "Europe/London"
-# What the runner typed; every other question is answered "no" ("None of these" at the checklist).
+ZONE = "Europe/Berlin"
+# What the README's runner typed; every other question is answered "no" ("None of these" at
+# the checklist).
 TYPED = {
     TriageStep.LOCATION: "outside",
     TriageStep.ONSET: "sudden",
@@ -40,11 +42,17 @@ TYPED = {
 }
 
 
-def sample_summary() -> SummaryData:
+def played(typed: dict[str, str]) -> dict[str, str]:
+    """The stored answers of a triage played to its end: `typed` where given, else "no"."""
     state = advance(None, Command("new"), now=ASSESSED).state
     while state.step != DONE:
-        state = advance(state, TypedText(TYPED.get(state.step, "no")), now=ASSESSED).state
-    answers = dict(state.answers)
+        state = advance(state, TypedText(typed.get(state.step, "no")), now=ASSESSED).state
+    return dict(state.answers)
+
+
+def summary_of(answers: dict[str, str], *, first_name: str | None = "Ada") -> SummaryData:
+    """What `load_summary` would read after this triage: five days of soreness, two exercise
+    days, and a plan cleared into phase 2 the day before `NOW`."""
     decision = decide(answers_of(answers))
     assessment = AssessmentRecord(
         completed_at=ASSESSED,
@@ -55,19 +63,19 @@ def sample_summary() -> SummaryData:
         care_path=choose_path(answers_of(answers)).path.value,
     )
     days = (
-        ExerciseDay(date(2026, 12, 4), ExerciseResult.DONE.value),
-        ExerciseDay(date(2026, 12, 5), ExerciseResult.SKIPPED.value),
+        ExerciseDay(date(2026, 12, 3), ExerciseResult.DONE.value),
+        ExerciseDay(date(2026, 12, 4), ExerciseResult.SKIPPED.value),
     )
+    plan = PlanRecord(Disposition.HOME_CARE.code, 2, ASSESSED, days)
     progress = ProgressData(
         zone=ZONE,
         soreness=tuple(
             SorenessPoint(ASSESSED + timedelta(days=n), 6 - n, "report") for n in range(5)
         ),
         sessions=days,
-        phase_changes=(PhaseChange(ASSESSED, 1),),
+        phase_changes=(PhaseChange(ASSESSED, 1), PhaseChange(NOW - timedelta(days=1), 2)),
     )
-    plan = PlanRecord(decision.disposition.code, 1, ASSESSED, days)
-    return SummaryData("Sam", ZONE, assessment, plan, progress)
+    return SummaryData(first_name, ZONE, assessment, plan, progress)
 
 
 def main() -> None:
@@ -75,7 +83,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs"))
     parser.add_argument("--locale", default="en")
     args = parser.parse_args()
-    page = summary_pdf.summary_to_json(sample_summary(), now=NOW)
+    page = summary_pdf.summary_to_json(summary_of(played(TYPED), first_name="Sam"), now=NOW)
     pdf = summary_pdf.render_pdf(page, locale=args.locale)
     suffix = "" if args.locale == "en" else f"-{args.locale}"
     pdf_path = args.out / f"summary-example{suffix}.pdf"

@@ -23,6 +23,7 @@ from babel.messages.pofile import read_po
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from bench.summary_page import NOW, played, summary_of
 from bot import i18n, render, summary_pdf
 from bot.db.chat_store import locale_of
 from bot.db.database import Database
@@ -42,7 +43,7 @@ from flows.types import Reply
 from tests.bot.harness import Harness, button_labels, running_bot
 from tests.bot.test_pseudo_locale import reply_corpus
 from tests.bot.test_render import one_off_replies, random_walk
-from tests.bot.test_summary_pdf import LONGEST, NOW, played, summary_of
+from tests.bot.test_summary_pdf import LONGEST
 
 TRANSLATED = [locale for locale in i18n.shipped_locales() if locale != i18n.SOURCE_LOCALE]
 # What must come through a translation unchanged: placeholders, tags, entities, /commands and

@@ -6,26 +6,20 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pypdf import PdfReader
 
+from bench.summary_page import NOW, ZONE, played, summary_of
 from bot import summary_pdf
-from bot.db.progress_store import ExerciseDay, PhaseChange, ProgressData, SorenessPoint
-from bot.db.summary_store import AssessmentRecord, PlanRecord, SummaryData
+from bot.db.progress_store import ProgressData
+from bot.db.summary_store import SummaryData
 from flows.advice import SUMMARY_BUTTON, outcome_replies
 from flows.care_paths import choose_path
 from flows.commands import BY_NAME
-from flows.dialog import advance
-from flows.events import Command, TypedText
 from flows.rules import RULES_VERSION, WORDING, decide
 from flows.triage import TriageStep, answers_of
-from flows.types import DONE, Disposition, ExerciseResult
-
-NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-ASSESSED = NOW - timedelta(days=5)
-ZONE = "Europe/Berlin"
+from flows.types import Disposition
 
 # The longest triage there is: a gradual pain with a pop, a sore bony spot and every energy
 # question, so every bone question is asked and several rules fire (S7, S2, S2H, S8).
@@ -56,42 +50,6 @@ SPRAIN = {
     TriageStep.WEIGHT_BEARING: "limp",
     TriageStep.PAIN: "4",
 }
-
-
-def played(typed: dict[str, str]) -> dict[str, str]:
-    """The stored answers of a triage played to its end: `typed` where given, else "no"."""
-    state = advance(None, Command("new"), now=ASSESSED).state
-    while state.step != DONE:
-        state = advance(state, TypedText(typed.get(state.step, "no")), now=ASSESSED).state
-    return dict(state.answers)
-
-
-def summary_of(answers: dict[str, str], *, first_name: str | None = "Ada") -> SummaryData:
-    """What `load_summary` would read after this triage, five days of soreness and two
-    exercise days."""
-    decision = decide(answers_of(answers))
-    assessment = AssessmentRecord(
-        completed_at=ASSESSED,
-        answers=answers,
-        disposition=decision.disposition.code,
-        reasons=decision.reasons,
-        rules_version=decision.rules_version,
-        care_path=choose_path(answers_of(answers)).path.value,
-    )
-    days = (
-        ExerciseDay(date(2026, 12, 3), ExerciseResult.DONE.value),
-        ExerciseDay(date(2026, 12, 4), ExerciseResult.SKIPPED.value),
-    )
-    plan = PlanRecord(Disposition.HOME_CARE.code, 2, ASSESSED, days)
-    progress = ProgressData(
-        zone=ZONE,
-        soreness=tuple(
-            SorenessPoint(ASSESSED + timedelta(days=n), 6 - n, "report") for n in range(5)
-        ),
-        sessions=days,
-        phase_changes=(PhaseChange(ASSESSED, 1), PhaseChange(NOW - timedelta(days=1), 2)),
-    )
-    return SummaryData(first_name, ZONE, assessment, plan, progress)
 
 
 def pdf_text(pdf: bytes) -> tuple[int, str]:

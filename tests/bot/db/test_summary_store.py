@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from bench.summary_page import ASSESSED, NOW, played
 from bot import summary_pdf
 from bot.db import effects_store, store, summary_store
 from bot.db.database import Database
@@ -15,7 +16,7 @@ from flows.profile import Profile
 from flows.rules import RULES_VERSION
 from flows.state import DialogState
 from flows.types import DONE, CarePath, ExerciseResult
-from tests.bot.test_summary_pdf import ASSESSED, NOW, SPRAIN, played
+from tests.bot.test_summary_pdf import SPRAIN
 
 
 def test_load_summary_reads_the_latest_assessment_and_its_plan(db: Database) -> None:
