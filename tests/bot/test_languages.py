@@ -79,6 +79,35 @@ SAME_AS_ENGLISH: dict[str, frozenset[str]] = {
             "Rio et al. 2015; O'Neill et al. 2019",
         }
     ),
+    "es": frozenset(
+        {
+            "0",  # a number
+            "?",  # "not sure", as a sign
+            "2 x 15",  # doses: numbers and a sign
+            "3 x 15",
+            "n",  # "no", as its initial
+            "n/a",  # written the same in Spanish
+            "No",  # spelled the same in Spanish
+            "no",
+            "normal",
+            "gradual",
+            "lateral",  # anatomy terms Spanish patients hear too
+            "medial",
+            "anterior",
+            "tibia",
+            "navicular",
+            "✓ %(name)s",  # a tick and a language name
+            # Study citations: author names and years.
+            "Alfredson et al. 1998",
+            "Beyer et al. 2015",
+            "DiGiovanni et al. 2003",
+            "Hupperets et al. 2009 (2BFit)",
+            "Jonsson et al. 2008; Alfredson et al. 1998",
+            "Kulig et al. 2009",
+            "Rathleff et al. 2015",
+            "Rio et al. 2015; O'Neill et al. 2019",
+        }
+    ),
 }
 # How each language's "or type a, b or c" hint lists its words: the opening to drop, and what
 # separates the words.
@@ -86,6 +115,10 @@ HINT_GRAMMAR = {
     "de": (
         r"^oder tippe (?:z\. B\. )?(?:eine (?:Zahl|Uhrzeit), zum Beispiel )?",
         r", | oder ",
+    ),
+    "es": (
+        r"^o escribe,? (?:por ejemplo,? )?(?:(?:un número|una hora), por ejemplo )?",
+        r", | o ",
     ),
 }
 # Runners' own words in each language, per question: what they type -> the English label of
@@ -117,6 +150,32 @@ TYPED = {
         (TriageStep.TIPTOE, "ich kann", "I can"),
         (TriageStep.TREND, "etwas besser", "Getting better"),
         (DeleteStep.CONFIRM, "ja löschen", "Yes, delete everything"),
+    ],
+    "es": [
+        (TriageStep.LOCATION, "por fuera", "Outside of the ankle"),
+        (TriageStep.LOCATION, "dentro", "Inside of the ankle"),
+        (TriageStep.LOCATION, "el talón", "Heel or sole"),
+        (TriageStep.ONSET, "me torcí el tobillo", "Suddenly: twist or fall"),
+        (TriageStep.ONSET, "poco a poco", "Gradually, over runs"),
+        (TriageStep.STARTED, "ayer", "1-2 days ago"),
+        (TriageStep.STARTED, "hace 3 días", "3-4 days ago"),
+        (TriageStep.STARTED, "hace una semana", "5-10 days ago"),
+        (TriageStep.STARTED, "hace tres semanas", "11 days to 6 weeks ago"),
+        (TriageStep.STARTED, "hace más de 6 semanas", "More than 6 weeks ago"),
+        (TriageStep.SWELLING, "un poco hinchado", "A little swollen"),
+        (TriageStep.SWELLING, "nada", "No swelling"),
+        (TriageStep.WEIGHT_BEARING, "cojeo", "Yes, with pain or a limp"),
+        (TriageStep.WEIGHT_BEARING, "no puedo andar", "No, I can't take 4 steps"),
+        (TriageStep.WEIGHT_BEARING, "camino normal", "Yes, without pain"),
+        (TriageStep.PAIN, "siete", "7"),
+        (TriageStep.PAIN, "7/10", "7"),
+        (TriageStep.SIGNS, "ninguna", "None of these"),
+        (TriageStep.SIGNS, "dolor de pecho", "Chest pain, breathless"),
+        (TriageStep.SIGNS, "dormido", "Numb, cold or blue foot"),
+        (TriageStep.TIPTOE, "no puedo", "No, I can't"),
+        (TriageStep.TIPTOE, "sí puedo", "Yes, I can"),
+        (TriageStep.TREND, "algo mejor", "Getting better"),
+        (DeleteStep.CONFIRM, "sí, borrar todo", "Yes, delete everything"),
     ],
 }
 NOW_E2E = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -333,9 +392,12 @@ def test_runners_own_words_in_their_language(locale: str) -> None:
 # --- the /summary PDF ----------------------------------------------------------------------------
 
 # Letters outside ASCII that each language's PDF must keep (fpdf2's core fonts would not).
-LETTERS = {"de": "äöüß"}
+LETTERS = {"de": "äöüß", "es": "ñáéíóú¿"}  # the PDF asks, never exclaims: no "¡"
 # A line of each language's PDF, to show it is written in it.
-PDF_LINES = {"de": ("Ergebnis: Arzt oder Physio", "Das ist keine Diagnose")}
+PDF_LINES = {
+    "de": ("Ergebnis: Arzt oder Physio", "Das ist keine Diagnose"),
+    "es": ("Resultado: Consulta médica", "Esto no es un diagnóstico"),
+}
 
 
 @pytest.mark.parametrize("locale", TRANSLATED)
