@@ -469,24 +469,24 @@ async def test_language_switches_every_reply_after_it_and_automatic_goes_back(
 
         # Telegram still says English; the runner's choice wins for everything after it.
         (question,) = await says(h, 7, "/new", "en")
-        assert question["text"].startswith("1. Wo tut dein Knöchel am meisten weh?")
-        assert "Außen am Knöchel" in labels(question)
-        (question,) = await says(h, 7, "außen", "en")
-        assert question["text"].startswith("2. Wie hat es angefangen?")
+        assert question["text"].startswith("1 von etwa 10\nZuerst: Trifft etwas davon jetzt zu?")
+        assert "Nichts davon" in labels(question)
+        (question,) = await says(h, 7, "nichts davon", "en")
+        assert question["text"].startswith("2 von etwa 10\nKannst du gerade darauf gehen?")
 
         (shown,) = await says(h, 7, "/language", "en")
         assert "✓ Deutsch" in labels(shown) and "Automatisch" in labels(shown)
         done, again = await taps(h, 7, "Automatisch", "en", n=2)
         assert done["text"].startswith("Done: I follow the language of your Telegram app again.")
-        assert again["text"].startswith("2. How did it start?")
+        assert again["text"].startswith("2 of about 10\nCan you walk on it right now?")
 
         # A German Telegram user is answered in German without choosing, and can choose English.
         (question,) = await says(h, 8, "/new", "de")
-        assert question["text"].startswith("1. Wo tut")
+        assert question["text"].startswith("1 von etwa 10\nZuerst:")
         await says(h, 8, "/language", "de")
         done, again = await taps(h, 8, "English", "de", n=2)
         assert done["text"].startswith("Done: I write in this language from now on.")
-        assert again["text"].startswith("1. Where does your ankle hurt most?")
+        assert again["text"].startswith("1 of about 10\nFirst, do any of these apply to you now?")
 
 
 TRANSLATED_ALL = i18n.shipped_locales()
