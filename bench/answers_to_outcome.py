@@ -4,7 +4,9 @@ Each case of tests/flows/test_clinical_cases.py is played button by button throu
 triage (the same player the tests use); the answers it took are counted per disposition: the
 median and the maximum for home care and for see-a-clinician, and for each emergency rule the
 most answers any case took to reach it. A breadth-first search over every button from /new
-then gives the fewest answers that reach each emergency rule (issue 10: at most 3).
+then gives the fewest answers that reach each emergency rule (issue 10: at most 3). Last, three
+cases told as a story first (tests/flows/test_story.py): the answers after the story (its "Yes",
+then the questions left) against the same case button by button.
 
 Run `.venv/bin/python -m bench.answers_to_outcome`; it takes a few seconds.
 """
@@ -19,6 +21,7 @@ from typing import TextIO
 from flows.rules import EMERGENCY_RULES
 from flows.types import Disposition
 from tests.flows.test_clinical_cases import CASES, play_triage
+from tests.flows.test_story import STORIES, by_story
 from tests.flows.test_triage_properties import fewest_answers_to_each_emergency
 
 
@@ -57,6 +60,11 @@ def main(out: TextIO | None = None) -> int:
         cases = by_emergency.get(rule.code, [])
         most = max(cases) if cases else "-"
         print(f"  {rule.code}: {most} / {fewest.get(rule.code, 'not within 3')}", file=out)
+    print("told as a story first: answers after the story (Yes + the rest) / by buttons", file=out)
+    for name in sorted(STORIES):
+        case, _, told = by_story(name)
+        buttons = play_triage(case.answers)
+        print(f"  {name}: {1 + len(told.pressed)} / {len(buttons.pressed)}", file=out)
     return 0
 
 
