@@ -57,4 +57,4 @@ async def test_later_is_the_terminals_own_kept_out_of_telegram(sqlite_url: str) 
         refused, question = [m["text"] for m in await h.say("/later 1d", expect=2)]
     assert "/later" not in help_text
     assert "works only in the terminal chat" in refused
-    assert question.startswith("1. Where does your ankle hurt most?")
+    assert question.startswith("1 of about 10\nFirst, do any of these apply to you now?")
