@@ -9,6 +9,7 @@ of advice must say it is not a diagnosis.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -38,7 +39,7 @@ from flows.dialog import (
 from flows.effects import RecordAssessment
 from flows.profile import CheckInView, PlanEventView, Profile
 from flows.state import DialogState
-from flows.types import DONE, Reply
+from flows.types import DONE, CarePath, Reply
 from tests.flows.details import tap_details
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -437,3 +438,11 @@ def test_constant_messages_are_translated_once_and_render_as_gettext_would() -> 
     plain = Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
     plain.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     assert plain.from_string(source).render(count=4, name="<i>") == folded
+
+
+@pytest.mark.parametrize("path", list(CarePath))
+def test_each_step_back_to_racing_is_its_own_line_on_every_path(path: CarePath) -> None:
+    """A step's optional note ends in a block tag, which must not swallow the line break."""
+    text = render("plan/q_racing.j2", path=path.value, tendon=True, earliest_race=None, zone="UTC")
+    steps = [line[:2] for line in text.splitlines() if re.match(r"^\d\. ", line)]
+    assert steps == ["1.", "2.", "3.", "4.", "5.", "6."]
