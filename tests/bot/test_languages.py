@@ -471,7 +471,7 @@ async def test_language_switches_every_reply_after_it_and_automatic_goes_back(
 
         # Telegram still says English; the runner's choice wins for everything after it.
         (question,) = await says(h, 7, "/new", "en")
-        assert question["text"].startswith("1 von etwa 10\nZuerst: Trifft etwas davon jetzt zu?")
+        assert question["text"].startswith("1 von etwa 10\nTrifft jetzt etwas davon zu?")
         assert "Nichts davon" in labels(question)
         (question,) = await says(h, 7, "nichts davon", "en")
         assert question["text"].startswith("2 von etwa 10\nKannst du gerade darauf gehen?")
@@ -484,7 +484,7 @@ async def test_language_switches_every_reply_after_it_and_automatic_goes_back(
 
         # A German Telegram user is answered in German without choosing, and can choose English.
         (question,) = await says(h, 8, "/new", "de")
-        assert question["text"].startswith("1 von etwa 10\nZuerst:")
+        assert question["text"].startswith("1 von etwa 10\nTrifft jetzt")
         await says(h, 8, "/language", "de")
         done, again = await taps(h, 8, "English", "de", n=2)
         assert done["text"].startswith("Done: I write in this language from now on.")

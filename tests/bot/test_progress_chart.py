@@ -247,7 +247,7 @@ def test_every_word_on_the_chart_goes_through_the_translation_given():
     assert all(word.startswith("[") and word.endswith("]") for word in words), words
     assert axes.get_xlabel() == f"[Date ({BERLIN} time)]"
     phases = [label.get_text() for label in phase_axes.get_yticklabels()]
-    assert phases == ["1 [mobility]", "2 [strength]", "3 [balance]", "4 [plyometric]"]
+    assert phases == ["1 [mobility]", "2 [strength]", "3 [balance]", "4 [hopping]"]
     empty = main_axes(build_figure(ProgressData(zone="UTC"), gettext=pseudo))
     assert [text.get_text() for text in empty.texts] == ["[Nothing recorded yet]"]
 
