@@ -53,62 +53,45 @@ MARKUP = re.compile(r"%\(\w+\)s|%%|<[^>]+>|&#?\w+;|\{\{.*?\}\}|(?<![\w/])/[a-z_]
 # Messages a language may leave as the English text, each for a reason: numbers, doses and
 # signs; study citations; anatomy and Latin terms the language uses as they are; words spelled
 # the same. Anything else translated as itself is English left behind.
+# Kept as the English in every language: numbers, signs, doses, study citations.
+SAME_EVERYWHERE = frozenset(
+    {
+        "0",  # a number
+        "?",  # "not sure", as a sign
+        "2 x 15",  # doses: numbers and a sign
+        "3 x 15",
+        "n",  # "no", as its initial (nein, no)
+        "normal",  # spelled the same in German and Spanish
+        "lateral",  # anatomy terms patients hear in both languages too
+        "medial",
+        "anterior",
+        "tibia",
+        "✓ %(name)s",  # a tick and a language name
+        # Study citations: author names and years.
+        "Alfredson et al. 1998",
+        "Beyer et al. 2015",
+        "DiGiovanni et al. 2003",
+        "Hupperets et al. 2009 (2BFit)",
+        "Jonsson et al. 2008; Alfredson et al. 1998",
+        "Kulig et al. 2009",
+        "Rathleff et al. 2015",
+        "Rio et al. 2015; O'Neill et al. 2019",
+    }
+)
 SAME_AS_ENGLISH: dict[str, frozenset[str]] = {
-    "de": frozenset(
-        {
-            "0",  # a number
-            "?",  # "not sure", as a sign
-            "2 x 15",  # doses: numbers and a sign
-            "3 x 15",
-            "n",  # "no", as its initial (nein)
-            "ok",  # said the same in German
-            "normal",  # spelled the same in German
-            "so",  # a softener spelled the same in German ("nicht so geschwollen")
-            "lateral",  # anatomy terms German patients hear too
-            "medial",
-            "anterior",
-            "tibia",
-            "✓ %(name)s",  # a tick and a language name
-            # Study citations: author names and years.
-            "Alfredson et al. 1998",
-            "Beyer et al. 2015",
-            "DiGiovanni et al. 2003",
-            "Hupperets et al. 2009 (2BFit)",
-            "Jonsson et al. 2008; Alfredson et al. 1998",
-            "Kulig et al. 2009",
-            "Rathleff et al. 2015",
-            "Rio et al. 2015; O'Neill et al. 2019",
-        }
-    ),
-    "es": frozenset(
-        {
-            "0",  # a number
-            "?",  # "not sure", as a sign
-            "2 x 15",  # doses: numbers and a sign
-            "3 x 15",
-            "n",  # "no", as its initial
-            "n/a",  # written the same in Spanish
-            "No",  # spelled the same in Spanish
-            "no",
-            "normal",
-            "gradual",
-            "lateral",  # anatomy terms Spanish patients hear too
-            "medial",
-            "anterior",
-            "tibia",
-            "navicular",
-            "✓ %(name)s",  # a tick and a language name
-            # Study citations: author names and years.
-            "Alfredson et al. 1998",
-            "Beyer et al. 2015",
-            "DiGiovanni et al. 2003",
-            "Hupperets et al. 2009 (2BFit)",
-            "Jonsson et al. 2008; Alfredson et al. 1998",
-            "Kulig et al. 2009",
-            "Rathleff et al. 2015",
-            "Rio et al. 2015; O'Neill et al. 2019",
-        }
-    ),
+    "de": SAME_EVERYWHERE
+    | {
+        "ok",  # said the same in German
+        "so",  # a softener spelled the same in German ("nicht so geschwollen")
+    },
+    "es": SAME_EVERYWHERE
+    | {
+        "n/a",  # written the same in Spanish
+        "No",  # spelled the same in Spanish
+        "no",
+        "gradual",
+        "navicular",
+    },
 }
 # How each language's "or type a, b or c" hint lists its words: the opening to drop, and what
 # separates the words.
