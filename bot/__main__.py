@@ -1,4 +1,5 @@
-"""Entry point: `python -m bot` runs the Telegram bot (polling); `python -m bot chat` the terminal.
+"""Entry point: `python -m bot` runs the Telegram bot (polling); `python -m bot serve` runs it
+behind a webhook (`bot.webhook`, also with BOT_MODE=webhook); `python -m bot chat` the terminal.
 
 Configuration is read here, once, from the environment. Database migrations are applied before
 the event loop starts (under a lock, so several processes may start at once), so the bot never
@@ -50,9 +51,10 @@ def open_database(url: str) -> Database:
     return db
 
 
-def run_bot() -> int:
+def run_bot(*, webhook: bool = False) -> int:
+    env = dict(os.environ, BOT_MODE="webhook") if webhook else os.environ
     try:
-        settings = settings_from_env(os.environ)
+        settings = settings_from_env(env)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -97,9 +99,26 @@ async def serve(settings: Settings, db: Database, clock: Callable[[], datetime])
         print(f"error: {error}", file=sys.stderr)
         return 2
     runtime = BotRuntime(
-        bot=bot, db=db, clock=clock, scheduler_interval=settings.scheduler_interval
+        bot=bot,
+        db=db,
+        clock=clock,
+        scheduler_interval=settings.scheduler_interval,
+        poll=settings.webhook is None,
     )
-    await runtime.run_until_stopped()
+    if settings.webhook is None:
+        await runtime.run_until_stopped()
+    else:
+        from bot.webhook import WebhookServer, serve_until_stopped
+
+        server = WebhookServer(
+            settings=settings.webhook,
+            db=db,
+            bot=bot,
+            intake=runtime.poller.intake,
+            scheduler=runtime.scheduler,
+            clock=clock,
+        )
+        await serve_until_stopped(runtime, server)
     if isinstance(runtime.fatal, InvalidToken):
         print(
             "error: TELEGRAM_BOT_TOKEN was rejected by the Bot API: get a new token from "
@@ -132,10 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     chat = sub.add_parser("chat", help="chat with the bot in this terminal")
     chat.add_argument("--chat-id", type=int, default=0, help="which terminal runner (default 0)")
+    sub.add_parser(
+        "serve",
+        help="run the bot behind a webhook (WEBHOOK_URL, WEBHOOK_SECRET; same as BOT_MODE=webhook)",
+    )
     args = parser.parse_args(argv)
     if args.command == "chat":
         return run_chat(args.chat_id)
-    return run_bot()
+    return run_bot(webhook=args.command == "serve")
 
 
 if __name__ == "__main__":

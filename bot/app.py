@@ -109,6 +109,7 @@ class BotRuntime:
         scheduler_interval: float | None = 1.0,
         poll_timeout: int = POLL_TIMEOUT,
         outbox_interval: float = 1.0,
+        poll: bool = True,
     ) -> None:
         self.bot = bot
         self.db = db
@@ -134,6 +135,8 @@ class BotRuntime:
             interval=scheduler_interval or 1.0,
         )
         self._run_scheduler = scheduler_interval is not None
+        # False in webhook mode: updates arrive through `bot.webhook` into the same intake.
+        self._poll = poll
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
         self.fatal: BaseException | None = None
@@ -149,9 +152,10 @@ class BotRuntime:
         await self.applier.scan()
         self._tasks = [
             asyncio.create_task(self.applier.run_forever(), name="inbox-scan"),
-            asyncio.create_task(self.poller.run_forever(), name="poller"),
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
         ]
+        if self._poll:
+            self._tasks.append(asyncio.create_task(self.poller.run_forever(), name="poller"))
         for task in self._tasks:
             task.add_done_callback(self._on_task_end)
         if self._run_scheduler:
@@ -209,17 +213,25 @@ class BotRuntime:
 
     async def run_until_stopped(self) -> None:
         """Start, run until SIGINT or SIGTERM (or a fatal error), then stop cleanly."""
+        self.stop_on_signals()
+        await self.start()
+        log.info("the bot is running")
+        try:
+            await self.wait_stopped()
+        finally:
+            await self.stop()
+            log.info("the bot stopped")
+
+    def stop_on_signals(self) -> None:
+        """Make SIGINT and SIGTERM end `wait_stopped`."""
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(signum, self._stopped.set)
-        await self.start()
-        log.info("the bot is running")
-        try:
-            await self._stopped.wait()
-        finally:
-            await self.stop()
-            log.info("the bot stopped")
+
+    async def wait_stopped(self) -> None:
+        """Wait for a signal (`stop_on_signals`) or a fatal error in one of the loops."""
+        await self._stopped.wait()
 
     async def settle(self, *, within: float = 10.0) -> None:
         """Wait until every update received is applied and the outbox is empty (tests)."""

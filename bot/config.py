@@ -6,6 +6,7 @@ so the entry point can print it instead of a traceback.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,11 @@ DEFAULT_DATABASE_URL = "sqlite:///ankle-bot.db"
 # Bot API tokens look like "123456789:AAH...": digits, a colon, URL-safe characters. Kept loose
 # on purpose: local Bot API servers used for testing accept short made-up tokens.
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+# Telegram accepts 1-256 of these characters; fewer than 16 would be guessable.
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+# Telegram's updates are a few KiB; a MiB leaves room and refuses anything abusive.
+DEFAULT_WEBHOOK_MAX_BODY = 1 << 20
+MODES = ("polling", "webhook")
 
 
 class ConfigError(Exception):
@@ -34,6 +40,9 @@ class Settings:
     # Seconds between two messages to one private chat (Telegram: about one a second).
     chat_send_interval: float = 1.0
     clock_file: Path | None = None
+    # "polling" (getUpdates; the default, one process) or "webhook" (`python -m bot serve`).
+    mode: str = "polling"
+    webhook: WebhookSettings | None = None
 
     @property
     def base_url(self) -> str:
@@ -43,6 +52,72 @@ class Settings:
     @property
     def base_file_url(self) -> str:
         return bot_api_base_url(self.api_url, files=True)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """Where Telegram posts updates, and how the webhook server listens (`bot.webhook`)."""
+
+    # The public address Telegram posts to is `url` + `path`; the server answers on `path`.
+    url: str
+    secret: str = field(repr=False)
+    path: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8443
+    max_connections: int = 40
+    max_body: int = DEFAULT_WEBHOOK_MAX_BODY
+
+    @property
+    def public_url(self) -> str:
+        return self.url.rstrip("/") + self.path
+
+
+def default_webhook_path(token: str, secret: str) -> str:
+    """A long path nobody can guess without the token and the secret, the same in every
+    process started with them (so workers behind one proxy agree on it)."""
+    digest = hashlib.sha256(f"{token}\n{secret}".encode()).hexdigest()[:32]
+    return f"/telegram/{digest}"
+
+
+def webhook_settings_from_env(env: Mapping[str, str], *, token: str) -> WebhookSettings:
+    """The WEBHOOK_* settings; each missing or malformed one is a one-line ConfigError."""
+    url = env.get("WEBHOOK_URL", "").strip()
+    if not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
+        raise ConfigError(
+            "WEBHOOK_URL must be the public https address Telegram posts to, such as "
+            "https://bot.example.org (the path WEBHOOK_PATH is added to it)"
+        )
+    secret = env.get("WEBHOOK_SECRET", "").strip()
+    if not _WEBHOOK_SECRET.match(secret):
+        raise ConfigError(
+            "WEBHOOK_SECRET must be 16 to 256 characters of A-Z, a-z, 0-9, _ and - (for "
+            "example the output of `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
+    path = env.get("WEBHOOK_PATH", "").strip() or default_webhook_path(token, secret)
+    if not re.match(r"^/[A-Za-z0-9._~/-]*$", path):
+        raise ConfigError("WEBHOOK_PATH must be a URL path starting with /, such as /telegram")
+    host = env.get("WEBHOOK_HOST", "").strip() or "127.0.0.1"
+    port = _int_setting(env, "WEBHOOK_PORT", 8443, 1, 65535)
+    max_connections = _int_setting(env, "WEBHOOK_MAX_CONNECTIONS", 40, 1, 100)
+    max_body = _int_setting(env, "WEBHOOK_MAX_BODY", DEFAULT_WEBHOOK_MAX_BODY, 1024, 64 << 20)
+    return WebhookSettings(
+        url=url,
+        secret=secret,
+        path=path,
+        host=host,
+        port=port,
+        max_connections=max_connections,
+        max_body=max_body,
+    )
+
+
+def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
 
 
 def bot_api_base_url(api_url: str, *, files: bool = False) -> str:
@@ -97,6 +172,10 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     if not 0 <= chat_interval <= 60:
         raise ConfigError("CHAT_SEND_INTERVAL must be a number of seconds, 0 to 60")
     clock_file = env.get("BOT_CLOCK_FILE", "").strip()
+    mode = env.get("BOT_MODE", "polling").strip().lower() or "polling"
+    if mode not in MODES:
+        raise ConfigError("BOT_MODE must be polling or webhook")
+    webhook = webhook_settings_from_env(env, token=token) if mode == "webhook" else None
     return Settings(
         token=token,
         api_url=api_url,
@@ -106,4 +185,6 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         scheduler_interval=interval,
         chat_send_interval=chat_interval,
         clock_file=Path(clock_file) if clock_file else None,
+        mode=mode,
+        webhook=webhook,
     )

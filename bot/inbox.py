@@ -6,8 +6,8 @@ before any handler ran: a crash then loses updates Telegram will never send agai
 is written to `inbox_updates` (raw JSON, deduplicated by update key) and committed first; only
 then does the next `getUpdates` carry the offset that confirms it. Callback queries are answered
 right after the store, before any slow work, so no button keeps spinning (including buttons in
-groups and on inline messages, which need nothing else). A webhook would store into the same
-table.
+groups and on inline messages, which need nothing else). The webhook (`bot.webhook`) stores
+into the same table through the same `Intake`.
 
 `Applier` applies the stored updates, strictly in order within a chat and concurrently across
 chats, each in one transaction with its replies and its "done" mark (`bot.service`). The poller
@@ -32,6 +32,7 @@ from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.warnings import PTBUserWarning
 
+from bot import metrics
 from bot.clock import utc_now
 from bot.db import inbox_store
 from bot.db.database import Database
@@ -111,14 +112,11 @@ class Poller:
     ) -> None:
         self._db = db
         self._bot = bot
-        self._on_stored = on_stored
-        self._clock = clock
+        self.intake = Intake(db=db, bot=bot, on_stored=on_stored, clock=clock)
         self._timeout = timeout
         self._limit = limit
         self._sleep = sleep
         self._offset: int | None = None
-        # Answers in flight, kept so the tasks are not garbage-collected before they finish.
-        self._answering: set[asyncio.Task[None]] = set()
         self.stored = 0
 
     async def run_forever(self) -> None:
@@ -171,11 +169,10 @@ class Poller:
         if not valid:
             return
         batch = valid
-        updates = [received(raw) for raw in batch]
         failures = 0
         while True:
             try:
-                rows = await self._db.run(_store_batch, updates=updates, now=self._clock())
+                rows = await self.intake.store(batch)
                 break
             except Exception as error:
                 # Not confirmed: the same batch will come again, so only keep trying to store.
@@ -185,7 +182,51 @@ class Poller:
                 await self._sleep(delay)
         self.stored += len(rows)
         # Stored: the next getUpdates confirms the batch.
-        self._offset = max(u.update_id for u in updates) + 1
+        self._offset = max(raw["update_id"] for raw in batch) + 1
+        self.intake.hand_over(batch, rows)
+
+    async def confirm(self) -> None:
+        """Confirm what was stored, at a clean stop (otherwise Telegram sends it again, and the
+        inbox recognises it)."""
+        if self._offset is None:
+            return
+        with contextlib.suppress(Exception), warnings.catch_warnings():
+            warnings.simplefilter("ignore", PTBUserWarning)
+            await self._bot.do_api_request(
+                "getUpdates", api_kwargs={"offset": self._offset, "timeout": 0, "limit": 1}
+            )
+
+
+class Intake:
+    """How a received batch enters the inbox, shared by the poller and the webhook (`bot.webhook`):
+    `store` commits it (raising when the database fails: the batch is then not confirmed), and
+    `hand_over` answers its callback queries at once and gives the new rows to the applier."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        bot: Bot,
+        on_stored: Callable[[list[InboxRow]], None],
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._db = db
+        self._bot = bot
+        self._on_stored = on_stored
+        self._clock = clock
+        # Answers in flight, kept so the tasks are not garbage-collected before they finish.
+        self._answering: set[asyncio.Task[None]] = set()
+
+    async def store(self, batch: list[dict[str, Any]]) -> list[InboxRow]:
+        """Store the updates (each with an integer update_id); the rows new to the inbox."""
+        updates = [received(raw) for raw in batch]
+        rows = await self._db.run(_store_batch, updates=updates, now=self._clock())
+        metrics.UPDATES_RECEIVED.inc(len(rows))
+        return rows
+
+    def hand_over(self, batch: list[dict[str, Any]], rows: list[InboxRow]) -> None:
+        """After `store`: answer every callback query of the batch (redeliveries too: a button
+        may still be spinning), then queue the new rows for the applier."""
         for raw in batch:
             query = raw.get("callback_query")
             if isinstance(query, dict) and isinstance(query.get("id"), str):
@@ -200,17 +241,6 @@ class Poller:
         except TelegramError as error:
             # An expired query (after a restart) cannot be answered; nothing else depends on it.
             log.debug("could not answer callback query %s: %s", query_id, error)
-
-    async def confirm(self) -> None:
-        """Confirm what was stored, at a clean stop (otherwise Telegram sends it again, and the
-        inbox recognises it)."""
-        if self._offset is None:
-            return
-        with contextlib.suppress(Exception), warnings.catch_warnings():
-            warnings.simplefilter("ignore", PTBUserWarning)
-            await self._bot.do_api_request(
-                "getUpdates", api_kwargs={"offset": self._offset, "timeout": 0, "limit": 1}
-            )
 
 
 def _store_batch(session: Any, *, updates: list[Received], now: datetime) -> list[InboxRow]:
@@ -348,6 +378,7 @@ class Applier:
                 await self._set_aside(row, text, tell=row.chat_key > 0)
                 return
             self.applied += 1
+            metrics.UPDATES_APPLIED.inc()
             if queued:
                 self._on_applied()
             return
@@ -355,6 +386,7 @@ class Applier:
     async def _set_aside(self, row: InboxRow, error: str, *, tell: bool) -> None:
         """Give up on an update; tell the runner their message was not saved when we know who."""
         self.set_aside += 1
+        metrics.UPDATES_SET_ASIDE.inc()
 
         def record(session: Any, *, now: datetime) -> None:
             inbox_store.record_failure(

@@ -40,6 +40,7 @@ from telegram import Bot
 from telegram.error import RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
+from bot import metrics
 from bot.clock import utc_now
 from bot.db import outbox_store, schedule_store
 from bot.db.database import Database
@@ -301,8 +302,10 @@ class OutboxSender:
             )
         except Exception as error:
             verdict, why = classify(error)
+            metrics.count_send(verdict)
             wait = _retry_after_seconds(error) if isinstance(error, RetryAfter) else 0.0
             return _Result(verdict, error=f"{why}: {error!r}", wait=wait)
+        metrics.count_send(None)
         return _Result(None)
 
     def _record(

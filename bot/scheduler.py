@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import traceback
 from collections.abc import Callable, Collection
 from datetime import datetime
@@ -89,11 +90,14 @@ class Scheduler:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.passes = 0
+        self.last_pass_at: float | None = None
 
     async def run_once(self) -> int:
         """One batch; how many due messages it dealt with."""
         taken, queued = await self._db.run(self._queue_due, now=self._clock())
         self.passes += 1
+        # Monotonic, not the (settable) clock: /healthz asks how long ago the loop last ran.
+        self.last_pass_at = time.monotonic()
         if queued:
             self._on_queued()
         return taken
