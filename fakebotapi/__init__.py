@@ -7,7 +7,8 @@ The package is split by job: `server` (the state and the Bot API methods), `simu
 updates people cause), `faults` (failures, dropped connections, hangs, pauses, hooks),
 `transport` (`LocalBotApiRequest`, the fake inside python-telegram-bot without a socket),
 `http_server` (`FakeBotApiServer`, the fake over real HTTP with a `/_fake/` control API;
-`python -m fakebotapi --port 8081`), and `telegram_rules`/`telegram_html` (what
+`python -m fakebotapi --port 8081`), `webhook` (posting queued updates to the webhook set by
+`setWebhook`), and `telegram_rules`/`telegram_html` (what
 Telegram accepts, as pure functions). It is a tool of the project, not a test file: the tests,
 `bench/` and the README all use it.
 """

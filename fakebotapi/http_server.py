@@ -20,6 +20,7 @@ A dropped connection is closed without a byte of answer: httpx raises RemoteProt
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import dataclasses
 import json
@@ -74,6 +75,8 @@ Fake Bot API control (JSON in, JSON out; form fields and query strings work too)
   POST /_fake/inline_press {"user_id": 5, "data": "v1:x"}    a tap under an inline message
   GET  /_fake/duplicates?chat_id=1                 texts the chat received more than once
   GET  /_fake/confirmations                        update ids confirmed by an offset, and when
+  POST /_fake/deliver      post the queued updates to the webhook set by setWebhook, with
+                           its secret header; 2xx answers confirm them
 """
 
 # Telegram's descriptions for the codes a test most often injects, used when none is given.
@@ -335,6 +338,12 @@ def _control(api: FakeBotApi, action: str, params: Json) -> Any:
         )
     if action == "duplicates":
         return api.duplicates(int(params["chat_id"]))
+    if action == "deliver":
+        from fakebotapi.webhook import deliver
+
+        # This handler runs in its own thread: a loop of its own for the posts.
+        delivery = asyncio.run(deliver(api))
+        return {"statuses": dict(delivery.statuses), "confirmed": delivery.confirmed}
     if action == "confirmations":
         return [dataclasses.asdict(confirmation) for confirmation in api.confirmations]
     return None

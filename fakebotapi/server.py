@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import threading
 import time
 from collections import Counter, defaultdict, deque
@@ -39,6 +40,7 @@ from fakebotapi.telegram_rules import (
     MAX_TEXT_LENGTH,
     NOT_MODIFIED,
     QUERY_TOO_OLD,
+    WEBHOOK_ACTIVE,
     ApiError,
     Json,
     UploadedFile,
@@ -134,6 +136,9 @@ class FakeBotApi(RunnerSimulator):
         self._updates: deque[Json] = deque()
         self._last_update_id = 0
         self._allowed_updates: list[str] | None = None
+        # What setWebhook registered (url, secret_token, max_connections), or None: polling.
+        self._webhook: Json | None = None
+        self._webhook_error: Json = {}
         self._poll_ticket = 0
         self._wake_epoch = 0
         # Faults, pauses and hooks, each in the order they were set up: the first that matches
@@ -167,6 +172,7 @@ class FakeBotApi(RunnerSimulator):
             name.lower(): (name, implementation)
             for name, implementation in [
                 ("getMe", self._get_me),
+                ("setWebhook", self._set_webhook),
                 ("deleteWebhook", self._delete_webhook),
                 ("getWebhookInfo", self._get_webhook_info),
                 ("getUpdates", self._get_updates_now),
@@ -719,6 +725,8 @@ class FakeBotApi(RunnerSimulator):
     # getUpdates: confirmation by offset, long polling, one poller at a time
 
     def _start_poll(self, params: Json) -> tuple[int, int]:
+        if self._webhook is not None:
+            raise ApiError(409, WEBHOOK_ACTIVE)
         offset = params.get("offset")
         if offset:
             if offset > 0:
@@ -815,17 +823,80 @@ class FakeBotApi(RunnerSimulator):
             "has_main_web_app": False,
         }
 
+    def _set_webhook(self, params: Json, files: Mapping[str, UploadedFile]) -> bool:
+        url = str(params.get("url") or "")
+        if not url:
+            return self._delete_webhook(params, files)
+        # Telegram wants https; the fake also takes http, for a server on loopback.
+        if not url.startswith(("https://", "http://")):
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        max_connections = int(params.get("max_connections") or 40)
+        if not 1 <= max_connections <= 100:
+            raise ApiError(400, "Bad Request: bad webhook: max_connections must be 1-100")
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        allowed = params.get("allowed_updates")
+        if allowed is not None:
+            self._allowed_updates = list(allowed) or None
+        self._webhook = {
+            "url": url,
+            "secret_token": secret,
+            "max_connections": max_connections,
+        }
+        self._webhook_error = {}
+        # A long poll still waiting ends, as on Telegram.
+        self._poll_ticket += 1
+        return True
+
     def _delete_webhook(self, params: Json, files: Mapping[str, UploadedFile]) -> bool:
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self._webhook = None
         return True
 
     def _get_webhook_info(self, params: Json, files: Mapping[str, UploadedFile]) -> Json:
-        return {
-            "url": "",
+        info: Json = {
+            "url": self._webhook["url"] if self._webhook else "",
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+        if self._webhook is not None:
+            info["max_connections"] = self._webhook["max_connections"]
+            if self._allowed_updates is not None:
+                info["allowed_updates"] = list(self._allowed_updates)
+            info.update(self._webhook_error)
+        return info
+
+    # ----------------------------------------------------------------------------------------
+    # Webhook delivery (the HTTP side is fakebotapi.webhook)
+
+    @property
+    def webhook(self) -> Json | None:
+        """What setWebhook registered (url, secret_token, max_connections), or None."""
+        with self._lock:
+            return copy_json(self._webhook) if self._webhook is not None else None
+
+    def webhook_delivered(self, update_id: int, status: int | None, error: str = "") -> None:
+        """Record one POST of a queued update: a 2xx answer confirms it (it leaves the queue),
+        anything else keeps it queued and shows in getWebhookInfo's last_error_*."""
+        with self._lock:
+            if self.record_calls:
+                self._deliveries[update_id].append(time.time())
+            if status is not None and 200 <= status < 300:
+                for index, queued in enumerate(self._updates):
+                    if queued["update_id"] == update_id:
+                        del self._updates[index]
+                        self._confirm(queued, update_id + 1)
+                        break
+            else:
+                self._webhook_error = {
+                    "last_error_date": self._now(),
+                    "last_error_message": error or f"Wrong response from the webhook: {status}",
+                }
+            self._notify()
 
     def _set_my_commands(self, params: Json, files: Mapping[str, UploadedFile]) -> bool:
         commands = params.get("commands")

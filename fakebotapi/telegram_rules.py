@@ -37,6 +37,10 @@ NOT_MODIFIED = (
 )
 BLOCKED = "Forbidden: bot was blocked by the user"
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+    "delete the webhook first"
+)
 CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
     "is running"
@@ -84,7 +88,15 @@ JSON_PARAMETERS = frozenset(
     }
 )
 INT_PARAMETERS = frozenset(
-    {"message_id", "offset", "limit", "timeout", "cache_time", "message_thread_id"}
+    {
+        "message_id",
+        "offset",
+        "limit",
+        "timeout",
+        "cache_time",
+        "message_thread_id",
+        "max_connections",
+    }
 )
 BOOL_PARAMETERS = frozenset(
     {
