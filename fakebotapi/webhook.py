@@ -29,10 +29,11 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 @dataclass
 class Delivery:
-    """What one `deliver` did: answers by HTTP status (0: no answer), and each update's
-    round-trip time in seconds."""
+    """What one `deliver` did: answers by HTTP status (0: no answer), and for each update when
+    its POST started (`time.perf_counter`) and how long until the answer, in seconds."""
 
     statuses: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    started: dict[int, float] = field(default_factory=dict)
     seconds: dict[int, float] = field(default_factory=dict)
 
     @property
@@ -64,7 +65,7 @@ async def deliver(
     async def post_chat(updates: list[Json]) -> None:
         async with gate:
             for update in updates:
-                started = time.perf_counter()
+                started = delivery.started[update["update_id"]] = time.perf_counter()
                 try:
                     async with session.post(
                         webhook["url"], json=update, headers=headers
