@@ -1,4 +1,6 @@
-"""Entry point: `python -m bot` runs the Telegram bot (polling); `python -m bot chat` the terminal.
+"""Entry point: `python -m bot` runs the Telegram bot (polling); `python -m bot chat` the terminal;
+`python -m bot worker` applies the stored updates without polling (beside a webhook, and as
+many as wanted on one PostgreSQL database: `bot.workers`).
 
 Configuration is read here, once, from the environment. Database migrations are applied before
 the event loop starts (under a lock, so several processes may start at once), so the bot never
@@ -50,7 +52,7 @@ def open_database(url: str) -> Database:
     return db
 
 
-def run_bot() -> int:
+def run_bot(*, poll: bool = True) -> int:
     try:
         settings = settings_from_env(os.environ)
     except ConfigError as error:
@@ -70,14 +72,16 @@ def run_bot() -> int:
         )
         clock = file_clock(settings.clock_file)
     try:
-        return asyncio.run(serve(settings, db, clock))
+        return asyncio.run(serve(settings, db, clock, poll=poll))
     except KeyboardInterrupt:
         return 0
     finally:
         db.dispose_sync()
 
 
-async def serve(settings: Settings, db: Database, clock: Callable[[], datetime]) -> int:
+async def serve(
+    settings: Settings, db: Database, clock: Callable[[], datetime], *, poll: bool = True
+) -> int:
     """Run the Telegram bot until it is stopped; the process's exit code."""
     from telegram.error import InvalidToken  # telegram is only needed for the Telegram bot
 
@@ -97,7 +101,7 @@ async def serve(settings: Settings, db: Database, clock: Callable[[], datetime])
         print(f"error: {error}", file=sys.stderr)
         return 2
     runtime = BotRuntime(
-        bot=bot, db=db, clock=clock, scheduler_interval=settings.scheduler_interval
+        bot=bot, db=db, clock=clock, scheduler_interval=settings.scheduler_interval, poll=poll
     )
     await runtime.run_until_stopped()
     if isinstance(runtime.fatal, InvalidToken):
@@ -132,9 +136,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     chat = sub.add_parser("chat", help="chat with the bot in this terminal")
     chat.add_argument("--chat-id", type=int, default=0, help="which terminal runner (default 0)")
+    sub.add_parser(
+        "worker", help="apply stored updates, send and schedule, without polling Telegram"
+    )
     args = parser.parse_args(argv)
     if args.command == "chat":
         return run_chat(args.chat_id)
+    if args.command == "worker":
+        return run_bot(poll=False)
     return run_bot()
 
 
