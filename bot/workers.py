@@ -106,7 +106,10 @@ def apply_next(
         text = "".join(traceback.format_exception(error)).strip()
         _set_aside(session, row, text, tell=tell, now=now)
         return Step("set_aside", row, queued=int(tell), error="failed every try")
-    return Step("applied", row, queued=max(queued, 0))
+    if queued < 0:
+        # Applied before: cannot happen while the chat is held, but never count it twice.
+        return Step("empty")
+    return Step("applied", row, queued=queued)
 
 
 def _set_aside(session: Session, row: InboxRow, error: str, *, tell: bool, now: datetime) -> None:
