@@ -1,5 +1,7 @@
 """Entry point: `python -m bot` runs the Telegram bot (polling); `python -m bot serve` runs it
-behind a webhook (`bot.webhook`, also with BOT_MODE=webhook); `python -m bot chat` the terminal.
+behind a webhook (`bot.webhook`, also with BOT_MODE=webhook); `python -m bot worker` applies the
+stored updates without polling (beside a webhook, and as many as wanted on one PostgreSQL
+database: `bot.workers`); `python -m bot chat` the terminal.
 
 Configuration is read here, once, from the environment. Database migrations are applied before
 the event loop starts (under a lock, so several processes may start at once), so the bot never
@@ -51,7 +53,7 @@ def open_database(url: str) -> Database:
     return db
 
 
-def run_bot(*, webhook: bool = False) -> int:
+def run_bot(*, webhook: bool = False, poll: bool = True) -> int:
     env = dict(os.environ, BOT_MODE="webhook") if webhook else os.environ
     try:
         settings = settings_from_env(env)
@@ -72,14 +74,16 @@ def run_bot(*, webhook: bool = False) -> int:
         )
         clock = file_clock(settings.clock_file)
     try:
-        return asyncio.run(serve(settings, db, clock))
+        return asyncio.run(serve(settings, db, clock, poll=poll))
     except KeyboardInterrupt:
         return 0
     finally:
         db.dispose_sync()
 
 
-async def serve(settings: Settings, db: Database, clock: Callable[[], datetime]) -> int:
+async def serve(
+    settings: Settings, db: Database, clock: Callable[[], datetime], *, poll: bool = True
+) -> int:
     """Run the Telegram bot until it is stopped; the process's exit code."""
     from telegram.error import InvalidToken  # telegram is only needed for the Telegram bot
 
@@ -103,7 +107,7 @@ async def serve(settings: Settings, db: Database, clock: Callable[[], datetime])
         db=db,
         clock=clock,
         scheduler_interval=settings.scheduler_interval,
-        poll=settings.webhook is None,
+        poll=poll and settings.webhook is None,
     )
     if settings.webhook is None:
         await runtime.run_until_stopped()
@@ -155,9 +159,14 @@ def main(argv: list[str] | None = None) -> int:
         "serve",
         help="run the bot behind a webhook (WEBHOOK_URL, WEBHOOK_SECRET; same as BOT_MODE=webhook)",
     )
+    sub.add_parser(
+        "worker", help="apply stored updates, send and schedule, without polling Telegram"
+    )
     args = parser.parse_args(argv)
     if args.command == "chat":
         return run_chat(args.chat_id)
+    if args.command == "worker":
+        return run_bot(poll=False)
     return run_bot(webhook=args.command == "serve")
 
 

@@ -6,7 +6,10 @@ sized so that slow sends to some chats cannot starve the others (a large connect
 timeouts, and a pool timeout that means "nothing was sent", so the outbox tries again).
 `BotRuntime` wires the parts: the poller stores updates and hands them to the applier; the
 applier commits state and replies together and wakes the outbox sender; the scheduler queues
-due follow-ups and wakes it too. Nothing here connects at import or construction: `start` does.
+due follow-ups and wakes it too. On PostgreSQL the applier is `bot.workers.SharedApplier`, so
+several processes can share the inbox; a worker (`poll=False`) runs everything but the poller
+and finds the updates another process stored by scanning the inbox often. Nothing here connects
+at import or construction: `start` does.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from bot.inbox import Applier, Poller
 from bot.outbox import OutboxSender
 from bot.ratelimit import SendRateLimiter, TelegramRateLimiter
 from bot.scheduler import Scheduler, compose
+from bot.workers import SharedApplier
 from flows.commands import MENU
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,11 @@ KEEP_APPLIED = timedelta(days=1)
 KEEP_SET_ASIDE = timedelta(days=30)
 KEEP_FINISHED_MESSAGES = timedelta(days=7)
 HOUSEKEEPING_EVERY = 600.0
+# How often the applier looks for pending updates it was not handed: now and then when this
+# process polls (a crash's leftovers, another process's chats), often in a worker, whose
+# updates all come through the database.
+SCAN_EVERY_POLLING = 5.0
+SCAN_EVERY_WORKER = 0.2
 
 
 def default_requests() -> tuple[BaseRequest, BaseRequest]:
@@ -122,7 +131,17 @@ class BotRuntime:
             interval=outbox_interval,
             pacer=limiter.pacer if isinstance(limiter, TelegramRateLimiter) else None,
         )
-        self.applier = Applier(db=db, bot=bot, clock=clock, on_applied=self.outbox.wake)
+        applier = Applier if db.is_sqlite else SharedApplier
+        self.applier: Applier | SharedApplier = applier(
+            db=db,
+            bot=bot,
+            clock=clock,
+            on_applied=self.outbox.wake,
+            scan_every=SCAN_EVERY_POLLING if poll else SCAN_EVERY_WORKER,
+        )
+        # False in a worker, and in webhook mode: updates arrive through `bot.webhook` into the
+        # poller's intake, or from other processes through the database.
+        self._poll = poll
         self.poller = Poller(
             db=db, bot=bot, clock=clock, on_stored=self.applier.submit, timeout=poll_timeout
         )
@@ -135,8 +154,6 @@ class BotRuntime:
             interval=scheduler_interval or 1.0,
         )
         self._run_scheduler = scheduler_interval is not None
-        # False in webhook mode: updates arrive through `bot.webhook` into the same intake.
-        self._poll = poll
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
         self.fatal: BaseException | None = None
@@ -202,7 +219,7 @@ class BotRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-        if self.fatal is None:
+        if self.fatal is None and self._poll:
             await self.poller.confirm()
         await self.applier.stop()
         await self.scheduler.stop()

@@ -136,7 +136,7 @@ class Poller:
                 if isinstance(error, Conflict):
                     log.error("another process polls with this token; retrying in %s s", delay)
                 else:
-                    log.warning("getUpdates failed (%s); retrying in %s s", _brief(error), delay)
+                    log.warning("getUpdates failed (%s); retrying in %s s", brief(error), delay)
                 await self._sleep(delay)
                 continue
             failures = 0
@@ -178,7 +178,7 @@ class Poller:
                 # Not confirmed: the same batch will come again, so only keep trying to store.
                 failures += 1
                 delay = min(2 ** (failures - 1), POLL_BACKOFF_MAX)
-                log.warning("could not store updates (%s); retrying in %s s", _brief(error), delay)
+                log.warning("could not store updates (%s); retrying in %s s", brief(error), delay)
                 await self._sleep(delay)
         self.stored += len(rows)
         # Stored: the next getUpdates confirms the batch.
@@ -340,7 +340,7 @@ class Applier:
         try:
             update = Update.de_json(row.payload, self._bot)
         except Exception as error:
-            log.warning("update %s cannot be read (%s); set aside", row.update_id, _brief(error))
+            log.warning("update %s cannot be read (%s); set aside", row.update_id, brief(error))
             # The sender is known from the raw update (its chat, or its user: a private chat):
             # tell them their message was lost, as for any update set aside.
             await self._set_aside(row, f"cannot be parsed: {error!r}", tell=row.chat_key > 0)
@@ -359,7 +359,7 @@ class Applier:
                     log.warning(
                         "update %s failed (%s); trying again in %s s",
                         row.update_id,
-                        _brief(error),
+                        brief(error),
                         delay,
                     )
                     with contextlib.suppress(Exception):
@@ -367,7 +367,7 @@ class Applier:
                         await self._db.run(
                             inbox_store.record_failure,
                             inbox_id=row.id,
-                            error=_brief(error),
+                            error=brief(error),
                             retry_at=retry_at,
                             now=self._clock(),
                         )
@@ -404,7 +404,7 @@ class Applier:
             self._on_applied()
 
 
-def _brief(error: BaseException) -> str:
+def brief(error: BaseException) -> str:
     """An error in one line, without a traceback (a log line per failure, not a page)."""
     text = str(error).splitlines()[0] if str(error) else ""
     return f"{type(error).__name__}: {text}"[:300] if text else type(error).__name__

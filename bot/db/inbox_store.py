@@ -8,6 +8,12 @@ crash) and, in the
 transaction that applies one, marks it done (`mark_done`, guarded by its state so it is applied
 once). An update that cannot be applied is tried again later or set
 aside (`record_failure`); either way the chat's later updates are not held up for ever.
+
+Several workers on one PostgreSQL database share the inbox through `claim_chat`, a
+transaction-scoped advisory lock on the chat: the worker holding it reads the chat's oldest
+pending update (`next_pending`) and applies it in that same transaction, so two workers never
+apply one chat's updates at once or out of order (`bot.workers`). `ready_chats` lists the chats
+with something to apply.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -172,3 +178,54 @@ def pending_rows(session: Session, *, exclude: list[int], limit: int = 10_000) -
     if exclude:
         query = query.where(InboxUpdate.id.not_in(exclude))
     return [InboxRow(*row) for row in session.execute(query.order_by(InboxUpdate.id).limit(limit))]
+
+
+# The lock key is the chat's key hashed with the schema and a name, so that two bots (or two
+# test schemas) in one database, and the migration lock, do not block each other's chats.
+_CLAIM_CHAT = text(
+    "SELECT pg_try_advisory_xact_lock("
+    "hashtextextended(current_schema() || :name || CAST(:chat AS text), 0))"
+)
+CLAIM_NAME = "/ankle-bot inbox/"
+
+
+def claim_chat(session: Session, *, chat_key: int) -> bool:
+    """Take the chat for the rest of this transaction; False when another transaction holds it.
+
+    PostgreSQL: a transaction-scoped advisory lock, released by the commit or rollback, and by
+    the server when the worker's connection dies (a crashed worker holds nothing). SQLite has
+    one writer at a time and one process: there is nothing to take."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.execute(_CLAIM_CHAT, {"name": CLAIM_NAME, "chat": chat_key}).scalar_one())
+
+
+def next_pending(session: Session, *, chat_key: int) -> InboxRow | None:
+    """The chat's oldest pending update, read after `claim_chat` (so still pending)."""
+    row = session.execute(
+        select(*_ROW)
+        .where(InboxUpdate.chat_key == chat_key, InboxUpdate.state == InboxState.PENDING.value)
+        .order_by(InboxUpdate.id)
+        .limit(1)
+    ).one_or_none()
+    return None if row is None else InboxRow(*row)
+
+
+def ready_chats(
+    session: Session, *, now: datetime, exclude: Iterable[int] = (), limit: int = 500
+) -> list[int]:
+    """Chats with a pending update to apply, the longest waiting first; a chat whose oldest
+    update waits for another try (`not_before` after `now`) is left out until then."""
+    waiting = (InboxUpdate.attempts > 0) & (InboxUpdate.not_before > now)
+    query = (
+        select(InboxUpdate.chat_key)
+        .where(InboxUpdate.state == InboxState.PENDING.value)
+        .group_by(InboxUpdate.chat_key)
+        .having(func.max(case((waiting, 1), else_=0)) == 0)
+        .order_by(func.min(InboxUpdate.id))
+        .limit(limit)
+    )
+    excluded = set(exclude)
+    if excluded:
+        query = query.where(InboxUpdate.chat_key.not_in(excluded))
+    return list(session.scalars(query))

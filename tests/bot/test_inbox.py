@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 import bot.inbox
+import bot.workers
 from bot import service
 from bot.app import BotRuntime, build_bot
 from bot.db import inbox_store
@@ -437,12 +438,12 @@ async def test_an_update_redelivered_after_a_crash_is_applied_once(sqlite_only: 
 
 
 async def test_an_update_that_cannot_be_parsed_is_set_aside_without_stalling_anything(
-    sqlite_only: str, caplog: pytest.LogCaptureFixture
+    url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="bot")
     api, clock = FakeBotApi(), FakeClock()
     healthy = [11, 12, 13]
-    async with running_bot(sqlite_only, api=api, clock=clock) as h:
+    async with running_bot(url, api=api, clock=clock) as h:
         # One batch: healthy chats around the poison, which a runner of its own sent.
         api.user_sends_text(11, "/help")
         api.user_sends_text(12, "/help")
@@ -480,7 +481,7 @@ async def test_an_update_that_cannot_be_parsed_is_set_aside_without_stalling_any
 
     # Restarted on the same database (and Telegram sends the poison again): nothing stalls.
     caplog.clear()
-    async with running_bot(sqlite_only, api=api, clock=clock) as h:
+    async with running_bot(url, api=api, clock=clock) as h:
         api.enqueue_raw(bad)
         for chat in [*healthy, 14]:
             await h.say("/status", chat)
@@ -505,7 +506,7 @@ async def test_a_runner_whose_update_cannot_be_parsed_is_told_it_was_not_saved(
 
 
 async def test_an_update_failing_every_try_is_set_aside_and_the_runner_told(
-    sqlite_only: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="bot")
     real = service.apply_event
@@ -519,7 +520,7 @@ async def test_an_update_failing_every_try_is_set_aside_and_the_runner_told(
 
     monkeypatch.setattr(service, "apply_event", apply_event)
     api = FakeBotApi()
-    async with running_bot(sqlite_only, api=api) as h:
+    async with running_bot(url, api=api) as h:
         await h.say("/new", 21)
         bad = api.user_sends_text(21, "my ankle, again")
         api.user_sends_text(21, "/status")  # queued behind the failing update
@@ -632,7 +633,7 @@ async def test_a_slow_update_of_one_chat_does_not_hold_up_another(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With worker threads to spare (PostgreSQL), chats are applied side by side."""
-    real = bot.inbox.apply_inbox_update
+    real = bot.workers.apply_inbox_update
     release = threading.Event()
 
     def apply(session: Any, *, inbox_id: int, route: Any, now: Any) -> int:
@@ -640,7 +641,7 @@ async def test_a_slow_update_of_one_chat_does_not_hold_up_another(
             release.wait(10)
         return real(session, inbox_id=inbox_id, route=route, now=now)
 
-    monkeypatch.setattr(bot.inbox, "apply_inbox_update", apply)
+    monkeypatch.setattr(bot.workers, "apply_inbox_update", apply)
     api = FakeBotApi()
     try:
         async with running_bot(postgres_url, api=api) as h:
