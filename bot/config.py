@@ -13,6 +13,9 @@ from pathlib import Path
 
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DATABASE_URL = "sqlite:///ankle-bot.db"
+# The HTTP layer under python-telegram-bot (bot/request.py): aiohttp costs less per call;
+# PTB's own httpx stays selectable in case.
+HTTP_TRANSPORTS = ("aiohttp", "httpx")
 # Bot API tokens look like "123456789:AAH...": digits, a colon, URL-safe characters. Kept loose
 # on purpose: local Bot API servers used for testing accept short made-up tokens.
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
@@ -34,6 +37,7 @@ class Settings:
     # Seconds between two messages to one private chat (Telegram: about one a second).
     chat_send_interval: float = 1.0
     clock_file: Path | None = None
+    http_transport: str = HTTP_TRANSPORTS[0]
 
     @property
     def base_url(self) -> str:
@@ -97,6 +101,9 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     if not 0 <= chat_interval <= 60:
         raise ConfigError("CHAT_SEND_INTERVAL must be a number of seconds, 0 to 60")
     clock_file = env.get("BOT_CLOCK_FILE", "").strip()
+    transport = env.get("BOT_HTTP_TRANSPORT", "").strip().lower() or HTTP_TRANSPORTS[0]
+    if transport not in HTTP_TRANSPORTS:
+        raise ConfigError(f"BOT_HTTP_TRANSPORT must be one of {', '.join(HTTP_TRANSPORTS)}")
     return Settings(
         token=token,
         api_url=api_url,
@@ -106,4 +113,5 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         scheduler_interval=interval,
         chat_send_interval=chat_interval,
         clock_file=Path(clock_file) if clock_file else None,
+        http_transport=transport,
     )
