@@ -53,7 +53,12 @@ third reply of an outcome the sends and records before them; then the `sendMessa
 itself, until it returned. With `Database.threaded` every transaction the database thread runs
 is timed too (by wrapping the instance's `run_sync`), by the function run in it: the busy time
 per update says which transactions cost what, and how close the one thread is to saturation.
-from flows.types import DONE
+`--transport` says how the bot reaches the fake: in process (`local`, as the figures before
+issue 11), or over HTTP on loopback (`FakeBotApiServer`, a thread per connection in this same
+process) through the bot's production request layers, `httpx` (PTB's) or `aiohttp`
+(bot/request.py, the default); `both` runs the throughput rows on httpx then aiohttp side by
+side, before and after, and the later rows on aiohttp. Over HTTP the bare Application keeps
+PTB's defaults (HTTPXRequest): it is the yardstick as shipped.
 
 Run `python -m bench.triage --help`; the defaults take about ten minutes on two cores, seven of
 them in the paced row (`--paced-runners 0` leaves it out). `--profile PREFIX` instead runs the
@@ -75,7 +80,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -91,21 +96,26 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import BaseRequest, RequestData
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 import bot.inbox
 import bot.outbox
-from bot.app import BotRuntime, build_bot
+from bot.app import BotRuntime, build_bot, default_requests
 from bot.db import inbox_store
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from bot.inbox import chat_key
 from bot.service import load_state
 from fakebotapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from fakebotapi.http_server import FakeBotApiServer
 from flows.types import DONE
 from tests.bot.harness import SPRAIN_TAPS, WARNING_SIGNS_ON_THE_SPRAIN_PATH
 
 DbKind = Literal["threaded", "asyncio"]
+# How the bot reaches the fake Bot API: in process, or over HTTP on loopback through PTB's
+# httpx transport or the bot's aiohttp one (bot/request.py).
+Transport = Literal["local", "httpx", "aiohttp"]
+TRANSPORTS: tuple[Transport, ...] = ("local", "httpx", "aiohttp")
 Json = dict[str, Any]
 # One step of a runner's script: build the next update in the fake without queueing it.
 ScriptStep = Callable[[FakeBotApi, int], Json]
@@ -121,7 +131,7 @@ SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
 ANSWER_METHOD = "answerCallbackQuery"
 
 # The issue's targets.
-TARGET_RATIO = 0.25
+TARGET_RATIO = 0.30
 TARGET_P99_MS = 5.0
 
 # The warm-up runner compiles templates, fills statement caches and walks every code path once.
@@ -510,12 +520,23 @@ class Tracker:
         stages.slot_wait.extend(flight.slot_waits)
 
 
-class TimedRequest(LocalBotApiRequest):
-    """`LocalBotApiRequest` that tells the tracker when each call returned to the bot."""
+class TimedRequest(BaseRequest):
+    """Any request layer (in process, httpx or aiohttp) that tells the tracker when each call
+    returned to the bot."""
 
-    def __init__(self, api: FakeBotApi, tracker: Tracker) -> None:
-        super().__init__(api)
+    def __init__(self, inner: BaseRequest, tracker: Tracker) -> None:
+        self.inner = inner
         self.tracker = tracker
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self.inner.read_timeout
+
+    async def initialize(self) -> None:
+        await self.inner.initialize()
+
+    async def shutdown(self) -> None:
+        await self.inner.shutdown()
 
     async def do_request(
         self,
@@ -527,7 +548,7 @@ class TimedRequest(LocalBotApiRequest):
         connect_timeout: float | object | None = BaseRequest.DEFAULT_NONE,
         pool_timeout: float | object | None = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        status, body = await super().do_request(
+        status, body = await self.inner.do_request(
             url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
         )
         name = url.rstrip("/").rsplit("/", 1)[-1]
@@ -536,6 +557,37 @@ class TimedRequest(LocalBotApiRequest):
                 name, request_data.parameters, status == 200, time.perf_counter()
             )
         return status, body
+
+
+@dataclass(frozen=True)
+class BotApiLink:
+    """How a workload reaches the fake: PTB's request layers and the base URL they call."""
+
+    request: BaseRequest
+    get_updates_request: BaseRequest
+    base_url: str = "https://api.telegram.org/bot"
+
+
+@contextmanager
+def bot_api_link(
+    transport: Transport, api: FakeBotApi, tracker: Tracker, *, bare: bool = False
+) -> Iterator[BotApiLink]:
+    """The fake in process ("local"), or served over HTTP on loopback and reached through the
+    bot's production request layers (`bot.app.default_requests`) on httpx or aiohttp; the bare
+    Application always gets PTB's own defaults (HTTPXRequest) over HTTP."""
+    if transport == "local":
+        yield BotApiLink(
+            TimedRequest(LocalBotApiRequest(api), tracker),
+            LocalBotApiRequest(api, read_timeout=POLL_TIMEOUT + 10),
+        )
+        return
+    with FakeBotApiServer(api) as server:
+        if bare:
+            general: BaseRequest = HTTPXRequest(connection_pool_size=256)
+            polling: BaseRequest = HTTPXRequest(read_timeout=POLL_TIMEOUT + 10)
+        else:
+            general, polling = default_requests(transport)
+        yield BotApiLink(TimedRequest(general, tracker), polling, server.base_url)
 
 
 def time_slot_waits(bot_: Any, tracker: Tracker) -> None:
@@ -754,19 +806,23 @@ async def measure_bot(
     updates_per_runner: int = UPDATES_PER_CONVERSATION,
     pace: bool = False,
     profiler: Profiler | None = None,
+    transport: Transport = "local",
 ) -> Measurement:
     """The bot's runtime: each runner plays the first `updates_per_runner` updates of the
     conversation (all of it by default), every Bot API call delayed by `delay` s, the rate
-    limiter on only with `pace`."""
+    limiter on only with `pace`, the fake reached through `transport`."""
     script = bot_script()[:updates_per_runner]
     api = FakeBotApi(record_calls=False)  # the call log is for tests; it costs a deep copy
     api.set_delay(delay)
     db = open_database(db_kind, directory)
     tracker = Tracker()
+    links = ExitStack()
+    link = links.enter_context(bot_api_link(transport, api, tracker))
     telegram_bot = build_bot(
         token=DEFAULT_TOKEN,
-        request=TimedRequest(api, tracker),
-        get_updates_request=LocalBotApiRequest(api, read_timeout=POLL_TIMEOUT + 10),
+        base_url=link.base_url,
+        request=link.request,
+        get_updates_request=link.get_updates_request,
         pace=pace,
     )
     time_slot_waits(telegram_bot, tracker)
@@ -812,6 +868,7 @@ async def measure_bot(
     finally:
         logging.getLogger().removeHandler(errors)
         await db.dispose()
+        links.close()
     return Measurement(
         label=label,
         runners=runners,
@@ -828,7 +885,7 @@ async def measure_bot(
     )
 
 
-def build_bare_application(api: FakeBotApi, tracker: Tracker) -> Application:
+def build_bare_application(link: BotApiLink) -> Application:
     """python-telegram-bot with PTB's defaults and two handlers that reply with a fixed text."""
 
     async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -843,8 +900,9 @@ def build_bare_application(api: FakeBotApi, tracker: Tracker) -> Application:
     app = (
         ApplicationBuilder()
         .token(DEFAULT_TOKEN)
-        .request(TimedRequest(api, tracker))
-        .get_updates_request(LocalBotApiRequest(api, read_timeout=POLL_TIMEOUT + 10))
+        .base_url(link.base_url)
+        .request(link.request)
+        .get_updates_request(link.get_updates_request)
         .build()
     )
     app.add_handler(MessageHandler(filters.ALL, on_message))
@@ -852,12 +910,15 @@ def build_bare_application(api: FakeBotApi, tracker: Tracker) -> Application:
     return app
 
 
-async def measure_bare(*, runners: int, label: str) -> Measurement:
+async def measure_bare(*, runners: int, label: str, transport: Transport = "local") -> Measurement:
     """The bare Application, polling the fake with PTB's Updater, on the same driver and number
-    of updates, without delay."""
+    of updates, without delay; over HTTP (any `transport` but "local") with PTB's defaults."""
     api = FakeBotApi(record_calls=False)
     tracker = Tracker()
-    app = build_bare_application(api, tracker)
+    links = ExitStack()
+    app = build_bare_application(
+        links.enter_context(bot_api_link(transport, api, tracker, bare=True))
+    )
     driver = Driver(api=api, tracker=tracker, expected=1)
     script = bare_script()
     errors = ErrorCounter()
@@ -876,6 +937,7 @@ async def measure_bare(*, runners: int, label: str) -> Measurement:
                 await app.stop()
     finally:
         logging.getLogger().removeHandler(errors)
+        links.close()
 
     def completed(chat_id: int) -> bool:
         sent = api.sent_to(chat_id)
@@ -915,10 +977,28 @@ class Options:
     paced_runners: int = PACED_RUNNERS
     profile: str | None = None
     profile_top: int = 15
+    transport: Literal["local", "httpx", "aiohttp", "both"] = "aiohttp"
 
     @property
     def db_kinds(self) -> tuple[DbKind, ...]:
         return ("threaded", "asyncio") if self.db == "both" else (self.db,)
+
+    @property
+    def transports(self) -> tuple[Transport, ...]:
+        """The bot's transports, before (PTB's httpx) then after (aiohttp) with "both"; the
+        last one runs the scaling and paced rows and the profile."""
+        return ("httpx", "aiohttp") if self.transport == "both" else (self.transport,)
+
+    @property
+    def bare_transport(self) -> Transport:
+        """The bare Application's: in process with the bot in process, else HTTP (PTB's own)."""
+        return "local" if self.transport == "local" else "httpx"
+
+
+def _reached(transports: Sequence[Transport]) -> str:
+    return " / ".join(
+        "in process" if t == "local" else f"over HTTP on loopback ({t})" for t in transports
+    )
 
 
 def _verdict(met: bool) -> str:
@@ -976,6 +1056,7 @@ async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
         conclusions.append(text)
 
     kinds = options.db_kinds
+    last = options.transports[-1]
     delay = options.delay_ms / 1000
     say(
         "# The bot's runtime (poller -> inbox_updates -> applier -> outbox -> sender), updates"
@@ -988,49 +1069,58 @@ async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
 
         say(
             f"# 1. Bot throughput: {options.runners} runners x {UPDATES_PER_CONVERSATION} updates,"
-            " Bot API answered in process without delay"
+            f" Bot API answered without delay, {_reached(options.transports)}"
         )
-        loaded: dict[DbKind, Measurement] = {}
-        unloaded: dict[DbKind, Measurement] = {}
+        loaded: dict[tuple[DbKind, Transport], Measurement] = {}
+        unloaded: dict[tuple[DbKind, Transport], Measurement] = {}
         for kind in kinds:
-            loaded[kind] = report(
-                await measure_bot(
-                    runners=options.runners,
-                    db_kind=kind,
-                    delay=0.0,
-                    directory=directory,
-                    label=f"bot, {kind} db",
+            for transport in options.transports:
+                loaded[kind, transport] = report(
+                    await measure_bot(
+                        runners=options.runners,
+                        db_kind=kind,
+                        delay=0.0,
+                        directory=directory,
+                        label=f"bot, {kind} db, {transport}",
+                        transport=transport,
+                    )
                 )
-            )
-            unloaded[kind] = report(
-                await measure_bot(
-                    runners=min(options.runners, UNLOADED_RUNNERS),
-                    db_kind=kind,
-                    delay=0.0,
-                    directory=directory,
-                    label=f"bot, {kind} db, unloaded",
-                    at_once=False,
+                unloaded[kind, transport] = report(
+                    await measure_bot(
+                        runners=min(options.runners, UNLOADED_RUNNERS),
+                        db_kind=kind,
+                        delay=0.0,
+                        directory=directory,
+                        label=f"bot, {kind} db, {transport}, unloaded",
+                        at_once=False,
+                        transport=transport,
+                    )
                 )
-            )
 
         say(
             "# 2. Bare python-telegram-bot (its Updater long-polling the same fake, MessageHandler"
-            " + CallbackQueryHandler with a fixed reply, default sequential processing), same"
-            " driver and number of updates"
+            " + CallbackQueryHandler with a fixed reply, default sequential processing, PTB's"
+            f" default request layer), same driver and number of updates,"
+            f" {_reached((options.bare_transport,))}"
         )
-        bare = report(await measure_bare(runners=options.runners, label="bare PTB"))
-        for kind in kinds:
-            bot_ = loaded[kind]
+        bare = report(
+            await measure_bare(
+                runners=options.runners,
+                label=f"bare PTB, {options.bare_transport}",
+                transport=options.bare_transport,
+            )
+        )
+        for (kind, transport), bot_ in loaded.items():
             ratio = bot_.updates_per_second / bare.updates_per_second
             conclude(
-                f"ratio bot ({kind} db) / bare PTB updates/s: {ratio:.2f}"
+                f"ratio bot ({kind} db, {transport}) / bare PTB updates/s: {ratio:.2f}"
                 f" (target >= {TARGET_RATIO}: {_verdict(ratio >= TARGET_RATIO)})"
             )
             p99_loaded = bot_.percentile_ms(0.99)
-            p99_unloaded = unloaded[kind].percentile_ms(0.99)
+            p99_unloaded = unloaded[kind, transport].percentile_ms(0.99)
             conclude(
-                f"p99 ({kind} db), target < {TARGET_P99_MS:g} ms: {p99_loaded:.2f} ms with"
-                f" {bot_.runners} runners at once ({_verdict(p99_loaded < TARGET_P99_MS)};"
+                f"p99 ({kind} db, {transport}), target < {TARGET_P99_MS:g} ms: {p99_loaded:.2f} ms"
+                f" with {bot_.runners} runners at once ({_verdict(p99_loaded < TARGET_P99_MS)};"
                 f" Little's law: {bot_.runners} runners / {bot_.updates_per_second:,.0f}"
                 f" updates/s = {bot_.runners / bot_.updates_per_second * 1000:.0f} ms mean),"
                 f" {p99_unloaded:.2f} ms unloaded ({_verdict(p99_unloaded < TARGET_P99_MS)})"
@@ -1039,7 +1129,7 @@ async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
         say(
             f"# 3. Scaling: every Bot API call delayed {options.delay_ms:g} ms,"
             f" {options.concurrency} runners x {options.scaling_updates} updates at once against"
-            " runners one at a time"
+            f" runners one at a time, {_reached((last,))}"
         )
         for kind in kinds:
             many = report(
@@ -1050,6 +1140,7 @@ async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
                     directory=directory,
                     label=f"bot, {kind} db, {options.delay_ms:g} ms Bot API",
                     updates_per_runner=options.scaling_updates,
+                    transport=last,
                 )
             )
             sequential = report(
@@ -1061,6 +1152,7 @@ async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
                     label=f"bot, {kind} db, {options.delay_ms:g} ms Bot API, sequential",
                     at_once=False,
                     updates_per_runner=options.scaling_updates,
+                    transport=last,
                 )
             )
             conclude(
@@ -1088,9 +1180,10 @@ async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
                     label=f"bot, {kind} db, paced, unloaded",
                     at_once=False,
                     pace=True,
+                    transport=last,
                 )
             )
-            free = unloaded[kind]
+            free = unloaded[kind, last]
             conclude(
                 f"pacing cost ({kind} db): per update p50 {paced.percentile_ms(0.5):,.0f} ms"
                 f" paced vs {free.percentile_ms(0.5):.2f} ms unpaced; the last update (the"
@@ -1120,8 +1213,10 @@ async def run_profile(options: Options, out: TextIO) -> list[Measurement]:
             db_kind=kind,
             delay=0.0,
             directory=Path(temp),
-            label=f"bot, {kind} db (under cProfile: slower than unprofiled)",
+            label=f"bot, {kind} db, {options.transports[-1]} (under cProfile: slower than"
+            " unprofiled)",
             profiler=profiler,
+            transport=options.transports[-1],
         )
     print(measurement.line(), file=out, flush=True)
     for thread, profile in (("loop", profiler.loop), ("db", profiler.db)):
@@ -1173,6 +1268,12 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         " PREFIX.loop.pstats and PREFIX.db.pstats and print their heads",
     )  # fmt: skip
     parser.add_argument(
+        "--transport", choices=[*TRANSPORTS, "both"], default=Options.transport,
+        help="how the bot reaches the fake Bot API: in process (local), or over HTTP on"
+        " loopback through PTB's httpx or the bot's aiohttp request layer; both runs the"
+        " throughput rows on httpx then aiohttp, side by side (default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
         "--profile-top", type=int, default=Options.profile_top,
         help="functions printed per profile listing (default %(default)s)",
     )  # fmt: skip
@@ -1193,6 +1294,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         paced_runners=args.paced_runners,
         profile=args.profile,
         profile_top=args.profile_top,
+        transport=args.transport,
     )
 
 

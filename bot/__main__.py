@@ -96,6 +96,7 @@ async def serve(
         base_url=settings.base_url,
         base_file_url=settings.base_file_url,
         pacer=SendRateLimiter(per_chat_interval=settings.chat_send_interval),
+        transport=settings.http_transport,
     )
     try:
         await connect_to_bot_api(bot)

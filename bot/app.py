@@ -34,6 +34,7 @@ from bot.db.database import Database
 from bot.inbox import Applier, Poller
 from bot.outbox import OutboxSender
 from bot.ratelimit import SendRateLimiter, TelegramRateLimiter
+from bot.request import AiohttpRequest
 from bot.scheduler import Scheduler, compose
 from bot.workers import SharedApplier
 from flows.commands import MENU
@@ -62,8 +63,22 @@ SCAN_EVERY_POLLING = 5.0
 SCAN_EVERY_WORKER = 0.2
 
 
-def default_requests() -> tuple[BaseRequest, BaseRequest]:
-    """(general request, getUpdates request) over HTTPX, sized as above."""
+def default_requests(transport: str = "aiohttp") -> tuple[BaseRequest, BaseRequest]:
+    """(general request, getUpdates request) over aiohttp (`bot.request`, the default) or
+    PTB's HTTPX, sized as above."""
+    if transport == "aiohttp":
+        return AiohttpRequest(
+            connection_pool_size=CONNECTION_POOL_SIZE,
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=READ_TIMEOUT,
+            write_timeout=WRITE_TIMEOUT,
+            pool_timeout=POOL_TIMEOUT,
+        ), AiohttpRequest(
+            connection_pool_size=1,
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=POLL_TIMEOUT + 10,
+            pool_timeout=POOL_TIMEOUT,
+        )
     general = HTTPXRequest(
         connection_pool_size=CONNECTION_POOL_SIZE,
         connect_timeout=CONNECT_TIMEOUT,
@@ -89,11 +104,13 @@ def build_bot(
     get_updates_request: BaseRequest | None = None,
     pace: bool = True,
     pacer: SendRateLimiter | None = None,
+    transport: str = "aiohttp",
 ) -> ExtBot:
-    """The Bot API client; `request`s replace the HTTP layer in tests and benchmarks, and
-    `pace=False` drops the rate limiter (benchmarks of the bot's own cost only)."""
+    """The Bot API client over `transport` ("aiohttp" or "httpx"); `request`s replace the HTTP
+    layer in tests and benchmarks, and `pace=False` drops the rate limiter (benchmarks of the
+    bot's own cost only)."""
     if request is None or get_updates_request is None:
-        general, polling = default_requests()
+        general, polling = default_requests(transport)
         request = request or general
         get_updates_request = get_updates_request or polling
     return ExtBot(

@@ -14,6 +14,9 @@ from pathlib import Path
 
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DATABASE_URL = "sqlite:///ankle-bot.db"
+# The HTTP layer under python-telegram-bot (bot/request.py): aiohttp costs less per call;
+# PTB's own httpx stays selectable in case.
+HTTP_TRANSPORTS = ("aiohttp", "httpx")
 # Bot API tokens look like "123456789:AAH...": digits, a colon, URL-safe characters. Kept loose
 # on purpose: local Bot API servers used for testing accept short made-up tokens.
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
@@ -43,6 +46,7 @@ class Settings:
     # "polling" (getUpdates; the default, one process) or "webhook" (`python -m bot serve`).
     mode: str = "polling"
     webhook: WebhookSettings | None = None
+    http_transport: str = HTTP_TRANSPORTS[0]
 
     @property
     def base_url(self) -> str:
@@ -176,6 +180,9 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     if mode not in MODES:
         raise ConfigError("BOT_MODE must be polling or webhook")
     webhook = webhook_settings_from_env(env, token=token) if mode == "webhook" else None
+    transport = env.get("BOT_HTTP_TRANSPORT", "").strip().lower() or HTTP_TRANSPORTS[0]
+    if transport not in HTTP_TRANSPORTS:
+        raise ConfigError(f"BOT_HTTP_TRANSPORT must be one of {', '.join(HTTP_TRANSPORTS)}")
     return Settings(
         token=token,
         api_url=api_url,
@@ -187,4 +194,5 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         clock_file=Path(clock_file) if clock_file else None,
         mode=mode,
         webhook=webhook,
+        http_transport=transport,
     )

@@ -20,6 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import aiohttp
 import httpx
 from sqlalchemy.orm import Session
 from telegram import Bot
@@ -247,14 +248,29 @@ ERROR_TABLE: tuple[
     ),
     (
         TimedOut,
-        _cause_is(httpx.ConnectTimeout, httpx.PoolTimeout),
+        _cause_is(httpx.ConnectTimeout, httpx.PoolTimeout, aiohttp.ConnectionTimeoutError),
         Verdict.RETRY,
         "no connection was made (connect or pool timeout): nothing was sent",
     ),
     (TimedOut, _always, Verdict.UNKNOWN, "no answer in time: the request may have arrived"),
     (
         NetworkError,
-        _cause_is(httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError),
+        _cause_is(aiohttp.ClientConnectorError),
+        Verdict.RETRY,
+        "no connection could be made (aiohttp): nothing was sent",
+    ),
+    (
+        NetworkError,
+        _cause_is(
+            httpx.ReadError,
+            httpx.RemoteProtocolError,
+            httpx.WriteError,
+            # aiohttp (bot/request.py): the server hung up, the socket failed, or the answer
+            # was cut short, after the request may have left.
+            aiohttp.ServerDisconnectedError,
+            aiohttp.ClientOSError,
+            aiohttp.ClientPayloadError,
+        ),
         Verdict.UNKNOWN,
         "the connection broke during the request: it may have arrived",
     ),

@@ -91,6 +91,9 @@ _DESCRIPTIONS = {
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # A bot opening hundreds of connections at once (its pool) must not find the listen
+    # backlog full (socketserver's default is 5): the kernel would reset the surplus.
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], api: FakeBotApi) -> None:
         super().__init__(address, _Handler)
@@ -143,6 +146,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     # Keep-alive, as api.telegram.org offers; every answer carries a Content-Length.
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without TCP_NODELAY the body waits for the
+    # client's delayed ACK (about 40 ms on Linux) on every kept-alive request.
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_GET(self) -> None:

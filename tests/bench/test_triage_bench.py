@@ -36,6 +36,7 @@ def test_a_tiny_run_completes_every_conversation_and_prints_every_figure() -> No
             "--delay-ms", "5",
             "--db", "both",
             "--paced-runners", "0",
+            "--transport", "local",
         ],
         out=out,
     )  # fmt: skip
@@ -44,16 +45,17 @@ def test_a_tiny_run_completes_every_conversation_and_prints_every_figure() -> No
     assert printed.rstrip().endswith("all conversations completed")
     assert "Rate limiter OFF (pace=False)" in printed
     for kind in ("threaded", "asyncio"):
-        assert f"bot, {kind} db: 3 runners at once, {3 * UPDATES_PER_CONVERSATION} updates" in (
-            printed
+        assert (
+            f"bot, {kind} db, local: 3 runners at once, {3 * UPDATES_PER_CONVERSATION} updates"
+            in printed
         )
-        assert f"bot, {kind} db, unloaded: 3 runners one at a time" in printed
+        assert f"bot, {kind} db, local, unloaded: 3 runners one at a time" in printed
         assert f"bot, {kind} db, 5 ms Bot API: 3 runners at once" in printed
         assert f"bot, {kind} db, 5 ms Bot API, sequential: 3 runners one at a time" in printed
-        assert f"ratio bot ({kind} db) / bare PTB updates/s: " in printed
-        assert f"p99 ({kind} db), target < 5 ms: " in printed
+        assert f"ratio bot ({kind} db, local) / bare PTB updates/s: " in printed
+        assert f"p99 ({kind} db, local), target < 5 ms: " in printed
         assert f"scaling ({kind} db): 3 runners at once get " in printed
-    assert f"bare PTB: 3 runners at once, {3 * UPDATES_PER_CONVERSATION} updates" in printed
+    assert f"bare PTB, local: 3 runners at once, {3 * UPDATES_PER_CONVERSATION} updates" in printed
     assert "paced row skipped (--paced-runners 0)" in printed
     figure_lines = [line for line in printed.splitlines() if "updates/s;" in line]
     assert len(figure_lines) == 9
@@ -74,6 +76,30 @@ def test_a_tiny_run_completes_every_conversation_and_prints_every_figure() -> No
     assert "INSTRUMENTATION GAP" not in printed
     assert "| workload | updates | updates/s | p50 | p99 |" in printed
     assert "(b) apply transaction" in printed
+
+
+def test_both_transports_run_over_http_side_by_side_against_bare_ptb_on_httpx() -> None:
+    out = io.StringIO()
+    status = main(
+        [
+            "--runners", "2",
+            "--concurrency", "2",
+            "--delay-ms", "5",
+            "--paced-runners", "0",
+            "--transport", "both",
+        ],
+        out=out,
+    )  # fmt: skip
+    printed = out.getvalue()
+    assert status == 0, printed
+    assert "over HTTP on loopback (httpx) / over HTTP on loopback (aiohttp)" in printed
+    for transport in ("httpx", "aiohttp"):
+        assert f"bot, threaded db, {transport}: 2 runners at once" in printed
+        assert f"bot, threaded db, {transport}, unloaded: 2 runners one at a time" in printed
+        assert f"ratio bot (threaded db, {transport}) / bare PTB updates/s: " in printed
+    assert "bare PTB, httpx: 2 runners at once" in printed
+    assert "(aiohttp)" in printed.split("# 3. Scaling")[1].splitlines()[0]
+    assert "ERRORS" not in printed and "INSTRUMENTATION GAP" not in printed
 
 
 async def test_a_runner_the_bot_fails_is_reported_as_not_completed(
