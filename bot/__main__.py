@@ -82,14 +82,18 @@ async def serve(settings: Settings, db: Database, clock: Callable[[], datetime])
     from telegram.error import InvalidToken  # telegram is only needed for the Telegram bot
 
     from bot.app import BotRuntime, build_bot
-    from bot.ratelimit import SendRateLimiter
+    from bot.ratelimit import pacer_for
     from bot.startup import TokenRejected, connect_to_bot_api
 
     bot = build_bot(
         token=settings.token,
         base_url=settings.base_url,
         base_file_url=settings.base_file_url,
-        pacer=SendRateLimiter(per_chat_interval=settings.chat_send_interval),
+        pacer=pacer_for(
+            db,
+            per_chat_interval=settings.chat_send_interval,
+            paid_per_second=settings.paid_broadcast_rate if settings.paid_broadcast else None,
+        ),
     )
     try:
         await connect_to_bot_api(bot)
@@ -97,7 +101,11 @@ async def serve(settings: Settings, db: Database, clock: Callable[[], datetime])
         print(f"error: {error}", file=sys.stderr)
         return 2
     runtime = BotRuntime(
-        bot=bot, db=db, clock=clock, scheduler_interval=settings.scheduler_interval
+        bot=bot,
+        db=db,
+        clock=clock,
+        scheduler_interval=settings.scheduler_interval,
+        paid_broadcast=settings.paid_broadcast,
     )
     await runtime.run_until_stopped()
     if isinstance(runtime.fatal, InvalidToken):

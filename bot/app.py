@@ -30,7 +30,7 @@ from bot.db import inbox_store, outbox_store
 from bot.db.database import Database
 from bot.inbox import Applier, Poller
 from bot.outbox import OutboxSender
-from bot.ratelimit import SendRateLimiter, TelegramRateLimiter
+from bot.ratelimit import Pacer, TelegramRateLimiter
 from bot.scheduler import Scheduler, compose
 from flows.commands import MENU
 
@@ -79,7 +79,7 @@ def build_bot(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     pace: bool = True,
-    pacer: SendRateLimiter | None = None,
+    pacer: Pacer | None = None,
 ) -> ExtBot:
     """The Bot API client; `request`s replace the HTTP layer in tests and benchmarks, and
     `pace=False` drops the rate limiter (benchmarks of the bot's own cost only)."""
@@ -109,6 +109,7 @@ class BotRuntime:
         scheduler_interval: float | None = 1.0,
         poll_timeout: int = POLL_TIMEOUT,
         outbox_interval: float = 1.0,
+        paid_broadcast: bool = False,
     ) -> None:
         self.bot = bot
         self.db = db
@@ -120,6 +121,7 @@ class BotRuntime:
             clock=clock,
             interval=outbox_interval,
             pacer=limiter.pacer if isinstance(limiter, TelegramRateLimiter) else None,
+            paid_broadcast=paid_broadcast,
         )
         self.applier = Applier(db=db, bot=bot, clock=clock, on_applied=self.outbox.wake)
         self.poller = Poller(

@@ -13,6 +13,10 @@ from pathlib import Path
 
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DATABASE_URL = "sqlite:///ankle-bot.db"
+# Telegram's paid broadcasts go up to 1,000 messages a second in all; the free 30 a second of
+# replies come out of that, so the paid budget defaults to the rest.
+MAX_PAID_BROADCAST_RATE = 1000
+DEFAULT_PAID_BROADCAST_RATE = 970
 # Bot API tokens look like "123456789:AAH...": digits, a colon, URL-safe characters. Kept loose
 # on purpose: local Bot API servers used for testing accept short made-up tokens.
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
@@ -34,6 +38,10 @@ class Settings:
     # Seconds between two messages to one private chat (Telegram: about one a second).
     chat_send_interval: float = 1.0
     clock_file: Path | None = None
+    # Send reminder fan-outs with Telegram's allow_paid_broadcast (a fee per message), at up to
+    # `paid_broadcast_rate` a second beside the free 30.
+    paid_broadcast: bool = False
+    paid_broadcast_rate: int = DEFAULT_PAID_BROADCAST_RATE
 
     @property
     def base_url(self) -> str:
@@ -97,6 +105,18 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     if not 0 <= chat_interval <= 60:
         raise ConfigError("CHAT_SEND_INTERVAL must be a number of seconds, 0 to 60")
     clock_file = env.get("BOT_CLOCK_FILE", "").strip()
+    paid = env.get("PAID_BROADCAST", "0").strip().lower() or "0"
+    if paid not in {"0", "1", "true", "false", "yes", "no"}:
+        raise ConfigError("PAID_BROADCAST must be 1 (send reminders as paid broadcasts) or 0")
+    try:
+        paid_rate = int(env.get("PAID_BROADCAST_RATE", "") or DEFAULT_PAID_BROADCAST_RATE)
+    except ValueError:
+        paid_rate = 0
+    if not 1 <= paid_rate <= MAX_PAID_BROADCAST_RATE:
+        raise ConfigError(
+            f"PAID_BROADCAST_RATE must be a whole number of messages a second, 1 to "
+            f"{MAX_PAID_BROADCAST_RATE}"
+        )
     return Settings(
         token=token,
         api_url=api_url,
@@ -106,4 +126,6 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         scheduler_interval=interval,
         chat_send_interval=chat_interval,
         clock_file=Path(clock_file) if clock_file else None,
+        paid_broadcast=paid in {"1", "true", "yes"},
+        paid_broadcast_rate=paid_rate,
     )

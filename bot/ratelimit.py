@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 import warnings
+import zlib
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
@@ -26,6 +27,12 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
+
+from bot.db import send_limit_store
+from bot.db.database import Database
+from bot.db.send_limit_store import FREE as FREE_LANE
+from bot.db.send_limit_store import MICROS
+from bot.db.send_limit_store import PAID as PAID_LANE
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[object]]
@@ -61,28 +68,30 @@ class SendRateLimiter:
         self,
         *,
         overall_per_second: int = 30,
+        paid_per_second: int | None = None,
         per_chat_interval: float = 1.0,
         per_group_interval: float = 3.0,
         forget_after: float = 5.0,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        if overall_per_second < 1:
-            raise ValueError("overall_per_second must be at least 1")
+        if overall_per_second < 1 or (paid_per_second is not None and paid_per_second < 1):
+            raise ValueError("overall_per_second and paid_per_second must be at least 1")
         if forget_after < max(per_chat_interval, per_group_interval):
             # Forgetting a chat sooner would let its next message through too early.
             raise ValueError("forget_after must not be shorter than per_chat_interval")
-        self._overall_per_second = overall_per_second
-        self._overall_interval = 1.0 / overall_per_second
+        # Two budgets: Telegram's free one, and (with paid broadcast on) the paid one that
+        # follow-ups sent with allow_paid_broadcast draw from. The per-chat spacing is shared.
+        self._rates = {False: overall_per_second, True: paid_per_second or overall_per_second}
         self._per_chat_interval = per_chat_interval
         self._per_group_interval = per_group_interval
         self._forget_after = forget_after
         self._clock = clock
         self._sleep = sleep
-        self._next_overall = float("-inf")
-        # The last `overall_per_second` slots: a new slot must be a full second after the
-        # oldest, which keeps "at most N in any 1-second window" exact despite float rounding.
-        self._recent_slots: deque[float] = deque(maxlen=overall_per_second)
+        self._next_overall = {paid: float("-inf") for paid in self._rates}
+        # Each budget's last `rate` slots: a new slot must be a full second after the oldest,
+        # which keeps "at most N in any 1-second window" exact despite float rounding.
+        self._recent_slots = {paid: deque[float](maxlen=rate) for paid, rate in self._rates.items()}
         self._paused_until = float("-inf")
         # Ordered by when each chat last got a slot (slots are handed out in increasing time),
         # so the chats idle longest are at the front and pruning stops at the first recent one.
@@ -116,35 +125,38 @@ class SendRateLimiter:
             self.pause_all(_retry_after(flood))
             raise
 
-    async def acquire(self, chat_id: Hashable) -> None:
-        """Return when a message may be sent to `chat_id` now."""
+    async def acquire(self, chat_id: Hashable, *, paid: bool = False) -> None:
+        """Return when a message may be sent to `chat_id` now (`paid`: from the paid-broadcast
+        budget, when there is one)."""
         self._forget_idle_chats(self._clock())
         pace = self._chats.get(chat_id)
         if pace is None:
             pace = self._chats[chat_id] = _ChatPace(last_send=float("-inf"))
         pace.waiting += 1
         try:
-            await self._wait_for_slot(pace, chat_id)
+            await self._wait_for_slot(pace, chat_id, paid=paid)
         finally:
             pace.waiting -= 1
 
-    async def _wait_for_slot(self, pace: _ChatPace, chat_id: Hashable) -> None:
+    async def _wait_for_slot(self, pace: _ChatPace, chat_id: Hashable, *, paid: bool) -> None:
+        rate = self._rates[paid]
+        recent = self._recent_slots[paid]
         while True:
             now = self._clock()
             ready_at = max(self._paused_until, pace.last_send + self._interval_for(chat_id))
             if ready_at > now:
                 await self._sleep(ready_at - now)
                 continue
-            send_at = max(now, self._next_overall)
-            if len(self._recent_slots) == self._overall_per_second:
-                send_at = max(send_at, self._recent_slots[0] + 1.0)
+            send_at = max(now, self._next_overall[paid])
+            if len(recent) == rate:
+                send_at = max(send_at, recent[0] + 1.0)
             # Claim the slot before sleeping so that concurrent callers queue behind it and
             # another caller for this chat waits a full interval after it.
             previous_send = pace.last_send
             pace.last_send = send_at
             self._chats.move_to_end(chat_id)
-            self._next_overall = send_at + self._overall_interval
-            self._recent_slots.append(send_at)
+            self._next_overall[paid] = send_at + 1.0 / rate
+            recent.append(send_at)
             if send_at > now:
                 await self._sleep(send_at - now)
             if self._clock() < self._paused_until:
@@ -156,13 +168,7 @@ class SendRateLimiter:
             return
 
     def _interval_for(self, chat_id: Hashable) -> float:
-        # Private chats have positive ids; groups, supergroups and channels negative ones (or a
-        # "@username" for a channel).
-        if (isinstance(chat_id, int) and chat_id < 0) or (
-            isinstance(chat_id, str) and chat_id.startswith(("@", "-"))
-        ):
-            return self._per_group_interval
-        return self._per_chat_interval
+        return self._per_group_interval if _is_group(chat_id) else self._per_chat_interval
 
     def _forget_idle_chats(self, now: float) -> None:
         while self._chats:
@@ -170,6 +176,137 @@ class SendRateLimiter:
             if pace.waiting or now - pace.last_send < self._forget_after:
                 return
             del self._chats[chat_id]
+
+
+class SharedSendRateLimiter:
+    """`SendRateLimiter`'s limits kept across every process sending from one PostgreSQL database.
+
+    Each `acquire` takes a slot from `bot.db.send_limit_store` (one short transaction), sleeps
+    until the slot starts and returns, so the caller sends inside its slot. A caller that wakes
+    too late (past `send_margin` of its slot, the event loop being busy) takes a new slot
+    rather than sending into the next one's time: that keeps every calendar second within the
+    limit whatever the senders' timing, at the cost of a wasted slot. A RetryAfter pauses this
+    process at once and every other at its next slot (the pause is written to the database).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        overall_per_second: int = 30,
+        paid_per_second: int | None = None,
+        per_chat_interval: float = 1.0,
+        per_group_interval: float = 3.0,
+        send_margin: float = 0.5,
+        clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if overall_per_second < 1 or (paid_per_second is not None and paid_per_second < 1):
+            raise ValueError("overall_per_second and paid_per_second must be at least 1")
+        self._db = db
+        self._rates = {False: overall_per_second, True: paid_per_second or overall_per_second}
+        self._lanes = {False: FREE_LANE, True: PAID_LANE if paid_per_second else FREE_LANE}
+        self._per_chat_us = round(per_chat_interval * MICROS)
+        self._per_group_us = round(per_group_interval * MICROS)
+        self._send_margin = send_margin
+        self._clock = clock
+        self._sleep = sleep
+        self._paused_until = 0.0
+        self._writes: set[asyncio.Task[None]] = set()
+        self._acquired = 0
+        self.late = 0  # slots given up because this process woke too late for them
+
+    def pause_all(self, seconds: float | timedelta) -> None:
+        """Send nothing to anyone for `seconds` from now, in every process."""
+        if isinstance(seconds, timedelta):
+            seconds = seconds.total_seconds()
+        until = self._clock() + max(seconds, 0.0)
+        self._paused_until = max(self._paused_until, until)
+        task = asyncio.ensure_future(
+            self._db.run(send_limit_store.pause_all, until_us=round(until * MICROS))
+        )
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    def paused_for(self) -> float:
+        """Seconds left of a flood-wait pause this process knows of (0 when none)."""
+        return max(self._paused_until - self._clock(), 0.0)
+
+    async def acquire(self, chat_id: Hashable, *, paid: bool = False) -> None:
+        """Return when a message may be sent to `chat_id` now, by any process's reckoning."""
+        key = _chat_key(chat_id)
+        interval = self._per_group_us if _is_group(chat_id) else self._per_chat_us
+        while True:
+            self._acquired += 1
+            if self._acquired % PRUNE_EVERY == 0:
+                await self._db.run(
+                    send_limit_store.prune_chats,
+                    before_us=round(self._clock() * MICROS) - FORGET_CHATS_AFTER_US,
+                )
+            slot, paused_until_us = await self._db.run(
+                send_limit_store.take_slot,
+                chat_id=key,
+                lane=self._lanes[paid],
+                rate=self._rates[paid],
+                chat_interval_us=interval,
+                now_us=round(max(self._clock(), self._paused_until) * MICROS),
+            )
+            self._paused_until = max(self._paused_until, paused_until_us / MICROS)
+            start = slot.start_us / MICROS
+            if (wait := start - self._clock()) > 0:
+                await self._sleep(wait)
+            now = self._clock()
+            latest = (slot.start_us + (slot.end_us - slot.start_us) * self._send_margin) / MICROS
+            if now < self._paused_until:
+                continue  # a RetryAfter arrived while this caller waited: its slot is void
+            if now >= latest:
+                self.late += 1
+                continue
+            return
+
+    async def flush(self) -> None:
+        """Wait for pauses still being written (a clean stop, tests)."""
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
+
+
+# Shared limiter: chats whose next allowed send is a minute past are forgotten, checked now and
+# then (every PRUNE_EVERY slots) so the table stays as small as recent traffic.
+PRUNE_EVERY = 1000
+FORGET_CHATS_AFTER_US = 60 * MICROS
+
+
+def _is_group(chat_id: Hashable) -> bool:
+    # Private chats have positive ids; groups, supergroups and channels negative ones (or a
+    # "@username" for a channel).
+    return (isinstance(chat_id, int) and chat_id < 0) or (
+        isinstance(chat_id, str) and chat_id.startswith(("@", "-"))
+    )
+
+
+def _chat_key(chat_id: Hashable) -> int:
+    """The chat as an integer key ("@channel" names hash to keys no chat id can have)."""
+    if isinstance(chat_id, int):
+        return chat_id
+    text = str(chat_id)
+    if text.lstrip("-").isdigit():
+        return int(text)
+    return -(10**15) - zlib.crc32(text.encode())
+
+
+Pacer = SendRateLimiter | SharedSendRateLimiter
+
+
+def pacer_for(
+    db: Database, *, per_chat_interval: float = 1.0, paid_per_second: int | None = None
+) -> Pacer:
+    """The limiter for a bot on `db`: shared through the database on PostgreSQL (any number of
+    sender processes), in memory on SQLite (one process)."""
+    if db.engine.dialect.name == "postgresql":
+        return SharedSendRateLimiter(
+            db, per_chat_interval=per_chat_interval, paid_per_second=paid_per_second
+        )
+    return SendRateLimiter(per_chat_interval=per_chat_interval, paid_per_second=paid_per_second)
 
 
 # Bot API methods that put something into a chat, and so count against its limits. Answering a
@@ -212,11 +349,11 @@ class TelegramRateLimiter(BaseRateLimiter[str]):
     for a message is the outbox's decision.
     """
 
-    def __init__(self, pacer: SendRateLimiter | None = None) -> None:
+    def __init__(self, pacer: Pacer | None = None) -> None:
         self.pacer = pacer if pacer is not None else SendRateLimiter()
 
     async def initialize(self) -> None:
-        """Nothing to set up: the pacer keeps its state in memory."""
+        """Nothing to set up: the pacer keeps its state in memory or in the database."""
 
     async def shutdown(self) -> None:
         """Nothing to release."""
@@ -232,7 +369,7 @@ class TelegramRateLimiter(BaseRateLimiter[str]):
     ) -> Any:
         chat_id = data.get("chat_id")
         if endpoint in PACED_METHODS and chat_id is not None and rate_limit_args != ALREADY_PACED:
-            await self.pacer.acquire(chat_id)
+            await self.pacer.acquire(chat_id, paid=bool(data.get("allow_paid_broadcast")))
         try:
             return await callback(*args, **kwargs)
         except RetryAfter as flood:
