@@ -48,7 +48,7 @@ from bot.db.database import Database
 from bot.db.models import OutboxSource
 from bot.db.outbox_store import OutboxRow
 from bot.outgoing import Verdict, classify, deliver
-from bot.ratelimit import Pacer
+from bot.ratelimit import Pacer, SharedSendRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -287,8 +287,9 @@ class OutboxSender:
     async def _send(self, row: OutboxRow) -> _Result:
         # Only reminder fan-outs are worth paying for; replies keep to the free budget.
         paid = self._paid_broadcast and row.source == OutboxSource.FOLLOW_UP
+        deadline = None
         if self._pacer is not None:
-            await self._pacer.acquire(row.chat_id, paid=paid)
+            deadline = await self._pacer.acquire(row.chat_id, paid=paid)
         started = await self._db.run(
             outbox_store.start_sending,
             message_id=row.id,
@@ -299,6 +300,11 @@ class OutboxSender:
         )
         if not started:
             return _Result(None, error="lost")
+        if isinstance(self._pacer, SharedSendRateLimiter):
+            # Recording "sending" took long enough that the slot is gone (a busy database or
+            # event loop): sending now could crowd the next second, so wait for another.
+            while deadline is not None and not self._pacer.in_time(deadline):
+                deadline = await self._pacer.acquire(row.chat_id, paid=paid)
         if self._pacer is not None and (paused := self._pacer.paused_for()) > 0:
             # A flood wait arrived while the slot's "sending" was being recorded: nothing left,
             # so the message waits like the others.

@@ -182,11 +182,14 @@ class SharedSendRateLimiter:
     """`SendRateLimiter`'s limits kept across every process sending from one PostgreSQL database.
 
     Each `acquire` takes a slot from `bot.db.send_limit_store` (one short transaction), sleeps
-    until the slot starts and returns, so the caller sends inside its slot. A caller that wakes
-    too late (past `send_margin` of its slot, the event loop being busy) takes a new slot
-    rather than sending into the next one's time: that keeps every calendar second within the
-    limit whatever the senders' timing, at the cost of a wasted slot. A RetryAfter pauses this
-    process at once and every other at its next slot (the pause is written to the database).
+    until the slot starts and returns the deadline by which the send must leave: `max_late`
+    after the slot, and before its calendar second ends (less `safety` for the call's way to
+    Telegram). A caller that would miss it (the event loop or the database being slow) takes a
+    new slot rather than sending into the next second's budget: that keeps every calendar
+    second within the limit whatever the senders' timing, at the cost of a wasted slot; a chat's
+    spacing is counted from its slot plus `max_late`, so it holds too. A RetryAfter pauses this
+    process at once and every other before its next send (the pause is written to the
+    database, and a caller that waited for its slot reads it again before sending).
     """
 
     def __init__(
@@ -197,7 +200,8 @@ class SharedSendRateLimiter:
         paid_per_second: int | None = None,
         per_chat_interval: float = 1.0,
         per_group_interval: float = 3.0,
-        send_margin: float = 0.5,
+        max_late: float = 0.1,
+        safety: float = 0.01,
         clock: Clock = time.time,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -206,9 +210,10 @@ class SharedSendRateLimiter:
         self._db = db
         self._rates = {False: overall_per_second, True: paid_per_second or overall_per_second}
         self._lanes = {False: FREE_LANE, True: PAID_LANE if paid_per_second else FREE_LANE}
-        self._per_chat_us = round(per_chat_interval * MICROS)
-        self._per_group_us = round(per_group_interval * MICROS)
-        self._send_margin = send_margin
+        self._max_late_us = round(max_late * MICROS)
+        self._safety_us = round(safety * MICROS)
+        self._per_chat_us = round(per_chat_interval * MICROS) + self._max_late_us
+        self._per_group_us = round(per_group_interval * MICROS) + self._max_late_us
         self._clock = clock
         self._sleep = sleep
         self._paused_until = 0.0
@@ -232,8 +237,9 @@ class SharedSendRateLimiter:
         """Seconds left of a flood-wait pause this process knows of (0 when none)."""
         return max(self._paused_until - self._clock(), 0.0)
 
-    async def acquire(self, chat_id: Hashable, *, paid: bool = False) -> None:
-        """Return when a message may be sent to `chat_id` now, by any process's reckoning."""
+    async def acquire(self, chat_id: Hashable, *, paid: bool = False) -> float:
+        """Return when a message may be sent to `chat_id` now, by any process's reckoning; the
+        time (of `clock`) by which it must have left (see `in_time`)."""
         key = _chat_key(chat_id)
         interval = self._per_group_us if _is_group(chat_id) else self._per_chat_us
         while True:
@@ -252,17 +258,37 @@ class SharedSendRateLimiter:
                 now_us=round(max(self._clock(), self._paused_until) * MICROS),
             )
             self._paused_until = max(self._paused_until, paused_until_us / MICROS)
-            start = slot.start_us / MICROS
+            start = slot / MICROS
             if (wait := start - self._clock()) > 0:
                 await self._sleep(wait)
+                if wait > RECHECK_PAUSE_AFTER:
+                    # Slots are handed out ahead: another process may have met a RetryAfter
+                    # while this one waited.
+                    paused_until_us = await self._db.run(send_limit_store.paused_until)
+                    self._paused_until = max(self._paused_until, paused_until_us / MICROS)
             now = self._clock()
-            latest = (slot.start_us + (slot.end_us - slot.start_us) * self._send_margin) / MICROS
             if now < self._paused_until:
                 continue  # a RetryAfter arrived while this caller waited: its slot is void
-            if now >= latest:
+            deadline = self._deadline(slot)
+            if now >= deadline:
                 self.late += 1
                 continue
-            return
+            return deadline
+
+    def _deadline(self, start_us: int) -> float:
+        second_end = (start_us // MICROS + 1) * MICROS
+        deadline = min(start_us + self._max_late_us, second_end - self._safety_us)
+        if deadline <= start_us:  # a slot in the second's last moments: no room for safety
+            deadline = second_end
+        return deadline / MICROS
+
+    def in_time(self, deadline: float) -> bool:
+        """Whether a send granted with this `deadline` may still leave now (a caller that did
+        something slow between `acquire` and its call asks, and takes a new slot if not)."""
+        if self._clock() < deadline and self.paused_for() == 0:
+            return True
+        self.late += 1
+        return False
 
     async def flush(self) -> None:
         """Wait for pauses still being written (a clean stop, tests)."""
@@ -270,6 +296,9 @@ class SharedSendRateLimiter:
             await asyncio.gather(*self._writes, return_exceptions=True)
 
 
+# Shared limiter: a caller that waited longer than this for its slot asks the database whether
+# a pause began meanwhile (one short read; shorter waits overlap a pause by at most this much).
+RECHECK_PAUSE_AFTER = 0.05
 # Shared limiter: chats whose next allowed send is a minute past are forgotten, checked now and
 # then (every PRUNE_EVERY slots) so the table stays as small as recent traffic.
 PRUNE_EVERY = 1000

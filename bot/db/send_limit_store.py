@@ -6,16 +6,15 @@ Time is split into a grid: each calendar second holds `rate` slots, evenly space
 the last slot it handed out; a chat (`send_chat_pace`) remembers when it may next be sent to.
 `take_slot` hands out, in one transaction, the first slot of the lane's grid that is later than
 the lane's last one, not before now, the chat's next allowed time or the bot-wide pause; then it
-moves the chat's next allowed time to that slot's end plus the chat's interval. The lane's row lock
+moves the chat's next allowed time to that slot plus the chat's interval (which the limiter
+lengthens by how late a send may leave its slot). The lane's row lock
 serializes the senders, so no two get one slot, whichever process they run in; a sender then
-waits for its slot and sends inside it (see the limiter), so no calendar second holds more
-than `rate` sends of a lane. Times are integer microseconds since the epoch (no float drift in
-the grid); functions take the `Session` first and never commit.
+waits for its slot and sends within the slot's calendar second (see the limiter), so no
+calendar second holds more than `rate` sends of a lane. Times are integer microseconds since
+the epoch (no float drift in the grid); functions take the `Session` first and never commit.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -29,15 +28,7 @@ LANES = (FREE, PAID)
 MICROS = 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """A granted send slot: send at `start_us`, and not at or after `end_us` (the next slot)."""
-
-    start_us: int
-    end_us: int
-
-
-def grid_slot(after_us: int, ready_us: int, rate: int) -> Slot:
+def grid_slot(after_us: int, ready_us: int, rate: int) -> int:
     """The first slot of a `rate`-a-second grid later than `after_us` and not before `ready_us`.
 
     Second `s` holds the slots `s + i/rate` (i = 0 .. rate-1, rounded down to a microsecond),
@@ -49,12 +40,7 @@ def grid_slot(after_us: int, ready_us: int, rate: int) -> Slot:
     index = -(-offset * rate // MICROS)  # the first i with floor(i * MICROS / rate) >= offset
     if index >= rate:
         second, index = second + 1, 0
-    start = second * MICROS + index * MICROS // rate
-    if index + 1 >= rate:
-        end = (second + 1) * MICROS
-    else:
-        end = second * MICROS + (index + 1) * MICROS // rate
-    return Slot(start, end)
+    return second * MICROS + index * MICROS // rate
 
 
 def take_slot(
@@ -65,8 +51,9 @@ def take_slot(
     rate: int,
     chat_interval_us: int,
     now_us: int,
-) -> tuple[Slot, int]:
-    """Claim the next slot of `lane` for `chat_id` (see module doc); (slot, paused_until_us)."""
+) -> tuple[int, int]:
+    """Claim the next slot of `lane` for `chat_id` (see module doc); (its start, the bot-wide
+    pause's end), in microseconds."""
     last = session.scalar(
         select(SendLane.last_slot_us).where(SendLane.lane == lane).with_for_update()
     )
@@ -82,11 +69,8 @@ def take_slot(
     )
     ready = max(now_us, paused_until or 0, chat_next or 0)
     slot = grid_slot(last, ready, rate)
-    session.execute(
-        update(SendLane).where(SendLane.lane == lane).values(last_slot_us=slot.start_us)
-    )
-    # From the slot's end: its send may leave anywhere inside the slot.
-    next_at = slot.end_us + chat_interval_us
+    session.execute(update(SendLane).where(SendLane.lane == lane).values(last_slot_us=slot))
+    next_at = slot + chat_interval_us
     session.execute(
         insert(SendChatPace)
         .values(chat_id=chat_id, next_at_us=next_at)
