@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
@@ -250,12 +251,7 @@ class SharedSendRateLimiter:
                     before_us=round(self._clock() * MICROS) - FORGET_CHATS_AFTER_US,
                 )
             slot, paused_until_us = await self._db.run(
-                send_limit_store.take_slot,
-                chat_id=key,
-                lane=self._lanes[paid],
-                rate=self._rates[paid],
-                chat_interval_us=interval,
-                now_us=round(max(self._clock(), self._paused_until) * MICROS),
+                self._take_slot, chat_id=key, paid=paid, chat_interval_us=interval
             )
             self._paused_until = max(self._paused_until, paused_until_us / MICROS)
             start = slot / MICROS
@@ -274,6 +270,20 @@ class SharedSendRateLimiter:
                 self.late += 1
                 continue
             return deadline
+
+    def _take_slot(
+        self, session: Session, *, chat_id: int, paid: bool, chat_interval_us: int
+    ) -> tuple[int, int]:
+        # "Now" is read inside the transaction, not when it was asked for: the wait for a
+        # database connection must not make a fresh slot stale before it is granted.
+        return send_limit_store.take_slot(
+            session,
+            chat_id=chat_id,
+            lane=self._lanes[paid],
+            rate=self._rates[paid],
+            chat_interval_us=chat_interval_us,
+            now_us=round(max(self._clock(), self._paused_until) * MICROS),
+        )
 
     def _deadline(self, start_us: int) -> float:
         second_end = (start_us // MICROS + 1) * MICROS
