@@ -8,7 +8,13 @@ its messages and each group or channel three seconds, and a RetryAfter pauses ev
 `TelegramRateLimiter` is python-telegram-bot's `BaseRateLimiter` built on it: every Bot API call
 that sends into a chat, whoever makes it, waits for its slot there. The clock and the sleep
 function are injectable so that tests run on fake time, and chats idle for a few seconds are
-forgotten so that memory stays bounded however many runners are reminded.
+forgotten so that memory stays bounded however many runners are reminded. That limiter is one
+process's; on PostgreSQL, where several processes send from one outbox,
+`SharedSendRateLimiter` keeps the same limits across all of them with its state in the
+database (`bot.db.send_limit_store`): a shared limiter rather than one elected sender, so that
+every worker keeps sending and a crash needs no failover (see README, "One send limit across
+workers"). `pacer_for` picks one by the database. Either may give paid-broadcast sends a budget
+of their own (`paid_per_second`); the per-chat spacing is shared.
 """
 
 from __future__ import annotations
