@@ -88,14 +88,18 @@ async def serve(
     from telegram.error import InvalidToken  # telegram is only needed for the Telegram bot
 
     from bot.app import BotRuntime, build_bot
-    from bot.ratelimit import SendRateLimiter
+    from bot.ratelimit import pacer_for
     from bot.startup import TokenRejected, connect_to_bot_api
 
     bot = build_bot(
         token=settings.token,
         base_url=settings.base_url,
         base_file_url=settings.base_file_url,
-        pacer=SendRateLimiter(per_chat_interval=settings.chat_send_interval),
+        pacer=pacer_for(
+            db,
+            per_chat_interval=settings.chat_send_interval,
+            paid_per_second=settings.paid_broadcast_rate if settings.paid_broadcast else None,
+        ),
         transport=settings.http_transport,
     )
     try:
@@ -109,6 +113,7 @@ async def serve(
         clock=clock,
         scheduler_interval=settings.scheduler_interval,
         poll=poll and settings.webhook is None,
+        paid_broadcast=settings.paid_broadcast,
     )
     if settings.webhook is None:
         await runtime.run_until_stopped()

@@ -33,7 +33,7 @@ from bot.db import inbox_store, outbox_store
 from bot.db.database import Database
 from bot.inbox import Applier, Poller
 from bot.outbox import OutboxSender
-from bot.ratelimit import SendRateLimiter, TelegramRateLimiter
+from bot.ratelimit import Pacer, TelegramRateLimiter
 from bot.request import AiohttpRequest
 from bot.scheduler import Scheduler, compose
 from bot.workers import SharedApplier
@@ -103,7 +103,7 @@ def build_bot(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     pace: bool = True,
-    pacer: SendRateLimiter | None = None,
+    pacer: Pacer | None = None,
     transport: str = "aiohttp",
 ) -> ExtBot:
     """The Bot API client over `transport` ("aiohttp" or "httpx"); `request`s replace the HTTP
@@ -136,6 +136,7 @@ class BotRuntime:
         poll_timeout: int = POLL_TIMEOUT,
         outbox_interval: float = 1.0,
         poll: bool = True,
+        paid_broadcast: bool = False,
     ) -> None:
         self.bot = bot
         self.db = db
@@ -147,6 +148,7 @@ class BotRuntime:
             clock=clock,
             interval=outbox_interval,
             pacer=limiter.pacer if isinstance(limiter, TelegramRateLimiter) else None,
+            paid_broadcast=paid_broadcast,
         )
         applier = Applier if db.is_sqlite else SharedApplier
         self.applier: Applier | SharedApplier = applier(

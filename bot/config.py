@@ -17,6 +17,10 @@ DEFAULT_DATABASE_URL = "sqlite:///ankle-bot.db"
 # The HTTP layer under python-telegram-bot (bot/request.py): aiohttp costs less per call;
 # PTB's own httpx stays selectable in case.
 HTTP_TRANSPORTS = ("aiohttp", "httpx")
+# Telegram's paid broadcasts go up to 1,000 messages a second in all; the free 30 a second of
+# replies come out of that, so the paid budget defaults to the rest.
+MAX_PAID_BROADCAST_RATE = 1000
+DEFAULT_PAID_BROADCAST_RATE = 970
 # Bot API tokens look like "123456789:AAH...": digits, a colon, URL-safe characters. Kept loose
 # on purpose: local Bot API servers used for testing accept short made-up tokens.
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
@@ -47,6 +51,10 @@ class Settings:
     mode: str = "polling"
     webhook: WebhookSettings | None = None
     http_transport: str = HTTP_TRANSPORTS[0]
+    # Send reminder fan-outs with Telegram's allow_paid_broadcast (a fee per message), at up to
+    # `paid_broadcast_rate` a second beside the free 30.
+    paid_broadcast: bool = False
+    paid_broadcast_rate: int = DEFAULT_PAID_BROADCAST_RATE
 
     @property
     def base_url(self) -> str:
@@ -183,6 +191,18 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     transport = env.get("BOT_HTTP_TRANSPORT", "").strip().lower() or HTTP_TRANSPORTS[0]
     if transport not in HTTP_TRANSPORTS:
         raise ConfigError(f"BOT_HTTP_TRANSPORT must be one of {', '.join(HTTP_TRANSPORTS)}")
+    paid = env.get("PAID_BROADCAST", "0").strip().lower() or "0"
+    if paid not in {"0", "1", "true", "false", "yes", "no"}:
+        raise ConfigError("PAID_BROADCAST must be 1 (send reminders as paid broadcasts) or 0")
+    try:
+        paid_rate = int(env.get("PAID_BROADCAST_RATE", "") or DEFAULT_PAID_BROADCAST_RATE)
+    except ValueError:
+        paid_rate = 0
+    if not 1 <= paid_rate <= MAX_PAID_BROADCAST_RATE:
+        raise ConfigError(
+            f"PAID_BROADCAST_RATE must be a whole number of messages a second, 1 to "
+            f"{MAX_PAID_BROADCAST_RATE}"
+        )
     return Settings(
         token=token,
         api_url=api_url,
@@ -195,4 +215,6 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         mode=mode,
         webhook=webhook,
         http_transport=transport,
+        paid_broadcast=paid in {"1", "true", "yes"},
+        paid_broadcast_rate=paid_rate,
     )

@@ -5,7 +5,9 @@ written in the transaction that decided them. `OutboxSender` is woken as soon as
 transaction commits (`wake`), claims the head of each chat's queue, and serves each chat in a
 task of its own: send, then record the result and claim the chat's next message in one
 transaction. Pacing is the Bot's rate limiter's (`bot.ratelimit.TelegramRateLimiter`), so
-replies and follow-ups share one budget. What an error means comes from
+replies and follow-ups share one budget; on PostgreSQL that budget is shared by every sender
+process (`bot.ratelimit.SharedSendRateLimiter`). With paid broadcast on, follow-ups are sent
+with `allow_paid_broadcast` from a budget of their own. What an error means comes from
 `bot.outgoing.ERROR_TABLE`: a RetryAfter pauses everyone and puts the message back without
 counting an attempt; transient errors are retried with backoff (quickly for replies, for much
 longer for urgent advice, slowly for follow-ups); a chat that refuses messages has its queue
@@ -47,7 +49,7 @@ from bot.db.database import Database
 from bot.db.models import OutboxSource
 from bot.db.outbox_store import OutboxRow
 from bot.outgoing import Verdict, classify, deliver
-from bot.ratelimit import SendRateLimiter
+from bot.ratelimit import Pacer, SharedSendRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -125,13 +127,16 @@ class OutboxSender:
         interval: float = 1.0,
         max_chats: int = 2048,
         recover_every: float = 10.0,
-        pacer: SendRateLimiter | None = None,
+        pacer: Pacer | None = None,
         only_chats: Collection[int] | None = None,
+        paid_broadcast: bool = False,
     ) -> None:
         """`pacer`: the rate limiter inside `bot`'s `TelegramRateLimiter`, if it has one: the
         sender waits for each slot itself, so that "sending" is recorded just before the call.
         `only_chats`: deliver just these chats' messages (the terminal chat's sender, which
-        must not take a Telegram runner's messages from a database it shares with the bot)."""
+        must not take a Telegram runner's messages from a database it shares with the bot).
+        `paid_broadcast`: send follow-ups with Telegram's allow_paid_broadcast, from the
+        pacer's paid budget (see `bot.ratelimit`)."""
         self.worker = worker or default_worker_id()
         if len(self.worker) > 64:
             raise ValueError("a worker id has at most 64 characters")
@@ -145,6 +150,7 @@ class OutboxSender:
         self._recover_every = recover_every
         self._pacer = pacer
         self._only_chats = None if only_chats is None else tuple(only_chats)
+        self._paid_broadcast = paid_broadcast
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._chats: dict[int, asyncio.Task[None]] = {}
@@ -280,8 +286,11 @@ class OutboxSender:
             self._chats.pop(chat_id, None)
 
     async def _send(self, row: OutboxRow) -> _Result:
+        # Only reminder fan-outs are worth paying for; replies keep to the free budget.
+        paid = self._paid_broadcast and row.source == OutboxSource.FOLLOW_UP
+        deadline = None
         if self._pacer is not None:
-            await self._pacer.acquire(row.chat_id)
+            deadline = await self._pacer.acquire(row.chat_id, paid=paid)
         started = await self._db.run(
             outbox_store.start_sending,
             message_id=row.id,
@@ -292,13 +301,23 @@ class OutboxSender:
         )
         if not started:
             return _Result(None, error="lost")
+        if isinstance(self._pacer, SharedSendRateLimiter):
+            # Recording "sending" took long enough that the slot is gone (a busy database or
+            # event loop): sending now could crowd the next second, so wait for another.
+            while deadline is not None and not self._pacer.in_time(deadline):
+                deadline = await self._pacer.acquire(row.chat_id, paid=paid)
         if self._pacer is not None and (paused := self._pacer.paused_for()) > 0:
             # A flood wait arrived while the slot's "sending" was being recorded: nothing left,
             # so the message waits like the others.
             return _Result(Verdict.WAIT, error="held by a flood wait", wait=paused)
         try:
             await deliver(
-                self._bot, row.chat_id, row.method, row.payload, paced=self._pacer is not None
+                self._bot,
+                row.chat_id,
+                row.method,
+                row.payload,
+                paced=self._pacer is not None,
+                paid=paid,
             )
         except Exception as error:
             verdict, why = classify(error)

@@ -147,11 +147,20 @@ def progress_chart(
 
 
 async def deliver(
-    bot: Bot, chat_id: int, method: str, payload: dict[str, Any], *, paced: bool = False
+    bot: Bot,
+    chat_id: int,
+    method: str,
+    payload: dict[str, Any],
+    *,
+    paced: bool = False,
+    paid: bool = False,
 ) -> None:
     """Make the Bot API call an outbox message stands for (`paced`: the caller already waited
-    for the chat's send slot, so the bot's rate limiter lets it through)."""
+    for the chat's send slot, so the bot's rate limiter lets it through; `paid`: sent with
+    Telegram's allow_paid_broadcast, beyond the free 30 a second for a fee)."""
     extra: dict[str, Any] = {"rate_limit_args": ALREADY_PACED} if paced else {}
+    if paid:
+        extra["allow_paid_broadcast"] = True
     if method == SEND_MESSAGE:
         await bot.send_message(
             chat_id=chat_id,

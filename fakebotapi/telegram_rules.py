@@ -100,6 +100,7 @@ INT_PARAMETERS = frozenset(
 )
 BOOL_PARAMETERS = frozenset(
     {
+        "allow_paid_broadcast",
         "drop_pending_updates",
         "show_alert",
         "disable_notification",

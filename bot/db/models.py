@@ -585,3 +585,25 @@ class GroupNotice(Base):
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     noticed_at: Mapped[datetime]
+
+
+class SendLane(Base):
+    """One budget of send slots shared by every sender on the database (see
+    `bot.db.send_limit_store`): the last slot handed out, in microseconds since the epoch.
+    The "free" lane's row also holds the bot-wide pause a RetryAfter asks for."""
+
+    __tablename__ = "send_lanes"
+
+    lane: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last_slot_us: Mapped[int] = mapped_column(BigInteger, default=0)
+    paused_until_us: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SendChatPace(Base):
+    """When a chat may next be sent a message, whichever sender sends it (microseconds since
+    the epoch); rows long past are pruned."""
+
+    __tablename__ = "send_chat_pace"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    next_at_us: Mapped[int] = mapped_column(BigInteger)

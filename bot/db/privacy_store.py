@@ -29,7 +29,11 @@ EXPORT_FORMAT = "ankle-bot-export/1"
 
 # Tables of the runtime (updates received, messages to deliver, group notices), keyed by chat and
 # not by runner: neither exported nor deleted here. The runtime prunes them once they are done.
-OPERATIONAL_TABLES = frozenset({"inbox_updates", "outbox_messages", "group_notices"})
+# The send limit's tables hold a chat id and a time at most, forgotten a minute after its
+# last message (bot.db.send_limit_store).
+OPERATIONAL_TABLES = frozenset(
+    {"inbox_updates", "outbox_messages", "group_notices", "send_lanes", "send_chat_pace"}
+)
 
 # Columns left out of the export, by table: the bot's bookkeeping, not the runner's data. Any
 # column not named here is exported, so a new column of runner data needs no change here, and a

@@ -42,3 +42,21 @@ def test_a_bad_value_is_a_one_line_error_naming_the_setting(
     with pytest.raises(ConfigError) as error:
         settings_from_env({"TELEGRAM_BOT_TOKEN": TOKEN, name: value})
     assert says in str(error.value) and "\n" not in str(error.value)
+
+
+def test_paid_broadcast_is_off_by_default_and_can_be_turned_on() -> None:
+    default = settings_from_env({"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert (default.paid_broadcast, default.paid_broadcast_rate) == (False, 970)
+    paid = settings_from_env(
+        {"TELEGRAM_BOT_TOKEN": TOKEN, "PAID_BROADCAST": "1", "PAID_BROADCAST_RATE": "500"}
+    )
+    assert (paid.paid_broadcast, paid.paid_broadcast_rate) == (True, 500)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PAID_BROADCAST", "maybe"), ("PAID_BROADCAST_RATE", "1001"), ("PAID_BROADCAST_RATE", "x")],
+)
+def test_a_bad_paid_broadcast_setting_names_itself(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        settings_from_env({"TELEGRAM_BOT_TOKEN": TOKEN, name: value})
