@@ -2,8 +2,8 @@
 workers (`python -m bot worker`), fed by the fake Bot API posting updates to the webhook with its
 secret. Workers are killed with SIGKILL while updates are applied, and the webhook process once
 while updates are being posted to it; a restarted worker joins in. Every update the webhook
-accepted is applied exactly once and in order per chat, and what reached each runner came in the
-order of their updates, never twice.
+accepted is applied exactly once and in order per chat, what reached each runner came in the
+order of their updates, never twice, and no second held more than 30 sends across processes.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,6 +99,8 @@ def test_webhook_and_workers_killed_mid_run_apply_each_accepted_update_once_in_o
     postgres_url: str, server: FakeBotApiServer, tmp_path: Path
 ) -> None:
     api = server.api
+    sent_at: list[float] = []
+    api.on_call("sendMessage", lambda call: sent_at.append(time.time()), after_delivery=True)
     port = free_port()
     scripts = {chat: script(chat, PER_CHAT) for chat in CHATS}
     logs = [tmp_path / f"process-{i}.log" for i in range(5)]
@@ -145,6 +148,11 @@ def test_webhook_and_workers_killed_mid_run_apply_each_accepted_update_once_in_o
         total = len(CHATS) * PER_CHAT
         wait_for(lambda: done() == total, "not every accepted update was applied", deadline)
         assert_each_update_applied_once_in_order(db, scripts, replies_sent=True)
+        # Every process paced its sends against one limit kept in the database: at most 30 in
+        # any calendar second, however many processes sent (and crashed).
+        wait_for(lambda: len(sent_at) >= 60, "the replies were not sent", deadline)
+        busiest = max(Counter(int(at) for at in sent_at).values())
+        assert busiest <= 30, busiest
         # What reached each runner came in the order of their updates, and nothing twice.
         for chat, texts in scripts.items():
             got = [answered(m.get("text", "")) for m in api.sent_to(chat)]
