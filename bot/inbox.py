@@ -249,7 +249,38 @@ def _store_batch(session: Any, *, updates: list[Received], now: datetime) -> lis
     return inbox_store.store_updates(session, updates=updates, now=now)
 
 
-class Applier:
+class ChatServing:
+    """What every applier shares: a task per chat being served, a scan now and then for work
+    the hand-over missed, and waiting until every chat taken on was dealt with. Subclasses
+    give `scan` and keep `_tasks` (chat -> task), `_scan_every` and `_sleep`."""
+
+    _tasks: dict[int, asyncio.Task[None]]
+    _scan_every: float
+    _sleep: Callable[[float], Any]
+
+    async def scan(self) -> int:
+        raise NotImplementedError
+
+    async def run_forever(self) -> None:
+        """Scan now and then until cancelled (new updates arrive through `submit`)."""
+        while True:
+            try:
+                await self.scan()
+            except Exception:
+                log.exception("inbox scan failed; trying again in %s s", self._scan_every)
+            await self._sleep(self._scan_every)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._tasks)
+
+    async def idle(self) -> None:
+        """Wait until every chat taken on was dealt with."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+
+class Applier(ChatServing):
     """Applies stored updates, in order per chat, chats side by side (see module doc)."""
 
     def __init__(
@@ -291,24 +322,6 @@ class Applier:
         rows = await self._db.run(inbox_store.pending_rows, exclude=sorted(self._known))
         self.submit(rows)
         return len(rows)
-
-    async def run_forever(self) -> None:
-        """Scan now and then until cancelled (new updates arrive through `submit`)."""
-        while True:
-            try:
-                await self.scan()
-            except Exception:
-                log.exception("inbox scan failed; trying again in %s s", self._scan_every)
-            await self._sleep(self._scan_every)
-
-    @property
-    def busy(self) -> bool:
-        return bool(self._tasks)
-
-    async def idle(self) -> None:
-        """Wait until every queued update was dealt with."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     async def stop(self, *, grace: float = 5.0) -> None:
         """Let the updates being applied finish for up to `grace` seconds; the rest stay

@@ -35,7 +35,7 @@ from bot.clock import utc_now
 from bot.db import inbox_store
 from bot.db.database import Database
 from bot.db.inbox_store import InboxRow
-from bot.inbox import APPLY_RETRY_DELAYS, brief
+from bot.inbox import APPLY_RETRY_DELAYS, ChatServing, brief
 from bot.routing import route_update
 from bot.service import apply_inbox_update, queue_error_reply
 
@@ -118,7 +118,7 @@ def _set_aside(session: Session, row: InboxRow, error: str, *, tell: bool, now: 
         queue_error_reply(session, chat_id=row.chat_key, now=now)
 
 
-class SharedApplier:
+class SharedApplier(ChatServing):
     """Applies stored updates alongside other workers on one PostgreSQL database (module doc).
 
     The same interface as `bot.inbox.Applier`, so `BotRuntime` runs either."""
@@ -161,24 +161,6 @@ class SharedApplier:
         )
         self._serve_chats(chats)
         return len(chats)
-
-    async def run_forever(self) -> None:
-        """Scan now and then until cancelled."""
-        while True:
-            try:
-                await self.scan()
-            except Exception:
-                log.exception("inbox scan failed; trying again in %s s", self._scan_every)
-            await self._sleep(self._scan_every)
-
-    @property
-    def busy(self) -> bool:
-        return bool(self._tasks)
-
-    async def idle(self) -> None:
-        """Wait until every chat this worker took on was dealt with."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     async def stop(self, *, grace: float = 5.0) -> None:
         """Finish the update each chat is on for up to `grace` seconds; the rest stay pending
