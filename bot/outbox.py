@@ -169,7 +169,11 @@ class OutboxSender:
         return len(self._chats)
 
     async def recover(self) -> None:
-        """Hand out again what vanished senders held (run at start-up and now and then)."""
+        """Renew this sender's own claims, then hand out again what vanished senders held (run
+        at start-up and every `recover_every` seconds, well within a lease)."""
+        await self._db.run(
+            outbox_store.renew_claims, worker=self.worker, now=self._clock(), lease=self._lease
+        )
         claimants = await self._db.run(outbox_store.claimants)
         vanished = vanished_workers(claimants, me=self.worker)
         handed_back, failed = await self._db.run(

@@ -434,6 +434,22 @@ def release(session: Session, *, worker: str, now: datetime) -> int:
     ).rowcount
 
 
+def renew_claims(session: Session, *, worker: str, now: datetime, lease: timedelta) -> int:
+    """Push the lease of every message `worker` holds to `now + lease`: a live sender whose
+    claims wait long for their send slot (thousands of reminders due at once, one limit shared
+    by every worker) keeps them, so no other sender hands them out again or fails the one being
+    sent. A sender that died stops renewing, and its claims run out as before."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.claimed_by == worker,
+            OutboxMessage.state.in_([OutboxState.CLAIMED.value, OutboxState.SENDING.value]),
+        )
+        .values(claimed_until=now + lease)
+    )
+    return result.rowcount or 0
+
+
 def claimants(session: Session) -> list[str]:
     """The workers holding messages now (to find those whose process is gone)."""
     return list(

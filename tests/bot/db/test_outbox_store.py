@@ -394,6 +394,26 @@ class TestRecover:
         )
         assert get(db, other_id).state == "claimed"
 
+    def test_a_renewed_claim_outlives_its_first_lease_and_only_its_worker_is_renewed(
+        self, db: Database
+    ):
+        mine = enqueue(db, 1, "mine")
+        being_sent = enqueue(db, 2, "being sent")
+        theirs = enqueue(db, 3, "theirs")
+        claim(db, worker="w1", limit=2)
+        sending(db, being_sent, worker="w1")
+        claim(db, worker="w2")
+        later = NOW + LEASE - timedelta(seconds=5)
+        renewed = db.run_sync(outbox_store.renew_claims, worker="w1", now=later, lease=LEASE)
+        assert renewed == 2
+        # Past the first lease: w2's claim runs out, w1's two are still held.
+        handed_back, failed = db.run_sync(
+            outbox_store.recover, now=NOW + LEASE + timedelta(seconds=1)
+        )
+        assert (handed_back, failed) == ([theirs], [])
+        assert (get(db, mine).state, get(db, mine).claimed_by) == ("claimed", "w1")
+        assert get(db, being_sent).state == "sending"
+
     def test_claimants_lists_the_workers_holding_messages(self, db: Database):
         first = enqueue(db, 1, "a")
         enqueue(db, 2, "b")
