@@ -137,6 +137,9 @@ def summary_to_json(data: SummaryData, *, now: datetime) -> dict[str, Any]:
         "plan": _plan_figures(data, today=today),
         "programme": _programme_figures(data, today=today),
         "chart": progress_chart.progress_to_json(data.progress),
+        # The PDF's creation time, so that one summary always renders to the same bytes
+        # (the outbox draws it again on a retry).
+        "made_at": now.isoformat(),
     }
 
 
@@ -257,6 +260,8 @@ def render_pdf(summary: dict[str, Any], *, locale: str = i18n.SOURCE_LOCALE) -> 
         page = _draw(summary, png, answer_size=size, locale=locale, gettext=gettext)
         if page.get_y() <= FOOTER_TOP:
             break
+    if "made_at" in summary:
+        page.set_creation_date(datetime.fromisoformat(summary["made_at"]))
     return bytes(page.output())
 
 

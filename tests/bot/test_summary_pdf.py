@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from pathlib import Path
 
 from pypdf import PdfReader
@@ -145,3 +146,12 @@ def test_outcomes_that_send_the_runner_to_a_clinician_offer_the_pdf() -> None:
         # It comes last, after the detail buttons.
         assert disposition is Disposition.HOME_CARE or buttons[-1] == SUMMARY_BUTTON
         assert first.urgent is (disposition is Disposition.EMERGENCY)
+
+
+def test_one_summary_always_renders_to_the_same_bytes() -> None:
+    """The outbox draws the page again on a retry: the creation time is the summary's own."""
+    page = summary_pdf.summary_to_json(summary_of(played(SPRAIN)), now=NOW)
+    first = summary_pdf.render_pdf(page)
+    time.sleep(1.1)  # past a second boundary, where fpdf2 would stamp a new time
+    assert summary_pdf.render_pdf(page) == first
+    assert b"/CreationDate (D:20261207090000Z)" in first
