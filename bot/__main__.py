@@ -128,7 +128,16 @@ async def serve(
             scheduler=runtime.scheduler,
             clock=clock,
         )
-        await serve_until_stopped(runtime, server)
+        try:
+            await serve_until_stopped(runtime, server)
+        except OSError as error:  # the address is taken or not ours: one line, as for a token
+            where = f"{settings.webhook.host}:{settings.webhook.port}"
+            print(
+                f"error: the webhook server cannot listen on {where} ({error.strerror or error}):"
+                " set WEBHOOK_HOST and WEBHOOK_PORT to an address that is free",
+                file=sys.stderr,
+            )
+            return 2
     if isinstance(runtime.fatal, InvalidToken):
         print(
             "error: TELEGRAM_BOT_TOKEN was rejected by the Bot API: get a new token from "

@@ -4,9 +4,13 @@ server, a real SQLite database, the fake Bot API posting updates over HTTP with 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -19,7 +23,7 @@ from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from bot.inbox import ALLOWED_UPDATES
 from bot.webhook import SECRET_HEADER, HealthLimits, WebhookServer
-from fakebotapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
+from fakebotapi import DEFAULT_TOKEN, FakeBotApi, FakeBotApiServer, LocalBotApiRequest
 from fakebotapi.webhook import deliver
 
 SECRET = "s3cret-token_for-the-webhook-tests"
@@ -294,3 +298,34 @@ def test_webhook_mode_needs_a_url_and_a_long_secret_and_derives_a_stable_path():
     other = settings_from_env({**env, "WEBHOOK_SECRET": SECRET + "2"})
     assert other.webhook is not None and other.webhook.path != first.webhook.path
     assert settings_from_env({"TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN}).webhook is None
+
+
+def test_a_webhook_port_already_taken_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    """`python -m bot serve` on a port another program holds: no traceback, one line naming
+    the address and the settings to change."""
+    with FakeBotApiServer() as server, socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        environment = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+            "TELEGRAM_API_URL": server.url,
+            "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+            "WEBHOOK_URL": "https://bot.example.org",
+            "WEBHOOK_SECRET": SECRET,
+            "WEBHOOK_PORT": str(port),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "serve"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parents[2],
+            env=environment,
+            timeout=120,
+        )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("error:")]
+    assert line.startswith(f"error: the webhook server cannot listen on 127.0.0.1:{port} (")
+    assert line.endswith("set WEBHOOK_HOST and WEBHOOK_PORT to an address that is free")
