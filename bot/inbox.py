@@ -250,13 +250,29 @@ def _store_batch(session: Any, *, updates: list[Received], now: datetime) -> lis
 
 
 class ChatServing:
-    """What every applier shares: a task per chat being served, a scan now and then for work
-    the hand-over missed, and waiting until every chat taken on was dealt with. Subclasses
-    give `scan` and keep `_tasks` (chat -> task), `_scan_every` and `_sleep`."""
+    """What every applier shares: its parts, a task per chat being served, a scan now and then
+    for work the hand-over missed, and waiting until every chat taken on was dealt with.
+    Subclasses give `scan`."""
 
-    _tasks: dict[int, asyncio.Task[None]]
-    _scan_every: float
-    _sleep: Callable[[float], Any]
+    def __init__(
+        self,
+        *,
+        db: Database,
+        bot: Bot,
+        on_applied: Callable[[], None],
+        clock: Callable[[], datetime],
+        retry_delays: Sequence[float],
+        scan_every: float,
+        sleep: Callable[[float], Any],
+    ) -> None:
+        self._db = db
+        self._bot = bot
+        self._on_applied = on_applied
+        self._clock = clock
+        self._retry_delays = tuple(retry_delays)
+        self._scan_every = scan_every
+        self._sleep = sleep
+        self._tasks: dict[int, asyncio.Task[None]] = {}
 
     async def scan(self) -> int:
         raise NotImplementedError
@@ -294,15 +310,16 @@ class Applier(ChatServing):
         scan_every: float = 5.0,
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
-        self._db = db
-        self._bot = bot
-        self._on_applied = on_applied
-        self._clock = clock
-        self._retry_delays = tuple(retry_delays)
-        self._scan_every = scan_every
-        self._sleep = sleep
+        super().__init__(
+            db=db,
+            bot=bot,
+            on_applied=on_applied,
+            clock=clock,
+            retry_delays=retry_delays,
+            scan_every=scan_every,
+            sleep=sleep,
+        )
         self._queues: dict[int, deque[InboxRow]] = {}
-        self._tasks: dict[int, asyncio.Task[None]] = {}
         self._known: set[int] = set()
         self.applied = 0
         self.set_aside = 0

@@ -134,14 +134,15 @@ class SharedApplier(ChatServing):
         scan_every: float = 1.0,
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
-        self._db = db
-        self._bot = bot
-        self._on_applied = on_applied
-        self._clock = clock
-        self._retry_delays = tuple(retry_delays)
-        self._scan_every = scan_every
-        self._sleep = sleep
-        self._tasks: dict[int, asyncio.Task[None]] = {}
+        super().__init__(
+            db=db,
+            bot=bot,
+            on_applied=on_applied,
+            clock=clock,
+            retry_delays=retry_delays,
+            scan_every=scan_every,
+            sleep=sleep,
+        )
         # Chats handed over while their task was running: the task looks once more before
         # it ends, so an update stored just after its last look is not left to the next scan.
         self._again: set[int] = set()
