@@ -20,7 +20,7 @@ from flows.care_paths import choose_path
 from flows.commands import BY_NAME
 from flows.rules import RULES_VERSION, WORDING, decide
 from flows.triage import TriageStep, answers_of
-from flows.types import Disposition
+from flows.types import BUTTON_LABEL_LIMIT, Disposition
 
 # The longest triage there is: a gradual pain with a pop, a sore bony spot and every energy
 # question, so every bone question is asked and several rules fire (S7, S2, S2H, S8).
@@ -130,7 +130,7 @@ def test_every_word_of_the_page_comes_through_the_catalogue(tmp_path: Path) -> N
 
 
 def test_outcomes_that_send_the_runner_to_a_clinician_offer_the_pdf() -> None:
-    assert len(SUMMARY_BUTTON.label) <= 24
+    assert len(SUMMARY_BUTTON.label) <= BUTTON_LABEL_LIMIT
     assert SUMMARY_BUTTON.value in BY_NAME
     for typed, disposition in (
         (LONGEST, Disposition.SEE_CLINICIAN),

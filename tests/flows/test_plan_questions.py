@@ -17,7 +17,7 @@ from flows.events import AskPlanQuestion, Command, event_for_button
 from flows.plan_questions import CrossTrainingGroup
 from flows.profile import CheckInView, Profile
 from flows.triage import TriageStep
-from flows.types import ButtonAction, CarePath, Disposition, PlanQuestion, Reply
+from flows.types import BUTTON_LABEL_LIMIT, ButtonAction, CarePath, Disposition, PlanQuestion, Reply
 from tests.flows.test_follow_ups import EPISODE, NOW, PROFILE
 
 # The sprain assessed "1-2 days" after the injury, at NOW.
@@ -43,7 +43,7 @@ def test_plan_has_a_button_for_each_question_within_24_characters():
     buttons = [b for r in replies for row in r.buttons for b in row]
     asked = {event_for_button(b, 0).question for b in buttons if b.action == ButtonAction.QUESTION}
     assert asked == set(PlanQuestion)
-    assert all(len(label) <= 24 for label in plan_questions.LABELS.values())
+    assert all(len(label) <= BUTTON_LABEL_LIMIT for label in plan_questions.LABELS.values())
 
 
 def test_answers_are_only_given_when_asked():

@@ -24,6 +24,7 @@ from flows.events import ChooseProgramme, Command, LogProgrammeSession, event_fo
 from flows.local_time import FollowUpKind
 from flows.profile import CheckInView, Profile, ProgrammeView
 from flows.types import (
+    BUTTON_LABEL_LIMIT,
     ButtonAction,
     CarePath,
     EpisodeStatus,
@@ -344,4 +345,4 @@ def test_every_programme_button_label_fits_a_phone():
     for reply in prevention_replies():
         for row in reply.buttons:
             for button in row:
-                assert len(button.label) <= 24, button.label
+                assert len(button.label) <= BUTTON_LABEL_LIMIT, button.label

@@ -18,6 +18,7 @@ from flows.story import STORY_STEPS, read_story
 from flows.story_confirm import MAX_STORY_LENGTH, StoryStep
 from flows.triage import TriageStep
 from flows.types import (
+    BUTTON_LABEL_LIMIT,
     DONE,
     ButtonAction,
     CarePath,
@@ -263,7 +264,7 @@ def test_a_first_message_with_facts_gets_one_line_and_two_buttons() -> None:
     assert outcome.state.flow is FlowName.STORY and outcome.state.step == StoryStep.CONFIRM
     labels = [[b.label for b in row] for row in confirm.buttons]
     assert labels == [["Yes, that's right", "Change something"]]
-    assert all(len(label) <= 24 for row in labels for label in row)
+    assert all(len(label) <= BUTTON_LABEL_LIMIT for row in labels for label in row)
     answers = confirm.context["answers"]
     assert (answers.location, answers.onset, answers.pain) == (L.OUTSIDE, ON.SUDDEN, 4)
 

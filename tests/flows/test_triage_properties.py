@@ -25,6 +25,7 @@ from flows.state import DialogState
 from flows.triage import FLOW as TRIAGE
 from flows.triage import TriageStep
 from flows.types import (
+    BUTTON_LABEL_LIMIT,
     DONE,
     PAIN_MAX,
     PAIN_MIN,
@@ -230,4 +231,4 @@ def test_every_triage_button_fits_a_phone() -> None:
     for step, question in TRIAGE.questions.items():
         assert question.per_row <= 2, step
         for choice in question.choices:
-            assert len(choice.label) <= 24, (step, choice.label)
+            assert len(choice.label) <= BUTTON_LABEL_LIMIT, (step, choice.label)
