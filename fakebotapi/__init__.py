@@ -8,9 +8,9 @@ updates people cause), `faults` (failures, dropped connections, hangs, pauses, h
 `transport` (`LocalBotApiRequest`, the fake inside python-telegram-bot without a socket),
 `http_server` (`FakeBotApiServer`, the fake over real HTTP with a `/_fake/` control API;
 `python -m fakebotapi --port 8081`), `webhook` (posting queued updates to the webhook set by
-`setWebhook`), and `telegram_rules`/`telegram_html` (what
-Telegram accepts, as pure functions). It is a tool of the project, not a test file: the tests,
-`bench/` and the README all use it.
+`setWebhook`), `flood` (Telegram's 429s over 30 a second, when turned on), and
+`telegram_rules`/`telegram_html` (what Telegram accepts, as pure functions). It is a tool of
+the project, not a test file: the tests, `bench/` and the README all use it.
 """
 
 from __future__ import annotations

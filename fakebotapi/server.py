@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from fakebotapi.faults import Call, DroppedConnection, Pause, _Fault, _Hold, _Hook, _Match
+from fakebotapi.flood import SENDING_METHODS, FloodControl
 from fakebotapi.simulator import RunnerSimulator
 from fakebotapi.telegram_rules import (
     BLOCKED,
@@ -113,8 +114,10 @@ class FakeBotApi(RunnerSimulator):
         clock: Callable[[], datetime] | None = None,
         check_token: bool = True,
         record_calls: bool = True,
+        flood: FloodControl | None = None,
     ) -> None:
-        """`record_calls=False` keeps `calls` empty, for benchmarks making millions of calls."""
+        """`record_calls=False` keeps `calls` empty, for benchmarks making millions of calls.
+        `flood`: answer sends over Telegram's flood limits with 429 (off by default: flood.py)."""
         bot_id, _, secret = token.partition(":")
         if not bot_id.isdigit() or not secret:
             raise ValueError("a bot token looks like '<bot id digits>:<secret>'")
@@ -122,6 +125,7 @@ class FakeBotApi(RunnerSimulator):
         self.check_token = check_token
         self.record_calls = record_calls
         self.delay = delay
+        self.flood = flood
         self.method_delays: dict[str, float] = {}
         self._clock = clock or _utc_now
         self._lock = threading.RLock()
@@ -708,6 +712,10 @@ class FakeBotApi(RunnerSimulator):
 
     def _run(self, name: str, params: Json, files: Mapping[str, UploadedFile]) -> Any:
         with self._lock:
+            if self.flood is not None and name in SENDING_METHODS:
+                self.flood.admit(
+                    self._sendable_chat(params), paid=bool(params.get("allow_paid_broadcast"))
+                )
             result = self._methods[name.lower()][1](params, files)
             self._notify()
             return copy_json(result)

@@ -29,6 +29,7 @@ from telegram.ext import (
 )
 
 from fakebotapi import Call, DroppedConnection, FakeBotApi, LocalBotApiRequest
+from fakebotapi.flood import FloodControl
 from fakebotapi.telegram_rules import Json
 
 RUNNER = 1001
@@ -363,6 +364,66 @@ class TestFailuresAndDelay:
         async with make_bot(api, read_timeout=0.05) as bot:
             with pytest.raises(TimedOut):
                 await bot.send_message(RUNNER, "slow")
+
+
+class TestFloodControl:
+    """Telegram's flood limits, on when the fake is given a `FloodControl`."""
+
+    def flooded_api(self, clock: list[float]) -> FakeBotApi:
+        return FakeBotApi(
+            flood=FloodControl(per_second=3, paid_per_second=5, clock=lambda: clock[0])
+        )
+
+    def test_without_flood_control_a_burst_is_accepted(self, api: FakeBotApi) -> None:
+        for chat in range(100):
+            ok(api, "sendMessage", chat_id=RUNNER + chat, text="hi")
+
+    def test_sends_over_the_limit_in_one_second_get_429_and_are_not_delivered(self) -> None:
+        clock = [1000.2]
+        api = self.flooded_api(clock)
+        for chat in range(3):
+            ok(api, "sendMessage", chat_id=RUNNER + chat, text="hi")
+        assert refused(api, "sendMessage", chat_id=RUNNER + 3, text="hi") == {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 1",
+            "parameters": {"retry_after": 1},
+        }
+        assert api.sent_to(RUNNER + 3) == []
+        clock[0] = 1001.0  # the next calendar second has a budget of its own
+        ok(api, "sendMessage", chat_id=RUNNER + 3, text="hi")
+        assert api.flood.refused == {"overall": 1}
+
+    def test_a_second_message_to_one_chat_in_one_second_gets_429(self) -> None:
+        clock = [1000.0]
+        api = self.flooded_api(clock)
+        ok(api, "sendMessage", chat_id=RUNNER, text="one")
+        assert refused(api, "sendMessage", chat_id=RUNNER, text="two")["error_code"] == 429
+        clock[0] = 1001.5
+        ok(api, "sendMessage", chat_id=RUNNER, text="two")
+        assert [m["text"] for m in api.sent_to(RUNNER)] == ["one", "two"]
+        assert api.flood.refused == {"chat": 1}
+
+    def test_paid_broadcasts_have_a_budget_of_their_own(self) -> None:
+        clock = [1000.0]
+        api = self.flooded_api(clock)
+        for chat in range(3):
+            ok(api, "sendMessage", chat_id=RUNNER + chat, text="free")
+        for chat in range(5):
+            ok(
+                api,
+                "sendMessage",
+                chat_id=RUNNER + 10 + chat,
+                text="paid",
+                allow_paid_broadcast="true",
+            )
+        assert (
+            refused(
+                api, "sendMessage", chat_id=RUNNER + 20, text="paid", allow_paid_broadcast=True
+            )["error_code"]
+            == 429
+        )
+        assert api.flood.refused == {"paid": 1}
 
 
 class TestRunnerSimulator:
