@@ -28,6 +28,7 @@ import asyncio
 import itertools
 import os
 import random
+import re
 import signal
 import subprocess
 import threading
@@ -98,8 +99,8 @@ RUNNERS = (
     WeekRunner("K", 8206, EVEN, "Kolkata", "Asia/Kolkata", time(8, 0)),
 )
 CHATS = tuple(runner.chat for runner in RUNNERS)
-# Bursts of commands (real time while the clock stands still), at these fake instants; the
-# second one kills the webhook process as well.
+# Bursts of commands (real time while the clock stands still), at the last follow-up before
+# these fake instants; the second one kills the webhook process as well.
 BURSTS = (START + timedelta(days=1, hours=3), START + timedelta(days=3, hours=5))
 BURST_LENGTH = 5
 # How many follow-ups are held after delivery and their sender killed.
@@ -371,7 +372,8 @@ def run_the_week(week: WorkersWeek, rng: random.Random) -> None:
     while week.clock.now < END:
         target = week.next_due()
         if bursts and bursts[0] <= target:
-            week.clock.set(bursts.pop(0))
+            # At the clock's present instant, all dealt with: the replies are the burst's own.
+            bursts.pop(0)
             burst(week, rng, record, kill_webhook=not bursts)
             continue
         jump += 1
@@ -379,10 +381,8 @@ def run_the_week(week: WorkersWeek, rng: random.Random) -> None:
         if hold_at and jump >= hold_at[0]:
             pause = api.pause_next("sendMessage", after_delivery=True, when=is_follow_up)
         week.clock.set(target)
-        if pause is not None:
-            kill_while_sending(week, pause, record)
-            if pause.state != "armed":
-                hold_at.pop(0)
+        if pause is not None and kill_while_sending(week, pause, record):
+            hold_at.pop(0)
         week.settle()
         answering = []
         for runner in RUNNERS:
@@ -404,32 +404,38 @@ def run_the_week(week: WorkersWeek, rng: random.Random) -> None:
     check_the_week(week, record)
 
 
+def plain(html: str) -> str:
+    """What the runner reads of a message sent as Telegram HTML."""
+    return re.sub(r"<[^>]+>", "", html)
+
+
 def is_follow_up(params: dict[str, Any]) -> bool:
-    return (
-        kind_of(params.get("text", "")) in ("checkin", "reminder")
-        and params.get("chat_id") in CHATS
-    )
+    text = plain(str(params.get("text", "")))
+    return kind_of(text) in ("checkin", "reminder") and int(params.get("chat_id", 0)) in CHATS
 
 
-def kill_while_sending(week: WorkersWeek, pause: Any, record: Record) -> None:
-    """The follow-up reached the runner; kill its sender before it hears so, then replace it."""
+def kill_while_sending(week: WorkersWeek, pause: Any, record: Record) -> bool:
+    """The follow-up reached the runner; kill its sender before it hears so, then replace it.
+    Whether a follow-up came to be held."""
     assert week.processes is not None
     try:
         params = pause.wait(within=3 * SCHEDULER_INTERVAL + 5)
     except TimeoutError:
         pause.release()  # nothing of the kind was due at this instant: try at the next
-        return
+        return False
     chat = int(params["chat_id"])
     pid = sender_pid(week, chat)
     process = week.processes.by_pid(pid)
     assert process is not None, f"no process of ours has pid {pid}"
     began = real_time.monotonic()
-    week.processes.kill_and_replace(process, f"while sending {kind_of(params['text'])}")
+    text = plain(params["text"])
+    week.processes.kill_and_replace(process, f"while sending {kind_of(text)}")
     pause.release(drop=True)
-    record.held.append((chat, params["text"]))
+    record.held.append((chat, text))
     week.settle()
     record.recoveries.append(real_time.monotonic() - began)
     assert not chains_alive(week), ("after a kill while sending", chains_alive(week))
+    return True
 
 
 def burst(week: WorkersWeek, rng: random.Random, record: Record, *, kill_webhook: bool) -> None:
