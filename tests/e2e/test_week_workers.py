@@ -338,7 +338,8 @@ class Record:
 
     sends: list[tuple[float, int]] = field(default_factory=list)  # (real time, chat)
     soreness: dict[int, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
-    held: list[tuple[int, str]] = field(default_factory=list)  # (chat, text) of killed sends
+    # (chat, fake time stamp, text) of the follow-ups whose sender was killed in the call
+    held: list[tuple[int, int, str]] = field(default_factory=list)
     updates: set[int] = field(default_factory=set)
     recoveries: list[float] = field(default_factory=list)
 
@@ -431,7 +432,7 @@ def kill_while_sending(week: WorkersWeek, pause: Any, record: Record) -> bool:
     text = plain(params["text"])
     week.processes.kill_and_replace(process, f"while sending {kind_of(text)}")
     pause.release(drop=True)
-    record.held.append((chat, text))
+    record.held.append((chat, int(week.clock.now.timestamp()), text))
     week.settle()
     record.recoveries.append(real_time.monotonic() - began)
     assert not chains_alive(week), ("after a kill while sending", chains_alive(week))
@@ -510,8 +511,8 @@ def check_the_week(week: WorkersWeek, record: Record) -> None:
         numbers = [check_in_number(m.text) for m in messages if kind_of(m.text) == "checkin"]
         assert numbers == list(range(1, len(numbers) + 1)), (runner.name, numbers)
     assert len(record.held) == HELD_SENDS, record.held
-    for chat, text in record.held:
-        got = [m for m in week.api.sent_to(chat) if m.get("text") == text]
+    for chat, stamp, text in record.held:
+        got = [m for m in week.api.sent_to(chat) if (m["date"], m.get("text")) == (stamp, text)]
         assert len(got) == 1, (chat, text[:60], len(got))
     with week.database.connect() as connection:
         unknown = connection.scalar(
