@@ -340,7 +340,6 @@ class Record:
     soreness: dict[int, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
     # (chat, fake time stamp, text) of the follow-ups whose sender was killed in the call
     held: list[tuple[int, int, str]] = field(default_factory=list)
-    updates: set[int] = field(default_factory=set)
     recoveries: list[float] = field(default_factory=list)
 
 
@@ -448,10 +447,11 @@ def burst(week: WorkersWeek, rng: random.Random, record: Record, *, kill_webhook
     for runner in RUNNERS:
         week.collect(runner.chat)
     scripts = {chat: burst_script(chat, rng) for chat in CHATS}
+    posted: dict[int, list[int]] = defaultdict(list)
     for i in range(BURST_LENGTH):
         for chat in CHATS:
             update = api.user_sends_text(chat, scripts[chat][i])
-            record.updates.add(update["update_id"])
+            posted[chat].append(update["update_id"])
             if scripts[chat][i].startswith("/sore"):
                 record.soreness[chat].append(("report", int(scripts[chat][i].split()[1])))
     victims: list[subprocess.Popen[bytes]] = []
@@ -468,6 +468,17 @@ def burst(week: WorkersWeek, rng: random.Random, record: Record, *, kill_webhook
     week.settle()
     record.recoveries.append(real_time.monotonic() - began)
     assert not chains_alive(week), ("after a burst with kills", chains_alive(week))
+    with week.database.connect() as connection:
+        stored = connection.execute(
+            select(InboxUpdate.chat_key, InboxUpdate.update_id, InboxUpdate.state)
+            .where(InboxUpdate.update_id.in_([u for ids in posted.values() for u in ids]))
+            .order_by(InboxUpdate.id)
+        ).all()
+    # Each update stored once (posted again after a kill, it is the same row), applied, and
+    # each chat's in the order the runner sent them.
+    assert {state for _, _, state in stored} == {"done"}, stored
+    for chat, ids in posted.items():
+        assert [u for c, u, _ in stored if c == chat] == ids, (chat, stored)
     with week.database.connect() as connection:
         unknown = Counter(
             connection.scalars(
