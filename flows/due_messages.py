@@ -26,6 +26,7 @@ from flows.local_time import (
     CHECKIN_MAX_LATENESS,
     DAILY_CHECKIN_INTERVAL,
     DAYTIME_GRACE,
+    MIN_CHECKIN_GAP,
     FollowUpKind,
     daytime_from,
     is_daytime,
@@ -298,8 +299,14 @@ def _next_check_in(
     nominal = follow_up_times(
         profile, assessed_at=episode.assessed_at, disposition=episode.disposition
     )
-    # A chain started again later may carry a number whose nominal time is long past.
-    if number < len(nominal) and nominal[number][1] > due_at:
+    # A chain started again later may carry a number whose nominal time is long past. One that
+    # goes out late (held for the morning) is not followed the same day: the next nominal time
+    # is kept only when it is a day's gap away, or already due (then this one is superseded).
+    if (
+        number < len(nominal)
+        and nominal[number][1] > due_at
+        and not out < nominal[number][1] < out + MIN_CHECKIN_GAP
+    ):
         due_next = nominal[number][1]
     elif profile.zone:
         # Counted from when this one goes out, so no two are sent closer than a day's gap.

@@ -55,8 +55,10 @@ def server() -> Iterator[FakeBotApiServer]:
 
 
 def start(
-    command: str, server: FakeBotApiServer, url: str, port: int, log: Path
+    command: str, server: FakeBotApiServer, url: str, port: int, log: Path, **env: str
 ) -> subprocess.Popen[bytes]:
+    """`python -m bot <command>` on `url` against the fake, as the webhook's process or a
+    worker; `env` adds or overrides settings."""
     environment = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
@@ -66,6 +68,7 @@ def start(
         "WEBHOOK_URL": f"http://127.0.0.1:{port}",
         "WEBHOOK_SECRET": SECRET,
         "WEBHOOK_PORT": str(port),
+        **env,
     }
     return subprocess.Popen(
         [sys.executable, "-m", "bot", command],

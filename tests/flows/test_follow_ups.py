@@ -459,6 +459,7 @@ BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"
 LOS_ANGELES = "America/Los_Angeles"
 SYDNEY = "Australia/Sydney"
+TOKYO = "Asia/Tokyo"
 
 
 def local(zone: str, *parts: int) -> datetime:
@@ -495,16 +496,18 @@ def test_an_overdue_check_in_waits_for_the_morning_instead_of_going_out_at_night
     (_, first), (_, second) = follow_up_schedule.follow_up_times(
         profile, assessed_at=profile.episode.assessed_at, disposition=Disposition.HOME_CARE
     )[:2]
+    assert second == local(BERLIN, 2026, 3, 29, 20)
     assert first == local(BERLIN, 2026, 3, 28, 20)
     _, due = check_in(profile, 1, due_at=first, now=local(BERLIN, 2026, 3, 29, 0, 28))
     assert due.replies == () and due.follow_ups == () and due.drop_reason is None
     assert due.postpone_until == local(BERLIN, 2026, 3, 29, 9)  # 07:00 UTC, summer time
-    # In the morning it goes out, whether the scheduler moved its due time or kept it.
+    # In the morning it goes out, whether the scheduler moved its due time or kept it; the
+    # second (20:00 that day by the assessment's clock) comes the next day instead.
     for kept_or_moved in (first, due.postpone_until):
         _, sent = check_in(profile, 1, due_at=kept_or_moved, now=due.postpone_until)
         assert sent.replies[0].template == "care/checkin.j2"
         (follow,) = sent.follow_ups
-        assert (follow.payload["n"], follow.due_at) == (2, second)
+        assert (follow.payload["n"], follow.due_at) == (2, local(BERLIN, 2026, 3, 30, 18))
 
 
 def test_a_postponed_daily_check_in_keeps_a_days_gap_to_the_next() -> None:
@@ -523,6 +526,21 @@ def test_a_postponed_daily_check_in_keeps_a_days_gap_to_the_next() -> None:
     (follow,) = sent.follow_ups
     assert follow.due_at == local(NEW_YORK, 2026, 11, 2, 18)
     assert follow.due_at - due.postpone_until >= MIN_CHECKIN_GAP
+
+
+def test_a_first_check_in_held_for_the_morning_is_not_followed_the_same_evening() -> None:
+    # Assessed at 23:00 in Tokyo before the zone was known (set with the reminder right after):
+    # check-in 1 fell due at 23:00 the next night and went out at 09:00; the assessment's
+    # 48-hour one, brought back to 20:00, would be the same day. The next comes a day on.
+    assessed_at = local(TOKYO, 2026, 3, 5, 23)
+    profile = home_care(TOKYO, assessed_at)
+    morning = local(TOKYO, 2026, 3, 7, 9)
+    _, sent = check_in(profile, 1, due_at=assessed_at + timedelta(hours=24), now=morning)
+    assert sent.replies[0].template == "care/checkin.j2"
+    (follow,) = sent.follow_ups
+    assert follow.payload["n"] == 2
+    assert follow.due_at - morning >= MIN_CHECKIN_GAP
+    assert follow.due_at.astimezone(ZoneInfo(TOKYO)).date() == date(2026, 3, 8)
 
 
 def test_a_check_in_a_few_minutes_late_at_the_end_of_the_day_still_goes_out() -> None:
@@ -791,6 +809,8 @@ def test_a_due_check_in_is_sent_in_daytime_postponed_into_it_or_dropped_for_the_
             assert unanswered < 2
             carries_the_chain_on(due.follow_ups)
             assert due.follow_ups[0].due_at > now
+            if zone is not None:  # a day's change to ask about, however late this one went
+                assert due.follow_ups[0].due_at - now >= MIN_CHECKIN_GAP
     elif due.postpone_until is not None:
         assert zone is not None and due.follow_ups == ()
         assert now < due.postpone_until and due.postpone_until - due_at <= CHECKIN_MAX_LATENESS
