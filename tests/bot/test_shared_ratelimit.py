@@ -203,9 +203,9 @@ async def test_paid_broadcast_sends_follow_ups_paid_and_faster_while_replies_sta
     paid = {c["text"] for c in calls if c.get("allow_paid_broadcast")}
     assert paid == {f"f{c}" for c in range(1, 61)}
     follow_ups_done = max(at for at, _, text in senders.sent_at if text.startswith("f"))
-    # 60 paid follow-ups within a second or so, where the free budget (5/s) would take 12 s;
-    # the 10 replies keep to 5 a second.
-    assert follow_ups_done - started < 3
+    # 60 paid follow-ups within a second or so, where the free budget (5/s) would take 12 s:
+    # held to half that, so a loaded machine does not fail it. The 10 replies keep to 5 a second.
+    assert follow_ups_done - started < 60 / 5 / 2
     replies = [(at, c, t) for at, c, t in senders.sent_at if t.startswith("r")]
     check_limits(replies, per_second=5)
 
