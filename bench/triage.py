@@ -267,6 +267,16 @@ class Measurement:
             and not self.instrumentation_gap
         )
 
+    def by_step_ms(self, steps: int) -> list[tuple[float, float]] | None:
+        """One runner at a time, whole scripts of `steps` updates: each update of the script's
+        p50 and largest latency (ms); None when the latencies do not line up with the script."""
+        if self.at_once or not self.latencies or len(self.latencies) % steps:
+            return None
+        return [
+            (percentile_ms(self.latencies[i::steps], 0.5), max(self.latencies[i::steps]) * 1000)
+            for i in range(steps)
+        ]
+
     @property
     def instrumentation_gap(self) -> bool:
         """Whether the inbox/outbox timing missed updates (a wrapped function was renamed or no
@@ -1139,6 +1149,17 @@ async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
                 f" updates/s = {bot_.runners / bot_.updates_per_second * 1000:.0f} ms mean),"
                 f" {p99_unloaded:.2f} ms unloaded ({_verdict(p99_unloaded < TARGET_P99_MS)})"
             )
+            # Which updates make the p99 of one runner: /new and the three-message outcome
+            # do more than a tap (effects, several sends), and are 2 of every 11 updates.
+            steps = unloaded[kind, transport].by_step_ms(UPDATES_PER_CONVERSATION)
+            if steps is not None:
+                conclude(
+                    f"one at a time ({kind} db, {transport}), p50 / largest by update of the"
+                    " conversation (1 = /new, last = the outcome): "
+                    + ", ".join(
+                        f"{i}: {p50:.1f} / {top:.1f} ms" for i, (p50, top) in enumerate(steps, 1)
+                    )
+                )
 
         say(
             f"# 3. Scaling: every Bot API call delayed {options.delay_ms:g} ms,"
