@@ -212,8 +212,9 @@ class OutboxSender:
         )
 
     def serve(self, row: OutboxRow) -> None:
-        """Send a message `claim_reply` claimed, once its transaction committed: now, or after
-        the message its chat is being served (which was then just done with)."""
+        """Send a message `claim_reply` claimed, once its transaction committed: now, or, when
+        the task serving its chat is still finishing (its last message was just recorded),
+        right after that task."""
         if row.chat_id in self._chats:
             self._handed.setdefault(row.chat_id, deque()).append(row)
         else:
