@@ -58,7 +58,8 @@ issue 11), or over HTTP on loopback (`FakeBotApiServer`, a thread per connection
 process) through the bot's production request layers, `httpx` (PTB's) or `aiohttp`
 (bot/request.py, the default); `both` runs the throughput rows on httpx then aiohttp side by
 side, before and after, and the later rows on aiohttp. Over HTTP the bare Application keeps
-PTB's defaults (HTTPXRequest): it is the yardstick as shipped.
+PTB's defaults (HTTPXRequest): it is the yardstick as shipped; `--bare-http same` gives it the
+bot's own request layer instead (aiohttp: both sides on the same HTTP client).
 
 Run `python -m bench.triage --help`; the defaults take about ten minutes on two cores, seven of
 them in the paced row (`--paced-runners 0` leaves it out). `--profile PREFIX` instead runs the
@@ -265,6 +266,16 @@ class Measurement:
             and self.errors == 0
             and not self.instrumentation_gap
         )
+
+    def by_step_ms(self, steps: int) -> list[tuple[float, float]] | None:
+        """One runner at a time, whole scripts of `steps` updates: each update of the script's
+        p50 and largest latency (ms); None when the latencies do not line up with the script."""
+        if self.at_once or not self.latencies or len(self.latencies) % steps:
+            return None
+        return [
+            (percentile_ms(self.latencies[i::steps], 0.5), max(self.latencies[i::steps]) * 1000)
+            for i in range(steps)
+        ]
 
     @property
     def instrumentation_gap(self) -> bool:
@@ -574,7 +585,8 @@ def bot_api_link(
 ) -> Iterator[BotApiLink]:
     """The fake in process ("local"), or served over HTTP on loopback and reached through the
     bot's production request layers (`bot.app.default_requests`) on httpx or aiohttp; the bare
-    Application always gets PTB's own defaults (HTTPXRequest) over HTTP."""
+    Application gets PTB's own defaults (HTTPXRequest) over httpx, and the bot's aiohttp layer
+    over aiohttp (`--bare-http same`)."""
     if transport == "local":
         yield BotApiLink(
             TimedRequest(LocalBotApiRequest(api), tracker),
@@ -582,7 +594,7 @@ def bot_api_link(
         )
         return
     with FakeBotApiServer(api) as server:
-        if bare:
+        if bare and transport == "httpx":
             general: BaseRequest = HTTPXRequest(connection_pool_size=256)
             polling: BaseRequest = HTTPXRequest(read_timeout=POLL_TIMEOUT + 10)
         else:
@@ -608,6 +620,10 @@ def time_slot_waits(bot_: Any, tracker: Tracker) -> None:
     pacer.acquire = timed_acquire
 
 
+# The applier's transaction applies the update and claims its first reply for the sender.
+TRANSACTION_LABELS = {"_apply_and_claim": "apply_inbox_update+claim_reply"}
+
+
 def time_transactions(db: Database, tracker: Tracker) -> None:
     """Time every transaction the database thread runs (Database.threaded: `run` hands
     `run_sync` to its thread), by the name of the function run in it."""
@@ -621,6 +637,7 @@ def time_transactions(db: Database, tracker: Tracker) -> None:
             return run_sync(fn, *args, **kwargs)
         finally:
             name = getattr(fn, "__name__", type(fn).__name__)
+            name = TRANSACTION_LABELS.get(name, name)
             # setdefault and append are each atomic under the GIL; the loop only reads.
             tracker.stages.transactions.setdefault(name, []).append(time.perf_counter() - started)
 
@@ -978,6 +995,9 @@ class Options:
     profile: str | None = None
     profile_top: int = 15
     transport: Literal["local", "httpx", "aiohttp", "both"] = "aiohttp"
+    # Over HTTP, the bare Application's request layer: PTB's default (httpx), or the same as the
+    # bot's last transport (a like-for-like ratio).
+    bare_http: Literal["ptb", "same"] = "ptb"
 
     @property
     def db_kinds(self) -> tuple[DbKind, ...]:
@@ -991,8 +1011,11 @@ class Options:
 
     @property
     def bare_transport(self) -> Transport:
-        """The bare Application's: in process with the bot in process, else HTTP (PTB's own)."""
-        return "local" if self.transport == "local" else "httpx"
+        """The bare Application's: in process with the bot in process, else HTTP (PTB's own,
+        or with `bare_http="same"` the bot's last transport)."""
+        if self.transport == "local":
+            return "local"
+        return self.transports[-1] if self.bare_http == "same" else "httpx"
 
 
 def _reached(transports: Sequence[Transport]) -> str:
@@ -1099,8 +1122,9 @@ async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
 
         say(
             "# 2. Bare python-telegram-bot (its Updater long-polling the same fake, MessageHandler"
-            " + CallbackQueryHandler with a fixed reply, default sequential processing, PTB's"
-            f" default request layer), same driver and number of updates,"
+            " + CallbackQueryHandler with a fixed reply, default sequential processing, request"
+            " layer: PTB's default (httpx) unless --bare-http same), same driver and number of"
+            " updates,"
             f" {_reached((options.bare_transport,))}"
         )
         bare = report(
@@ -1125,6 +1149,17 @@ async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
                 f" updates/s = {bot_.runners / bot_.updates_per_second * 1000:.0f} ms mean),"
                 f" {p99_unloaded:.2f} ms unloaded ({_verdict(p99_unloaded < TARGET_P99_MS)})"
             )
+            # Which updates make the p99 of one runner: /new and the three-message outcome
+            # do more than a tap (effects, several sends), and are 2 of every 11 updates.
+            steps = unloaded[kind, transport].by_step_ms(UPDATES_PER_CONVERSATION)
+            if steps is not None:
+                conclude(
+                    f"one at a time ({kind} db, {transport}), p50 / largest by update of the"
+                    " conversation (1 = /new, last = the outcome): "
+                    + ", ".join(
+                        f"{i}: {p50:.1f} / {top:.1f} ms" for i, (p50, top) in enumerate(steps, 1)
+                    )
+                )
 
         say(
             f"# 3. Scaling: every Bot API call delayed {options.delay_ms:g} ms,"
@@ -1274,6 +1309,11 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         " throughput rows on httpx then aiohttp, side by side (default %(default)s)",
     )  # fmt: skip
     parser.add_argument(
+        "--bare-http", choices=["ptb", "same"], default=Options.bare_http,
+        help="over HTTP, the bare python-telegram-bot's request layer: PTB's default (httpx),"
+        " or the same as the bot's (last) transport (default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
         "--profile-top", type=int, default=Options.profile_top,
         help="functions printed per profile listing (default %(default)s)",
     )  # fmt: skip
@@ -1295,6 +1335,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         profile=args.profile,
         profile_top=args.profile_top,
         transport=args.transport,
+        bare_http=args.bare_http,
     )
 
 

@@ -150,14 +150,22 @@ class BotRuntime:
             pacer=limiter.pacer if isinstance(limiter, TelegramRateLimiter) else None,
             paid_broadcast=paid_broadcast,
         )
-        applier = Applier if db.is_sqlite else SharedApplier
-        self.applier: Applier | SharedApplier = applier(
-            db=db,
-            bot=bot,
-            clock=clock,
-            on_applied=self.outbox.wake,
-            scan_every=SCAN_EVERY_POLLING if poll else SCAN_EVERY_WORKER,
-        )
+        scan_every = SCAN_EVERY_POLLING if poll else SCAN_EVERY_WORKER
+        self.applier: Applier | SharedApplier
+        if db.is_sqlite:
+            # One process: the applier hands each update's first reply to this sender.
+            self.applier = Applier(
+                db=db,
+                bot=bot,
+                clock=clock,
+                on_applied=self.outbox.wake,
+                scan_every=scan_every,
+                sender=self.outbox,
+            )
+        else:
+            self.applier = SharedApplier(
+                db=db, bot=bot, clock=clock, on_applied=self.outbox.wake, scan_every=scan_every
+            )
         # False in a worker, and in webhook mode: updates arrive through `bot.webhook` into the
         # poller's intake, or from other processes through the database.
         self._poll = poll

@@ -37,8 +37,10 @@ from bot.clock import utc_now
 from bot.db import inbox_store
 from bot.db.database import Database
 from bot.db.inbox_store import InboxRow, Received
+from bot.db.outbox_store import OutboxRow
+from bot.outbox import OutboxSender
 from bot.routing import route_update
-from bot.service import apply_inbox_update, queue_error_reply
+from bot.service import Route, apply_inbox_update, queue_error_reply, reply_chat
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +311,11 @@ class Applier(ChatServing):
         retry_delays: Sequence[float] = APPLY_RETRY_DELAYS,
         scan_every: float = 5.0,
         sleep: Callable[[float], Any] = asyncio.sleep,
+        sender: OutboxSender | None = None,
     ) -> None:
+        """`sender`: the outbox sender of this process, which claims an update's first reply in
+        the transaction that applies it and is handed it after the commit (no wake-up, no
+        separate claim); without one, `on_applied` wakes whatever sends."""
         super().__init__(
             db=db,
             bot=bot,
@@ -321,6 +327,7 @@ class Applier(ChatServing):
         )
         self._queues: dict[int, deque[InboxRow]] = {}
         self._known: set[int] = set()
+        self._sender = sender
         self.applied = 0
         self.set_aside = 0
 
@@ -379,8 +386,8 @@ class Applier(ChatServing):
         attempt = row.attempts
         while True:
             try:
-                queued = await self._db.run(
-                    apply_inbox_update, inbox_id=row.id, route=route, now=self._clock()
+                queued, claimed = await self._db.run(
+                    self._apply_and_claim, inbox_id=row.id, route=route, now=self._clock()
                 )
             except Exception as error:
                 if attempt < len(self._retry_delays):
@@ -409,9 +416,22 @@ class Applier(ChatServing):
                 return
             self.applied += 1
             metrics.UPDATES_APPLIED.inc()
-            if queued:
+            if claimed is not None and self._sender is not None:
+                self._sender.serve(claimed)
+            elif queued:
                 self._on_applied()
             return
+
+    def _apply_and_claim(
+        self, session: Any, *, inbox_id: int, route: Route, now: datetime
+    ) -> tuple[int, OutboxRow | None]:
+        """Apply the update; when it queued replies, claim the first for this process's sender
+        in the same transaction (see `OutboxSender.claim_reply`)."""
+        queued = apply_inbox_update(session, inbox_id=inbox_id, route=route, now=now)
+        chat_id = reply_chat(route)
+        if queued <= 0 or self._sender is None or chat_id is None:
+            return queued, None
+        return queued, self._sender.claim_reply(session, chat_id=chat_id, now=now)
 
     async def _set_aside(self, row: InboxRow, error: str, *, tell: bool) -> None:
         """Give up on an update; tell the runner their message was not saved when we know who."""

@@ -15,12 +15,14 @@ failed and its runner's follow-ups stopped until they write again; a message Tel
 is failed and logged as a bug.
 
 Delivery is at most once: once its send slot is granted, a message is marked `sending` in the
-database, and only then does the Bot API call leave; a message a crashed sender left `sending`
-may have reached the runner and is failed ("outcome unknown"), never repeated, while one it had
-only claimed is sent by the next sender. The one exception is urgent advice (an emergency
-outcome), delivered at least once: sent again after a crash, since a repeat is harmless and a
-loss is not. So a crash can cost at most the one message whose call was leaving at that
-instant, and a runner who got no answer and taps again is shown where they are.
+database, and only then does the Bot API call leave (with no rate limiter, and so no slot to
+wait for, the transaction that claims a chat's next message marks it, right before its call); a
+message a crashed sender left `sending` may have reached the runner and is failed ("outcome
+unknown"), never repeated, while one it had only claimed is sent by the next sender. The one
+exception is urgent advice (an emergency outcome), delivered at least once: sent again after a
+crash, since a repeat is harmless and a loss is not. So a crash can cost at most the one
+message whose call was leaving at that instant, and a runner who got no answer and taps again
+is shown where they are.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import os
 import secrets
 import socket
 import warnings
+from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -151,9 +154,15 @@ class OutboxSender:
         self._pacer = pacer
         self._only_chats = None if only_chats is None else tuple(only_chats)
         self._paid_broadcast = paid_broadcast
+        # With no send slot to wait for (no pacer: benchmarks of the bot's own cost), a message
+        # claimed just before its call is marked "sending" by its claim (one transaction less
+        # per message); with a pacer "sending" waits for the slot, as the module doc says.
+        self._start_when_claimed = pacer is None
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._chats: dict[int, asyncio.Task[None]] = {}
+        # Rows claimed by an apply transaction (`claim_reply`) for a chat still being served.
+        self._handed: dict[int, deque[OutboxRow]] = {}
         self._task: asyncio.Task[None] | None = None
         self.sent = 0
         self.failed = 0
@@ -183,6 +192,33 @@ class OutboxSender:
             log.warning("%s messages of a stopped sender will be sent again", len(handed_back))
         if failed:
             log.warning("messages %s were being sent when their sender stopped: not resent", failed)
+
+    def claim_reply(self, session: Session, *, chat_id: int, now: datetime) -> OutboxRow | None:
+        """In the transaction that queued replies to `chat_id` (the applier's): claim the chat's
+        head for this sender when it may go now, so that the sender need not be woken to look
+        for it (`serve` it after the commit). None when stopping, when the chat's queue is held
+        by an earlier message, or when this sender only serves other chats."""
+        if self._stop.is_set() or (
+            self._only_chats is not None and chat_id not in self._only_chats
+        ):
+            return None
+        return outbox_store.claim_next_for_chat(
+            session,
+            chat_id=chat_id,
+            now=now,
+            worker=self.worker,
+            lease=self._lease,
+            start=self._start_when_claimed,
+        )
+
+    def serve(self, row: OutboxRow) -> None:
+        """Send a message `claim_reply` claimed, once its transaction committed: now, or, when
+        the task serving its chat is still finishing (its last message was just recorded),
+        right after that task."""
+        if row.chat_id in self._chats:
+            self._handed.setdefault(row.chat_id, deque()).append(row)
+        else:
+            self._chats[row.chat_id] = asyncio.create_task(self._serve(row))
 
     async def run_once(self) -> int:
         """Claim the due heads of idle chats and start serving them; how many were claimed."""
@@ -239,9 +275,12 @@ class OutboxSender:
         if self._task is not None:
             await self._task
             self._task = None
-        chats = list(self._chats.values())
-        if chats:
-            _, pending = await asyncio.wait(chats, timeout=grace)
+        # A chat's task may hand over to a new one for a message claimed meanwhile (`serve`).
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while self._chats:
+            chats = list(self._chats.values())
+            _, pending = await asyncio.wait(chats, timeout=max(deadline - loop.time(), 0))
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
@@ -286,12 +325,21 @@ class OutboxSender:
             log.exception("outbox: could not record a message for chat %s", chat_id)
         finally:
             # No need to look again for this chat: its last record claimed whatever it had
-            # waiting, and a message queued later wakes the sender with its own commit.
+            # waiting, and a message queued later wakes the sender with its own commit, or was
+            # claimed by it and handed over (`serve`) while this one was being recorded.
             self._chats.pop(chat_id, None)
+            handed = self._handed.get(chat_id)
+            if handed:
+                self.serve(handed.popleft())
+            if not handed:
+                self._handed.pop(chat_id, None)
 
     async def _send(self, row: OutboxRow) -> _Result:
         # Only reminder fan-outs are worth paying for; replies keep to the free budget.
         paid = self._paid_broadcast and row.source == OutboxSource.FOLLOW_UP
+        if row.started:
+            # Its claim marked it (no pacer: no slot to wait for).
+            return await self._call(row, paid=paid)
         deadline = None
         if self._pacer is not None:
             deadline = await self._pacer.acquire(row.chat_id, paid=paid)
@@ -314,6 +362,9 @@ class OutboxSender:
             # A flood wait arrived while the slot's "sending" was being recorded: nothing left,
             # so the message waits like the others.
             return _Result(Verdict.WAIT, error="held by a flood wait", wait=paused)
+        return await self._call(row, paid=paid)
+
+    async def _call(self, row: OutboxRow, *, paid: bool) -> _Result:
         try:
             await deliver(
                 self._bot,
@@ -341,7 +392,12 @@ class OutboxSender:
         if not done or not more:
             return None
         return outbox_store.claim_next_for_chat(
-            session, chat_id=row.chat_id, now=now, worker=self.worker, lease=self._lease
+            session,
+            chat_id=row.chat_id,
+            now=now,
+            worker=self.worker,
+            lease=self._lease,
+            start=self._start_when_claimed,
         )
 
     def _record_result(

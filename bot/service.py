@@ -280,6 +280,16 @@ def apply_inbox_update(session: Session, *, inbox_id: int, route: Route, now: da
     return queued
 
 
+def reply_chat(route: Route) -> int | None:
+    """The chat an update's replies go to (None: it gets none)."""
+    match route:
+        case RunnerEvent(sender=sender):
+            return sender.chat_id
+        case GroupMessage(chat_id=chat_id):
+            return chat_id
+    return None
+
+
 def queue_replies(session: Session, *, chat_id: int, applied: Applied, now: datetime) -> int:
     """Write the replies of an applied event to the outbox, in order; how many."""
     for reply in applied.replies:

@@ -50,6 +50,9 @@ class OutboxRow:
     attempts: int
     source: str
     scheduled_id: int | None
+    # The claim also did what `start_sending` does (`claim_next_for_chat(start=True)`): the
+    # Bot API call may leave at once.
+    started: bool = False
 
 
 _COLUMNS = (
@@ -167,16 +170,32 @@ def claim_heads(
 
 
 def claim_next_for_chat(
-    session: Session, *, chat_id: int, now: datetime, worker: str, lease: timedelta
+    session: Session,
+    *,
+    chat_id: int,
+    now: datetime,
+    worker: str,
+    lease: timedelta,
+    start: bool = False,
 ) -> OutboxRow | None:
-    """Claim the chat's head if it is due (the sender drains one chat in order)."""
+    """Claim the chat's head if it is due (the sender drains one chat in order). With `start`
+    the claim is also `start_sending` (an `at_most_once` message is marked `sending`), for a
+    sender that makes the call right after this commit, with no send slot to wait for: one
+    transaction instead of two."""
     row = session.execute(_HEAD_OF_CHAT, {"chat_id": chat_id, "now": now}).one_or_none()
     if row is None:
         return None
-    claimed = OutboxRow(*row)
+    claimed = OutboxRow(*row, started=start)
+    state = OutboxState.SENDING if start and claimed.at_most_once else OutboxState.CLAIMED
     session.execute(
         _CLAIM_ONE,
-        {"message_id": claimed.id, "worker": worker, "until": now + lease, "now": now},
+        {
+            "message_id": claimed.id,
+            "state": state.value,
+            "worker": worker,
+            "until": now + lease,
+            "now": now,
+        },
     )
     return claimed
 
@@ -203,6 +222,16 @@ _CLAIM_ONE = (
     update(_table)
     .where(_table.c.id == bindparam("message_id"))
     .values(
+        state=bindparam("state"),
+        claimed_by=bindparam("worker"),
+        claimed_until=bindparam("until"),
+        updated_at=bindparam("now"),
+    )
+)
+_CLAIM_MANY = (
+    update(_table)
+    .where(_table.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
         state=OutboxState.CLAIMED.value,
         claimed_by=bindparam("worker"),
         claimed_until=bindparam("until"),
@@ -216,14 +245,8 @@ def _claim(
 ) -> None:
     if ids:
         session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids))
-            .values(
-                state=OutboxState.CLAIMED.value,
-                claimed_by=worker,
-                claimed_until=now + lease,
-                updated_at=now,
-            )
+            _CLAIM_MANY,
+            {"ids": ids, "worker": worker, "until": now + lease, "now": now},
         )
 
 

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 import bot.inbox
+import bot.outbox
 import bot.workers
 from bot import service
 from bot.app import BotRuntime, build_bot
@@ -627,6 +628,34 @@ async def test_each_chat_is_answered_in_order_while_chats_go_side_by_side(
         await h.settle()
         for chat in chats:
             assert kinds(h, chat) == [script[(chat + r) % len(script)] for r in range(6)]
+
+
+async def test_each_reply_is_claimed_where_its_update_was_applied(
+    sqlite_only: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The transaction that applies an update claims its first reply for the sender, which
+    sends it without a pass of its own; the chat's later messages follow from each record,
+    also while an earlier reply of the chat is still being sent."""
+    passes: list[int] = []
+
+    def no_pass(session: Any, **kwargs: Any) -> list[Any]:
+        passes.append(1)
+        return []
+
+    monkeypatch.setattr(bot.outbox.outbox_store, "claim_heads", no_pass)
+    api = FakeBotApi()
+    async with running_bot(sqlite_only, api=api) as h:
+        (reply,) = await h.say("/help", 81)
+        assert reply["text"].startswith("How I work")
+        slow = api.pause_next("sendMessage", chat_id=81)
+        api.user_sends_text(81, "/about")
+        await slow.wait_async()
+        api.user_sends_text(81, "/status")
+        await h.runtime.applier.idle()
+        slow.release()
+        await api.wait_for_sent(81, 3)
+        assert kinds(h, 81) == ["/help", "/about", "/status"]
+    assert passes, "the sender still looks for work when woken (the claim_heads pass)"
 
 
 async def test_a_slow_update_of_one_chat_does_not_hold_up_another(

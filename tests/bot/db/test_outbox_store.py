@@ -230,6 +230,30 @@ class TestClaimHeads:
         assert get(db, later.id).claimed_until == NOW + timedelta(seconds=10) + LEASE
         assert next_for(3) is None
 
+    def test_a_claim_that_starts_the_send_marks_an_at_most_once_message_sending(self, db: Database):
+        """`start=True` (a sender with no slot to wait for): the claim is also `start_sending`,
+        so a crash after it fails the message as "outcome unknown" instead of sending it twice;
+        urgent advice (at least once) stays claimed, to be sent again."""
+        reply = enqueue(db, 1, "reply", at_most_once=True)
+        urgent = enqueue(db, 2, "urgent", at_most_once=False, urgent=True)
+
+        def start(chat_id: int) -> OutboxRow | None:
+            return db.run_sync(
+                outbox_store.claim_next_for_chat,
+                chat_id=chat_id,
+                now=NOW,
+                worker="w1",
+                lease=LEASE,
+                start=True,
+            )
+
+        first, second = start(1), start(2)
+        assert first is not None and first.started and first.id == reply
+        assert second is not None and second.started and second.id == urgent
+        assert get(db, reply).state == OutboxState.SENDING.value
+        assert get(db, urgent).state == OutboxState.CLAIMED.value
+        assert db.run_sync(outbox_store.recover, now=NOW, vanished=["w1"]) == ([urgent], [reply])
+
 
 class TestFencing:
     def test_only_the_claiming_worker_can_record_a_result(self, db: Database):
