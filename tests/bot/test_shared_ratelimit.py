@@ -98,6 +98,9 @@ class Senders:
             )
             self.senders.append(sender)
             self.limiters.append(limiter)
+        # Started together, with no await between them, so that none claims every chat before
+        # the others are running.
+        for sender in self.senders:
             sender.start()
             stack.push_async_callback(sender.stop, grace=1.0)
 
