@@ -81,9 +81,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 END = START + timedelta(days=7)
 WORKERS = 3
 # Telegram's second per chat would make the runners' taps take most of the run (a check-in
-# answered is seven messages); a quarter second keeps the pacing checked and the run short.
-CHAT_SEND_INTERVAL = 0.25
-SCHEDULER_INTERVAL = 0.2
+# answered is seven messages); a tenth of a second keeps the pacing checked and the run short.
+CHAT_SEND_INTERVAL = 0.1
+SCHEDULER_INTERVAL = 0.1
 SETTLE_WITHIN = 40.0
 SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument")
 SEND_LIMIT = 30
