@@ -40,7 +40,13 @@ from typing import TextIO
 
 import psycopg
 
-from bench.workers import ROOT, cpu_seconds, fresh_schema, postgres_cpu_seconds, wait_until
+from bench.workers import (
+    cpu_seconds,
+    fresh_schema,
+    postgres_cpu_seconds,
+    start_workers,
+    wait_until,
+)
 from bot.app import build_bot
 from bot.clock import utc_now
 from bot.config import DEFAULT_PAID_BROADCAST_RATE
@@ -174,16 +180,7 @@ def run_processes(workers: int, args: argparse.Namespace, limit: int, out: TextI
         }
         started_me = [0]
         api.on_call("getMe", lambda call: started_me.__setitem__(0, started_me[0] + 1))
-        processes = [
-            subprocess.Popen(
-                [sys.executable, "-m", "bot", "worker"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            for _ in range(workers)
-        ]
+        processes = start_workers(env, workers)
         try:
             wait_until(lambda: started_me[0] >= workers, within=60, what="workers starting")
             time.sleep(1.0)  # past getMe: the runtimes are up

@@ -107,6 +107,20 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
+def start_workers(env: dict[str, str], count: int) -> list[subprocess.Popen[bytes]]:
+    """`count` `python -m bot worker` processes with `env`, their output discarded."""
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+
+
 def wait_until(check: object, *, within: float, what: str) -> None:
     deadline = time.monotonic() + within
     while not check():  # type: ignore[operator]
@@ -131,16 +145,7 @@ def measure(workers: int, args: argparse.Namespace) -> Result:
             "LOG_LEVEL": "WARNING",
             "CHAT_SEND_INTERVAL": "0",
         }
-        processes = [
-            subprocess.Popen(
-                [sys.executable, "-m", "bot", "worker"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            for _ in range(workers)
-        ]
+        processes = start_workers(env, workers)
         try:
 
             def counts() -> dict[str, int]:
