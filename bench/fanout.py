@@ -102,6 +102,7 @@ class Result:
             ),
             "duplicates": str(sum(n - 1 for n in texts.values())),
             "lost": str(self.messages - len(texts)),
+            "first delivered after due": f"{times[0] - self.due:.1f} s" if times else "-",
             "longest wait, due to delivered": f"{self.elapsed:.1f} s",
             "longest silence, 1 runner": f"{max(silences):.2f} s" if silences else "- (1 each)",
             "worker CPU": cpu,

@@ -230,7 +230,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     args = parse_args(argv)
-    print("# Workers benchmark: stored updates applied by 1 and 2 worker processes", file=out)
+    counts = ", ".join(args.workers.split(","))
+    print(f"# Workers benchmark: stored updates applied by {counts} worker processes", file=out)
     try:
         psycopg.connect(args.postgres_url, connect_timeout=2).close()
     except psycopg.OperationalError:
