@@ -225,6 +225,12 @@ class SharedSendRateLimiter:
         self._sleep = sleep
         self._paused_until = 0.0
         self._writes: set[asyncio.Task[None]] = set()
+        # At most a second's worth of slots booked ahead by this process, per lane: a sender
+        # with thousands of chats claimed would otherwise queue a slot transaction for each on
+        # the database threads, and the "sending" record of the message whose slot came first
+        # would wait behind them and miss it (10,000 reminders through 3 workers: the first
+        # left about 40 s after falling due).
+        self._ahead = {paid: asyncio.Semaphore(rate) for paid, rate in self._rates.items()}
         self._acquired = 0
         self.late = 0  # slots given up because this process woke too late for them
 
@@ -247,6 +253,10 @@ class SharedSendRateLimiter:
     async def acquire(self, chat_id: Hashable, *, paid: bool = False) -> float:
         """Return when a message may be sent to `chat_id` now, by any process's reckoning; the
         time (of `clock`) by which it must have left (see `in_time`)."""
+        async with self._ahead[paid]:
+            return await self._acquire(chat_id, paid=paid)
+
+    async def _acquire(self, chat_id: Hashable, *, paid: bool) -> float:
         key = _chat_key(chat_id)
         interval = self._per_group_us if _is_group(chat_id) else self._per_chat_us
         while True:
