@@ -1,5 +1,5 @@
 """The README's "Try it" section works as written: its terminal-chat script reaches home care
-and, after `/later 2d`, the check-ins and the reminder at the runner's local time; the fake Bot
+and, after `/later 3d`, the check-ins and the reminder at the runner's local time; the fake Bot
 API expects the token the README names, and its callback example (a real Telegram update) is
 answered by the bot; a refused token and a Bot API that does not answer each give one line,
 never a traceback."""
@@ -37,8 +37,8 @@ def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def test_the_readme_script_shows_home_care_then_two_days_of_follow_ups(tmp_path: Path) -> None:
-    (script,) = [line for line in block_with("/later 2d").splitlines() if line.strip()]
+def test_the_readme_script_shows_home_care_then_three_days_of_follow_ups(tmp_path: Path) -> None:
+    (script,) = [line for line in block_with("/later 3d").splitlines() if line.strip()]
     done = subprocess.run(
         ["bash", "-c", script.replace(PYTHON, shlex.quote(sys.executable))],
         capture_output=True,
@@ -51,7 +51,7 @@ def test_the_readme_script_shows_home_care_then_two_days_of_follow_ups(tmp_path:
     assert "Traceback" not in done.stderr
     out = done.stdout
     assert "Home care:" in out
-    later = out.split("> /later 2d\n", 1)[1]
+    later = out.split("> /later 3d\n", 1)[1]
     assert re.search(r"\[\w{3} \d\d \w{3} \d{4}, 07:30 \(Europe/Berlin\)\]\nTime for today", later)
     assert "Check-in 1: how is your ankle today?" in later
     assert "Check-in 2: how is your ankle today?" in later
