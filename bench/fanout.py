@@ -27,8 +27,6 @@ import argparse
 import asyncio
 import itertools
 import os
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -45,6 +43,7 @@ from bench.workers import (
     fresh_schema,
     postgres_cpu_seconds,
     start_workers,
+    stop_workers,
     wait_until,
 )
 from bot.app import build_bot
@@ -197,13 +196,7 @@ def run_processes(workers: int, args: argparse.Namespace, limit: int, out: TextI
             after = [cpu_seconds(p.pid) for p in processes]
             pg_after = postgres_cpu_seconds()
         finally:
-            for process in processes:
-                process.send_signal(signal.SIGTERM)
-            for process in processes:
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop_workers(processes)
     wall = time.time() - due
     return Result(
         label=f"{workers} worker process{'es' if workers > 1 else ''}",

@@ -121,6 +121,17 @@ def start_workers(env: dict[str, str], count: int) -> list[subprocess.Popen[byte
     ]
 
 
+def stop_workers(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every worker, then wait for each (killing one that does not stop in 30 s)."""
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def wait_until(check: object, *, within: float, what: str) -> None:
     deadline = time.monotonic() + within
     while not check():  # type: ignore[operator]
@@ -175,13 +186,7 @@ def measure(workers: int, args: argparse.Namespace) -> Result:
             after = [cpu_seconds(p.pid) for p in processes]
             pg_after, api_after = postgres_cpu_seconds(), time.process_time()
         finally:
-            for process in processes:
-                process.send_signal(signal.SIGTERM)
-            for process in processes:
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop_workers(processes)
             db.dispose_sync()
     return Result(
         workers=workers,
