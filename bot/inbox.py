@@ -297,6 +297,16 @@ class ChatServing:
         while self._tasks:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
+    async def _finish_within(self, grace: float) -> None:
+        """Let the chats being served finish for up to `grace` seconds, then cancel the rest
+        (their updates stay pending in the database)."""
+        tasks = list(self._tasks.values())
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
 
 class Applier(ChatServing):
     """Applies stored updates, in order per chat, chats side by side (see module doc)."""
@@ -352,12 +362,7 @@ class Applier(ChatServing):
         pending in the database and are applied after the restart."""
         for queue in self._queues.values():
             queue.clear()
-        tasks = list(self._tasks.values())
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=grace)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self._finish_within(grace)
 
     async def _serve(self, chat: int) -> None:
         queue = self._queues[chat]

@@ -167,12 +167,7 @@ class SharedApplier(ChatServing):
         """Finish the update each chat is on for up to `grace` seconds; the rest stay pending
         for the other workers or the restart."""
         self._stopping = True
-        tasks = list(self._tasks.values())
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=grace)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self._finish_within(grace)
 
     def _serve_chats(self, chats: Any) -> None:
         if self._stopping:
