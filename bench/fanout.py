@@ -38,9 +38,9 @@ from typing import TextIO
 
 import psycopg
 
+from bench.scheduler import fresh_database
 from bench.workers import (
     cpu_seconds,
-    fresh_schema,
     postgres_cpu_seconds,
     start_workers,
     stop_workers,
@@ -165,7 +165,7 @@ def deadline_for(messages: int) -> float:
 
 def run_processes(workers: int, args: argparse.Namespace, limit: int, out: TextIO) -> Result:
     api, sent = fake_api()
-    with fresh_schema(args.postgres_url) as url, FakeBotApiServer(api) as server:
+    with fresh_database("postgresql", args.postgres_url) as url, FakeBotApiServer(api) as server:
         setup = Database.threaded(url)
         upgrade_to_head(setup.engine)
         setup.dispose_sync()
@@ -214,7 +214,7 @@ def run_processes(workers: int, args: argparse.Namespace, limit: int, out: TextI
 async def run_in_process(args: argparse.Namespace, limit: int) -> Result:
     api, sent = fake_api()
     paid_rate = args.paid_rate if args.paid else None
-    with fresh_schema(args.postgres_url) as url:
+    with fresh_database("postgresql", args.postgres_url) as url:
         setup = Database.threaded(url)
         upgrade_to_head(setup.engine)
         setup.dispose_sync()

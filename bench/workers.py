@@ -21,16 +21,14 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 import psycopg
-from psycopg import sql
 
+from bench.scheduler import fresh_database
 from bot.clock import utc_now
 from bot.db import inbox_store, outbox_store
 from bot.db.database import Database
@@ -72,18 +70,6 @@ def updates_for(api: FakeBotApi, chats: range, length: int) -> list[inbox_store.
         for chat in chats
     ]
     return [received(raw) for raw in raws]
-
-
-@contextmanager
-def fresh_schema(server_url: str) -> Iterator[str]:
-    schema = f"bench_workers_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
-        yield f"{server_url}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as connection:
-            connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -143,7 +129,7 @@ def wait_until(check: object, *, within: float, what: str) -> None:
 def measure(workers: int, args: argparse.Namespace) -> Result:
     api = FakeBotApi(token=DEFAULT_TOKEN)
     with (
-        fresh_schema(args.postgres_url) as url,
+        fresh_database("postgresql", args.postgres_url) as url,
         FakeBotApiServer(api) as server,
     ):
         db = Database.threaded(url)
