@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import secrets
 import socket
@@ -52,7 +53,7 @@ from bot.db.database import Database
 from bot.db.models import OutboxSource
 from bot.db.outbox_store import OutboxRow
 from bot.outgoing import Verdict, classify, deliver
-from bot.ratelimit import Pacer, SharedSendRateLimiter
+from bot.ratelimit import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -340,7 +341,7 @@ class OutboxSender:
         if row.started:
             # Its claim marked it (no pacer: no slot to wait for).
             return await self._call(row, paid=paid)
-        deadline = None
+        deadline = math.inf
         if self._pacer is not None:
             deadline = await self._pacer.acquire(row.chat_id, paid=paid)
         started = await self._db.run(
@@ -353,10 +354,10 @@ class OutboxSender:
         )
         if not started:
             return _Result(None, error="lost")
-        if isinstance(self._pacer, SharedSendRateLimiter):
+        if self._pacer is not None:
             # Recording "sending" took long enough that the slot is gone (a busy database or
             # event loop): sending now could crowd the next second, so wait for another.
-            while deadline is not None and not self._pacer.in_time(deadline):
+            while not self._pacer.in_time(deadline):
                 deadline = await self._pacer.acquire(row.chat_id, paid=paid)
         if self._pacer is not None and (paused := self._pacer.paused_for()) > 0:
             # A flood wait arrived while the slot's "sending" was being recorded: nothing left,

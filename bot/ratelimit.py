@@ -20,6 +20,7 @@ of their own (`paid_per_second`); the per-chat spacing is shared.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import warnings
 import zlib
@@ -132,9 +133,9 @@ class SendRateLimiter:
             self.pause_all(_retry_after(flood))
             raise
 
-    async def acquire(self, chat_id: Hashable, *, paid: bool = False) -> None:
+    async def acquire(self, chat_id: Hashable, *, paid: bool = False) -> float:
         """Return when a message may be sent to `chat_id` now (`paid`: from the paid-broadcast
-        budget, when there is one)."""
+        budget, when there is one); the deadline for the send, none here (see `in_time`)."""
         self._forget_idle_chats(self._clock())
         pace = self._chats.get(chat_id)
         if pace is None:
@@ -144,6 +145,12 @@ class SendRateLimiter:
             await self._wait_for_slot(pace, chat_id, paid=paid)
         finally:
             pace.waiting -= 1
+        return math.inf
+
+    def in_time(self, deadline: float) -> bool:
+        """Always: a slot kept in this process's memory is counted where the send happens, so
+        no other sender can crowd its second (`SharedSendRateLimiter.in_time` is the other)."""
+        return True
 
     async def _wait_for_slot(self, pace: _ChatPace, chat_id: Hashable, *, paid: bool) -> None:
         rate = self._rates[paid]
