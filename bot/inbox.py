@@ -275,9 +275,19 @@ class ChatServing:
         self._scan_every = scan_every
         self._sleep = sleep
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self.applied = 0
+        self.set_aside = 0
 
     async def scan(self) -> int:
         raise NotImplementedError
+
+    def _count_applied(self) -> None:
+        self.applied += 1
+        metrics.UPDATES_APPLIED.inc()
+
+    def _count_set_aside(self) -> None:
+        self.set_aside += 1
+        metrics.UPDATES_SET_ASIDE.inc()
 
     async def run_forever(self) -> None:
         """Scan now and then until cancelled (new updates arrive through `submit`)."""
@@ -338,8 +348,6 @@ class Applier(ChatServing):
         self._queues: dict[int, deque[InboxRow]] = {}
         self._known: set[int] = set()
         self._sender = sender
-        self.applied = 0
-        self.set_aside = 0
 
     def submit(self, rows: list[InboxRow]) -> None:
         """Queue stored updates (in id order) behind their chat's earlier ones."""
@@ -419,8 +427,7 @@ class Applier(ChatServing):
                 text = "".join(traceback.format_exception_only(error)).strip()
                 await self._set_aside(row, text, tell=row.chat_key > 0)
                 return
-            self.applied += 1
-            metrics.UPDATES_APPLIED.inc()
+            self._count_applied()
             if claimed is not None and self._sender is not None:
                 self._sender.serve(claimed)
             elif queued:
@@ -440,8 +447,7 @@ class Applier(ChatServing):
 
     async def _set_aside(self, row: InboxRow, error: str, *, tell: bool) -> None:
         """Give up on an update; tell the runner their message was not saved when we know who."""
-        self.set_aside += 1
-        metrics.UPDATES_SET_ASIDE.inc()
+        self._count_set_aside()
 
         def record(session: Any, *, now: datetime) -> None:
             inbox_store.record_failure(

@@ -147,8 +147,6 @@ class SharedApplier(ChatServing):
         # it ends, so an update stored just after its last look is not left to the next scan.
         self._again: set[int] = set()
         self._stopping = False
-        self.applied = 0
-        self.set_aside = 0
         self.busy_chats = 0
 
     def submit(self, rows: list[InboxRow]) -> None:
@@ -214,7 +212,7 @@ class SharedApplier(ChatServing):
     def _report(self, step: Step) -> None:
         row = step.row
         if step.kind == "applied":
-            self.applied += 1
+            self._count_applied()
             if step.queued:
                 self._on_applied()
         elif step.kind == "retry" and row is not None:
@@ -222,7 +220,7 @@ class SharedApplier(ChatServing):
                 "update %s failed (%s); trying again in %s s", row.update_id, step.error, step.delay
             )
         elif step.kind == "set_aside" and row is not None:
-            self.set_aside += 1
+            self._count_set_aside()
             if step.error.startswith("cannot be read"):
                 log.warning("update %s %s; set aside", row.update_id, step.error)
             else:

@@ -65,9 +65,10 @@ def settings(port: int, **changes: object) -> WebhookSettings:
 
 
 @pytest.fixture
-async def served(sqlite_url: str) -> AsyncIterator[Served]:
+async def served(request: pytest.FixtureRequest) -> AsyncIterator[Served]:
+    # SQLite unless a test asks for another database (`indirect` parametrisation).
     api = FakeBotApi()
-    db = Database.threaded(sqlite_url)
+    db = Database.threaded(request.getfixturevalue(getattr(request, "param", "sqlite_url")))
     upgrade_to_head(db.engine)
     bot = build_bot(
         token=DEFAULT_TOKEN,
@@ -189,6 +190,8 @@ async def test_a_tap_is_answered_right_after_it_is_stored(served: Served):
     assert len(served.api.callback_answers) == 1
 
 
+# On PostgreSQL the applier is `bot.workers.SharedApplier`: its updates count too.
+@pytest.mark.parametrize("served", ["sqlite_url", "postgres_url"], indirect=True)
 async def test_metrics_are_in_prometheus_text_and_move_after_an_update(served: Served):
     status, before = await get(served.base + "/metrics")
     assert status == 200
