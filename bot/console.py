@@ -281,6 +281,12 @@ class TerminalBot:
     async def _header(self) -> None:
         self.chat.out.write(f"[{await self.chat.when(self.chat.clock())}]\n")
 
+    async def do_api_request(self, endpoint: str, *, api_kwargs: dict[str, Any], **_: Any) -> None:
+        """`deliver` sends texts as a raw sendMessage call (no Message object built)."""
+        if endpoint != "sendMessage":
+            raise ValueError(f"the terminal cannot show {endpoint!r}")
+        await self.send_message(**api_kwargs)
+
     async def send_message(
         self, *, chat_id: int, text: str, reply_markup: Any = None, **_: Any
     ) -> None:
