@@ -25,9 +25,10 @@ default sequential processing) on the same number of updates as the yardstick; t
 every Bot API call delayed by a simulated round trip (half before the fake acts, half after;
 getUpdates included), many runners at once against runners one at a time, to show that runners
 do not wait on each other's network calls (there each runner plays the conversation up to the
-pain score unless `--scaling-updates` says more). `--db both` runs the bot's workloads on
-`Database.threaded` and on `Database.asyncio`. The scheduler of follow-ups is not run: this
-measures update handling.
+pain score unless `--scaling-updates` says more). The bot runs on `Database.inline`, as on
+SQLite in production; `--db both` runs its workloads on `Database.threaded` (before) then
+`Database.inline` (after), side by side, and `--db all` adds `Database.asyncio`. The scheduler
+of follow-ups is not run: this measures update handling.
 
 Latency per update: from the moment the update is queued at the fake until the bot's last Bot
 API call for it has returned (the request layer handed to the bot reports each call; an update
@@ -50,9 +51,10 @@ the start of `apply_inbox_update` to its commit; (c) outbox, from the apply comm
 sender's `deliver` call of each reply: the claim, the wait for the send slot when pacing (also
 shown on its own, from the limiter's `acquire`), the "sending" mark, and for the second and
 third reply of an outcome the sends and records before them; then the `sendMessage` call
-itself, until it returned. With `Database.threaded` every transaction the database thread runs
-is timed too (by wrapping the instance's `run_sync`), by the function run in it: the busy time
-per update says which transactions cost what, and how close the one thread is to saturation.
+itself, until it returned. With `Database.inline` or `Database.threaded` every transaction is
+timed too (by wrapping the instance's `run_sync`), by the function run in it: the busy time per
+update says which transactions cost what, and how close the one thread running them is to
+saturation.
 `--transport` says how the bot reaches the fake: in process (`local`, as the figures before
 issue 11), or over HTTP on loopback (`FakeBotApiServer`, a thread per connection in this same
 process) through the bot's production request layers, `httpx` (PTB's) or `aiohttp`
@@ -103,7 +105,7 @@ import bot.inbox
 import bot.outbox
 from bot.app import BotRuntime, build_bot, default_requests
 from bot.db import inbox_store
-from bot.db.database import Database
+from bot.db.database import Database, InlineDatabase, ThreadedDatabase
 from bot.db.migrate import upgrade_to_head
 from bot.inbox import chat_key
 from bot.service import load_state
@@ -112,7 +114,7 @@ from fakebotapi.http_server import FakeBotApiServer
 from flows.types import DONE
 from tests.bot.harness import SPRAIN_TAPS, WARNING_SIGNS_ON_THE_SPRAIN_PATH
 
-DbKind = Literal["threaded", "asyncio"]
+DbKind = Literal["inline", "threaded", "asyncio"]
 # How the bot reaches the fake Bot API: in process, or over HTTP on loopback through PTB's
 # httpx transport or the bot's aiohttp one (bot/request.py).
 Transport = Literal["local", "httpx", "aiohttp"]
@@ -193,7 +195,7 @@ class Stages:
     slot_wait: list[float] = field(default_factory=list)
     send: list[float] = field(default_factory=list)
 
-    # Database thread (Database.threaded): each transaction's duration, by function name.
+    # Database.inline or .threaded: each transaction's duration, by function name.
     transactions: dict[str, list[float]] = field(default_factory=dict)
 
     COLUMNS = (
@@ -214,7 +216,7 @@ class Stages:
         )
 
     def database_summary(self, updates: int, wall_seconds: float) -> str:
-        """The database thread's busy time, per update and by transaction (the busiest first)."""
+        """Time in transactions, per update and by transaction (the busiest first)."""
         if not self.transactions or not updates:
             return ""
         busy = sum(sum(times) for times in self.transactions.values())
@@ -224,7 +226,7 @@ class Stages:
             for name, times in sorted(self.transactions.items(), key=lambda kv: -sum(kv[1]))
         ]
         return (
-            f"database thread busy {busy / wall_seconds:.0%} of wall,"
+            f"in transactions {busy / wall_seconds:.0%} of wall,"
             f" {busy / updates * 1000:.2f} ms per update: " + "; ".join(parts)
         )
 
@@ -625,9 +627,9 @@ TRANSACTION_LABELS = {"_apply_and_claim": "apply_inbox_update+claim_reply"}
 
 
 def time_transactions(db: Database, tracker: Tracker) -> None:
-    """Time every transaction the database thread runs (Database.threaded: `run` hands
-    `run_sync` to its thread), by the name of the function run in it."""
-    if not _threaded(db):
+    """Time every transaction (Database.inline runs `run_sync` on the loop, Database.threaded
+    hands it to its thread), by the name of the function run in it."""
+    if not isinstance(db, InlineDatabase | ThreadedDatabase):
         return
     run_sync = db.run_sync
 
@@ -798,7 +800,7 @@ class Profiler:
 
 
 def _threaded(database: Database) -> bool:
-    return type(database).__name__ == "ThreadedDatabase"
+    return isinstance(database, ThreadedDatabase)
 
 
 # --- the workloads ---------------------------------------------------------------------------
@@ -807,7 +809,7 @@ def _threaded(database: Database) -> bool:
 def open_database(kind: DbKind, directory: Path) -> Database:
     """A fresh, migrated SQLite file database of the given kind."""
     url = f"sqlite:///{directory / f'bench-{kind}-{time.monotonic_ns()}.db'}"
-    db = Database.threaded(url) if kind == "threaded" else Database.asyncio(url)
+    db: Database = getattr(Database, kind)(url)
     upgrade_to_head(db.engine)
     return db
 
@@ -988,7 +990,7 @@ class Options:
 
     runners: int = 200
     delay_ms: float = 50.0
-    db: Literal["threaded", "asyncio", "both"] = "threaded"
+    db: Literal["inline", "threaded", "asyncio", "both", "all"] = "inline"
     concurrency: int = 1000
     scaling_updates: int = SCALING_UPDATES_PER_RUNNER
     paced_runners: int = PACED_RUNNERS
@@ -1001,7 +1003,11 @@ class Options:
 
     @property
     def db_kinds(self) -> tuple[DbKind, ...]:
-        return ("threaded", "asyncio") if self.db == "both" else (self.db,)
+        if self.db == "both":
+            return ("threaded", "inline")
+        if self.db == "all":
+            return ("threaded", "inline", "asyncio")
+        return (self.db,)
 
     @property
     def transports(self) -> tuple[Transport, ...]:
@@ -1197,7 +1203,7 @@ async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
                 f" {sequential.updates_per_second:,.1f})"
             )
 
-        kind = kinds[0]
+        kind = kinds[-1]
         say(
             f"# 4. Rate limiter ON (Telegram's limits: 30 messages/s overall, 1 message/s per"
             f" chat), {options.paced_runners} runners x {UPDATES_PER_CONVERSATION} updates one at"
@@ -1241,7 +1247,7 @@ async def run_profile(options: Options, out: TextIO) -> list[Measurement]:
     their heads printed."""
     assert options.profile is not None
     profiler = Profiler()
-    kind = options.db_kinds[0]
+    kind = options.db_kinds[-1]
     with tempfile.TemporaryDirectory(prefix="bench-triage-") as temp:
         measurement = await measure_bot(
             runners=options.runners,
@@ -1280,8 +1286,9 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         help="simulated Bot API round trip in the scaling workload (default %(default)s)",
     )  # fmt: skip
     parser.add_argument(
-        "--db", choices=["threaded", "asyncio", "both"], default=Options.db,
-        help="the Database the bot runs on; both compares them (default %(default)s)",
+        "--db", choices=["inline", "threaded", "asyncio", "both", "all"], default=Options.db,
+        help="the Database the bot runs on; both runs threaded (before) then inline (after),"
+        " all adds asyncio (default %(default)s)",
     )  # fmt: skip
     parser.add_argument(
         "--concurrency", type=int, default=Options.concurrency,

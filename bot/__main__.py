@@ -48,7 +48,7 @@ def load_content() -> str | None:
 
 
 def open_database(url: str) -> Database:
-    db = Database.threaded(url)
+    db = Database.for_url(url)
     upgrade_to_head(db.engine)
     return db
 

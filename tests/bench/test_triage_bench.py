@@ -44,7 +44,7 @@ def test_a_tiny_run_completes_every_conversation_and_prints_every_figure() -> No
     assert status == 0, printed
     assert printed.rstrip().endswith("all conversations completed")
     assert "Rate limiter OFF (pace=False)" in printed
-    for kind in ("threaded", "asyncio"):
+    for kind in ("threaded", "inline"):
         assert (
             f"bot, {kind} db, local: 3 runners at once, {3 * UPDATES_PER_CONVERSATION} updates"
             in printed
@@ -63,15 +63,15 @@ def test_a_tiny_run_completes_every_conversation_and_prints_every_figure() -> No
         assert "latency p50 " in line and " p99 " in line
         assert "conversations completed 3/3" in line
         assert "ERRORS" not in line
-    # Every bot row times its inbox and outbox; the threaded rows time the database thread too.
+    # Every bot row times its inbox and outbox, and (inline or threaded) its transactions.
     stage_lines = [line for line in printed.splitlines() if "inbox/outbox ms:" in line]
     assert len(stage_lines) == 8
     for line in stage_lines:
         for stage in ("store p50 ", "wait p50 ", "apply p50 ", "outbox p50 ", "send p50 "):
             assert stage in line
         assert "nan" not in line
-    database_lines = [line for line in printed.splitlines() if "database thread busy" in line]
-    assert len(database_lines) == 4
+    database_lines = [line for line in printed.splitlines() if "in transactions" in line]
+    assert len(database_lines) == 8
     assert all("apply_inbox_update" in line for line in database_lines)
     assert "INSTRUMENTATION GAP" not in printed
     assert "| workload | updates | updates/s | p50 | p99 |" in printed
@@ -94,9 +94,9 @@ def test_both_transports_run_over_http_side_by_side_against_bare_ptb_on_httpx() 
     assert status == 0, printed
     assert "over HTTP on loopback (httpx) / over HTTP on loopback (aiohttp)" in printed
     for transport in ("httpx", "aiohttp"):
-        assert f"bot, threaded db, {transport}: 2 runners at once" in printed
-        assert f"bot, threaded db, {transport}, unloaded: 2 runners one at a time" in printed
-        assert f"ratio bot (threaded db, {transport}) / bare PTB updates/s: " in printed
+        assert f"bot, inline db, {transport}: 2 runners at once" in printed
+        assert f"bot, inline db, {transport}, unloaded: 2 runners one at a time" in printed
+        assert f"ratio bot (inline db, {transport}) / bare PTB updates/s: " in printed
     assert "bare PTB, httpx: 2 runners at once" in printed
     assert "(aiohttp)" in printed.split("# 3. Scaling")[1].splitlines()[0]
     assert "ERRORS" not in printed and "INSTRUMENTATION GAP" not in printed

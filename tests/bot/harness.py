@@ -109,7 +109,7 @@ async def running_bot(
     """The bot running in process. Its scheduler is driven by `Harness.run_due`; with
     `scheduler_interval` it also runs by itself."""
     api = api or FakeBotApi()
-    db = Database.threaded(database_url)
+    db = Database.for_url(database_url)
     upgrade_to_head(db.engine)
     clock = clock or FakeClock()
     bot = build_bot(

@@ -34,7 +34,7 @@ async def test_the_menu_and_help_list_exactly_the_command_table(sqlite_url: str)
 
 
 def test_the_terminal_chat_knows_every_command_in_the_table(tmp_path: Path) -> None:
-    db = Database.threaded(f"sqlite:///{tmp_path / 'chat.db'}")
+    db = Database.for_url(f"sqlite:///{tmp_path / 'chat.db'}")
     upgrade_to_head(db.engine)
     try:
         chat = ConsoleChat(db, clock=OffsetClock(lambda: NOW), chat_id=1, out=io.StringIO())

@@ -53,7 +53,7 @@ EMERGENCY = ["none", "3"]
 
 @pytest.fixture
 def db(tmp_path: Path):
-    database = Database.threaded(f"sqlite:///{tmp_path / 'chat.db'}")
+    database = Database.for_url(f"sqlite:///{tmp_path / 'chat.db'}")
     upgrade_to_head(database.engine)
     yield database
     database.dispose_sync()

@@ -107,7 +107,7 @@ async def crashing_bot(
     started is cancelled where it stands, with no `stop()` (nothing confirmed, nothing handed
     back). `after_death` then runs, before the database pool is closed (which waits for the
     transactions still in its threads: the test decides how they end)."""
-    db = Database.threaded(url)
+    db = Database.for_url(url)
     upgrade_to_head(db.engine)
     bot_client = build_bot(
         token=DEFAULT_TOKEN,
@@ -559,7 +559,7 @@ async def test_updates_stored_before_a_crash_are_applied_at_start_up_in_order(
         for chat, texts in sequence.items():
             if round_ < len(texts):
                 raws.append(api.user_sends_text(chat, texts[round_], enqueue=False))
-    db = Database.threaded(url)
+    db = Database.for_url(url)
     upgrade_to_head(db.engine)
     db.run_sync(inbox_store.store_updates, updates=[received(r) for r in raws], now=clock())
     db.dispose_sync()

@@ -478,7 +478,7 @@ TRANSLATED_ALL = i18n.shipped_locales()
 
 
 def test_the_chosen_language_is_the_one_scheduled_messages_and_errors_use(tmp_path: Path) -> None:
-    database = Database.threaded(f"sqlite:///{tmp_path / 'bot.db'}")
+    database = Database.for_url(f"sqlite:///{tmp_path / 'bot.db'}")
     upgrade_to_head(database.engine)
     try:
         sender = Sender(chat_id=5, language_code="en")

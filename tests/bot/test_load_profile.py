@@ -27,7 +27,7 @@ NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database.threaded(f"sqlite:///{tmp_path / 'bot.db'}")
+    database = Database.for_url(f"sqlite:///{tmp_path / 'bot.db'}")
     upgrade_to_head(database.engine)
     yield database
     database.dispose_sync()

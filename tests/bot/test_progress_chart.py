@@ -319,7 +319,7 @@ def test_one_report_has_no_trend_and_nothing_recorded_has_no_figures():
 )
 def db(request: pytest.FixtureRequest) -> Iterator[Database]:
     """A threaded Database on a freshly migrated schema, once per backend."""
-    database = Database.threaded(request.getfixturevalue(f"{request.param}_url"))
+    database = Database.for_url(request.getfixturevalue(f"{request.param}_url"))
     upgrade_to_head(database.engine)
     yield database
     database.dispose_sync()

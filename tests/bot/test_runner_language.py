@@ -88,7 +88,7 @@ def test_a_messages_buttons_are_in_the_messages_locale(locales: Path) -> None:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database.threaded(f"sqlite:///{tmp_path / 'bot.db'}")
+    database = Database.for_url(f"sqlite:///{tmp_path / 'bot.db'}")
     upgrade_to_head(database.engine)
     yield database
     database.dispose_sync()

@@ -210,7 +210,7 @@ async def open_world(url: str) -> AsyncIterator[World]:
         get_updates_request=LocalBotApiRequest(api),
         pace=False,
     )
-    db = Database.threaded(url)
+    db = Database.for_url(url)
     upgrade_to_head(db.engine)
     world = World(db=db, time=time, api=api, bot=bot)
     try:
@@ -450,7 +450,7 @@ async def test_three_schedulers_queue_each_of_a_thousand_due_messages_exactly_on
     shared_url: str,
 ):
     runners, per_runner = 100, 10
-    setup = Database.threaded(shared_url)
+    setup = Database.for_url(shared_url)
     upgrade_to_head(setup.engine)
 
     def fill(session: Session) -> None:
@@ -473,7 +473,7 @@ async def test_three_schedulers_queue_each_of_a_thousand_due_messages_exactly_on
                 )
 
     setup.run_sync(fill)
-    databases = [Database.threaded(shared_url) for _ in range(3)]
+    databases = [Database.for_url(shared_url) for _ in range(3)]
     schedulers = [
         Scheduler(db=db, compose=compose, clock=lambda: START, batch=25) for db in databases
     ]

@@ -78,7 +78,7 @@ class Senders:
 
     async def start(self, stack: AsyncExitStack, count: int = 3, **limits: int) -> None:
         for n in range(count):
-            db = Database.threaded(self.url)
+            db = Database.for_url(self.url)
             stack.push_async_callback(db.dispose)
             bot = build_bot(
                 token=DEFAULT_TOKEN,
@@ -113,7 +113,7 @@ class Senders:
 
 @pytest.fixture
 async def pg(postgres_url: str) -> AsyncIterator[Database]:
-    db = Database.threaded(postgres_url)
+    db = Database.for_url(postgres_url)
     upgrade_to_head(db.engine)
     yield db
     await db.dispose()
@@ -215,7 +215,7 @@ async def test_paid_broadcast_sends_follow_ups_paid_and_faster_while_replies_sta
 
 def test_pacer_for_shares_the_limit_on_postgresql_only(pg: Database, sqlite_url: str):
     assert isinstance(pacer_for(pg), SharedSendRateLimiter)
-    sqlite = Database.threaded(sqlite_url)
+    sqlite = Database.for_url(sqlite_url)
     try:
         assert isinstance(pacer_for(sqlite), SendRateLimiter)
     finally:

@@ -68,7 +68,7 @@ def settings(port: int, **changes: object) -> WebhookSettings:
 async def served(request: pytest.FixtureRequest) -> AsyncIterator[Served]:
     # SQLite unless a test asks for another database (`indirect` parametrisation).
     api = FakeBotApi()
-    db = Database.threaded(request.getfixturevalue(getattr(request, "param", "sqlite_url")))
+    db = Database.for_url(request.getfixturevalue(getattr(request, "param", "sqlite_url")))
     upgrade_to_head(db.engine)
     bot = build_bot(
         token=DEFAULT_TOKEN,
@@ -233,7 +233,7 @@ async def test_healthz_is_200_when_database_scheduler_and_inbox_are_fine(served:
 
 
 async def test_healthz_is_503_when_the_database_does_not_answer(served: Served):
-    down = Database.threaded("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    down = Database.for_url("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
     server = WebhookServer(
         settings=settings(free_port()),
         db=down,

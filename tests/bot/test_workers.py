@@ -73,7 +73,7 @@ def fill_inbox(url: str, chats: range, length: int) -> dict[int, list[str]]:
         for i in range(length)
         for chat in chats
     ]
-    db = Database.threaded(url)
+    db = Database.for_url(url)
     try:
         upgrade_to_head(db.engine)
         db.run_sync(inbox_store.store_updates, updates=[received(r) for r in raws], now=utc_now())
@@ -197,7 +197,7 @@ async def test_several_appliers_apply_each_update_once_in_order_one_chat_at_a_ti
 async def test_a_chat_held_by_one_worker_is_left_to_it(postgres_url: str) -> None:
     """The lock itself: while one transaction holds a chat, another worker cannot take it, takes
     other chats, and gets it once the first one commits."""
-    db, other = Database.threaded(postgres_url), Database.threaded(postgres_url)
+    db, other = Database.for_url(postgres_url), Database.for_url(postgres_url)
     upgrade_to_head(db.engine)
     try:
         with db.engine.connect() as holder:
@@ -244,7 +244,7 @@ def test_three_worker_processes_one_killed_apply_every_update_once_in_order(
 ) -> None:
     scripts = fill_inbox(postgres_url, range(101, 141), 12)
     total = sum(len(t) for t in scripts.values())
-    db = Database.threaded(postgres_url)
+    db = Database.for_url(postgres_url)
     logs = [tmp_path / f"worker-{i}.log" for i in range(3)]
     workers = [start_worker(server, postgres_url, log) for log in logs]
     try:

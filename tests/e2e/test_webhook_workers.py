@@ -107,7 +107,7 @@ def test_webhook_and_workers_killed_mid_run_apply_each_accepted_update_once_in_o
     port = free_port()
     scripts = {chat: script(chat, PER_CHAT) for chat in CHATS}
     logs = [tmp_path / f"process-{i}.log" for i in range(5)]
-    db = Database.threaded(postgres_url)
+    db = Database.for_url(postgres_url)
     processes: list[subprocess.Popen[bytes]] = []
     deadline = time.monotonic() + DEADLINE
     try:

@@ -306,7 +306,7 @@ def week(postgres_url: str, tmp_path: Path, seed: int) -> Iterator[WorkersWeek]:
         logs = tmp_path / "logs"
         logs.mkdir()
         processes = Processes(server, postgres_url, free_port(), logs, env)
-        db = Database.threaded(postgres_url)
+        db = Database.for_url(postgres_url)
         week = WorkersWeek(
             api, clock, env, logs / "week.log", db.engine, processes=processes, seed=seed
         )

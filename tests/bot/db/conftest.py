@@ -24,7 +24,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     """A threaded Database on a freshly migrated schema."""
-    database = Database.threaded(database_url)
+    database = Database.for_url(database_url)
     upgrade_to_head(database.engine)
     yield database
     database.dispose_sync()

@@ -1,4 +1,5 @@
-"""Database: threaded and asyncio variants run the same store function in one transaction."""
+"""Database: the inline, threaded and asyncio variants run the same store function in one
+transaction; the bot runs inline on SQLite and threaded on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from bot.db import store
-from bot.db.database import Database
+from bot.db.database import Database, InlineDatabase, ThreadedDatabase
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import Runner
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-VARIANTS = ["threaded", "asyncio"]
+VARIANTS = ["inline", "threaded", "asyncio"]
+# Those that wait for the database off the event loop's thread.
+OFF_LOOP_VARIANTS = ["threaded", "asyncio"]
 
 
 class Boom(Exception):
@@ -56,7 +59,16 @@ async def test_run_rolls_back_and_reraises_when_the_function_fails(variant_db: D
     assert await variant_db.run(store.find_runner, chat_id=42) is None
 
 
-async def test_waiting_for_the_database_does_not_block_the_event_loop(variant_db: Database):
+@pytest.fixture(params=OFF_LOOP_VARIANTS)
+async def off_loop_db(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Database]:
+    database = getattr(Database, request.param)(database_url)
+    upgrade_to_head(database.engine)
+    yield database
+    await database.dispose()
+
+
+async def test_waiting_for_the_database_does_not_block_the_event_loop(off_loop_db: Database):
+    variant_db = off_loop_db
     ticks = 0
 
     async def tick() -> None:
@@ -125,6 +137,33 @@ async def test_both_variants_see_the_same_result_from_the_same_store_function(da
         await asyncio_db.dispose()
 
 
+async def test_the_inline_variant_runs_the_transaction_on_the_event_loops_thread(sqlite_url: str):
+    db = Database.inline(sqlite_url)
+    upgrade_to_head(db.engine)
+    seen: list[int] = []
+
+    def note_thread(session: Session) -> None:
+        seen.append(threading.get_ident())
+
+    try:
+        await db.run(note_thread)
+    finally:
+        await db.dispose()
+    assert seen == [threading.get_ident()]
+
+
+def test_the_bot_runs_inline_on_sqlite_and_threaded_on_postgres(sqlite_url: str):
+    on_sqlite = Database.for_url(sqlite_url)
+    on_postgres = Database.for_url("postgresql://bot@db/bot")
+    try:
+        assert isinstance(on_sqlite, InlineDatabase)
+        assert isinstance(on_postgres, ThreadedDatabase)
+        assert on_postgres.workers == 8
+    finally:
+        on_sqlite.dispose_sync()
+        on_postgres.dispose_sync()
+
+
 def test_the_threaded_variant_uses_one_worker_for_sqlite(sqlite_url: str):
     db = Database.threaded(sqlite_url)
     try:
@@ -166,7 +205,7 @@ async def test_many_concurrent_runs_on_sqlite_all_commit(sqlite_url: str):
         db = getattr(Database, variant)(sqlite_url)
         upgrade_to_head(db.engine)
         try:
-            base = 1000 if variant == "asyncio" else 0
+            base = 1000 * VARIANTS.index(variant)
             await asyncio.gather(
                 *(
                     db.run(

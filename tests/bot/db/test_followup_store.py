@@ -601,7 +601,7 @@ class TestRunnerSettings:
 
 class TestMigration:
     def test_runners_from_before_follow_ups_get_them_switched_on(self, database_url: str):
-        database = Database.threaded(database_url)
+        database = Database.for_url(database_url)
         try:
             with database.engine.connect() as connection:
                 command.upgrade(alembic_config(connection), BEFORE_FOLLOWUPS)

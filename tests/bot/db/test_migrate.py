@@ -197,7 +197,7 @@ def child_rows(engine: Engine) -> tuple[int, int]:
 
 def test_rebuilding_a_parent_table_with_foreign_keys_on_cascades_to_its_children(tmp_path: Path):
     """Why migrations suspend foreign keys: SQLite's DROP TABLE fires ON DELETE CASCADE."""
-    db = Database.threaded(f"sqlite:///{tmp_path / 'bot.db'}")
+    db = Database.for_url(f"sqlite:///{tmp_path / 'bot.db'}")
     upgrade_to_head(db.engine)
     seed_runner_with_history(db)
     rebuild_runners_table(db.engine, suspend_foreign_keys=False)
@@ -206,7 +206,7 @@ def test_rebuilding_a_parent_table_with_foreign_keys_on_cascades_to_its_children
 
 
 def test_rebuilding_a_parent_table_during_a_migration_keeps_its_children(tmp_path: Path):
-    db = Database.threaded(f"sqlite:///{tmp_path / 'bot.db'}")
+    db = Database.for_url(f"sqlite:///{tmp_path / 'bot.db'}")
     upgrade_to_head(db.engine)
     seed_runner_with_history(db)
     rebuild_runners_table(db.engine, suspend_foreign_keys=True)

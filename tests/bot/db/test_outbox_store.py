@@ -539,7 +539,7 @@ class TestHousekeeping:
 class TestConcurrentClaimsOnPostgres:
     @pytest.fixture
     def pg(self, postgres_url: str):
-        database = Database.threaded(postgres_url)
+        database = Database.for_url(postgres_url)
         upgrade_to_head(database.engine)
         yield database
         database.dispose_sync()

@@ -244,7 +244,7 @@ class TestTakeDue:
         runner_id = new_runner(db)
         for number in range(200):
             add(db, runner_id, f"m{number}", due_at=NOW - timedelta(seconds=number % 7))
-        takers = [Database.threaded(database_url) for _ in range(4)]
+        takers = [Database.for_url(database_url) for _ in range(4)]
         start = threading.Barrier(len(takers))
 
         def drain(index: int) -> list[str]:
@@ -268,7 +268,7 @@ class TestTakeDue:
 class TestTakeDueConcurrentlyOnPostgres:
     @pytest.fixture
     def pg(self, postgres_url: str):
-        database = Database.threaded(postgres_url)
+        database = Database.for_url(postgres_url)
         upgrade_to_head(database.engine)
         yield database
         database.dispose_sync()
