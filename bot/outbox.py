@@ -7,12 +7,13 @@ task of its own: send, then record the result and claim the chat's next message 
 transaction. Pacing is the Bot's rate limiter's (`bot.ratelimit.TelegramRateLimiter`), so
 replies and follow-ups share one budget; on PostgreSQL that budget is shared by every sender
 process (`bot.ratelimit.SharedSendRateLimiter`). With paid broadcast on, follow-ups are sent
-with `allow_paid_broadcast` from a budget of their own. What an error means comes from
-`bot.outgoing.ERROR_TABLE`: a RetryAfter pauses everyone and puts the message back without
-counting an attempt; transient errors are retried with backoff (quickly for replies, for much
-longer for urgent advice, slowly for follow-ups); a chat that refuses messages has its queue
-failed and its runner's follow-ups stopped until they write again; a message Telegram rejects
-is failed and logged as a bug.
+with `allow_paid_broadcast` from a budget of their own. A paced sender claims at most ten
+seconds of sends at its rate (`CLAIM_AHEAD_SECONDS`), so that workers share a fan-out. What an
+error means comes from `bot.outgoing.ERROR_TABLE`: a RetryAfter pauses everyone and puts the
+message back without counting an attempt; transient errors are retried with backoff (quickly
+for replies, for much longer for urgent advice, slowly for follow-ups); a chat that refuses
+messages has its queue failed and its runner's follow-ups stopped until they write again; a
+message Telegram rejects is failed and logged as a bug.
 
 Delivery is at most once: once its send slot is granted, a message is marked `sending` in the
 database, and only then does the Bot API call leave (with no rate limiter, and so no slot to
@@ -62,6 +63,8 @@ DEFAULT_LEASE = timedelta(minutes=2)
 REPLY_RETRY_DELAYS = (1, 2, 4, 8, 15, 30, 60, 120)
 URGENT_RETRY_DELAYS = (1, 2, 4, 8, 15, 30, 60, 120, 300, 300, 600, 600, 900, 900, 1800, 1800)
 FOLLOW_UP_RETRY_DELAYS = (30, 120, 480, 1920)
+# A paced sender holds at most this many seconds of sends at its rate (30 a second: 300 chats).
+CLAIM_AHEAD_SECONDS = 10
 
 
 def retry_delays(row: OutboxRow) -> tuple[int, ...]:
@@ -150,6 +153,12 @@ class OutboxSender:
         self._lease = lease
         self._batch = batch
         self._interval = interval
+        if pacer is not None:
+            # Claim no more than this sender can send in CLAIM_AHEAD_SECONDS: a fan-out is then
+            # shared by every worker instead of taken whole by the first to look, and a worker
+            # that dies leaves at most that many chats waiting for its lease to end.
+            ahead = math.ceil(pacer.per_second(paid=paid_broadcast) * CLAIM_AHEAD_SECONDS)
+            max_chats = min(max_chats, max(batch, ahead))
         self._max_chats = max_chats
         self._recover_every = recover_every
         self._pacer = pacer

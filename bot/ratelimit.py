@@ -105,6 +105,10 @@ class SendRateLimiter:
         # so the chats idle longest are at the front and pruning stops at the first recent one.
         self._chats: OrderedDict[Hashable, _ChatPace] = OrderedDict()
 
+    def per_second(self, *, paid: bool = False) -> int:
+        """How many sends a second the budget allows (`paid`: the paid broadcast one)."""
+        return self._rates[paid]
+
     @property
     def tracked_chats(self) -> int:
         """How many chats the limiter currently remembers (bounded by recent traffic)."""
@@ -240,6 +244,10 @@ class SharedSendRateLimiter:
         self._ahead = {paid: asyncio.Semaphore(rate) for paid, rate in self._rates.items()}
         self._acquired = 0
         self.late = 0  # slots given up because this process woke too late for them
+
+    def per_second(self, *, paid: bool = False) -> int:
+        """How many sends a second the budget allows (`paid`: the paid broadcast one)."""
+        return self._rates[paid]
 
     def pause_all(self, seconds: float | timedelta) -> None:
         """Send nothing to anyone for `seconds` from now, in every process."""

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from bot.app import build_bot
 from bot.db import outbox_store, schedule_store, store
@@ -35,6 +36,7 @@ from bot.db.migrate import upgrade_to_head
 from bot.db.models import OutboxMessage, RunnerSchedule
 from bot.db.outbox_store import OUTCOME_UNKNOWN, OutboxRow
 from bot.outbox import (
+    CLAIM_AHEAD_SECONDS,
     FOLLOW_UP_RETRY_DELAYS,
     REPLY_RETRY_DELAYS,
     URGENT_RETRY_DELAYS,
@@ -691,6 +693,34 @@ async def wait_out_a_pause_longer_than_the_lease(world: World, time: FakeTime) -
     with contextlib.suppress(TimeoutError):
         await world.api.wait_for(lambda: len(world.api.sent_to(1)) >= 2, within=1.0)
     return sender
+
+
+async def test_a_paced_sender_claims_ten_seconds_of_sends_and_leaves_the_rest_to_others(
+    sqlite_url: str,
+):
+    """A fan-out is shared by the workers instead of taken whole by the first to look: at 30 a
+    second, a sender holds at most 300 chats, and one that dies strands no more than those."""
+    async with open_world(sqlite_url, pace=True) as world:
+        assert world.pacer is not None
+        for chat_id in range(1, 701):
+            world.enqueue(chat_id, "Time for your ankle exercises")
+        first, second = world.sender(), world.sender()
+        holds = world.pacer.per_second() * CLAIM_AHEAD_SECONDS
+        assert holds == 300
+        # The passes run back to back: no chat task has sent anything yet.
+        assert [await first.run_once() for _ in range(3)] == [200, 100, 0]
+        assert [await second.run_once() for _ in range(3)] == [200, 100, 0]
+        assert (first.busy_chats, second.busy_chats) == (holds, holds)
+        claimed_by = world.db.run_sync(
+            lambda session: dict(
+                session.execute(
+                    select(OutboxMessage.claimed_by, func.count())
+                    .where(OutboxMessage.state == "claimed")
+                    .group_by(OutboxMessage.claimed_by)
+                ).all()
+            )
+        )
+        assert claimed_by == {first.worker: holds, second.worker: holds}
 
 
 async def test_a_reply_waiting_out_a_long_pause_past_its_lease_is_sent_once(sqlite_url: str):
