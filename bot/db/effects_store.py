@@ -43,8 +43,7 @@ def apply_effects(
     """
     if not effects:
         return
-    episode = followup_store.current_episode(session, runner_id=runner_id)
-    episode_id = episode.id if episode is not None else None
+    episode_id = followup_store.current_episode_id(session, runner_id=runner_id)
     assessment_id: int | None = None
     for effect in effects:
         match effect:

@@ -19,7 +19,7 @@ from enum import Enum
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -58,13 +58,28 @@ REMINDER_TIME = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 # --- episodes -------------------------------------------------------------------------------------
 
 
+# Built once: run for every assessment and every due follow-up (see bot.db.schedule_store).
+_LATEST_EPISODE = (
+    select(Episode)
+    .where(Episode.runner_id == bindparam("runner_id"), Episode.status == bindparam("status"))
+    .order_by(Episode.created_at.desc(), Episode.id.desc())
+    .limit(1)
+)
+_episodes = Episode.__table__
+_CLOSE_ACTIVE_EPISODE = (
+    update(_episodes)
+    .where(
+        _episodes.c.runner_id == bindparam("runner"),
+        _episodes.c.status == EpisodeStatus.ACTIVE.value,
+    )
+    .values(status=EpisodeStatus.CLOSED.value, updated_at=bindparam("now"))
+)
+
+
 def active_episode(session: Session, *, runner_id: int) -> Episode | None:
     """The runner's active episode, or None when none is being followed up."""
     return session.scalars(
-        select(Episode)
-        .where(Episode.runner_id == runner_id, Episode.status == EpisodeStatus.ACTIVE.value)
-        .order_by(Episode.created_at.desc(), Episode.id.desc())
-        .limit(1)
+        _LATEST_EPISODE, {"runner_id": runner_id, "status": EpisodeStatus.ACTIVE.value}
     ).one_or_none()
 
 
@@ -75,11 +90,29 @@ def current_episode(session: Session, *, runner_id: int) -> Episode | None:
     if active is not None:
         return active
     return session.scalars(
-        select(Episode)
-        .where(Episode.runner_id == runner_id, Episode.status == EpisodeStatus.RESOLVED.value)
-        .order_by(Episode.created_at.desc(), Episode.id.desc())
-        .limit(1)
+        _LATEST_EPISODE, {"runner_id": runner_id, "status": EpisodeStatus.RESOLVED.value}
     ).one_or_none()
+
+
+def current_episode_id(session: Session, *, runner_id: int) -> int | None:
+    """The id of `current_episode`, in one query (what applying a flow's effects needs)."""
+    return session.execute(_CURRENT_EPISODE_ID, {"runner": runner_id}).scalar()
+
+
+_CURRENT_EPISODE_ID = (
+    select(_episodes.c.id)
+    .where(
+        _episodes.c.runner_id == bindparam("runner"),
+        _episodes.c.status.in_([EpisodeStatus.ACTIVE.value, EpisodeStatus.RESOLVED.value]),
+    )
+    # The active episode first, else the latest resolved one.
+    .order_by(
+        case((_episodes.c.status == EpisodeStatus.ACTIVE.value, 0), else_=1),
+        _episodes.c.created_at.desc(),
+        _episodes.c.id.desc(),
+    )
+    .limit(1)
+)
 
 
 def open_episode(
@@ -96,11 +129,7 @@ def open_episode(
     now: datetime,
 ) -> Episode:
     """Start following up a new assessment; the runner's previous active episode is closed."""
-    session.execute(
-        update(Episode)
-        .where(Episode.runner_id == runner_id, Episode.status == EpisodeStatus.ACTIVE.value)
-        .values(status=EpisodeStatus.CLOSED.value, updated_at=now)
-    )
+    session.execute(_CLOSE_ACTIVE_EPISODE, {"runner": runner_id, "now": now})
     episode = Episode(
         runner_id=runner_id,
         assessment_id=assessment_id,
@@ -148,14 +177,26 @@ def record_soreness(
     at: datetime,
     value: int,
     source: str,
-) -> SorenessReport:
-    """Keep a 0-10 soreness score and where it came from (a `SorenessSource` value)."""
-    report = SorenessReport(
-        runner_id=runner_id, episode_id=episode_id, at=at, value=value, source=source
+) -> int:
+    """Keep a 0-10 soreness score and where it came from (a `SorenessSource` value); its id."""
+    return session.execute(
+        _RECORD_SORENESS,
+        {"runner": runner_id, "episode": episode_id, "at_": at, "score": value, "from_": source},
+    ).scalar_one()
+
+
+_soreness = SorenessReport.__table__
+_RECORD_SORENESS = (
+    insert(_soreness)
+    .values(
+        runner_id=bindparam("runner"),
+        episode_id=bindparam("episode"),
+        at=bindparam("at_"),
+        value=bindparam("score"),
+        source=bindparam("from_"),
     )
-    session.add(report)
-    session.flush()
-    return report
+    .returning(_soreness.c.id)
+)
 
 
 def recent_soreness(session: Session, *, runner_id: int, limit: int = 10) -> list[SorenessReport]:

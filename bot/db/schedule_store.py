@@ -13,11 +13,12 @@ chat and locale. See `bot.scheduler`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -44,45 +45,20 @@ def schedule(session: Session, *, runner_id: int, message: ScheduleMessage, now:
     """
     if not schedule_is_active(session, runner_id=runner_id):
         return False
-    kind, due_at, idempotency_key = message.kind, message.due_at, message.key
-    payload = message.payload
-    statement = (
-        dialect_insert(session, ScheduledMessage)
-        .values(
-            runner_id=runner_id,
-            kind=kind,
-            due_at=due_at,
-            state=MessageState.PENDING.value,
-            attempts=0,
-            idempotency_key=idempotency_key,
-            payload=dict(payload),
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(ScheduledMessage.id)
-    )
-    if session.execute(statement).scalar_one_or_none() is not None:
+    values = {
+        "runner": runner_id,
+        "message_kind": message.kind,
+        "due": message.due_at,
+        "key": message.key,
+        "body": dict(message.payload),
+        "now": now,
+    }
+    inserted = session.execute(_schedule_insert(_dialect(session)), values).scalar_one_or_none()
+    if inserted is not None:
         return True
     # A message cancelled earlier (reminders paused, then resumed the same day) comes back to
     # life under its key; any other state means it was already handled and stays as it is.
-    revived = session.execute(
-        update(ScheduledMessage)
-        .where(
-            ScheduledMessage.idempotency_key == idempotency_key,
-            ScheduledMessage.state == MessageState.CANCELLED.value,
-        )
-        .values(
-            state=MessageState.PENDING.value,
-            due_at=due_at,
-            payload=dict(payload),
-            attempts=0,
-            last_error=None,
-            claimed_by=None,
-            claimed_until=None,
-            updated_at=now,
-        )
-    )
+    revived = session.execute(_REVIVE, values)
     return revived.rowcount == 1
 
 
@@ -147,13 +123,11 @@ def cancel_pending(
     A message another scheduler has claimed is cancelled too: that scheduler will find its
     claim gone and skip it. One already being sent cannot be called back.
     """
-    statement = update(ScheduledMessage).where(
-        ScheduledMessage.runner_id == runner_id,
-        ScheduledMessage.state.in_([MessageState.PENDING.value, MessageState.CLAIMED.value]),
-    )
-    if kinds is not None:
-        statement = statement.where(ScheduledMessage.kind.in_(list(kinds)))
-    result = session.execute(statement.values(state=MessageState.CANCELLED.value, updated_at=now))
+    values = {"runner": runner_id, "now": now}
+    if kinds is None:
+        result = session.execute(_CANCEL_PENDING, values)
+    else:
+        result = session.execute(_CANCEL_PENDING_KINDS, {**values, "kinds": list(kinds)})
     return result.rowcount
 
 
@@ -192,19 +166,12 @@ def deactivate_schedule(session: Session, *, runner_id: int, reason: str, now: d
 def reactivate_schedule(session: Session, *, runner_id: int, now: datetime) -> bool:
     """Let messages be scheduled for the runner again (they wrote to the bot, so it can reach
     them); True when their schedule had been inactive."""
-    result = session.execute(
-        update(RunnerSchedule)
-        .where(RunnerSchedule.runner_id == runner_id, RunnerSchedule.active.is_(False))
-        .values(active=True, reason=None, updated_at=now)
-    )
-    return result.rowcount == 1
+    return session.execute(_REACTIVATE, {"runner": runner_id, "now": now}).rowcount == 1
 
 
 def schedule_is_active(session: Session, *, runner_id: int) -> bool:
     """Whether messages may be scheduled for the runner (true unless deactivated)."""
-    active = session.scalar(
-        select(RunnerSchedule.active).where(RunnerSchedule.runner_id == runner_id)
-    )
+    active = session.execute(_SCHEDULE_ACTIVE, {"runner": runner_id}).scalar()
     return active is None or active
 
 
@@ -277,6 +244,71 @@ def _lockable(statement: Select[Any]) -> Select[Any]:
     # PostgreSQL: lock the rows taken and skip those another transaction holds. SQLite renders
     # no locking clause; its BEGIN IMMEDIATE already admits one writer at a time.
     return statement.with_for_update(skip_locked=True)
+
+
+# Built once (per dialect for the inserts): the statements an assessment's follow-ups run. Built
+# per call, their SQLAlchemy expressions cost more Python than SQLite takes to run them.
+_messages = ScheduledMessage.__table__
+_schedules = RunnerSchedule.__table__
+_REVIVE = (
+    update(_messages)
+    .where(
+        _messages.c.idempotency_key == bindparam("key"),
+        _messages.c.state == MessageState.CANCELLED.value,
+    )
+    .values(
+        state=MessageState.PENDING.value,
+        due_at=bindparam("due"),
+        payload=bindparam("body"),
+        attempts=0,
+        last_error=None,
+        claimed_by=None,
+        claimed_until=None,
+        updated_at=bindparam("now"),
+    )
+)
+_CANCEL_PENDING = (
+    update(_messages)
+    .where(
+        _messages.c.runner_id == bindparam("runner"),
+        _messages.c.state.in_([MessageState.PENDING.value, MessageState.CLAIMED.value]),
+    )
+    .values(state=MessageState.CANCELLED.value, updated_at=bindparam("now"))
+)
+_CANCEL_PENDING_KINDS = _CANCEL_PENDING.where(
+    _messages.c.kind.in_(bindparam("kinds", expanding=True))
+)
+_REACTIVATE = (
+    update(_schedules)
+    .where(_schedules.c.runner_id == bindparam("runner"), _schedules.c.active.is_(False))
+    .values(active=True, reason=None, updated_at=bindparam("now"))
+)
+_SCHEDULE_ACTIVE = select(_schedules.c.active).where(_schedules.c.runner_id == bindparam("runner"))
+
+
+@functools.cache
+def _schedule_insert(dialect: str) -> Any:
+    module = postgresql if dialect == "postgresql" else sqlite
+    return (
+        module.insert(_messages)
+        .values(
+            runner_id=bindparam("runner"),
+            kind=bindparam("message_kind"),
+            due_at=bindparam("due"),
+            state=MessageState.PENDING.value,
+            attempts=0,
+            idempotency_key=bindparam("key"),
+            payload=bindparam("body"),
+            created_at=bindparam("now"),
+            updated_at=bindparam("now"),
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(_messages.c.id)
+    )
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def dialect_insert(session: Session, model: type[Any]) -> Any:

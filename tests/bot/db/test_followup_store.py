@@ -93,7 +93,7 @@ def soreness(
     at: datetime = NOW,
     episode_id: int | None = None,
     source: str = SorenessSource.REPORT,
-) -> SorenessReport:
+) -> int:
     return db.run_sync(
         followup_store.record_soreness,
         runner_id=runner_id,
@@ -204,6 +204,28 @@ class TestEpisodes:
         only = open_episode(db, runner_id)
         db.run_sync(followup_store.update_episode, episode_id=only.id, now=NOW, status="resolved")
         assert db.run_sync(followup_store.active_episode, runner_id=runner_id) is None
+
+    def test_the_current_episode_id_is_the_active_one_else_the_latest_resolved(self, db: Database):
+        runner_id = new_runner(db)
+
+        def current() -> tuple[int | None, int | None]:
+            found = db.run_sync(followup_store.current_episode, runner_id=runner_id)
+            by_id = db.run_sync(followup_store.current_episode_id, runner_id=runner_id)
+            return (found.id if found is not None else None), by_id
+
+        assert current() == (None, None)
+        first = open_episode(db, runner_id)
+        assert current() == (first.id, first.id)
+        second = open_episode(db, runner_id, now=NOW + DAY)  # closes the first
+        assert current() == (second.id, second.id)
+        db.run_sync(followup_store.update_episode, episode_id=second.id, now=NOW, status="resolved")
+        assert current() == (second.id, second.id)
+        # A newer active episode wins over the resolved one; once it is closed, the resolved
+        # one is current again (a closed episode never is).
+        third = open_episode(db, runner_id, now=NOW + 2 * DAY)
+        assert current() == (third.id, third.id)
+        db.run_sync(followup_store.update_episode, episode_id=third.id, now=NOW, status="closed")
+        assert current() == (second.id, second.id)
 
     def test_the_database_refuses_a_second_active_episode_for_a_runner(self, db: Database):
         runner_id = new_runner(db)
@@ -321,7 +343,7 @@ class TestSoreness:
             db, runner_id, 7, episode_id=opened.id, source=SorenessSource.ASSESSMENT
         )
         (found,) = db.run_sync(followup_store.recent_soreness, runner_id=runner_id)
-        assert found.id == recorded.id
+        assert found.id == recorded
         assert (found.episode_id, found.value, found.source, found.at) == (
             opened.id,
             7,
@@ -331,7 +353,10 @@ class TestSoreness:
 
     @pytest.mark.parametrize("value", [0, 10])
     def test_the_ends_of_the_scale_are_accepted(self, db: Database, value: int):
-        assert soreness(db, new_runner(db), value).value == value
+        runner_id = new_runner(db)
+        recorded = soreness(db, runner_id, value)
+        (found,) = db.run_sync(followup_store.recent_soreness, runner_id=runner_id)
+        assert (found.id, found.value) == (recorded, value)
 
     @pytest.mark.parametrize(("value", "source"), [(-1, "report"), (11, "report"), (3, "guess")])
     def test_the_database_refuses_a_score_off_the_scale_or_an_unknown_source(
