@@ -59,7 +59,7 @@ def apply_effects(
                     plyometric_gate_open=decision.plyometric_gate_open,
                     started_at=effect.started_at,
                     completed_at=effect.completed_at,
-                ).id
+                )
             case OpenEpisode():
                 episode_id = followup_store.open_episode(
                     session,
@@ -72,7 +72,7 @@ def apply_effects(
                     care_path=effect.care_path.value,
                     phase=effect.phase,
                     now=now,
-                ).id
+                )
             case ScheduleMessage():
                 schedule_store.schedule(session, runner_id=runner_id, message=effect, now=now)
             case CancelMessages(kinds=kinds):

@@ -127,27 +127,45 @@ def open_episode(
     care_path: str,
     phase: int,
     now: datetime,
-) -> Episode:
-    """Start following up a new assessment; the runner's previous active episode is closed."""
+) -> int:
+    """Start following up a new assessment; the runner's previous active episode is closed.
+    The new episode's id."""
     session.execute(_CLOSE_ACTIVE_EPISODE, {"runner": runner_id, "now": now})
-    episode = Episode(
-        runner_id=runner_id,
-        assessment_id=assessment_id,
+    return session.execute(
+        _OPEN_EPISODE,
+        {
+            "runner": runner_id,
+            "assessment": assessment_id,
+            "decided": disposition,
+            "spot": location,
+            "pain": pain_at_assessment,
+            "assessed": assessed_at,
+            "path": care_path,
+            "phase_": phase,
+            "now": now,
+        },
+    ).scalar_one()
+
+
+_OPEN_EPISODE = (
+    insert(_episodes)
+    .values(
+        runner_id=bindparam("runner"),
+        assessment_id=bindparam("assessment"),
         status=EpisodeStatus.ACTIVE.value,
-        disposition=disposition,
-        location=location,
-        pain_at_assessment=pain_at_assessment,
-        assessed_at=assessed_at,
-        care_path=care_path,
-        phase=phase,
+        disposition=bindparam("decided"),
+        location=bindparam("spot"),
+        pain_at_assessment=bindparam("pain"),
+        assessed_at=bindparam("assessed"),
+        care_path=bindparam("path"),
+        phase=bindparam("phase_"),
         unanswered_checkins=0,
         resolved_at=None,
-        created_at=now,
-        updated_at=now,
+        created_at=bindparam("now"),
+        updated_at=bindparam("now"),
     )
-    session.add(episode)
-    session.flush()
-    return episode
+    .returning(_episodes.c.id)
+)
 
 
 def update_episode(session: Session, *, episode_id: int, now: datetime, **changes: Any) -> bool:

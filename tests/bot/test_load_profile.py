@@ -40,7 +40,7 @@ def runner_with_episode(session: Session, *, chat_id: int, assessed_at: datetime
     )
     session.flush()
     answers = {"loc": "outside", "pain": "4"}
-    assessment = store.record_assessment(
+    assessment_id = store.record_assessment(
         session,
         runner_id=runner.id,
         answers=answers,
@@ -55,7 +55,7 @@ def runner_with_episode(session: Session, *, chat_id: int, assessed_at: datetime
     followup_store.open_episode(
         session,
         runner_id=runner.id,
-        assessment_id=assessment.id,
+        assessment_id=assessment_id,
         disposition="HOME_CARE",
         location="outside",
         pain_at_assessment=4,

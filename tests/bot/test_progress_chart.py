@@ -372,11 +372,11 @@ def seed(session: Session, *, chat_id: int, zone: str | None) -> int:
         now=START + 4 * DAY,
     )
     # The second episode moved up a phase; its episode row keeps only the phase it is in now.
-    followup_store.update_episode(session, episode_id=second.id, now=START + 6 * DAY, phase=3)
+    followup_store.update_episode(session, episode_id=second, now=START + 6 * DAY, phase=3)
     followup_store.record_plan_event(
         session,
         runner_id=runner.id,
-        episode_id=second.id,
+        episode_id=second,
         at=START + 6 * DAY,
         kind="phase",
         data={"from": 2, "to": 3, "reason": "good days"},
@@ -384,7 +384,7 @@ def seed(session: Session, *, chat_id: int, zone: str | None) -> int:
     followup_store.record_plan_event(
         session,
         runner_id=runner.id,
-        episode_id=second.id,
+        episode_id=second,
         at=START + 6 * DAY,
         kind="readiness",
         data={"results": {}, "ready": False},
@@ -393,7 +393,7 @@ def seed(session: Session, *, chat_id: int, zone: str | None) -> int:
         followup_store.record_soreness(
             session,
             runner_id=runner.id,
-            episode_id=first.id,
+            episode_id=first,
             at=point.at,
             value=point.value,
             source=point.source,
@@ -402,7 +402,7 @@ def seed(session: Session, *, chat_id: int, zone: str | None) -> int:
         followup_store.log_exercise(
             session,
             runner_id=runner.id,
-            episode_id=first.id,
+            episode_id=first,
             local_date=day.local_date,
             result=day.result,
             at=START,

@@ -55,7 +55,7 @@ def assess(db: Database, runner_id: int) -> int:
         plyometric_gate_open=False,
         started_at=NOW - timedelta(minutes=3),
         completed_at=NOW,
-    ).id
+    )
 
 
 def open_episode(
@@ -67,7 +67,7 @@ def open_episode(
     pain: int = 4,
     phase: int = 1,
 ) -> Episode:
-    return db.run_sync(
+    opened = db.run_sync(
         followup_store.open_episode,
         runner_id=runner_id,
         assessment_id=assessment_id,
@@ -79,6 +79,7 @@ def open_episode(
         phase=phase,
         now=now,
     )
+    return episode(db, opened)
 
 
 def episode(db: Database, episode_id: int) -> Episode:

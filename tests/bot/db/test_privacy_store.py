@@ -73,7 +73,7 @@ def seed_runner(db: Database, *, chat_id: int) -> int:
             now=NOW,
             expected_version=None,
         )
-        assessment = store.record_assessment(
+        assessment_id = store.record_assessment(
             session,
             runner_id=runner_id,
             answers={"location": "outside", "pain": "4"},
@@ -117,10 +117,10 @@ def seed_runner(db: Database, *, chat_id: int) -> int:
                 last_error="Traceback (most recent call last): TimedOut",
             )
         )
-        episode = followup_store.open_episode(
+        episode_id = followup_store.open_episode(
             session,
             runner_id=runner_id,
-            assessment_id=assessment.id,
+            assessment_id=assessment_id,
             disposition="HOME_CARE",
             location="outside",
             pain_at_assessment=4,
@@ -133,7 +133,7 @@ def seed_runner(db: Database, *, chat_id: int) -> int:
             followup_store.record_soreness(
                 session,
                 runner_id=runner_id,
-                episode_id=episode.id,
+                episode_id=episode_id,
                 at=NOW + timedelta(hours=hours),
                 value=value,
                 source="checkin",
@@ -141,7 +141,7 @@ def seed_runner(db: Database, *, chat_id: int) -> int:
         followup_store.record_check_in(
             session,
             runner_id=runner_id,
-            episode_id=episode.id,
+            episode_id=episode_id,
             at=NOW + DAY,
             answers={"soreness": 3},
             soreness=3,
@@ -151,7 +151,7 @@ def seed_runner(db: Database, *, chat_id: int) -> int:
         followup_store.record_plan_event(
             session,
             runner_id=runner_id,
-            episode_id=episode.id,
+            episode_id=episode_id,
             at=NOW + DAY,
             kind="phase",
             data={"from": 1, "to": 2, "reason": "two good days"},
@@ -160,7 +160,7 @@ def seed_runner(db: Database, *, chat_id: int) -> int:
             followup_store.log_exercise(
                 session,
                 runner_id=runner_id,
-                episode_id=episode.id,
+                episode_id=episode_id,
                 local_date=day,
                 result="done",
                 at=NOW,
@@ -170,7 +170,7 @@ def seed_runner(db: Database, *, chat_id: int) -> int:
         programme_store.start_programme(
             session,
             runner_id=runner_id,
-            episode_id=episode.id,
+            episode_id=episode_id,
             first_day=date(2026, 11, 23),
             started_at=NOW + 2 * DAY,
         )

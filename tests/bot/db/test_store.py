@@ -176,7 +176,7 @@ class TestConversations:
         assert db.run_sync(store.load_conversation, runner_id=bob) is None
 
 
-def assess(db: Database, runner_id: int, *, disposition: str, completed_at: datetime):
+def assess(db: Database, runner_id: int, *, disposition: str, completed_at: datetime) -> int:
     return db.run_sync(
         store.record_assessment,
         runner_id=runner_id,
@@ -194,7 +194,7 @@ def assess(db: Database, runner_id: int, *, disposition: str, completed_at: date
 def test_a_recorded_assessment_keeps_all_its_fields(db: Database):
     runner_id = new_runner(db).id
     recorded = assess(db, runner_id, disposition="self_care", completed_at=NOW)
-    stored = db.run_sync(lambda session: session.get(Assessment, recorded.id))
+    stored = db.run_sync(lambda session: session.get(Assessment, recorded))
     assert stored.runner_id == runner_id
     assert (stored.answers, stored.disposition, stored.reasons) == (
         {"location": "lateral"},
