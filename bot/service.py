@@ -105,8 +105,8 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
     """Apply `event` for `sender` and store the result, in the caller's transaction."""
     chat = chat_store.load_chat(session, chat_id=sender.chat_id)
     if chat is None or _profile_changed(chat, sender):
-        # First contact (or a new name or language): the ORM creates or updates the runner.
-        store.get_or_create_runner(
+        # First contact (or a new name or language): one upsert creates or updates the runner.
+        chat_store.save_runner(
             session,
             chat_id=sender.chat_id,
             user_id=sender.user_id,
@@ -114,7 +114,6 @@ def apply_event(session: Session, *, sender: Sender, event: Event, now: datetime
             locale=sender.language_code,
             now=now,
         )
-        session.flush()
         chat = chat_store.load_chat(session, chat_id=sender.chat_id)
         assert chat is not None
     state = state_of(chat if chat.step is not None else None)

@@ -3,21 +3,25 @@
 Every runner update reads the runner and their conversation and writes the new state; doing that
 through the ORM's unit of work costs several times the database's own time. These few functions
 use Core statements built once: one joined SELECT and one guarded UPDATE (or an INSERT for a new
-conversation). The conversation's `version` is checked and advanced here by hand, as the
-mapper's version counter would. Whether an update was applied before is the inbox's business.
+conversation), and one upsert for a runner's first contact or changed profile. The
+conversation's `version` is checked and advanced here by hand, as the mapper's version counter
+would. Whether an update was applied before is the inbox's business.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.db.models import Conversation, Runner, spoken_locale
-from bot.db.store import StaleConversation
+from bot.db.models import FIRST_NAME_LENGTH, Conversation, Runner, spoken_locale
+from bot.db.store import StaleConversation, clean_locale
+from flows.text import clean_text
 
 _runners = Runner.__table__
 _conversations = Conversation.__table__
@@ -86,6 +90,70 @@ _UPDATE = (
 )
 
 
+_INSERT = insert(_conversations).values(
+    runner_id=bindparam("runner_id"),
+    flow=bindparam("flow"),
+    step=bindparam("step"),
+    answers=bindparam("answers"),
+    history=bindparam("history"),
+    version=1,
+    started_at=bindparam("started_at"),
+    updated_at=bindparam("now"),
+)
+
+
+def save_runner(
+    session: Session,
+    *,
+    chat_id: int,
+    user_id: int | None,
+    first_name: str | None,
+    locale: str | None,
+    now: datetime,
+) -> None:
+    """Create the runner of `chat_id` on first contact, or keep a changed name, user id or
+    language (a missing one erases nothing), in one statement.
+
+    The name and language are cleaned first (`flows.text.clean_text`): PostgreSQL refuses a NUL
+    or a value longer than its column, which would fail this and every later update of the
+    runner. A name with nothing left after cleaning counts as no name.
+    """
+    session.execute(
+        _save_runner(session.get_bind().dialect.name),
+        {
+            "chat": chat_id,
+            "user": user_id,
+            "name": clean_text(first_name, FIRST_NAME_LENGTH) or None,
+            "lang": clean_locale(locale),
+            "now": now,
+        },
+    )
+
+
+@functools.cache
+def _save_runner(dialect: str) -> Any:
+    # Built once per dialect: ON CONFLICT is spelt the same on both, but by each one's insert.
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(_runners).values(
+        chat_id=bindparam("chat"),
+        user_id=bindparam("user"),
+        first_name=bindparam("name"),
+        locale=bindparam("lang"),
+        created_at=bindparam("now"),
+        updated_at=bindparam("now"),
+    )
+    new = statement.excluded
+    kept = {
+        name: func.coalesce(new[name], _runners.c[name])
+        for name in ("user_id", "first_name", "locale")
+    }
+    changed = or_(*(value.is_distinct_from(_runners.c[name]) for name, value in kept.items()))
+    return statement.on_conflict_do_update(
+        index_elements=["chat_id"],
+        set_={**kept, "updated_at": case((changed, new.updated_at), else_=_runners.c.updated_at)},
+    )
+
+
 def load_chat(session: Session, *, chat_id: int) -> ChatRow | None:
     """The runner of `chat_id` with their conversation, or None for a chat never seen."""
     row = session.execute(_LOAD, {"chat_id": chat_id}).one_or_none()
@@ -125,18 +193,7 @@ def write_conversation(
         "now": now,
     }
     if expected_version is None:
-        session.execute(
-            insert(_conversations).values(
-                runner_id=runner_id,
-                flow=flow,
-                step=step,
-                answers=answers,
-                history=history,
-                version=1,
-                started_at=started_at,
-                updated_at=now,
-            )
-        )
+        session.execute(_INSERT, {**values, "runner_id": runner_id})
         return 1
     result = session.execute(_UPDATE, {**values, "rid": runner_id, "expected": expected_version})
     if result.rowcount != 1:

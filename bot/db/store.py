@@ -11,10 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db.models import FIRST_NAME_LENGTH, LOCALE_LENGTH, Assessment, Conversation, Runner
+from bot.db.models import LOCALE_LENGTH, Assessment, Conversation, Runner
 from flows.text import clean_text
 
 
@@ -26,54 +25,6 @@ def clean_locale(language_code: str | None) -> str | None:
     """A language tag as the runner's `locale` keeps it: lower-cased and cut to its column
     (None when there is none, or nothing is left after cleaning)."""
     return (clean_text(language_code, LOCALE_LENGTH) or "").lower() or None
-
-
-def get_or_create_runner(
-    session: Session,
-    *,
-    chat_id: int,
-    user_id: int | None,
-    first_name: str | None,
-    now: datetime,
-    locale: str | None = None,
-) -> Runner:
-    """The runner for `chat_id`, created on first contact; a changed name, user id or language
-    is kept (a missing one erases nothing).
-
-    The name and language are cleaned first (`flows.text.clean_text`): PostgreSQL refuses a NUL
-    or a value longer than its column, which would fail this and every later update of the
-    runner. A name with nothing left after cleaning counts as no name.
-    """
-    first_name = clean_text(first_name, FIRST_NAME_LENGTH) or None
-    locale = clean_locale(locale)
-    runner = find_runner(session, chat_id=chat_id)
-    if runner is None:
-        runner = Runner(
-            chat_id=chat_id,
-            user_id=user_id,
-            first_name=first_name,
-            locale=locale,
-            created_at=now,
-            updated_at=now,
-        )
-        try:
-            # A savepoint, so losing a creation race costs only this insert, not the transaction.
-            with session.begin_nested():
-                session.add(runner)
-        except IntegrityError:
-            existing = find_runner(session, chat_id=chat_id)
-            if existing is None:
-                raise
-            runner = existing
-        else:
-            return runner
-    profile = {"user_id": user_id, "first_name": first_name, "locale": locale}
-    changed = {k: v for k, v in profile.items() if v is not None and getattr(runner, k) != v}
-    if changed:
-        for name, value in changed.items():
-            setattr(runner, name, value)
-        runner.updated_at = now
-    return runner
 
 
 def find_runner(session: Session, *, chat_id: int) -> Runner | None:

@@ -28,6 +28,7 @@ from bot.db.migrate import upgrade_to_head
 from bot.db.models import MessageState, ScheduledMessage
 from flows.effects import ScheduleMessage
 from flows.local_time import FollowUpKind
+from tests.bot.runners import make_runner
 from tests.scripts import GRADUAL_NOS, SPRAIN_NOS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -223,7 +224,7 @@ def test_the_terminal_leaves_a_telegram_runners_follow_ups_to_the_bot(db: Databa
     chat's messages, even when its clock jumps past another runner's."""
 
     def telegram_runner_due_in_an_hour(session: Session) -> None:
-        other = store.get_or_create_runner(
+        other = make_runner(
             session, chat_id=4242, user_id=4242, first_name="T", locale="en", now=NOW
         )
         session.flush()

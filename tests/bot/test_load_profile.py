@@ -20,6 +20,7 @@ from bot.db.profile_store import load_profile
 from flows import follow_up_schedule
 from flows.checkin import REASONS_KEY
 from flows.effects import ScheduleMessage
+from tests.bot.runners import make_runner
 
 EARLIER = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -35,9 +36,7 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 def runner_with_episode(session: Session, *, chat_id: int, assessed_at: datetime) -> int:
     """The runner of `chat_id` (created if new) with a home-care episode assessed then."""
-    runner = store.get_or_create_runner(
-        session, chat_id=chat_id, user_id=None, first_name=None, now=assessed_at
-    )
+    runner = make_runner(session, chat_id=chat_id, user_id=None, first_name=None, now=assessed_at)
     session.flush()
     answers = {"loc": "outside", "pain": "4"}
     assessment_id = store.record_assessment(
@@ -148,7 +147,7 @@ def test_a_check_in_an_earlier_episode_left_open_is_not_the_open_one(db: Databas
 
 def test_a_runner_with_no_episode_can_answer_no_message(db: Database) -> None:
     def seed(session: Session) -> None:
-        store.get_or_create_runner(session, chat_id=1, user_id=None, first_name=None, now=NOW)
+        make_runner(session, chat_id=1, user_id=None, first_name=None, now=NOW)
 
     db.run_sync(seed)
     profile = profile_of(db, 1)

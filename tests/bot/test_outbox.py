@@ -30,7 +30,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import build_bot
-from bot.db import outbox_store, schedule_store, store
+from bot.db import outbox_store, schedule_store
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import OutboxMessage, RunnerSchedule
@@ -47,6 +47,7 @@ from bot.outbox import (
 from bot.ratelimit import SendRateLimiter
 from fakebotapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
 from flows.effects import ScheduleMessage
+from tests.bot.runners import make_runner
 
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
@@ -127,7 +128,7 @@ class World:
 
     def runner(self, chat_id: int) -> int:
         return self.db.run_sync(
-            store.get_or_create_runner, chat_id=chat_id, user_id=None, first_name=None, now=START
+            make_runner, chat_id=chat_id, user_id=None, first_name=None, now=START
         ).id
 
 

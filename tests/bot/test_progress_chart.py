@@ -45,6 +45,7 @@ from bot.progress_chart import (
     render_png,
     summary,
 )
+from tests.bot.runners import make_runner
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 START = datetime(2026, 11, 2, 7, 30, tzinfo=UTC)
@@ -328,9 +329,7 @@ def db(request: pytest.FixtureRequest) -> Iterator[Database]:
 def seed(session: Session, *, chat_id: int, zone: str | None) -> int:
     """A runner with two assessments, two episodes (the second moving up a phase), soreness
     reports and exercise days, some written out of order."""
-    runner = store.get_or_create_runner(
-        session, chat_id=chat_id, user_id=None, first_name=None, now=START
-    )
+    runner = make_runner(session, chat_id=chat_id, user_id=None, first_name=None, now=START)
     session.flush()
     if zone is not None:
         followup_store.update_runner_settings(session, runner_id=runner.id, now=START, zone=zone)
@@ -438,9 +437,7 @@ def test_a_runner_without_a_zone_is_charted_in_utc(db: Database):
 
 
 def test_a_runner_with_nothing_recorded_has_nothing_to_plot(db: Database):
-    runner_id = db.run_sync(
-        store.get_or_create_runner, chat_id=7, user_id=None, first_name=None, now=START
-    ).id
+    runner_id = db.run_sync(make_runner, chat_id=7, user_id=None, first_name=None, now=START).id
     data = db.run_sync(load_progress, runner_id=runner_id)
     assert data == ProgressData(zone="UTC")
     assert not has_anything(data)

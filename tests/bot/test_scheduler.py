@@ -28,7 +28,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from bot.app import build_bot
-from bot.db import schedule_store, store
+from bot.db import schedule_store
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import OutboxMessage, RunnerSchedule, ScheduledMessage
@@ -39,6 +39,7 @@ from fakebotapi import DEFAULT_TOKEN, FakeBotApi, LocalBotApiRequest
 from flows.due_messages import Due
 from flows.effects import ScheduleMessage
 from flows.types import Reply
+from tests.bot.runners import make_runner
 
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
@@ -133,7 +134,7 @@ class World:
 
     def runner(self, chat_id: int) -> int:
         return self.db.run_sync(
-            store.get_or_create_runner, chat_id=chat_id, user_id=None, first_name=None, now=START
+            make_runner, chat_id=chat_id, user_id=None, first_name=None, now=START
         ).id
 
     def add(
@@ -455,7 +456,7 @@ async def test_three_schedulers_queue_each_of_a_thousand_due_messages_exactly_on
 
     def fill(session: Session) -> None:
         for number in range(runners):
-            runner = store.get_or_create_runner(
+            runner = make_runner(
                 session, chat_id=1000 + number, user_id=None, first_name=None, now=START
             )
             for index in range(per_runner):

@@ -17,6 +17,7 @@ from bot.db import store
 from bot.db.database import Database, InlineDatabase, ThreadedDatabase
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import Runner
+from tests.bot.runners import make_runner
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 VARIANTS = ["inline", "threaded", "asyncio"]
@@ -29,7 +30,7 @@ class Boom(Exception):
 
 
 def create_runner_then_fail(session: Session, *, chat_id: int) -> None:
-    store.get_or_create_runner(session, chat_id=chat_id, user_id=None, first_name=None, now=NOW)
+    make_runner(session, chat_id=chat_id, user_id=None, first_name=None, now=NOW)
     session.flush()
     raise Boom
 
@@ -44,9 +45,7 @@ async def variant_db(request: pytest.FixtureRequest, database_url: str) -> Async
 
 
 async def test_run_returns_what_the_store_function_returns(variant_db: Database):
-    runner = await variant_db.run(
-        store.get_or_create_runner, chat_id=42, user_id=7, first_name="Ada", now=NOW
-    )
+    runner = await variant_db.run(make_runner, chat_id=42, user_id=7, first_name="Ada", now=NOW)
     assert isinstance(runner, Runner)
     assert (runner.chat_id, runner.first_name, runner.created_at) == (42, "Ada", NOW)
     found = await variant_db.run(store.find_runner, chat_id=42)
@@ -98,7 +97,7 @@ async def test_waiting_for_the_database_does_not_block_the_event_loop(off_loop_d
 async def test_run_sync_runs_the_same_transaction_outside_the_event_loop(variant_db: Database):
     created = await asyncio.to_thread(
         variant_db.run_sync,
-        store.get_or_create_runner,
+        make_runner,
         chat_id=42,
         user_id=None,
         first_name=None,
@@ -116,10 +115,10 @@ async def test_both_variants_see_the_same_result_from_the_same_store_function(da
     try:
         upgrade_to_head(threaded.engine)
         by_thread = await threaded.run(
-            store.get_or_create_runner, chat_id=42, user_id=7, first_name="Ada", now=NOW
+            make_runner, chat_id=42, user_id=7, first_name="Ada", now=NOW
         )
         by_asyncio = await asyncio_db.run(
-            store.get_or_create_runner, chat_id=42, user_id=7, first_name="Ada", now=NOW
+            make_runner, chat_id=42, user_id=7, first_name="Ada", now=NOW
         )
         assert (
             by_asyncio.id,
@@ -209,7 +208,7 @@ async def test_many_concurrent_runs_on_sqlite_all_commit(sqlite_url: str):
             await asyncio.gather(
                 *(
                     db.run(
-                        store.get_or_create_runner,
+                        make_runner,
                         chat_id=base + n,
                         user_id=None,
                         first_name=None,

@@ -31,6 +31,7 @@ from bot.db.models import (
 from bot.db.privacy_store import OPERATIONAL_TABLES
 from flows.effects import ScheduleMessage
 from flows.types import EpisodeStatus, ExerciseResult, SorenessSource
+from tests.bot.runners import make_runner
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -38,9 +39,7 @@ BEFORE_FOLLOWUPS = "0002_scheduled_messages"
 
 
 def new_runner(db: Database, chat_id: int = 42) -> int:
-    return db.run_sync(
-        store.get_or_create_runner, chat_id=chat_id, user_id=None, first_name=None, now=NOW
-    ).id
+    return db.run_sync(make_runner, chat_id=chat_id, user_id=None, first_name=None, now=NOW).id
 
 
 def assess(db: Database, runner_id: int) -> int:

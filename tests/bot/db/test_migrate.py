@@ -35,6 +35,7 @@ from bot.db.migrate import (
     upgrade_to_head,
 )
 from bot.db.models import Assessment, Base, Conversation, ExerciseLog, Runner
+from tests.bot.runners import make_runner
 
 PROJECT_ROOT = ALEMBIC_DIR.parent
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -142,9 +143,7 @@ def test_sqlite_foreign_keys_are_back_on_after_migrating(sqlite_url: str):
 
 def seed_runner_with_history(db: Database) -> int:
     def seed(session) -> int:
-        runner = store.get_or_create_runner(
-            session, chat_id=42, user_id=7, first_name="Ada", now=NOW
-        )
+        runner = make_runner(session, chat_id=42, user_id=7, first_name="Ada", now=NOW)
         chat_store.write_conversation(
             session,
             runner_id=runner.id,

@@ -13,12 +13,13 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from bot.db import outbox_store, schedule_store, store
+from bot.db import outbox_store, schedule_store
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import OutboxMessage, OutboxState, ScheduledMessage
 from bot.db.outbox_store import OUTCOME_UNKNOWN, OutboxRow
 from flows.effects import ScheduleMessage
+from tests.bot.runners import make_runner
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
@@ -85,9 +86,7 @@ def queued_follow_up(db: Database, chat_id: int, key: str) -> tuple[int, int]:
     """A follow-up the scheduler handed to the outbox: (scheduled message id, outbox id)."""
 
     def work(session: Session) -> tuple[int, int]:
-        runner = store.get_or_create_runner(
-            session, chat_id=chat_id, user_id=None, first_name=None, now=NOW
-        )
+        runner = make_runner(session, chat_id=chat_id, user_id=None, first_name=None, now=NOW)
         schedule_store.schedule(
             session,
             runner_id=runner.id,
@@ -513,9 +512,7 @@ class TestHousekeeping:
         assert db.run_sync(outbox_store.counts_by_state) == {"pending": 1}
 
     def test_runner_id_for_chat(self, db: Database):
-        runner = db.run_sync(
-            store.get_or_create_runner, chat_id=77, user_id=None, first_name=None, now=NOW
-        )
+        runner = db.run_sync(make_runner, chat_id=77, user_id=None, first_name=None, now=NOW)
         assert db.run_sync(outbox_store.runner_id_for_chat, chat_id=77) == runner.id
         assert db.run_sync(outbox_store.runner_id_for_chat, chat_id=78) is None
 

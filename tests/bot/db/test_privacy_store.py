@@ -43,6 +43,7 @@ from bot.db.privacy_store import (
 )
 from bot.db.types import UTCDateTime
 from flows.effects import ScheduleMessage
+from tests.bot.runners import make_runner
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -54,7 +55,7 @@ def seed_runner(db: Database, *, chat_id: int) -> int:
     """A runner with rows in every table that holds runners' data (two in some of them)."""
 
     def seed(session: Session) -> int:
-        runner = store.get_or_create_runner(
+        runner = make_runner(
             session, chat_id=chat_id, user_id=chat_id * 10, first_name=f"Runner {chat_id}", now=NOW
         )
         session.flush()

@@ -10,20 +10,19 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import effects_store, programme_store, store
+from bot.db import effects_store, programme_store
 from bot.db.database import Database
 from bot.db.models import Programme, ProgrammeSession
 from flows.effects import RecordProgrammeSession, StartProgramme, StopProgramme
 from flows.types import ExerciseResult, ProgrammeStatus
+from tests.bot.runners import make_runner
 
 NOW = datetime(2026, 3, 16, 17, 0, tzinfo=UTC)
 FIRST_DAY = date(2026, 3, 16)
 
 
 def new_runner(db: Database, chat_id: int = 42) -> int:
-    return db.run_sync(
-        store.get_or_create_runner, chat_id=chat_id, user_id=None, first_name=None, now=NOW
-    ).id
+    return db.run_sync(make_runner, chat_id=chat_id, user_id=None, first_name=None, now=NOW).id
 
 
 def apply(db: Database, runner_id: int, *effects) -> None:

@@ -15,19 +15,18 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
-from bot.db import schedule_store, store
+from bot.db import schedule_store
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import MessageState, Runner, RunnerSchedule, ScheduledMessage
 from flows.effects import ScheduleMessage
+from tests.bot.runners import make_runner
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 
 def new_runner(db: Database, chat_id: int = 42) -> int:
-    return db.run_sync(
-        store.get_or_create_runner, chat_id=chat_id, user_id=None, first_name=None, now=NOW
-    ).id
+    return db.run_sync(make_runner, chat_id=chat_id, user_id=None, first_name=None, now=NOW).id
 
 
 def add(
@@ -448,7 +447,7 @@ class TestCancelAndStatus:
     def test_recipients_for_maps_runners_to_their_chats_and_locales(self, db: Database):
         ada, bob = new_runner(db, chat_id=-1_001_234_567_890), new_runner(db, chat_id=5)
         db.run_sync(
-            store.get_or_create_runner,
+            make_runner,
             chat_id=5,
             user_id=None,
             first_name=None,

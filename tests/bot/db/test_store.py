@@ -11,14 +11,13 @@ from bot.db import chat_store, store
 from bot.db.database import Database
 from bot.db.models import FIRST_NAME_LENGTH, Assessment, Conversation, Runner
 from bot.db.store import StaleConversation
+from tests.bot.runners import make_runner
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def new_runner(db: Database, chat_id: int = 42) -> Runner:
-    return db.run_sync(
-        store.get_or_create_runner, chat_id=chat_id, user_id=7, first_name="Ada", now=NOW
-    )
+    return db.run_sync(make_runner, chat_id=chat_id, user_id=7, first_name="Ada", now=NOW)
 
 
 def save(db: Database, runner_id: int, *, step: str, expected_version: int | None, **extra):
@@ -45,7 +44,7 @@ def count(db: Database, model: type) -> int:
 
 
 class TestRunners:
-    def test_get_or_create_runner_creates_one_runner_per_chat(self, db: Database):
+    def test_saving_a_runner_creates_one_runner_per_chat(self, db: Database):
         first = new_runner(db)
         again = new_runner(db)
         assert first.id == again.id
@@ -56,19 +55,15 @@ class TestRunners:
     def test_a_new_first_name_is_kept_and_a_missing_one_is_not_erased(self, db: Database):
         new_runner(db)
         later = NOW + timedelta(days=1)
-        renamed = db.run_sync(
-            store.get_or_create_runner, chat_id=42, user_id=None, first_name="Ada L.", now=later
-        )
+        renamed = db.run_sync(make_runner, chat_id=42, user_id=None, first_name="Ada L.", now=later)
         assert (renamed.user_id, renamed.first_name, renamed.updated_at) == (7, "Ada L.", later)
-        unchanged = db.run_sync(
-            store.get_or_create_runner, chat_id=42, user_id=None, first_name=None, now=NOW
-        )
+        unchanged = db.run_sync(make_runner, chat_id=42, user_id=None, first_name=None, now=NOW)
         assert (unchanged.first_name, unchanged.updated_at) == ("Ada L.", later)
 
     def test_a_name_with_nul_or_over_the_column_length_is_cleaned_not_refused(self, db: Database):
         """PostgreSQL refuses both outright, which would fail every update of the runner."""
         odd = db.run_sync(
-            store.get_or_create_runner,
+            make_runner,
             chat_id=42,
             user_id=7,
             first_name="\x00Ada\x07 " + "x" * 300,
@@ -76,13 +71,11 @@ class TestRunners:
         )
         assert odd.first_name == ("Ada " + "x" * 300)[:FIRST_NAME_LENGTH]
         renamed = db.run_sync(
-            store.get_or_create_runner, chat_id=42, user_id=7, first_name=" Gr\x00ace\n", now=NOW
+            make_runner, chat_id=42, user_id=7, first_name=" Gr\x00ace\n", now=NOW
         )
         assert renamed.first_name == "Grace"
         # Nothing left after cleaning is no name: the one known stays.
-        kept = db.run_sync(
-            store.get_or_create_runner, chat_id=42, user_id=7, first_name="\x00\x01", now=NOW
-        )
+        kept = db.run_sync(make_runner, chat_id=42, user_id=7, first_name="\x00\x01", now=NOW)
         assert kept.first_name == "Grace"
         assert db.run_sync(store.find_runner, chat_id=42).first_name == "Grace"
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from bench.summary_page import ASSESSED, NOW, played
 from bot import summary_pdf
-from bot.db import effects_store, store, summary_store
+from bot.db import effects_store, summary_store
 from bot.db.database import Database
 from bot.db.progress_store import ExerciseDay
 from flows import triage
@@ -16,12 +16,13 @@ from flows.profile import Profile
 from flows.rules import RULES_VERSION
 from flows.state import DialogState
 from flows.types import DONE, CarePath, ExerciseResult
+from tests.bot.runners import make_runner
 from tests.bot.test_summary_pdf import SPRAIN
 
 
 def test_load_summary_reads_the_latest_assessment_and_its_plan(db: Database) -> None:
     runner_id = db.run_sync(
-        store.get_or_create_runner, chat_id=42, user_id=None, first_name="Ada", now=ASSESSED
+        make_runner, chat_id=42, user_id=None, first_name="Ada", now=ASSESSED
     ).id
     empty = db.run_sync(summary_store.load_summary, runner_id=runner_id)
     assert (empty.first_name, empty.assessment, empty.plan) == ("Ada", None, None)
