@@ -10,7 +10,8 @@ benchmark can compare them; `Database.for_url` picks the one the bot runs on:
   parallelism; handing each transaction to one costs more than most transactions (the hop, the
   wake-ups, and the database thread waiting for the GIL while the loop runs Python: measured in
   bench/triage.py, 1.5x the updates a second and 3 ms less per update inline). A transaction
-  blocks the loop while it runs, as it blocked the one database thread before.
+  blocks the loop while it runs, as it blocked the one database thread before; the WAL is
+  checkpointed by a thread of its own (`bot.db.checkpoint`), not inside a runner's commit.
 - `Database.threaded(url)` (PostgreSQL): a sync engine driven from a dedicated thread pool, so
   several transactions wait on the server at once. SQLite gets a single worker by default.
 - `Database.asyncio(url)`: an asyncio engine (aiosqlite / psycopg async); the sync function runs
@@ -32,13 +33,14 @@ import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.db.checkpoint import CHECKPOINT_EVERY, NO_AUTOMATIC_CHECKPOINT, WalCheckpointer
 from bot.db.engine import make_async_engine, make_engine, normalize_url
 
 P = ParamSpec("P")
@@ -63,9 +65,9 @@ class Database(ABC):
         return InlineDatabase(url) if _is_sqlite(url) else ThreadedDatabase(url)
 
     @classmethod
-    def inline(cls, url: str) -> InlineDatabase:
+    def inline(cls, url: str, *, checkpoint_every: float = CHECKPOINT_EVERY) -> InlineDatabase:
         """Sync engine; `run` executes on the calling event loop's thread (for SQLite)."""
-        return InlineDatabase(url)
+        return InlineDatabase(url, checkpoint_every=checkpoint_every)
 
     @classmethod
     def threaded(cls, url: str, *, workers: int | None = None) -> ThreadedDatabase:
@@ -109,12 +111,42 @@ def _is_sqlite(url: str) -> bool:
 
 
 class InlineDatabase(Database):
-    """`Database.run` on a sync engine, on the event loop's thread (see module doc)."""
+    """`Database.run` on a sync engine, on the event loop's thread (see module doc). On a
+    SQLite file its connections never checkpoint the WAL themselves: a thread does, once a
+    second, from the first transaction on (`bot.db.checkpoint`)."""
+
+    def __init__(self, url: str, *, checkpoint_every: float = CHECKPOINT_EVERY) -> None:
+        super().__init__(url)
+        path = make_url(normalize_url(url)).database
+        self.checkpointer: WalCheckpointer | None = None
+        if self.is_sqlite and path and path != ":memory:":
+            self.checkpointer = WalCheckpointer(path, every=checkpoint_every)
+            event.listen(self.engine, "connect", _no_automatic_checkpoint)
+
+    def run_sync(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        if self.checkpointer is not None:
+            self.checkpointer.start()
+        return super().run_sync(fn, *args, **kwargs)
 
     async def run(
         self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         return self.run_sync(fn, *args, **kwargs)
+
+    def dispose_sync(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
+        super().dispose_sync()
+
+
+def _no_automatic_checkpoint(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(NO_AUTOMATIC_CHECKPOINT)
+    finally:
+        cursor.close()
 
 
 class ThreadedDatabase(Database):

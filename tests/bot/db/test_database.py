@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -149,6 +151,46 @@ async def test_the_inline_variant_runs_the_transaction_on_the_event_loops_thread
     finally:
         await db.dispose()
     assert seen == [threading.get_ident()]
+
+
+def big_rows(session: Session, *, first: int) -> None:
+    """About 2 MB: twice the log SQLite would checkpoint by itself (1,000 pages)."""
+    session.execute(text("CREATE TABLE IF NOT EXISTS ballast (id INTEGER PRIMARY KEY, body TEXT)"))
+    insert = text("INSERT INTO ballast VALUES (:n, :body)")
+    for n in range(first, first + 200):
+        session.execute(insert, {"n": n, "body": "x" * 10_000})
+
+
+def automatic_checkpoint_pages(session: Session) -> int:
+    return session.execute(text("PRAGMA wal_autocheckpoint")).scalar_one()
+
+
+@pytest.mark.parametrize("every", [0.05, 3600.0])
+def test_the_inline_variant_checkpoints_the_wal_in_a_thread_never_in_a_commit(
+    tmp_path: Path, every: float
+):
+    path = tmp_path / "bot.db"
+    db = Database.inline(f"sqlite:///{path}", checkpoint_every=every)
+    try:
+        db.run_sync(big_rows, first=0)
+        assert db.run_sync(automatic_checkpoint_pages) == 0
+        db.run_sync(big_rows, first=1000)
+        assert db.checkpointer is not None
+        deadline = time.monotonic() + 5
+        while every < 1 and path.stat().st_size < 3_000_000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if every < 1:
+            # The thread copied the log into the database file.
+            assert path.stat().st_size > 3_000_000
+            assert db.checkpointer.checkpoints > 0
+        else:
+            # No checkpoint yet: 4 MB of commits stayed in the log; no commit copied any of it.
+            assert path.stat().st_size < 1_000_000
+            assert Path(f"{path}-wal").stat().st_size > 3_000_000
+    finally:
+        db.dispose_sync()
+    # Disposing checkpoints once more: nothing is left only in the log.
+    assert path.stat().st_size > 3_000_000
 
 
 def test_the_bot_runs_inline_on_sqlite_and_threaded_on_postgres(sqlite_url: str):
