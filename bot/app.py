@@ -156,7 +156,6 @@ class BotRuntime:
             # One process: the applier hands each update's first reply to this sender.
             self.applier = Applier(
                 db=db,
-                bot=bot,
                 clock=clock,
                 on_applied=self.outbox.wake,
                 scan_every=scan_every,
@@ -164,7 +163,7 @@ class BotRuntime:
             )
         else:
             self.applier = SharedApplier(
-                db=db, bot=bot, clock=clock, on_applied=self.outbox.wake, scan_every=scan_every
+                db=db, clock=clock, on_applied=self.outbox.wake, scan_every=scan_every
             )
         # False in a worker, and in webhook mode: updates arrive through `bot.webhook` into the
         # poller's intake, or from other processes through the database.

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot, Update
+from telegram import Bot
 from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.warnings import PTBUserWarning
 
@@ -260,7 +260,6 @@ class ChatServing:
         self,
         *,
         db: Database,
-        bot: Bot,
         on_applied: Callable[[], None],
         clock: Callable[[], datetime],
         retry_delays: Sequence[float],
@@ -268,7 +267,6 @@ class ChatServing:
         sleep: Callable[[float], Any],
     ) -> None:
         self._db = db
-        self._bot = bot
         self._on_applied = on_applied
         self._clock = clock
         self._retry_delays = tuple(retry_delays)
@@ -325,7 +323,6 @@ class Applier(ChatServing):
         self,
         *,
         db: Database,
-        bot: Bot,
         on_applied: Callable[[], None],
         clock: Callable[[], datetime] = utc_now,
         retry_delays: Sequence[float] = APPLY_RETRY_DELAYS,
@@ -338,7 +335,6 @@ class Applier(ChatServing):
         separate claim); without one, `on_applied` wakes whatever sends."""
         super().__init__(
             db=db,
-            bot=bot,
             on_applied=on_applied,
             clock=clock,
             retry_delays=retry_delays,
@@ -388,14 +384,13 @@ class Applier(ChatServing):
 
     async def _apply(self, row: InboxRow) -> None:
         try:
-            update = Update.de_json(row.payload, self._bot)
+            route = route_update(row.payload)
         except Exception as error:
             log.warning("update %s cannot be read (%s); set aside", row.update_id, brief(error))
             # The sender is known from the raw update (its chat, or its user: a private chat):
             # tell them their message was lost, as for any update set aside.
             await self._set_aside(row, f"cannot be parsed: {error!r}", tell=row.chat_key > 0)
             return
-        route = route_update(update)
         attempt = row.attempts
         while True:
             try:

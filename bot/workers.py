@@ -29,7 +29,6 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
-from telegram import Bot, Update
 
 from bot.clock import utc_now
 from bot.db import inbox_store
@@ -63,7 +62,6 @@ def apply_next(
     session: Session,
     *,
     chat_key: int,
-    bot: Bot,
     now: datetime,
     retry_delays: Sequence[float],
     retrying: int | None = None,
@@ -81,12 +79,11 @@ def apply_next(
         return Step("waiting", row)
     tell = row.chat_key > 0
     try:
-        update = Update.de_json(row.payload, bot)
+        route = route_update(row.payload)
     except Exception as error:
         # The sender is known from the raw update: tell them their message was lost.
         _set_aside(session, row, f"cannot be parsed: {error!r}", tell=tell, now=now)
         return Step("set_aside", row, queued=int(tell), error=f"cannot be read ({brief(error)})")
-    route = route_update(update)
     try:
         # A savepoint: a failed try is undone while the chat stays taken, so the failure is
         # recorded by the worker that made it and no other worker slips in between.
@@ -127,7 +124,6 @@ class SharedApplier(ChatServing):
         self,
         *,
         db: Database,
-        bot: Bot,
         on_applied: Callable[[], None],
         clock: Callable[[], datetime] = utc_now,
         retry_delays: Sequence[float] = APPLY_RETRY_DELAYS,
@@ -136,7 +132,6 @@ class SharedApplier(ChatServing):
     ) -> None:
         super().__init__(
             db=db,
-            bot=bot,
             on_applied=on_applied,
             clock=clock,
             retry_delays=retry_delays,
@@ -184,7 +179,6 @@ class SharedApplier(ChatServing):
                 step = await self._db.run(
                     apply_next,
                     chat_key=chat,
-                    bot=self._bot,
                     now=self._clock(),
                     retry_delays=self._retry_delays,
                     retrying=retrying,

@@ -82,12 +82,12 @@ def conversation_versions(db: Database) -> list[int]:
 
 
 def poison(chat: int, query_id: str) -> dict[str, Any]:
-    """A button press python-telegram-bot cannot parse: a callback query without
-    `chat_instance` (a field it requires). `enqueue_raw` gives it the next update id."""
+    """A button press the bot cannot read: its sender (`from`) is not an object, so nobody
+    can be said to have pressed it. `enqueue_raw` gives it the next update id."""
     return {
         "callback_query": {
             "id": query_id,
-            "from": {"id": chat, "is_bot": False, "first_name": "Pat"},
+            "from": "Pat",
             "message": {
                 "message_id": 1,
                 "date": 1_795_000_000,
@@ -469,7 +469,7 @@ async def test_an_update_that_cannot_be_parsed_is_set_aside_without_stalling_any
         assert len(api.calls_to("getUpdates")) - before <= 4
         (row,) = [r for r in inbox_rows(h.db) if r.update_id == bad["update_id"]]
         assert (row.state, row.attempts, row.chat_key) == ("failed", 1, 14)
-        assert "cannot be parsed" in row.last_error and "chat_instance" in row.last_error
+        assert "cannot be parsed" in row.last_error and "callback_query.from" in row.last_error
         assert row.payload == bad
         assert {r.state for r in inbox_rows(h.db) if r.update_id != bad["update_id"]} == {"done"}
         assert "p-1" in [a["callback_query_id"] for a in api.callback_answers]

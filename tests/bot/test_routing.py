@@ -1,7 +1,7 @@
 """Telegram updates -> routes, and what routed input does to the whole bot.
 
-`route_update` is checked on the updates the fake Bot API builds (the JSON Telegram sends,
-parsed by python-telegram-bot): a private chat's commands, text, buttons and unreadable messages
+`route_update` is checked on the updates the fake Bot API builds (the JSON Telegram sends, as
+the inbox stores it): a private chat's commands, text, buttons and unreadable messages
 become flow events for that runner; messages in groups and channels become `GroupMessage`;
 buttons in groups and on inline messages, edits in groups and member changes are `Ignored`;
 names and texts are cleaned and bounded. Then, through the real runtime: a first name with a NUL
@@ -18,11 +18,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from telegram import Update
 
 from bot.db.models import FIRST_NAME_LENGTH, CheckInRecord, Episode, Runner, ScheduledMessage
 from bot.keyboards import CALLBACK_DATA_LIMIT, decode_callback
-from bot.routing import TEXT_LIMIT, route_update
+from bot.routing import TEXT_LIMIT, UnreadableUpdate, route_update
 from bot.service import GroupMessage, Ignored, RunnerEvent, Sender, load_state
 from fakebotapi import FakeBotApi
 from flows.commands import COMMANDS
@@ -50,7 +49,7 @@ def api() -> FakeBotApi:
 
 
 def route(raw: dict[str, Any]) -> Any:
-    return route_update(Update.de_json(raw, None))
+    return route_update(raw)
 
 
 def runner_event(raw: dict[str, Any]) -> Any:
@@ -235,6 +234,40 @@ def test_buttons_in_groups_and_on_inline_messages_are_ignored(api: FakeBotApi) -
         assert route(api.inline_taps(RUNNER, data, enqueue=False)) == Ignored(
             "a button on an inline message"
         )
+
+
+def button_press(message: Any, **changes: Any) -> dict[str, Any]:
+    """A runner's press of the button `a1:1:location:outside` under `message`, changed."""
+    query = {
+        "id": "q1",
+        "from": {"id": RUNNER, "is_bot": False, "first_name": "Pat"},
+        "message": message,
+        "chat_instance": "c1",
+        "data": "a1:1:location:outside",
+    }
+    return {"update_id": 9, "callback_query": {**query, **changes}}
+
+
+def test_only_the_fields_the_bot_reads_must_be_there(api: FakeBotApi) -> None:
+    question = api.user_sends_text(RUNNER, "/new", enqueue=False)["message"]
+    # What python-telegram-bot also requires but the bot never reads does not matter.
+    without_instance = button_press(question)
+    del without_instance["callback_query"]["chat_instance"]
+    assert isinstance(route(without_instance), RunnerEvent)
+    # What it reads must be there, of the right kind: such an update is set aside.
+    unreadable = [
+        button_press(question, **{"from": None}),
+        button_press(question, **{"from": "Pat"}),
+        button_press(question, **{"from": {"id": "7", "first_name": "Pat"}}),
+        button_press({**question, "chat": {"id": RUNNER}}),
+        button_press({**question, "chat": {"id": str(RUNNER), "type": "private"}}),
+        button_press("a message"),
+        {"update_id": 10, "message": {**question, "chat": None}},
+        {"update_id": 11, "message": "/new"},
+    ]
+    for raw in unreadable:
+        with pytest.raises(UnreadableUpdate):
+            route(raw)
 
 
 # --- names through the whole bot ---------------------------------------------------------------

@@ -30,7 +30,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import bot.workers
-from bot.app import build_bot
 from bot.clock import utc_now
 from bot.db import inbox_store
 from bot.db.database import Database
@@ -38,7 +37,7 @@ from bot.db.migrate import upgrade_to_head
 from bot.db.models import OutboxMessage, Runner, SorenessReport
 from bot.inbox import received
 from bot.workers import SharedApplier
-from fakebotapi import DEFAULT_TOKEN, FakeBotApi, FakeBotApiServer, LocalBotApiRequest
+from fakebotapi import DEFAULT_TOKEN, FakeBotApi, FakeBotApiServer
 
 pytestmark = pytest.mark.postgres
 
@@ -164,11 +163,7 @@ async def test_several_appliers_apply_each_update_once_in_order_one_chat_at_a_ti
 
     monkeypatch.setattr(bot.workers, "apply_inbox_update", apply)
     databases = [Database.threaded(postgres_url, workers=4) for _ in range(3)]
-    client = build_bot(token=DEFAULT_TOKEN, request=LocalBotApiRequest(FakeBotApi()), pace=False)
-    appliers = [
-        SharedApplier(db=db, bot=client, on_applied=lambda: None, scan_every=0.05)
-        for db in databases
-    ]
+    appliers = [SharedApplier(db=db, on_applied=lambda: None, scan_every=0.05) for db in databases]
     tasks = [asyncio.create_task(a.run_forever()) for a in appliers]
     try:
         async with asyncio.timeout(30):

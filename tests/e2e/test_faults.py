@@ -241,14 +241,17 @@ def test_a_flood_wait_holds_everyone_and_then_every_runner_gets_their_next_quest
         stop(bot)
 
 
-def test_an_update_the_library_cannot_read_stalls_no_one(
+def test_an_update_the_bot_cannot_read_stalls_no_one(
     server: FakeBotApiServer, files: tuple[Path, Path]
 ) -> None:
     api = server.api
+    # A button press whose message's chat has no type: the bot cannot tell whose it is.
     poison = {
         "callback_query": {
             "id": "poison-1",
             "from": {"id": 666, "is_bot": False, "first_name": "P"},
+            "message": {"message_id": 1, "date": 1_795_000_000, "chat": {"id": 666}},
+            "chat_instance": "poison",
             "data": "a1:1:loc:outside",
         }
     }
