@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.db.models import FIRST_NAME_LENGTH, Conversation, Runner, spoken_locale
+from bot.db.schedule_store import insert_for_dialect
 from bot.db.store import StaleConversation, clean_locale
 from flows.text import clean_text
 
@@ -133,8 +133,7 @@ def save_runner(
 @functools.cache
 def _save_runner(dialect: str) -> Any:
     # Built once per dialect: ON CONFLICT is spelt the same on both, but by each one's insert.
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(_runners).values(
+    statement = insert_for_dialect(dialect, _runners).values(
         chat_id=bindparam("chat"),
         user_id=bindparam("user"),
         first_name=bindparam("name"),

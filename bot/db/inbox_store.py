@@ -25,10 +25,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, case, delete, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.db.models import InboxState, InboxUpdate
+from bot.db.schedule_store import insert_for_dialect
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +80,8 @@ def store_updates(
 @functools.cache
 def _insert_built_for(dialect: str) -> Any:
     # Built once per dialect: ON CONFLICT is spelt the same on both, but by each one's insert.
-    module = postgresql if dialect == "postgresql" else sqlite
     return (
-        module.insert(InboxUpdate)
+        insert_for_dialect(dialect, InboxUpdate)
         .values(
             update_id=bindparam("update_id"),
             update_key=bindparam("update_key"),

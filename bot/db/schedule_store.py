@@ -288,9 +288,8 @@ _SCHEDULE_ACTIVE = select(_schedules.c.active).where(_schedules.c.runner_id == b
 
 @functools.cache
 def _schedule_insert(dialect: str) -> Any:
-    module = postgresql if dialect == "postgresql" else sqlite
     return (
-        module.insert(_messages)
+        insert_for_dialect(dialect, _messages)
         .values(
             runner_id=bindparam("runner"),
             kind=bindparam("message_kind"),
@@ -311,9 +310,13 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def dialect_insert(session: Session, model: type[Any]) -> Any:
+def dialect_insert(session: Session, model: Any) -> Any:
     """An INSERT with the dialect's ON CONFLICT clauses (both spell them the same way)."""
-    dialect = session.get_bind().dialect.name
+    return insert_for_dialect(_dialect(session), model)
+
+
+def insert_for_dialect(dialect: str, model: Any) -> Any:
+    """`dialect_insert` by the dialect's name, for statements built once per dialect."""
     if dialect == "postgresql":
         return postgresql.insert(model)
     if dialect == "sqlite":

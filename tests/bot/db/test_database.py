@@ -37,13 +37,18 @@ def create_runner_then_fail(session: Session, *, chat_id: int) -> None:
     raise Boom
 
 
-@pytest.fixture(params=VARIANTS)
-async def variant_db(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Database]:
-    """A Database of each variant on a migrated schema."""
-    database = getattr(Database, request.param)(database_url)
+async def migrated(variant: str, url: str) -> AsyncIterator[Database]:
+    database = getattr(Database, variant)(url)
     upgrade_to_head(database.engine)
     yield database
     await database.dispose()
+
+
+@pytest.fixture(params=VARIANTS)
+async def variant_db(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Database]:
+    """A Database of each variant on a migrated schema."""
+    async for database in migrated(request.param, database_url):
+        yield database
 
 
 async def test_run_returns_what_the_store_function_returns(variant_db: Database):
@@ -62,10 +67,9 @@ async def test_run_rolls_back_and_reraises_when_the_function_fails(variant_db: D
 
 @pytest.fixture(params=OFF_LOOP_VARIANTS)
 async def off_loop_db(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Database]:
-    database = getattr(Database, request.param)(database_url)
-    upgrade_to_head(database.engine)
-    yield database
-    await database.dispose()
+    """The variants that wait for the database off the event loop's thread."""
+    async for database in migrated(request.param, database_url):
+        yield database
 
 
 async def test_waiting_for_the_database_does_not_block_the_event_loop(off_loop_db: Database):
