@@ -1134,11 +1134,17 @@ class FakeBotApi(RunnerSimulator):
     # ----------------------------------------------------------------------------------------
     # Inspection
 
-    def sent_to(self, chat_id: int) -> list[Json]:
+    def sent_to(self, chat_id: int, *, start: int = 0) -> list[Json]:
         """What the bot showed this chat, in order: each send, and each edit as the edited message
-        (it carries `edit_date`)."""
+        (it carries `edit_date`); from the `start`-th on (a copy of only those)."""
         with self._lock:
-            return copy_json(self._events.get(chat_id, []))
+            return copy_json(self._events.get(chat_id, [])[start:])
+
+    def sent_count(self, chat_id: int) -> int:
+        """How many entries `sent_to(chat_id)` has, without copying them (for waits that check
+        it at every change of the fake's state)."""
+        with self._lock:
+            return len(self._events.get(chat_id, []))
 
     def last_message(self, chat_id: int) -> Json:
         """The newest entry of `sent_to(chat_id)`; LookupError when the bot sent nothing there."""

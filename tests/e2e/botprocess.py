@@ -69,19 +69,19 @@ def tap(
     api: FakeBotApi, chat: int, label: str, *, expect: int = 1, within: float = 30.0
 ) -> list[dict[str, Any]]:
     """The runner taps the newest button `label`; the `expect` messages it gets back."""
-    before = len(api.sent_to(chat))
+    before = api.sent_count(chat)
     api.user_taps(chat, label)
-    api.wait_until(lambda: len(api.sent_to(chat)) >= before + expect, within=within)
-    return api.sent_to(chat)[before:]
+    api.wait_until(lambda: api.sent_count(chat) >= before + expect, within=within)
+    return api.sent_to(chat, start=before)
 
 
 def say(
     api: FakeBotApi, chat: int, text: str, *, expect: int = 1, within: float = 30.0
 ) -> list[dict[str, Any]]:
-    before = len(api.sent_to(chat))
+    before = api.sent_count(chat)
     api.user_sends_text(chat, text)
-    api.wait_until(lambda: len(api.sent_to(chat)) >= before + expect, within=within)
-    return api.sent_to(chat)[before:]
+    api.wait_until(lambda: api.sent_count(chat) >= before + expect, within=within)
+    return api.sent_to(chat, start=before)
 
 
 def query(database: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:

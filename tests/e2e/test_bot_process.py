@@ -37,10 +37,10 @@ def start_bot(server: FakeBotApiServer, database: Path, log: Path) -> subprocess
 
 
 def tap(api: FakeBotApi, label: str, *, expect: int = 1, within: float = 20.0) -> list[dict]:
-    before = len(api.sent_to(CHAT))
+    before = api.sent_count(CHAT)
     api.user_taps(CHAT, label)
-    api.wait_until(lambda: len(api.sent_to(CHAT)) >= before + expect, within=within)
-    return api.sent_to(CHAT)[before:]
+    api.wait_until(lambda: api.sent_count(CHAT) >= before + expect, within=within)
+    return api.sent_to(CHAT, start=before)
 
 
 def test_a_conversation_survives_the_bot_being_killed_mid_way(
@@ -51,7 +51,7 @@ def test_a_conversation_survives_the_bot_being_killed_mid_way(
     bot = start_bot(server, database, log)
     try:
         api.user_sends_text(CHAT, "/start")
-        api.wait_until(lambda: len(api.sent_to(CHAT)) >= 2, within=30)
+        api.wait_until(lambda: api.sent_count(CHAT) >= 2, within=30)
         assert api.sent_to(CHAT)[1]["text"].startswith(
             "1 of about 10\nFirst, do any of these apply"
         )

@@ -220,7 +220,7 @@ def test_a_flood_wait_holds_everyone_and_then_every_runner_gets_their_next_quest
     try:
         for chat in runners:
             api.user_sends_text(chat, "/start")
-        api.wait_until(lambda: all(len(api.sent_to(chat)) >= 2 for chat in runners), within=30)
+        api.wait_until(lambda: all(api.sent_count(chat) >= 2 for chat in runners), within=30)
         api.fail_next(
             "sendMessage",
             429,
@@ -261,7 +261,7 @@ def test_an_update_the_bot_cannot_read_stalls_no_one(
         api.enqueue_raw(poison)
         for chat in runners:
             api.user_sends_text(chat, "/start")
-        api.wait_until(lambda: all(len(api.sent_to(chat)) >= 2 for chat in runners), within=30)
+        api.wait_until(lambda: all(api.sent_count(chat) >= 2 for chat in runners), within=30)
         polls = len(api.calls_to("getUpdates"))
         time.sleep(1.5)
         assert len(api.calls_to("getUpdates")) - polls < 5  # no hammering

@@ -220,11 +220,11 @@ def answer_check_in_as(
         week.tap(chat, check_in_label(question["text"], labels, reply))
     else:
         pytest.fail(f"the check-in never asked about the morning after\n{week.log_tail()}")
-    first_reply = len(week.api.sent_to(chat))
+    first_reply = week.api.sent_count(chat)
     week.api.user_taps(chat, SETTLED)
     week.api.user_sends_text(chat, "/status")
-    week.wait(lambda: any(is_status(m) for m in week.api.sent_to(chat)[first_reply:]))
-    texts = [m.get("text", "") for m in week.api.sent_to(chat)[first_reply:]]
+    week.wait(lambda: any(is_status(m) for m in week.api.sent_to(chat, start=first_reply)))
+    texts = [m.get("text", "") for m in week.api.sent_to(chat, start=first_reply)]
     status = next(i for i, text in enumerate(texts) if text.startswith("Your status"))
     phase = PHASE_NOW.search(texts[status])
     return CheckInResult(texts[:status], int(phase.group(1)) if phase else None)
@@ -280,11 +280,11 @@ class RunAttempt:
 
 def attempt_run(week: Week, chat: int) -> RunAttempt:
     """/run, answered as far as the bot leads: a clean run."""
-    before = len(week.api.sent_to(chat))
+    before = week.api.sent_count(chat)
     week.api.user_sends_text(chat, "/run")
 
     def answered() -> bool:
-        new = week.api.sent_to(chat)[before:]
+        new = week.api.sent_to(chat, start=before)
         # A run day comes as an introduction and a question.
         leads_on = ("Your walk-run step",)
         return bool(new) and (len(new) >= 2 or not new[0].get("text", "").startswith(leads_on))
@@ -420,7 +420,7 @@ def fortnight(tmp_path_factory: pytest.TempPathFactory) -> Fortnight:
         (q_confirm,) = week.say(CHAT_Q, "/delete")
         (q_deleted,) = week.tap(CHAT_Q, "Yes, delete everything")
         skip_replies(week, CHAT_Q)
-        q_messages_at_deletion = len(week.api.sent_to(CHAT_Q))
+        q_messages_at_deletion = week.api.sent_count(CHAT_Q)
         with read_only(week) as database:
             q_rows_after, q_runner_after = rows_of(database, q_id), runner_id_of(database, CHAT_Q)
             p_rows_after = rows_of(database, p_id)
@@ -459,7 +459,7 @@ def fortnight(tmp_path_factory: pytest.TempPathFactory) -> Fortnight:
         with read_only(week) as database:
             runners_at_end = count_runners(database)
             q_rows_at_end = rows_of(database, q_id)
-        q_messages_at_end = len(week.api.sent_to(CHAT_Q))
+        q_messages_at_end = week.api.sent_count(CHAT_Q)
         output = week.log.read_text(errors="replace")
 
     return Fortnight(

@@ -237,7 +237,7 @@ class Week:
     def collect(self, chat: int) -> list[Received]:
         """What the chat received since the last collect, stamped with the fake clock (a photo
         or a file counts with its caption as its text)."""
-        messages = self.api.sent_to(chat)[self.seen.get(chat, 0) :]
+        messages = self.api.sent_to(chat, start=self.seen.get(chat, 0))
         self.seen[chat] = self.seen.get(chat, 0) + len(messages)
         return [
             Received(
@@ -262,11 +262,11 @@ class Week:
             bot.wait(timeout=10)
 
     def say(self, chat: int, text: str, *, expect: int = 1) -> list[dict]:
-        before = len(self.api.sent_to(chat))
+        before = self.api.sent_count(chat)
         self.api.user_sends_text(chat, text)
-        self.wait(lambda: len(self.api.sent_to(chat)) >= before + expect)
+        self.wait(lambda: self.api.sent_count(chat) >= before + expect)
         self.drained(chat)
-        return self.api.sent_to(chat)[before:]
+        return self.api.sent_to(chat, start=before)
 
     def drained(self, chat: int) -> None:
         """Wait until the chat's outbox is empty: a reply of several messages arrives one a
@@ -287,11 +287,11 @@ class Week:
     def tap(
         self, chat: int, label: str, *, message_id: int | None = None, expect: int = 1
     ) -> list[dict]:
-        before = len(self.api.sent_to(chat))
+        before = self.api.sent_count(chat)
         self.api.user_taps(chat, label, message_id=message_id)
-        self.wait(lambda: len(self.api.sent_to(chat)) >= before + expect)
+        self.wait(lambda: self.api.sent_count(chat) >= before + expect)
         self.drained(chat)
-        return self.api.sent_to(chat)[before:]
+        return self.api.sent_to(chat, start=before)
 
     def log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
