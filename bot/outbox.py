@@ -353,26 +353,43 @@ class OutboxSender:
         deadline = math.inf
         if self._pacer is not None:
             deadline = await self._pacer.acquire(row.chat_id, paid=paid)
-        started = await self._db.run(
-            outbox_store.start_sending,
+        started, paused_until = await self._db.run(
+            self._start_sending,
             message_id=row.id,
-            worker=self.worker,
             now=self._clock(),
-            lease=self._lease,
             at_most_once=row.at_most_once,
         )
+        if self._pacer is not None:
+            self._pacer.hold_until(paused_until)
         if not started:
             return _Result(None, error="lost")
+        if self._pacer is not None and (paused := self._pacer.paused_for()) > 0:
+            # A flood wait began (here or in another process) while the slot's "sending" was
+            # being recorded: nothing left, so the message waits like the others, pending again
+            # rather than held "sending" through the pause.
+            return _Result(Verdict.WAIT, error="held by a flood wait", wait=paused)
         if self._pacer is not None:
             # Recording "sending" took long enough that the slot is gone (a busy database or
             # event loop): sending now could crowd the next second, so wait for another.
             while not self._pacer.in_time(deadline):
                 deadline = await self._pacer.acquire(row.chat_id, paid=paid)
-        if self._pacer is not None and (paused := self._pacer.paused_for()) > 0:
-            # A flood wait arrived while the slot's "sending" was being recorded: nothing left,
-            # so the message waits like the others.
-            return _Result(Verdict.WAIT, error="held by a flood wait", wait=paused)
         return await self._call(row, paid=paid)
+
+    def _start_sending(
+        self, session: Session, *, message_id: int, now: datetime, at_most_once: bool
+    ) -> tuple[bool, float]:
+        """Mark the message "sending" and, in the same transaction, read when a flood-wait
+        pause another process wrote meanwhile ends (`_send` checks it before the call)."""
+        started = outbox_store.start_sending(
+            session,
+            message_id=message_id,
+            worker=self.worker,
+            now=now,
+            lease=self._lease,
+            at_most_once=at_most_once,
+        )
+        paused_until = self._pacer.pause_in(session) if started and self._pacer else 0.0
+        return started, paused_until
 
     async def _call(self, row: OutboxRow, *, paid: bool) -> _Result:
         try:

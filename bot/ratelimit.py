@@ -123,6 +123,14 @@ class SendRateLimiter:
             seconds = seconds.total_seconds()
         self._paused_until = max(self._paused_until, self._clock() + max(seconds, 0.0))
 
+    def pause_in(self, session: Session) -> float:
+        """No pause is written anywhere else: this limiter's pauses live in this process."""
+        return self._paused_until
+
+    def hold_until(self, until: float) -> None:
+        """Send nothing before `until` (of `clock`): a pause learnt of from elsewhere."""
+        self._paused_until = max(self._paused_until, until)
+
     def paused_for(self) -> float:
         """Seconds left of a flood-wait pause (0 when none)."""
         return max(self._paused_until - self._clock(), 0.0)
@@ -260,6 +268,16 @@ class SharedSendRateLimiter:
         )
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
+
+    def pause_in(self, session: Session) -> float:
+        """When the pause any process wrote ends (of `clock`), read in the caller's transaction:
+        the outbox's "sending" transaction asks, so a pause that began while a slot was waited
+        for or recorded holds that send back too (`hold_until`, on the event loop)."""
+        return send_limit_store.paused_until(session) / MICROS
+
+    def hold_until(self, until: float) -> None:
+        """Send nothing before `until` (of `clock`): a pause learnt of from elsewhere."""
+        self._paused_until = max(self._paused_until, until)
 
     def paused_for(self) -> float:
         """Seconds left of a flood-wait pause this process knows of (0 when none)."""

@@ -19,14 +19,17 @@ from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
 from bot.app import build_bot
 from bot.clock import utc_now
 from bot.db import outbox_store, send_limit_store
 from bot.db.database import Database
 from bot.db.migrate import upgrade_to_head
+from bot.db.models import OutboxMessage
 from bot.db.send_limit_store import MICROS, grid_slot
 from bot.outbox import OutboxSender
 from bot.ratelimit import SendRateLimiter, SharedSendRateLimiter, pacer_for
@@ -188,6 +191,37 @@ async def test_a_retry_after_seen_by_one_sender_pauses_every_sender(
     inside = [at for at, _, _ in senders.sent_at if paused_from - 2 + 0.05 < at < paused_from]
     assert inside == []
     assert sorted(t for _, _, t in senders.sent_at) == sorted(f"m{c}" for c in range(1, 31))
+
+
+async def test_a_pause_written_while_sending_is_recorded_holds_that_send_back(
+    pg: Database, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """Another process met a RetryAfter between this sender's slot and its call: the pause
+    reached the database while "sending" was being recorded, and the call does not leave."""
+    message_id = enqueue(pg, 1, "held back")
+    real_start = outbox_store.start_sending
+    pauses: list[float] = []
+
+    def another_process_pauses_meanwhile(session: Any, **kwargs: Any) -> bool:
+        until = time.time() + 30
+        pauses.append(until)
+        with pg.engine.begin() as connection:  # committed by "another process", at once
+            send_limit_store.pause_all(Session(bind=connection), until_us=round(until * MICROS))
+        return real_start(session, **kwargs)
+
+    monkeypatch.setattr(outbox_store, "start_sending", another_process_pauses_meanwhile)
+    senders = Senders(postgres_url, FakeBotApi())
+    async with AsyncExitStack() as stack:
+        await senders.start(stack, count=1)
+        async with asyncio.timeout(10):
+            while not pauses:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(0.5)
+        limiter = senders.limiters[0]
+        assert limiter.paused_for() > 25
+    assert senders.api.calls_to("sendMessage") == []
+    stored = pg.run_sync(lambda session: session.get(OutboxMessage, message_id))
+    assert stored.state == "pending", (stored.state, stored.last_error, stored.not_before)
 
 
 async def test_paid_broadcast_sends_follow_ups_paid_and_faster_while_replies_stay_free(
