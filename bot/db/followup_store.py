@@ -12,6 +12,7 @@ the first. Stored codes (statuses, sources, results) are the values of the enums
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -86,33 +87,31 @@ def active_episode(session: Session, *, runner_id: int) -> Episode | None:
 def current_episode(session: Session, *, runner_id: int) -> Episode | None:
     """The episode the runner's plan belongs to: the active one, else the latest resolved one
     (a resolved episode keeps its plan: prevention and the return to running go on)."""
-    active = active_episode(session, runner_id=runner_id)
-    if active is not None:
-        return active
-    return session.scalars(
-        _LATEST_EPISODE, {"runner_id": runner_id, "status": EpisodeStatus.RESOLVED.value}
-    ).one_or_none()
+    return session.scalars(_current(Episode), {"runner": runner_id}).one_or_none()
 
 
 def current_episode_id(session: Session, *, runner_id: int) -> int | None:
-    """The id of `current_episode`, in one query (what applying a flow's effects needs)."""
-    return session.execute(_CURRENT_EPISODE_ID, {"runner": runner_id}).scalar()
+    """The id of `current_episode` (what applying a flow's effects needs: no ORM object)."""
+    return session.execute(_current(_episodes.c.id), {"runner": runner_id}).scalar()
 
 
-_CURRENT_EPISODE_ID = (
-    select(_episodes.c.id)
-    .where(
-        _episodes.c.runner_id == bindparam("runner"),
-        _episodes.c.status.in_([EpisodeStatus.ACTIVE.value, EpisodeStatus.RESOLVED.value]),
+@functools.cache
+def _current(what: Any) -> Any:
+    """`current_episode`'s one query, selecting `what` (built once for each)."""
+    return (
+        select(what)
+        .where(
+            _episodes.c.runner_id == bindparam("runner"),
+            _episodes.c.status.in_([EpisodeStatus.ACTIVE.value, EpisodeStatus.RESOLVED.value]),
+        )
+        # The active episode first, else the latest resolved one.
+        .order_by(
+            case((_episodes.c.status == EpisodeStatus.ACTIVE.value, 0), else_=1),
+            _episodes.c.created_at.desc(),
+            _episodes.c.id.desc(),
+        )
+        .limit(1)
     )
-    # The active episode first, else the latest resolved one.
-    .order_by(
-        case((_episodes.c.status == EpisodeStatus.ACTIVE.value, 0), else_=1),
-        _episodes.c.created_at.desc(),
-        _episodes.c.id.desc(),
-    )
-    .limit(1)
-)
 
 
 def open_episode(
