@@ -79,7 +79,9 @@ class Senders:
     def _note(self, call: Call) -> None:
         self.sent_at.append((time.time(), call.params["chat_id"], call.params["text"]))
 
-    async def start(self, stack: AsyncExitStack, count: int = 3, **limits: int) -> None:
+    async def start(
+        self, stack: AsyncExitStack, count: int = 3, max_chats: int = 2048, **limits: int
+    ) -> None:
         for n in range(count):
             db = Database.for_url(self.url)
             stack.push_async_callback(db.dispose)
@@ -95,7 +97,8 @@ class Senders:
                 bot=bot,
                 worker=f"sender-{n}",
                 interval=0.05,
-                batch=8,  # small claims, so that every sender gets a share of the chats
+                batch=8,
+                max_chats=max_chats,
                 pacer=limiter,
                 paid_broadcast=True,
             )
@@ -155,7 +158,9 @@ async def test_three_senders_keep_one_limit_and_send_each_message_once(
     }
     senders = Senders(postgres_url, FakeBotApi())
     async with AsyncExitStack() as stack:
-        await senders.start(stack)
+        # At most 14 chats each: two senders cannot hold all 40, so the third gets a share
+        # however late it starts (until the first chats are done, 2 s at one a second).
+        await senders.start(stack, max_chats=14)
         await senders.wait_for(len(texts), within=30)
     sent = [text for _, _, text in senders.sent_at]
     assert sorted(sent) == sorted(texts.values())  # nothing lost, nothing twice

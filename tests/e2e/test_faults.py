@@ -298,7 +298,12 @@ def test_a_bot_api_that_does_not_answer_at_start_is_waited_for(files: tuple[Path
         port = probe.getsockname()[1]
     bot = start_bot(f"http://127.0.0.1:{port}", database, log, token=TOKEN)
     try:
-        time.sleep(4)
+        # Two failed attempts logged (1 s apart, after however long start-up took), and the
+        # bot still waiting rather than gone.
+        deadline = time.monotonic() + 60
+        while log.read_text().count("retrying in") < 2 and bot.poll() is None:
+            assert time.monotonic() < deadline, "the bot did not retry twice within 60 s"
+            time.sleep(0.1)
         assert bot.poll() is None, "the bot gave up instead of waiting"
         with FakeBotApiServer(FakeBotApi(token=TOKEN), port=port) as server:
             say(server.api, CHAT, "/start", expect=2, within=60)
