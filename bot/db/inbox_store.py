@@ -81,7 +81,7 @@ def store_updates(
 def _insert_built_for(dialect: str) -> Any:
     # Built once per dialect: ON CONFLICT is spelt the same on both, but by each one's insert.
     return (
-        insert_for_dialect(dialect, InboxUpdate)
+        insert_for_dialect(dialect, InboxUpdate.__table__)
         .values(
             update_id=bindparam("update_id"),
             update_key=bindparam("update_key"),
@@ -94,7 +94,7 @@ def _insert_built_for(dialect: str) -> Any:
             updated_at=bindparam("now"),
         )
         .on_conflict_do_nothing(index_elements=["update_key"])
-        .returning(InboxUpdate.id)
+        .returning(InboxUpdate.__table__.c.id)
     )
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.db.models import (
@@ -182,51 +182,49 @@ def claim_next_for_chat(
     the claim is also `start_sending` (an `at_most_once` message is marked `sending`), for a
     sender that makes the call right after this commit, with no send slot to wait for: one
     transaction instead of two."""
-    row = session.execute(_HEAD_OF_CHAT, {"chat_id": chat_id, "now": now}).one_or_none()
-    if row is None:
-        return None
-    claimed = OutboxRow(*row, started=start)
-    state = OutboxState.SENDING if start and claimed.at_most_once else OutboxState.CLAIMED
-    session.execute(
-        _CLAIM_ONE,
-        {
-            "message_id": claimed.id,
-            "state": state.value,
-            "worker": worker,
-            "until": now + lease,
-            "now": now,
-        },
-    )
-    return claimed
+    row = session.execute(
+        _CLAIM_HEAD_OF_CHAT,
+        {"chat": chat_id, "now": now, "worker": worker, "until": now + lease, "start": start},
+    ).one_or_none()
+    return OutboxRow(*row, started=start) if row is not None else None
 
 
-_HEAD_OF_CHAT = (
-    select(*_COLUMNS)
+_head = _table.alias("head")
+_earlier_row = _table.alias("earlier")
+# One statement, on the table (an ORM select here cost more Python than the rest of a claim):
+# the chat's oldest unfinished message, when it is pending and due, claimed and returned. On
+# PostgreSQL the head is locked with SKIP LOCKED, so two senders never claim it both. The
+# unfinished states are spelt out rather than an IN list, which is expanded at every call.
+_HEAD_ID = (
+    select(_head.c.id)
     .where(
-        OutboxMessage.chat_id == bindparam("chat_id"),
-        OutboxMessage.state == OutboxState.PENDING.value,
-        OutboxMessage.not_before <= bindparam("now"),
+        _head.c.chat_id == bindparam("chat"),
+        _head.c.state == OutboxState.PENDING.value,
+        _head.c.not_before <= bindparam("now"),
         ~exists().where(
-            and_(
-                _earlier.chat_id == bindparam("chat_id"),
-                _earlier.id < OutboxMessage.id,
-                _earlier.state.in_(_UNFINISHED),
-            )
+            _earlier_row.c.chat_id == bindparam("chat"),
+            _earlier_row.c.id < _head.c.id,
+            or_(*(_earlier_row.c.state == state for state in _UNFINISHED)),
         ),
     )
-    .order_by(OutboxMessage.id)
+    .order_by(_head.c.id)
     .limit(1)
-    .with_for_update(skip_locked=True, of=OutboxMessage)
+    .with_for_update(skip_locked=True)
+    .scalar_subquery()
 )
-_CLAIM_ONE = (
+_CLAIM_HEAD_OF_CHAT = (
     update(_table)
-    .where(_table.c.id == bindparam("message_id"))
+    .where(_table.c.id == _HEAD_ID)
     .values(
-        state=bindparam("state"),
+        state=case(
+            (and_(bindparam("start"), _table.c.at_most_once), OutboxState.SENDING.value),
+            else_=OutboxState.CLAIMED.value,
+        ),
         claimed_by=bindparam("worker"),
         claimed_until=bindparam("until"),
         updated_at=bindparam("now"),
     )
+    .returning(*(_table.c[column.key] for column in _COLUMNS))
 )
 _CLAIM_MANY = (
     update(_table)
