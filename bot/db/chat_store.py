@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.db.built import insert_for_dialect
 from bot.db.models import FIRST_NAME_LENGTH, Conversation, Runner, spoken_locale
-from bot.db.schedule_store import insert_for_dialect
 from bot.db.store import StaleConversation, clean_locale
 from flows.text import clean_text
 

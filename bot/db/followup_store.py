@@ -21,9 +21,9 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import bindparam, case, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.db.built import dialect_insert, one_of
 from bot.db.models import CheckInRecord, Episode, ExerciseLog, PlanEvent, Runner, SorenessReport
 from flows.types import EpisodeStatus
 
@@ -102,7 +102,7 @@ def _current(what: Any) -> Any:
         select(what)
         .where(
             _episodes.c.runner_id == bindparam("runner"),
-            _episodes.c.status.in_([EpisodeStatus.ACTIVE.value, EpisodeStatus.RESOLVED.value]),
+            one_of(_episodes.c.status, [EpisodeStatus.ACTIVE.value, EpisodeStatus.RESOLVED.value]),
         )
         # The active episode first, else the latest resolved one.
         .order_by(
@@ -293,7 +293,7 @@ def log_exercise(
         "morning_worse": morning_worse,
     }
     statement = (
-        _insert(session, ExerciseLog)
+        dialect_insert(session, ExerciseLog)
         .values(runner_id=runner_id, local_date=local_date, **fields)
         .on_conflict_do_update(index_elements=["runner_id", "local_date"], set_=fields)
         .returning(ExerciseLog)
@@ -356,16 +356,6 @@ def _check_zone(zone: str) -> None:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise ValueError(f"{zone!r} is not an IANA time zone") from error
-
-
-def _insert(session: Session, model: type[Any]) -> Any:
-    """An INSERT with the dialect's ON CONFLICT clauses (both spell them the same way)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(model)
-    if dialect == "sqlite":
-        return sqlite.insert(model)
-    raise NotImplementedError(f"no upsert for {dialect}")
 
 
 # --- the plan's history --------------------------------------------------------------------------

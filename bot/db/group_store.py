@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from bot.db.built import dialect_insert
 from bot.db.models import GroupNotice
-from bot.db.schedule_store import dialect_insert
 
 
 def claim_notice(session: Session, *, chat_id: int, now: datetime, every: timedelta) -> bool:

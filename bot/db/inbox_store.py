@@ -27,8 +27,8 @@ from typing import Any
 from sqlalchemy import bindparam, case, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from bot.db.built import insert_for_dialect
 from bot.db.models import InboxState, InboxUpdate
-from bot.db.schedule_store import insert_for_dialect
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
+from bot.db.built import one_of
 from bot.db.models import (
     OUTBOX_UNFINISHED,
     MessageState,
@@ -193,8 +194,7 @@ _head = _table.alias("head")
 _earlier_row = _table.alias("earlier")
 # One statement, on the table (an ORM select here cost more Python than the rest of a claim):
 # the chat's oldest unfinished message, when it is pending and due, claimed and returned. On
-# PostgreSQL the head is locked with SKIP LOCKED, so two senders never claim it both. The
-# unfinished states are spelt out rather than an IN list, which is expanded at every call.
+# PostgreSQL the head is locked with SKIP LOCKED, so two senders never claim it both.
 _HEAD_ID = (
     select(_head.c.id)
     .where(
@@ -204,7 +204,7 @@ _HEAD_ID = (
         ~exists().where(
             _earlier_row.c.chat_id == bindparam("chat"),
             _earlier_row.c.id < _head.c.id,
-            or_(*(_earlier_row.c.state == state for state in _UNFINISHED)),
+            one_of(_earlier_row.c.state, _UNFINISHED),
         ),
     )
     .order_by(_head.c.id)
@@ -270,8 +270,9 @@ _MARK_SENT = (
     update(_table)
     .where(
         _FENCE,
-        _table.c.state.in_(
-            [OutboxState.CLAIMED.value, OutboxState.SENDING.value, OutboxState.FAILED.value]
+        one_of(
+            _table.c.state,
+            [OutboxState.CLAIMED.value, OutboxState.SENDING.value, OutboxState.FAILED.value],
         ),
     )
     .values(

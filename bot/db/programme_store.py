@@ -13,8 +13,8 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.db.built import dialect_insert
 from bot.db.models import Programme, ProgrammeSession
-from bot.db.schedule_store import dialect_insert
 from flows.profile import ProgrammeView
 from flows.types import ProgrammeStatus
 

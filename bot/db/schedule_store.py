@@ -19,9 +19,9 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.db.built import dialect_insert, insert_for_dialect, one_of
 from bot.db.models import (
     UNFINISHED_STATES,
     Conversation,
@@ -271,7 +271,7 @@ _CANCEL_PENDING = (
     update(_messages)
     .where(
         _messages.c.runner_id == bindparam("runner"),
-        _messages.c.state.in_([MessageState.PENDING.value, MessageState.CLAIMED.value]),
+        one_of(_messages.c.state, [MessageState.PENDING.value, MessageState.CLAIMED.value]),
     )
     .values(state=MessageState.CANCELLED.value, updated_at=bindparam("now"))
 )
@@ -308,17 +308,3 @@ def _schedule_insert(dialect: str) -> Any:
 
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
-
-
-def dialect_insert(session: Session, model: Any) -> Any:
-    """An INSERT with the dialect's ON CONFLICT clauses (both spell them the same way)."""
-    return insert_for_dialect(_dialect(session), model)
-
-
-def insert_for_dialect(dialect: str, model: Any) -> Any:
-    """`dialect_insert` by the dialect's name, for statements built once per dialect."""
-    if dialect == "postgresql":
-        return postgresql.insert(model)
-    if dialect == "sqlite":
-        return sqlite.insert(model)
-    raise NotImplementedError(f"no upsert for {dialect}")
