@@ -36,3 +36,90 @@ def insert_for_dialect(dialect: str, table: Any) -> Any:
 def dialect_insert(session: Session, table: Any) -> Any:
     """`insert_for_dialect` for the dialect `session` is bound to."""
     return insert_for_dialect(session.get_bind().dialect.name, table)
+
+
+class Prepared:
+    """A Core statement built once whose SQLite execution skips SQLAlchemy's per-call machinery.
+
+    Through `Session.execute`, SQLAlchemy spent about 40 µs of Python on each of the hot path's
+    statements (looking up the compiled form, building an execution context, processing
+    parameters, wrapping the cursor), against under 10 µs for SQLite to run it; an update runs
+    about eight. On SQLite the statement is compiled once, by SQLAlchemy, and run on the
+    transaction's own DBAPI connection with the compiled form's own parameter and result
+    processors (JSON, booleans, UTC timestamps), so values go in and come out exactly as
+    through the Session. Other databases go through `Session.execute` unchanged: PostgreSQL's
+    time is the server's, not this Python's.
+    """
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._sqlite: _SqliteForm | None = None
+
+    def rows(self, session: Session, params: dict[str, Any]) -> list[Any]:
+        """Every row the statement returns (a SELECT, or RETURNING)."""
+        cursor = self._cursor(session)
+        if cursor is None:
+            return list(session.execute(self.statement, params))
+        form = self._form(session)
+        cursor.execute(form.sql, form.parameters(params))
+        return [form.row(raw) for raw in cursor.fetchall()]
+
+    def first(self, session: Session, params: dict[str, Any]) -> Any | None:
+        """The first row, or None."""
+        rows = self.rows(session, params)
+        return rows[0] if rows else None
+
+    def count(self, session: Session, params: dict[str, Any]) -> int:
+        """How many rows an UPDATE or DELETE changed."""
+        cursor = self._cursor(session)
+        if cursor is None:
+            return session.execute(self.statement, params).rowcount
+        form = self._form(session)
+        cursor.execute(form.sql, form.parameters(params))
+        return cursor.rowcount
+
+    def _cursor(self, session: Session) -> Any | None:
+        connection = session.connection()
+        if connection.dialect.name != "sqlite":
+            return None
+        # The transaction's own DBAPI connection: SQLAlchemy has already begun it.
+        return connection.connection.driver_connection.cursor()
+
+    def _form(self, session: Session) -> _SqliteForm:
+        if self._sqlite is None:
+            self._sqlite = _SqliteForm(self.statement, session.get_bind().dialect)
+        return self._sqlite
+
+
+class _SqliteForm:
+    """A statement compiled for SQLite: its SQL, where each positional parameter comes from,
+    and the processors SQLAlchemy itself would apply to parameters and result columns."""
+
+    def __init__(self, statement: Any, dialect: Any) -> None:
+        compiled = statement.compile(dialect=dialect)
+        if compiled.positiontup is None:
+            raise ValueError("a prepared statement needs positional parameters")
+        self.sql: str = compiled.string
+        binds = compiled.binds
+        bind_processors = compiled._bind_processors
+        # (name, whether the caller gives it, else its value fixed in the statement, processor)
+        self._slots = [
+            (name, binds[name].required, binds[name].value, bind_processors.get(name))
+            for name in compiled.positiontup
+        ]
+        self._result_processors = [
+            entry.type._cached_result_processor(dialect, None) for entry in compiled._result_columns
+        ]
+
+    def parameters(self, given: dict[str, Any]) -> list[Any]:
+        values = []
+        for name, required, fixed, process in self._slots:
+            value = given[name] if required else fixed
+            values.append(process(value) if process is not None else value)
+        return values
+
+    def row(self, raw: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(
+            process(value) if process is not None else value
+            for process, value in zip(self._result_processors, raw, strict=True)
+        )

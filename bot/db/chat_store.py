@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.db.built import insert_for_dialect
+from bot.db.built import Prepared, insert_for_dialect
 from bot.db.models import FIRST_NAME_LENGTH, Conversation, Runner, spoken_locale
 from bot.db.store import StaleConversation, clean_locale
 from flows.text import clean_text
@@ -48,7 +48,7 @@ class ChatRow:
     started_at: datetime | None
 
 
-_LOAD = (
+_LOAD = Prepared(
     select(
         _runners.c.id,
         _runners.c.first_name,
@@ -70,7 +70,7 @@ _LOAD = (
     .where(_runners.c.chat_id == bindparam("chat_id"))
 )
 _LOCALE = select(spoken_locale()).where(_runners.c.chat_id == bindparam("chat_id"))
-_UPDATE = (
+_UPDATE = Prepared(
     update(_conversations)
     .where(
         and_(
@@ -90,15 +90,17 @@ _UPDATE = (
 )
 
 
-_INSERT = insert(_conversations).values(
-    runner_id=bindparam("runner_id"),
-    flow=bindparam("flow"),
-    step=bindparam("step"),
-    answers=bindparam("answers"),
-    history=bindparam("history"),
-    version=1,
-    started_at=bindparam("started_at"),
-    updated_at=bindparam("now"),
+_INSERT = Prepared(
+    insert(_conversations).values(
+        runner_id=bindparam("runner_id"),
+        flow=bindparam("flow"),
+        step=bindparam("step"),
+        answers=bindparam("answers"),
+        history=bindparam("history"),
+        version=1,
+        started_at=bindparam("started_at"),
+        updated_at=bindparam("now"),
+    )
 )
 
 
@@ -155,7 +157,7 @@ def _save_runner(dialect: str) -> Any:
 
 def load_chat(session: Session, *, chat_id: int) -> ChatRow | None:
     """The runner of `chat_id` with their conversation, or None for a chat never seen."""
-    row = session.execute(_LOAD, {"chat_id": chat_id}).one_or_none()
+    row = _LOAD.first(session, {"chat_id": chat_id})
     return ChatRow(*row) if row is not None else None
 
 
@@ -192,9 +194,9 @@ def write_conversation(
         "now": now,
     }
     if expected_version is None:
-        session.execute(_INSERT, {**values, "runner_id": runner_id})
+        _INSERT.count(session, {**values, "runner_id": runner_id})
         return 1
-    result = session.execute(_UPDATE, {**values, "rid": runner_id, "expected": expected_version})
-    if result.rowcount != 1:
+    changed = _UPDATE.count(session, {**values, "rid": runner_id, "expected": expected_version})
+    if changed != 1:
         raise StaleConversation(f"runner {runner_id}: conversation is not at {expected_version}")
     return expected_version + 1

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from bot.db.built import insert_for_dialect
+from bot.db.built import Prepared, insert_for_dialect
 from bot.db.models import InboxState, InboxUpdate
 
 
@@ -60,8 +60,8 @@ def store_updates(
     insert = _insert_for(session)
     stored = []
     for received in updates:
-        new_id = session.execute(
-            insert,
+        row = insert.first(
+            session,
             {
                 "update_id": received.update_id,
                 "update_key": received.update_key,
@@ -69,18 +69,18 @@ def store_updates(
                 "payload": received.payload,
                 "now": now,
             },
-        ).scalar_one_or_none()
-        if new_id is not None:
+        )
+        if row is not None:
             stored.append(
-                InboxRow(new_id, received.update_id, received.chat_key, received.payload, 0, now)
+                InboxRow(row[0], received.update_id, received.chat_key, received.payload, 0, now)
             )
     return stored
 
 
 @functools.cache
-def _insert_built_for(dialect: str) -> Any:
+def _insert_built_for(dialect: str) -> Prepared:
     # Built once per dialect: ON CONFLICT is spelt the same on both, but by each one's insert.
-    return (
+    statement = (
         insert_for_dialect(dialect, InboxUpdate.__table__)
         .values(
             update_id=bindparam("update_id"),
@@ -96,16 +96,17 @@ def _insert_built_for(dialect: str) -> Any:
         .on_conflict_do_nothing(index_elements=["update_key"])
         .returning(InboxUpdate.__table__.c.id)
     )
+    return Prepared(statement)
 
 
-def _insert_for(session: Session) -> Any:
+def _insert_for(session: Session) -> Prepared:
     return _insert_built_for(session.get_bind().dialect.name)
 
 
 _table = InboxUpdate.__table__
 # Built once, on the table rather than the ORM class: an ORM-enabled UPDATE built per call
 # cost more Python than SQLite takes to run it, once for every update.
-_MARK_DONE = (
+_MARK_DONE = Prepared(
     update(_table)
     .where(_table.c.id == bindparam("inbox_id"), _table.c.state == InboxState.PENDING.value)
     .values(state=InboxState.DONE.value, updated_at=bindparam("now"))
@@ -114,7 +115,7 @@ _MARK_DONE = (
 
 def mark_done(session: Session, *, inbox_id: int, now: datetime) -> bool:
     """Record that the update was applied; False when it was not pending (applied already)."""
-    return session.execute(_MARK_DONE, {"inbox_id": inbox_id, "now": now}).rowcount == 1
+    return _MARK_DONE.count(session, {"inbox_id": inbox_id, "now": now}) == 1
 
 
 def record_failure(

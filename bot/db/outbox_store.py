@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from bot.db.built import one_of
+from bot.db.built import Prepared, one_of
 from bot.db.models import (
     OUTBOX_UNFINISHED,
     MessageState,
@@ -72,7 +72,7 @@ _COLUMNS = (
 _table = OutboxMessage.__table__
 # The hot path's statements are built once (bind parameters for what changes): building a
 # statement costs more Python than SQLite takes to run it.
-_ENQUEUE = (
+_ENQUEUE = Prepared(
     insert(_table)
     .values(
         chat_id=bindparam("chat_id"),
@@ -105,8 +105,8 @@ def enqueue(
     urgent: bool = False,
 ) -> int:
     """Add a message to the chat's queue; its id (ids give the order within a chat)."""
-    return session.execute(
-        _ENQUEUE,
+    return _ENQUEUE.rows(
+        session,
         {
             "chat_id": chat_id,
             "source": source,
@@ -117,7 +117,7 @@ def enqueue(
             "urgent": urgent,
             "now": now,
         },
-    ).scalar_one()
+    )[0][0]
 
 
 _earlier = aliased(OutboxMessage)
@@ -183,10 +183,10 @@ def claim_next_for_chat(
     the claim is also `start_sending` (an `at_most_once` message is marked `sending`), for a
     sender that makes the call right after this commit, with no send slot to wait for: one
     transaction instead of two."""
-    row = session.execute(
-        _CLAIM_HEAD_OF_CHAT,
+    row = _CLAIM_HEAD_OF_CHAT.first(
+        session,
         {"chat": chat_id, "now": now, "worker": worker, "until": now + lease, "start": start},
-    ).one_or_none()
+    )
     return OutboxRow(*row, started=start) if row is not None else None
 
 
@@ -212,7 +212,7 @@ _HEAD_ID = (
     .with_for_update(skip_locked=True)
     .scalar_subquery()
 )
-_CLAIM_HEAD_OF_CHAT = (
+_CLAIM_HEAD_OF_CHAT = Prepared(
     update(_table)
     .where(_table.c.id == _HEAD_ID)
     .values(
@@ -252,7 +252,7 @@ _FENCE = and_(
     _table.c.id == bindparam("message_id"),
     _table.c.claimed_by == bindparam("worker"),
 )
-_START_AT_MOST_ONCE = (
+_START_AT_MOST_ONCE = Prepared(
     update(_table)
     .where(_FENCE, _table.c.state == OutboxState.CLAIMED.value)
     .values(
@@ -261,12 +261,12 @@ _START_AT_MOST_ONCE = (
         updated_at=bindparam("now"),
     )
 )
-_RENEW_CLAIM = (
+_RENEW_CLAIM = Prepared(
     update(_table)
     .where(_FENCE, _table.c.state == OutboxState.CLAIMED.value)
     .values(claimed_until=bindparam("until"), updated_at=bindparam("now"))
 )
-_MARK_SENT = (
+_MARK_SENT = Prepared(
     update(_table)
     .where(
         _FENCE,
@@ -298,11 +298,10 @@ def start_sending(
     other keeps its claim; either way the lease is renewed (the wait for a send slot may have
     been long). False when `worker` no longer holds the message."""
     statement = _START_AT_MOST_ONCE if at_most_once else _RENEW_CLAIM
-    result = session.execute(
-        statement,
-        {"message_id": message_id, "worker": worker, "until": now + lease, "now": now},
+    changed = statement.count(
+        session, {"message_id": message_id, "worker": worker, "until": now + lease, "now": now}
     )
-    return result.rowcount == 1
+    return changed == 1
 
 
 def mark_sent(
@@ -318,9 +317,9 @@ def mark_sent(
     and the outbox is no archive of what runners were told). `follow_up=False` says the
     message is no scheduled follow-up, which saves looking for one."""
     moved = (
-        session.execute(
-            _MARK_SENT, {"message_id": message_id, "worker": worker, "now": now, "note": note}
-        ).rowcount
+        _MARK_SENT.count(
+            session, {"message_id": message_id, "worker": worker, "now": now, "note": note}
+        )
         == 1
     )
     if moved and follow_up:
