@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, or_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.orm import Session
 
 
@@ -55,40 +56,61 @@ class Prepared:
         self.statement = statement
         self._sqlite: _SqliteForm | None = None
 
-    def rows(self, session: Session, params: dict[str, Any]) -> list[Any]:
-        """Every row the statement returns (a SELECT, or RETURNING)."""
-        cursor = self._cursor(session)
-        if cursor is None:
-            return list(session.execute(self.statement, params))
-        form = self._form(session)
-        cursor.execute(form.sql, form.parameters(params))
-        return [form.row(raw) for raw in cursor.fetchall()]
-
-    def first(self, session: Session, params: dict[str, Any]) -> Any | None:
-        """The first row, or None."""
-        rows = self.rows(session, params)
-        return rows[0] if rows else None
-
-    def count(self, session: Session, params: dict[str, Any]) -> int:
-        """How many rows an UPDATE or DELETE changed."""
-        cursor = self._cursor(session)
-        if cursor is None:
-            return session.execute(self.statement, params).rowcount
-        form = self._form(session)
-        cursor.execute(form.sql, form.parameters(params))
-        return cursor.rowcount
-
-    def _cursor(self, session: Session) -> Any | None:
+    def execute(self, session: Session, params: dict[str, Any]) -> Any:
+        """Run the statement in `session`'s transaction. The result offers what the stores use
+        of SQLAlchemy's `Result`: `rowcount`, `all`, `first`, `one_or_none`, `scalar`,
+        `scalar_one` and `scalar_one_or_none`."""
         connection = session.connection()
         if connection.dialect.name != "sqlite":
-            return None
-        # The transaction's own DBAPI connection: SQLAlchemy has already begun it.
-        return connection.connection.driver_connection.cursor()
-
-    def _form(self, session: Session) -> _SqliteForm:
+            return session.execute(self.statement, params)
         if self._sqlite is None:
-            self._sqlite = _SqliteForm(self.statement, session.get_bind().dialect)
-        return self._sqlite
+            self._sqlite = _SqliteForm(self.statement, connection.dialect)
+        form = self._sqlite
+        # The transaction's own DBAPI connection: SQLAlchemy has already begun it.
+        cursor = connection.connection.driver_connection.cursor()
+        values = form.parameters(params)
+        dbapi_error = connection.dialect.loaded_dbapi.Error
+        try:
+            cursor.execute(form.sql, values)
+            rows = [form.row(raw) for raw in cursor.fetchall()] if form.returns_rows else []
+        except dbapi_error as error:
+            # Raised as SQLAlchemy would (sqlalchemy.exc.IntegrityError, OperationalError ...),
+            # which is what the callers catch.
+            raise DBAPIError.instance(form.sql, values, error, dbapi_error) from error
+        return Ran(rows, cursor.rowcount)
+
+
+class Ran:
+    """What a prepared statement did on SQLite, read the way SQLAlchemy's `Result` is."""
+
+    __slots__ = ("_rows", "rowcount")
+
+    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def all(self) -> list[tuple[Any, ...]]:
+        return self._rows
+
+    def first(self) -> tuple[Any, ...] | None:
+        return self._rows[0] if self._rows else None
+
+    def one_or_none(self) -> tuple[Any, ...] | None:
+        if len(self._rows) > 1:
+            raise MultipleResultsFound("more than one row where one or none was expected")
+        return self.first()
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+    def scalar_one_or_none(self) -> Any:
+        row = self.one_or_none()
+        return row[0] if row is not None else None
+
+    def scalar_one(self) -> Any:
+        if len(self._rows) != 1:
+            raise NoResultFound("no row") if not self._rows else MultipleResultsFound("rows")
+        return self._rows[0][0]
 
 
 class _SqliteForm:
@@ -99,7 +121,12 @@ class _SqliteForm:
         compiled = statement.compile(dialect=dialect)
         if compiled.positiontup is None:
             raise ValueError("a prepared statement needs positional parameters")
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            # Column defaults computed in Python at execution: only SQLAlchemy's own
+            # execution fills them in, so such a statement must go through the Session.
+            raise ValueError("a prepared statement cannot fill in Python-side column defaults")
         self.sql: str = compiled.string
+        self.returns_rows = bool(compiled._result_columns)
         binds = compiled.binds
         bind_processors = compiled._bind_processors
         # (name, whether the caller gives it, else its value fixed in the statement, processor)

@@ -149,6 +149,8 @@ def _save_runner(dialect: str) -> Any:
         for name in ("user_id", "first_name", "locale")
     }
     changed = or_(*(value.is_distinct_from(_runners.c[name]) for name, value in kept.items()))
+    # Through the Session, not `Prepared`: a new runner's flags take the model's defaults,
+    # which SQLAlchemy fills in at execution. A first contact is rare enough.
     return statement.on_conflict_do_update(
         index_elements=["chat_id"],
         set_={**kept, "updated_at": case((changed, new.updated_at), else_=_runners.c.updated_at)},
@@ -157,7 +159,7 @@ def _save_runner(dialect: str) -> Any:
 
 def load_chat(session: Session, *, chat_id: int) -> ChatRow | None:
     """The runner of `chat_id` with their conversation, or None for a chat never seen."""
-    row = _LOAD.first(session, {"chat_id": chat_id})
+    row = _LOAD.execute(session, {"chat_id": chat_id}).one_or_none()
     return ChatRow(*row) if row is not None else None
 
 
@@ -194,9 +196,9 @@ def write_conversation(
         "now": now,
     }
     if expected_version is None:
-        _INSERT.count(session, {**values, "runner_id": runner_id})
+        _INSERT.execute(session, {**values, "runner_id": runner_id})
         return 1
-    changed = _UPDATE.count(session, {**values, "rid": runner_id, "expected": expected_version})
-    if changed != 1:
+    result = _UPDATE.execute(session, {**values, "rid": runner_id, "expected": expected_version})
+    if result.rowcount != 1:
         raise StaleConversation(f"runner {runner_id}: conversation is not at {expected_version}")
     return expected_version + 1

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.orm import Session
 
-from bot.db.built import dialect_insert, one_of
+from bot.db.built import Prepared, dialect_insert, one_of
 from bot.db.models import CheckInRecord, Episode, ExerciseLog, PlanEvent, Runner, SorenessReport
 from flows.types import EpisodeStatus
 
@@ -67,7 +67,7 @@ _LATEST_EPISODE = (
     .limit(1)
 )
 _episodes = Episode.__table__
-_CLOSE_ACTIVE_EPISODE = (
+_CLOSE_ACTIVE_EPISODE = Prepared(
     update(_episodes)
     .where(
         _episodes.c.runner_id == bindparam("runner"),
@@ -92,7 +92,7 @@ def current_episode(session: Session, *, runner_id: int) -> Episode | None:
 
 def current_episode_id(session: Session, *, runner_id: int) -> int | None:
     """The id of `current_episode` (what applying a flow's effects needs: no ORM object)."""
-    return session.execute(_current(_episodes.c.id), {"runner": runner_id}).scalar()
+    return _CURRENT_ID.execute(session, {"runner": runner_id}).scalar()
 
 
 @functools.cache
@@ -114,6 +114,9 @@ def _current(what: Any) -> Any:
     )
 
 
+_CURRENT_ID = Prepared(_current(_episodes.c.id))
+
+
 def open_episode(
     session: Session,
     *,
@@ -129,9 +132,9 @@ def open_episode(
 ) -> int:
     """Start following up a new assessment; the runner's previous active episode is closed.
     The new episode's id."""
-    session.execute(_CLOSE_ACTIVE_EPISODE, {"runner": runner_id, "now": now})
-    return session.execute(
-        _OPEN_EPISODE,
+    _CLOSE_ACTIVE_EPISODE.execute(session, {"runner": runner_id, "now": now})
+    return _OPEN_EPISODE.execute(
+        session,
         {
             "runner": runner_id,
             "assessment": assessment_id,
@@ -146,7 +149,7 @@ def open_episode(
     ).scalar_one()
 
 
-_OPEN_EPISODE = (
+_OPEN_EPISODE = Prepared(
     insert(_episodes)
     .values(
         runner_id=bindparam("runner"),
@@ -196,14 +199,14 @@ def record_soreness(
     source: str,
 ) -> int:
     """Keep a 0-10 soreness score and where it came from (a `SorenessSource` value); its id."""
-    return session.execute(
-        _RECORD_SORENESS,
+    return _RECORD_SORENESS.execute(
+        session,
         {"runner": runner_id, "episode": episode_id, "at_": at, "score": value, "from_": source},
     ).scalar_one()
 
 
 _soreness = SorenessReport.__table__
-_RECORD_SORENESS = (
+_RECORD_SORENESS = Prepared(
     insert(_soreness)
     .values(
         runner_id=bindparam("runner"),

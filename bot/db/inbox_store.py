@@ -60,7 +60,7 @@ def store_updates(
     insert = _insert_for(session)
     stored = []
     for received in updates:
-        row = insert.first(
+        row = insert.execute(
             session,
             {
                 "update_id": received.update_id,
@@ -69,7 +69,7 @@ def store_updates(
                 "payload": received.payload,
                 "now": now,
             },
-        )
+        ).one_or_none()
         if row is not None:
             stored.append(
                 InboxRow(row[0], received.update_id, received.chat_key, received.payload, 0, now)
@@ -115,7 +115,7 @@ _MARK_DONE = Prepared(
 
 def mark_done(session: Session, *, inbox_id: int, now: datetime) -> bool:
     """Record that the update was applied; False when it was not pending (applied already)."""
-    return _MARK_DONE.count(session, {"inbox_id": inbox_id, "now": now}) == 1
+    return _MARK_DONE.execute(session, {"inbox_id": inbox_id, "now": now}).rowcount == 1
 
 
 def record_failure(

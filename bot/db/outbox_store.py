@@ -105,7 +105,7 @@ def enqueue(
     urgent: bool = False,
 ) -> int:
     """Add a message to the chat's queue; its id (ids give the order within a chat)."""
-    return _ENQUEUE.rows(
+    return _ENQUEUE.execute(
         session,
         {
             "chat_id": chat_id,
@@ -117,7 +117,7 @@ def enqueue(
             "urgent": urgent,
             "now": now,
         },
-    )[0][0]
+    ).scalar_one()
 
 
 _earlier = aliased(OutboxMessage)
@@ -183,10 +183,10 @@ def claim_next_for_chat(
     the claim is also `start_sending` (an `at_most_once` message is marked `sending`), for a
     sender that makes the call right after this commit, with no send slot to wait for: one
     transaction instead of two."""
-    row = _CLAIM_HEAD_OF_CHAT.first(
+    row = _CLAIM_HEAD_OF_CHAT.execute(
         session,
         {"chat": chat_id, "now": now, "worker": worker, "until": now + lease, "start": start},
-    )
+    ).one_or_none()
     return OutboxRow(*row, started=start) if row is not None else None
 
 
@@ -298,10 +298,10 @@ def start_sending(
     other keeps its claim; either way the lease is renewed (the wait for a send slot may have
     been long). False when `worker` no longer holds the message."""
     statement = _START_AT_MOST_ONCE if at_most_once else _RENEW_CLAIM
-    changed = statement.count(
+    result = statement.execute(
         session, {"message_id": message_id, "worker": worker, "until": now + lease, "now": now}
     )
-    return changed == 1
+    return result.rowcount == 1
 
 
 def mark_sent(
@@ -317,9 +317,9 @@ def mark_sent(
     and the outbox is no archive of what runners were told). `follow_up=False` says the
     message is no scheduled follow-up, which saves looking for one."""
     moved = (
-        _MARK_SENT.count(
+        _MARK_SENT.execute(
             session, {"message_id": message_id, "worker": worker, "now": now, "note": note}
-        )
+        ).rowcount
         == 1
     )
     if moved and follow_up:

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.db.built import dialect_insert, insert_for_dialect, one_of
+from bot.db.built import Prepared, dialect_insert, insert_for_dialect, one_of
 from bot.db.models import (
     UNFINISHED_STATES,
     Conversation,
@@ -53,7 +53,7 @@ def schedule(session: Session, *, runner_id: int, message: ScheduleMessage, now:
         "body": dict(message.payload),
         "now": now,
     }
-    inserted = session.execute(_schedule_insert(_dialect(session)), values).scalar_one_or_none()
+    inserted = _schedule_insert(_dialect(session)).execute(session, values).scalar_one_or_none()
     if inserted is not None:
         return True
     # A message cancelled earlier (reminders paused, then resumed the same day) comes back to
@@ -125,7 +125,7 @@ def cancel_pending(
     """
     values = {"runner": runner_id, "now": now}
     if kinds is None:
-        result = session.execute(_CANCEL_PENDING, values)
+        result = _CANCEL_PENDING.execute(session, values)
     else:
         result = session.execute(_CANCEL_PENDING_KINDS, {**values, "kinds": list(kinds)})
     return result.rowcount
@@ -166,12 +166,12 @@ def deactivate_schedule(session: Session, *, runner_id: int, reason: str, now: d
 def reactivate_schedule(session: Session, *, runner_id: int, now: datetime) -> bool:
     """Let messages be scheduled for the runner again (they wrote to the bot, so it can reach
     them); True when their schedule had been inactive."""
-    return session.execute(_REACTIVATE, {"runner": runner_id, "now": now}).rowcount == 1
+    return _REACTIVATE.execute(session, {"runner": runner_id, "now": now}).rowcount == 1
 
 
 def schedule_is_active(session: Session, *, runner_id: int) -> bool:
     """Whether messages may be scheduled for the runner (true unless deactivated)."""
-    active = session.execute(_SCHEDULE_ACTIVE, {"runner": runner_id}).scalar()
+    active = _SCHEDULE_ACTIVE.execute(session, {"runner": runner_id}).scalar()
     return active is None or active
 
 
@@ -267,7 +267,7 @@ _REVIVE = (
         updated_at=bindparam("now"),
     )
 )
-_CANCEL_PENDING = (
+_CANCEL_PENDING_STATEMENT = (
     update(_messages)
     .where(
         _messages.c.runner_id == bindparam("runner"),
@@ -275,20 +275,23 @@ _CANCEL_PENDING = (
     )
     .values(state=MessageState.CANCELLED.value, updated_at=bindparam("now"))
 )
-_CANCEL_PENDING_KINDS = _CANCEL_PENDING.where(
+_CANCEL_PENDING = Prepared(_CANCEL_PENDING_STATEMENT)
+_CANCEL_PENDING_KINDS = _CANCEL_PENDING_STATEMENT.where(
     _messages.c.kind.in_(bindparam("kinds", expanding=True))
 )
-_REACTIVATE = (
+_REACTIVATE = Prepared(
     update(_schedules)
     .where(_schedules.c.runner_id == bindparam("runner"), _schedules.c.active.is_(False))
     .values(active=True, reason=None, updated_at=bindparam("now"))
 )
-_SCHEDULE_ACTIVE = select(_schedules.c.active).where(_schedules.c.runner_id == bindparam("runner"))
+_SCHEDULE_ACTIVE = Prepared(
+    select(_schedules.c.active).where(_schedules.c.runner_id == bindparam("runner"))
+)
 
 
 @functools.cache
-def _schedule_insert(dialect: str) -> Any:
-    return (
+def _schedule_insert(dialect: str) -> Prepared:
+    return Prepared(
         insert_for_dialect(dialect, _messages)
         .values(
             runner_id=bindparam("runner"),

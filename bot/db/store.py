@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
+from bot.db.built import Prepared
 from bot.db.models import LOCALE_LENGTH, Assessment, Conversation, Runner
 from flows.text import clean_text
 
@@ -53,8 +54,8 @@ def record_assessment(
     completed_at: datetime,
 ) -> int:
     """Keep the outcome of a finished triage; its id."""
-    return session.execute(
-        _RECORD_ASSESSMENT,
+    return _RECORD_ASSESSMENT.execute(
+        session,
         {
             "runner": runner_id,
             "given": dict(answers),
@@ -71,7 +72,7 @@ def record_assessment(
 
 # Built once, on the table: inserting through the ORM's unit of work cost three times as much.
 _assessments = Assessment.__table__
-_RECORD_ASSESSMENT = (
+_RECORD_ASSESSMENT = Prepared(
     insert(_assessments)
     .values(
         runner_id=bindparam("runner"),

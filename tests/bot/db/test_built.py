@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
 
 from bot.db.built import Prepared, one_of
 from bot.db.database import Database
-from bot.db.models import OutboxMessage, OutboxState
+from bot.db.migrate import upgrade_to_head
+from bot.db.models import OutboxMessage, OutboxState, Runner
 
 NOW = datetime(2026, 12, 8, 9, 30, 15, 123456, tzinfo=UTC)
 _table = OutboxMessage.__table__
@@ -52,9 +54,9 @@ def test_values_go_in_and_come_out_as_through_the_session(db: Database) -> None:
     given = NOW.astimezone(timezone(timedelta(hours=-5)))
 
     def work(session):
-        returned = ENQUEUE.first(
+        returned = ENQUEUE.execute(
             session, {"chat": 7, "payload": PAYLOAD, "once": True, "now": given}
-        )
+        ).first()
         return returned, session.get(OutboxMessage, returned[0])
 
     (message_id, payload, once, not_before), stored = db.run_sync(work)
@@ -77,13 +79,20 @@ def test_values_go_in_and_come_out_as_through_the_session(db: Database) -> None:
 
 def test_counts_rows_changed_and_reads_rows_through_the_processors(db: Database) -> None:
     first = db.run_sync(
-        lambda s: ENQUEUE.first(s, {"chat": 8, "payload": {}, "once": False, "now": NOW})[0]
+        lambda s: ENQUEUE.execute(
+            s, {"chat": 8, "payload": {}, "once": False, "now": NOW}
+        ).scalar_one()
     )
-    assert db.run_sync(lambda s: CLAIM.count(s, {"message_id": first, "worker": "w1"})) == 1
-    assert db.run_sync(lambda s: CLAIM.count(s, {"message_id": first + 99, "worker": "w"})) == 0
-    rows = db.run_sync(lambda s: READ.rows(s, {"chat": 8}))
+    assert (
+        db.run_sync(lambda s: CLAIM.execute(s, {"message_id": first, "worker": "w1"}).rowcount) == 1
+    )
+    assert (
+        db.run_sync(lambda s: CLAIM.execute(s, {"message_id": first + 99, "worker": "w"}).rowcount)
+        == 0
+    )
+    rows = db.run_sync(lambda s: READ.execute(s, {"chat": 8}).all())
     assert [tuple(row) for row in rows] == [("claimed", "w1", False, {})]
-    assert db.run_sync(lambda s: READ.first(s, {"chat": 9})) is None
+    assert db.run_sync(lambda s: READ.execute(s, {"chat": 9}).first()) is None
 
 
 def test_runs_inside_the_callers_transaction(db: Database) -> None:
@@ -91,7 +100,7 @@ def test_runs_inside_the_callers_transaction(db: Database) -> None:
         pass
 
     def enqueue_then_fail(session):
-        ENQUEUE.first(session, {"chat": 10, "payload": PAYLOAD, "once": False, "now": NOW})
+        ENQUEUE.execute(session, {"chat": 10, "payload": PAYLOAD, "once": False, "now": NOW})
         # The Session sees the prepared statement's write: one transaction, one connection.
         seen = session.scalars(select(OutboxMessage.chat_id)).all()
         assert seen == [10]
@@ -100,7 +109,7 @@ def test_runs_inside_the_callers_transaction(db: Database) -> None:
     with pytest.raises(Undo):
         db.run_sync(enqueue_then_fail)
     # Rolled back with the transaction.
-    assert db.run_sync(lambda s: READ.rows(s, {"chat": 10})) == []
+    assert db.run_sync(lambda s: READ.execute(s, {"chat": 10}).all()) == []
 
     def session_write_then_prepared_read(session):
         session.add(
@@ -116,6 +125,56 @@ def test_runs_inside_the_callers_transaction(db: Database) -> None:
             )
         )
         session.flush()
-        return READ.rows(session, {"chat": 11})
+        return READ.execute(session, {"chat": 11}).all()
 
     assert [row[0] for row in db.run_sync(session_write_then_prepared_read)] == ["pending"]
+
+
+def test_reads_a_result_as_sqlalchemy_does_on_every_backend(db: Database) -> None:
+    for _ in range(2):
+        db.run_sync(
+            lambda s: ENQUEUE.execute(s, {"chat": 12, "payload": {}, "once": False, "now": NOW})
+        )
+
+    def read(session):
+        # A result is read once, as SQLAlchemy's is: each check runs the statement again.
+        with pytest.raises(MultipleResultsFound):
+            READ.execute(session, {"chat": 12}).one_or_none()
+        with pytest.raises(MultipleResultsFound):
+            READ.execute(session, {"chat": 12}).scalar_one()
+        with pytest.raises(NoResultFound):
+            READ.execute(session, {"chat": 13}).scalar_one()
+        return (
+            len(READ.execute(session, {"chat": 12}).all()),
+            READ.execute(session, {"chat": 13}).scalar(),
+            READ.execute(session, {"chat": 13}).first(),
+        )
+
+    assert db.run_sync(read) == (2, None, None)
+    assert db.run_sync(lambda s: READ.execute(s, {"chat": 12}).scalar()) == "pending"
+    assert db.run_sync(lambda s: READ.execute(s, {"chat": 13}).scalar_one_or_none()) is None
+
+
+def test_a_statement_needing_python_side_defaults_is_refused_rather_than_inserting_nulls(
+    sqlite_url: str,
+) -> None:
+    # Runner.reminders_paused has a Python-side default, which only SQLAlchemy's execution
+    # fills in: run on the cursor, the row would get NULL.
+    db = Database.for_url(sqlite_url)
+    upgrade_to_head(db.engine)
+    statement = Prepared(
+        insert(Runner.__table__).values(
+            chat_id=bindparam("chat"), created_at=bindparam("now"), updated_at=bindparam("now")
+        )
+    )
+    with pytest.raises(ValueError, match="Python-side column defaults"):
+        db.run_sync(lambda s: statement.execute(s, {"chat": 1, "now": NOW}))
+    db.dispose_sync()
+
+
+def test_a_database_error_is_raised_as_sqlalchemys_on_every_backend(db: Database) -> None:
+    # A NULL chat id breaks the NOT NULL constraint: callers catch SQLAlchemy's exceptions.
+    with pytest.raises(IntegrityError):
+        db.run_sync(
+            lambda s: ENQUEUE.execute(s, {"chat": None, "payload": {}, "once": False, "now": NOW})
+        )
