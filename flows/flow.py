@@ -18,7 +18,7 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from enum import StrEnum
+from enum import EnumType, StrEnum
 from functools import cache, cached_property
 from types import UnionType
 from typing import Any
@@ -36,30 +36,58 @@ Predicate = Callable[[Any], bool]
 # after answering, ask next, when (None: always)
 Route = tuple[str, str, Predicate | None]
 Finish = Callable[[DialogState, Profile, datetime], Outcome]
+# Which field of a flow's answers a stored key fills, and the converter of its text.
+Fill = tuple[str, Callable[[str], object]]
 
 
-def typed_answers(cls: type, stored: Mapping[str, str], keys: Mapping[str, str]) -> Any:
+def typed_answers(cls: type, stored: Mapping[str, str], fills: Mapping[str, Fill]) -> Any:
     """`cls` (a dataclass of optional answers) filled from the stored key -> value mapping.
 
-    `keys` maps each stored key to the field it fills; each value is converted with the field's
-    own type (`Location | None` -> `Location(value)`), so a flow declares its answers once.
+    `fills` (`answer_fills`) says which field each stored key fills and how its text converts
+    (`Location | None` -> `Location`'s member of that value), so a flow declares its answers
+    once. Each key is looked up once: this runs before every route a dialog fires
+    (`questions_to_come` walks them all), several times an update.
     """
-    converters = _converters(cls)
-    values = {keys[k]: converters[keys[k]](v) for k, v in stored.items() if k in keys}
+    values = {}
+    for key, value in stored.items():
+        fill = fills.get(key)
+        if fill is not None:
+            name, convert = fill
+            values[name] = convert(value)
     return cls(**values)
+
+
+def answer_fills(cls: type, keys: Mapping[str, str]) -> dict[str, Fill]:
+    """Each stored key of `keys` (key -> field of `cls`) with its field and converter."""
+    converters = _converters(cls)
+    return {key: (name, converters[name]) for key, name in keys.items()}
 
 
 @cache
 def _converters(cls: type) -> dict[str, Callable[[str], object]]:
-    """Each field's type without its `| None`: the converter of its stored text."""
+    """Each field's converter of its stored text: its type without its `| None`."""
     hints = typing.get_type_hints(cls)
     found = {}
     for f in fields(cls):
         kind = hints[f.name]
         if isinstance(kind, UnionType) or typing.get_origin(kind) is typing.Union:
             kind = next(a for a in typing.get_args(kind) if a is not type(None))
-        found[f.name] = kind
+        found[f.name] = member_of(kind) if isinstance(kind, EnumType) else kind
     return found
+
+
+@cache
+def member_of(kind: EnumType) -> Callable[[str], Any]:
+    """`kind(value)` as a dict look-up: calling an enum class goes through its metaclass, about
+    half the cost of reading a triage's answers. A value that is no member's (a bad one) still
+    goes through `kind` itself, so it converts or fails exactly as before."""
+    members = {member.value: member for member in kind}
+
+    def convert(value: str) -> Any:
+        found = members.get(value)
+        return found if found is not None else kind(value)
+
+    return convert
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,7 +122,11 @@ class Flow:
     def answers(self, stored: Mapping[str, str]) -> Any:
         if self.implied is not None:
             stored = self.implied(stored)
-        return typed_answers(self.answers_type, stored, self.answer_keys)
+        return typed_answers(self.answers_type, stored, self._fills)
+
+    @cached_property
+    def _fills(self) -> dict[str, Fill]:
+        return answer_fills(self.answers_type, self.answer_keys)
 
     def start(self, previous: DialogState | None, *, now: datetime, **hidden: str) -> DialogState:
         """A fresh dialog of this flow, at its first question, one version on from `previous`.

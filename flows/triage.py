@@ -120,6 +120,10 @@ SIGN_FIELDS: dict[str, str] = {
 }
 
 
+# Built once: the answers are read, and so implied, before every route the triage fires.
+_SIGN_VALUES = frozenset(Sign)
+
+
 def implied_answers(stored: Mapping[str, str]) -> dict[str, str]:
     """The stored answers plus what the checklists say about each sign's own key.
 
@@ -133,7 +137,7 @@ def implied_answers(stored: Mapping[str, str]) -> dict[str, str]:
     found = dict(stored)
     for step in (TriageStep.SIGNS, TriageStep.SIGNS_AGAIN):
         value = stored.get(step)
-        if value is None or value not in set(Sign):
+        if value is None or value not in _SIGN_VALUES:
             continue
         if value == Sign.NONE:
             for key in CLEARED_BY[step]:
