@@ -23,7 +23,7 @@ from functools import cache, cached_property
 from types import UnionType
 from typing import Any
 
-from transitions import Machine
+from transitions import Event, Machine
 
 from flows.effects import Outcome
 from flows.profile import Profile
@@ -166,10 +166,21 @@ class Flow:
     def next_step(self, current: str, answers: Any) -> str:
         """Fire "answer" on this flow's machine from `current` and return the step it reaches."""
         position = self._position()
-        self.machine.set_state(str(current), model=position)
-        position.trigger("answer", answers)  # type: ignore[attr-defined]
+        # The model is moved by hand and the event fired without the model's `trigger` look-up:
+        # this runs for every route `questions_to_come` walks. Firing checks the step as
+        # `Machine.set_state` would (an unknown one raises the same ValueError).
+        position.state = str(current)
+        self._answer_event.trigger(position, answers)
         reached = position.state
-        return DONE if reached == DONE else self.steps(reached)
+        return DONE if reached == DONE else self._step_of(reached)
+
+    @cached_property
+    def _answer_event(self) -> Event:
+        return self.machine.events["answer"]
+
+    @cached_property
+    def _step_of(self) -> Callable[[str], Any]:
+        return member_of(self.steps)
 
     def past_settled(self, step: str, stored: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
         """From `step`, follow the routes on past every question whose answer is already stored
