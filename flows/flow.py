@@ -40,13 +40,14 @@ Finish = Callable[[DialogState, Profile, datetime], Outcome]
 Fill = tuple[str, Callable[[str], object]]
 
 
-def typed_answers(cls: type, stored: Mapping[str, str], fills: Mapping[str, Fill]) -> Any:
-    """`cls` (a dataclass of optional answers) filled from the stored key -> value mapping.
+def typed_values(stored: Mapping[str, str], fills: Mapping[str, Fill]) -> dict[str, Any]:
+    """The fields of a flow's answers (a dataclass of optional answers) filled from the stored
+    key -> value mapping, by field name.
 
     `fills` (`answer_fills`) says which field each stored key fills and how its text converts
     (`Location | None` -> `Location`'s member of that value), so a flow declares its answers
-    once. Each key is looked up once: this runs before every route a dialog fires
-    (`questions_to_come` walks them all), several times an update.
+    once. Each key is looked up once: this runs whenever a flow's answers are read, several
+    times an update.
     """
     values = {}
     for key, value in stored.items():
@@ -54,7 +55,7 @@ def typed_answers(cls: type, stored: Mapping[str, str], fills: Mapping[str, Fill
         if fill is not None:
             name, convert = fill
             values[name] = convert(value)
-    return cls(**values)
+    return values
 
 
 def answer_fills(cls: type, keys: Mapping[str, str]) -> dict[str, Fill]:
@@ -110,6 +111,10 @@ class Flow:
     # What stored answers imply for other keys (the triage's checklist answers a sign's own
     # key), applied whenever the answers are read.
     implied: Callable[[Mapping[str, str]], Mapping[str, str]] | None = None
+    # The stored keys `implied` reads or may write (None: any). An answer under any other key
+    # fills only its own field, so `questions_to_come` adds its calm answers one at a time
+    # (`with_answer`) instead of reading every answer again at each step.
+    implied_keys: frozenset[str] | None = None
     # Whether each question shows "3 of about 9" (`flows.progress`).
     counted: bool = False
     _local: threading.local = field(default_factory=threading.local, compare=False, repr=False)
@@ -120,13 +125,40 @@ class Flow:
         FLOWS[self.name] = self
 
     def answers(self, stored: Mapping[str, str]) -> Any:
+        return self.answers_type(**self.answer_values(stored))
+
+    def answer_values(self, stored: Mapping[str, str]) -> dict[str, Any]:
+        """The fields `answers` fills from `stored` (what it implies included), by name."""
         if self.implied is not None:
             stored = self.implied(stored)
-        return typed_answers(self.answers_type, stored, self._fills)
+        return typed_values(stored, self._fills)
+
+    def with_answer(
+        self, values: dict[str, Any], stored: Mapping[str, str], key: str
+    ) -> dict[str, Any]:
+        """`answer_values(stored)` just after `key` was added to `stored` (as its last key), from
+        `values`, the fields before: only the key's own field changes, unless `implied` reads or
+        writes the key or another key fills the same field; then everything is read again."""
+        fill = self._fills.get(key)
+        implies = self.implied is not None and (
+            self.implied_keys is None or key in self.implied_keys
+        )
+        if implies or (fill is not None and fill[0] in self._shared_fields):
+            return self.answer_values(stored)
+        if fill is None:
+            return values
+        name, convert = fill
+        return {**values, name: convert(stored[key])}
 
     @cached_property
     def _fills(self) -> dict[str, Fill]:
         return answer_fills(self.answers_type, self.answer_keys)
+
+    @cached_property
+    def _shared_fields(self) -> frozenset[str]:
+        """The fields more than one stored key fills (which one counts depends on their order)."""
+        names = list(self.answer_keys.values())
+        return frozenset(name for name in names if names.count(name) > 1)
 
     def start(self, previous: DialogState | None, *, now: datetime, **hidden: str) -> DialogState:
         """A fresh dialog of this flow, at its first question, one version on from `previous`.
@@ -307,13 +339,17 @@ def questions_to_come(flow: Flow, step: str, answers: Mapping[str, str]) -> int:
     The counter "3 of about 9" adds this to the answers given so far, so it never says fewer
     than the question's own number."""
     walked = dict(answers)
+    values = flow.answer_values(walked)
     count = 0
     seen: set[str] = set()
     while step != DONE and step not in seen:
         seen.add(step)
         count += 1
-        walked.setdefault(str(step), flow.questions[step].calm_value)
-        step = flow.next_step(step, flow.answers(walked))
+        key = str(step)
+        if key not in walked:
+            walked[key] = flow.questions[step].calm_value
+            values = flow.with_answer(values, walked, key)
+        step = flow.next_step(step, flow.answers_type(**values))
     return count
 
 
