@@ -18,12 +18,12 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from enum import StrEnum
+from enum import EnumType, StrEnum
 from functools import cache, cached_property
 from types import UnionType
 from typing import Any
 
-from transitions import Machine
+from transitions import Event, Machine
 
 from flows.effects import Outcome
 from flows.profile import Profile
@@ -36,30 +36,59 @@ Predicate = Callable[[Any], bool]
 # after answering, ask next, when (None: always)
 Route = tuple[str, str, Predicate | None]
 Finish = Callable[[DialogState, Profile, datetime], Outcome]
+# Which field of a flow's answers a stored key fills, and the converter of its text.
+Fill = tuple[str, Callable[[str], object]]
 
 
-def typed_answers(cls: type, stored: Mapping[str, str], keys: Mapping[str, str]) -> Any:
-    """`cls` (a dataclass of optional answers) filled from the stored key -> value mapping.
+def typed_values(stored: Mapping[str, str], fills: Mapping[str, Fill]) -> dict[str, Any]:
+    """The fields of a flow's answers (a dataclass of optional answers) filled from the stored
+    key -> value mapping, by field name.
 
-    `keys` maps each stored key to the field it fills; each value is converted with the field's
-    own type (`Location | None` -> `Location(value)`), so a flow declares its answers once.
+    `fills` (`answer_fills`) says which field each stored key fills and how its text converts
+    (`Location | None` -> `Location`'s member of that value), so a flow declares its answers
+    once. Each key is looked up once: this runs whenever a flow's answers are read, several
+    times an update.
     """
+    values = {}
+    for key, value in stored.items():
+        fill = fills.get(key)
+        if fill is not None:
+            name, convert = fill
+            values[name] = convert(value)
+    return values
+
+
+def answer_fills(cls: type, keys: Mapping[str, str]) -> dict[str, Fill]:
+    """Each stored key of `keys` (key -> field of `cls`) with its field and converter."""
     converters = _converters(cls)
-    values = {keys[k]: converters[keys[k]](v) for k, v in stored.items() if k in keys}
-    return cls(**values)
+    return {key: (name, converters[name]) for key, name in keys.items()}
 
 
 @cache
 def _converters(cls: type) -> dict[str, Callable[[str], object]]:
-    """Each field's type without its `| None`: the converter of its stored text."""
+    """Each field's converter of its stored text: its type without its `| None`."""
     hints = typing.get_type_hints(cls)
     found = {}
     for f in fields(cls):
         kind = hints[f.name]
         if isinstance(kind, UnionType) or typing.get_origin(kind) is typing.Union:
             kind = next(a for a in typing.get_args(kind) if a is not type(None))
-        found[f.name] = kind
+        found[f.name] = member_of(kind) if isinstance(kind, EnumType) else kind
     return found
+
+
+@cache
+def member_of(kind: EnumType) -> Callable[[str], Any]:
+    """`kind(value)` as a dict look-up: calling an enum class goes through its metaclass, about
+    half the cost of reading a triage's answers. A value that is no member's (a bad one) still
+    goes through `kind` itself, so it converts or fails exactly as before."""
+    members = {member.value: member for member in kind}
+
+    def convert(value: str) -> Any:
+        found = members.get(value)
+        return found if found is not None else kind(value)
+
+    return convert
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,6 +111,10 @@ class Flow:
     # What stored answers imply for other keys (the triage's checklist answers a sign's own
     # key), applied whenever the answers are read.
     implied: Callable[[Mapping[str, str]], Mapping[str, str]] | None = None
+    # The stored keys `implied` reads or may write (None: any). An answer under any other key
+    # fills only its own field, so `questions_to_come` adds its calm answers one at a time
+    # (`with_answer`) instead of reading every answer again at each step.
+    implied_keys: frozenset[str] | None = None
     # Whether each question shows "3 of about 9" (`flows.progress`).
     counted: bool = False
     _local: threading.local = field(default_factory=threading.local, compare=False, repr=False)
@@ -92,9 +125,40 @@ class Flow:
         FLOWS[self.name] = self
 
     def answers(self, stored: Mapping[str, str]) -> Any:
+        return self.answers_type(**self.answer_values(stored))
+
+    def answer_values(self, stored: Mapping[str, str]) -> dict[str, Any]:
+        """The fields `answers` fills from `stored` (what it implies included), by name."""
         if self.implied is not None:
             stored = self.implied(stored)
-        return typed_answers(self.answers_type, stored, self.answer_keys)
+        return typed_values(stored, self._fills)
+
+    def with_answer(
+        self, values: dict[str, Any], stored: Mapping[str, str], key: str
+    ) -> dict[str, Any]:
+        """`answer_values(stored)` just after `key` was added to `stored` (as its last key), from
+        `values`, the fields before: only the key's own field changes, unless `implied` reads or
+        writes the key or another key fills the same field; then everything is read again."""
+        fill = self._fills.get(key)
+        implies = self.implied is not None and (
+            self.implied_keys is None or key in self.implied_keys
+        )
+        if implies or (fill is not None and fill[0] in self._shared_fields):
+            return self.answer_values(stored)
+        if fill is None:
+            return values
+        name, convert = fill
+        return {**values, name: convert(stored[key])}
+
+    @cached_property
+    def _fills(self) -> dict[str, Fill]:
+        return answer_fills(self.answers_type, self.answer_keys)
+
+    @cached_property
+    def _shared_fields(self) -> frozenset[str]:
+        """The fields more than one stored key fills (which one counts depends on their order)."""
+        names = list(self.answer_keys.values())
+        return frozenset(name for name in names if names.count(name) > 1)
 
     def start(self, previous: DialogState | None, *, now: datetime, **hidden: str) -> DialogState:
         """A fresh dialog of this flow, at its first question, one version on from `previous`.
@@ -134,10 +198,21 @@ class Flow:
     def next_step(self, current: str, answers: Any) -> str:
         """Fire "answer" on this flow's machine from `current` and return the step it reaches."""
         position = self._position()
-        self.machine.set_state(str(current), model=position)
-        position.trigger("answer", answers)  # type: ignore[attr-defined]
+        # The model is moved by hand and the event fired without the model's `trigger` look-up:
+        # this runs for every route `questions_to_come` walks. Firing checks the step as
+        # `Machine.set_state` would (an unknown one raises the same ValueError).
+        position.state = str(current)
+        self._answer_event.trigger(position, answers)
         reached = position.state
-        return DONE if reached == DONE else self.steps(reached)
+        return DONE if reached == DONE else self._step_of(reached)
+
+    @cached_property
+    def _answer_event(self) -> Event:
+        return self.machine.events["answer"]
+
+    @cached_property
+    def _step_of(self) -> Callable[[str], Any]:
+        return member_of(self.steps)
 
     def past_settled(self, step: str, stored: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
         """From `step`, follow the routes on past every question whose answer is already stored
@@ -264,13 +339,17 @@ def questions_to_come(flow: Flow, step: str, answers: Mapping[str, str]) -> int:
     The counter "3 of about 9" adds this to the answers given so far, so it never says fewer
     than the question's own number."""
     walked = dict(answers)
+    values = flow.answer_values(walked)
     count = 0
     seen: set[str] = set()
     while step != DONE and step not in seen:
         seen.add(step)
         count += 1
-        walked.setdefault(str(step), flow.questions[step].calm_value)
-        step = flow.next_step(step, flow.answers(walked))
+        key = str(step)
+        if key not in walked:
+            walked[key] = flow.questions[step].calm_value
+            values = flow.with_answer(values, walked, key)
+        step = flow.next_step(step, flow.answers_type(**values))
     return count
 
 

@@ -73,9 +73,14 @@ class Answers:
     achilles_site: AchillesSite | None = None
 
 
+# A set, not a tuple: one hash look-up instead of two comparisons, and `flagged` runs some
+# seventy times an update (every route of the triage first asks `has_emergency`).
+FLAGGED = frozenset({YesNo.YES, YesNo.UNSURE})
+
+
 def flagged(answer: YesNo | None) -> bool:
     """A red-flag answer counts when it is yes or not sure; an unasked question does not."""
-    return answer in (YesNo.YES, YesNo.UNSURE)
+    return answer in FLAGGED
 
 
 # --- EMERGENCY triggers (reference section 1) -------------------------------------------------
@@ -365,8 +370,13 @@ WORDING: dict[str, tuple[str, str]] = {
 }
 
 
+# The predicates alone, gathered once: `has_emergency` is the condition of the triage's first
+# route from every question, tried before each step it takes.
+_EMERGENCY_PREDICATES = tuple(rule.applies for rule in EMERGENCY_RULES)
+
+
 def has_emergency(a: Answers) -> bool:
-    return any(rule.applies(a) for rule in EMERGENCY_RULES)
+    return any(applies(a) for applies in _EMERGENCY_PREDICATES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,6 +120,20 @@ SIGN_FIELDS: dict[str, str] = {
 }
 
 
+# Built once: the answers are read, and so implied, before every route the triage fires.
+_SIGN_VALUES = frozenset(Sign)
+# The stored keys implied_answers reads (the checklists, and whether swelling is answered) or
+# may write (a sign's own key): `Flow.implied_keys`.
+IMPLIED_KEYS = frozenset(
+    {
+        *(str(step) for step in CLEARED_BY),
+        str(TriageStep.SWELLING),
+        *(str(key) for keys in CLEARED_BY.values() for key in keys),
+        *(str(sign) for sign in Sign),
+    }
+)
+
+
 def implied_answers(stored: Mapping[str, str]) -> dict[str, str]:
     """The stored answers plus what the checklists say about each sign's own key.
 
@@ -128,12 +142,13 @@ def implied_answers(stored: Mapping[str, str]) -> dict[str, str]:
     before the checklist, stands). "I take a blood thinner" counts once the swelling is
     known, the question it leads to: E8A needs swelling, and an unanswered swelling counts
     as swollen, so counting it at once would make every runner on a blood thinner an
-    emergency before being asked whether the ankle is swollen.
+    emergency before being asked whether the ankle is swollen. It reads and writes only
+    `IMPLIED_KEYS` (tests/flows/test_flow_registry.py checks it answer by answer).
     """
     found = dict(stored)
     for step in (TriageStep.SIGNS, TriageStep.SIGNS_AGAIN):
         value = stored.get(step)
-        if value is None or value not in set(Sign):
+        if value is None or value not in _SIGN_VALUES:
             continue
         if value == Sign.NONE:
             for key in CLEARED_BY[step]:
@@ -784,6 +799,7 @@ FLOW = Flow(
         **SIGN_FIELDS,
     },
     implied=implied_answers,
+    implied_keys=IMPLIED_KEYS,
     finish=finish,
     ends_early=has_emergency,
     can_restart=True,

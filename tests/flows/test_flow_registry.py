@@ -6,6 +6,8 @@ from dataclasses import fields
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows import registry, triage
 from flows.dialog import advance
@@ -13,7 +15,7 @@ from flows.events import TypedText
 from flows.flow import FLOWS, Flow, question_reply, restored
 from flows.rules import EMERGENCY_RULES, SEE_CLINICIAN_RULES, WORDING, Answers
 from flows.triage import TriageStep
-from flows.types import DONE, FlowName
+from flows.types import DONE, FlowName, YesNo
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
@@ -110,3 +112,47 @@ def test_a_conversation_stored_before_the_checklist_is_asked_the_checklist_next(
     numb = advance(asked.state, TypedText("numb"), now=NOW)
     assert numb.state.step == DONE
     assert numb.replies[0].context["codes"] == {"E2"}
+
+
+def _stored_answers(flow: Flow) -> dict[str, list[str]]:
+    """Each key a flow's answers can be stored under, with the values it can hold: each
+    question's buttons, and for the triage the sign keys its checklists imply."""
+    values = {
+        step: [choice.value for choice in question.choices_for({}, NOW)]
+        for step, question in flow.questions.items()
+    }
+    if flow is triage.FLOW:
+        values.update({key: list(YesNo) for key in triage.SIGN_FIELDS if key not in values})
+    return {key: found for key, found in values.items() if found}
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.data())
+def test_adding_one_answer_reads_the_answers_as_reading_them_all_again(data) -> None:
+    """`Flow.with_answer`, which `questions_to_come` adds each calm answer with, gives the
+    fields a full read gives, whatever the checklists imply (the triage's `implied_keys`)."""
+    flow = data.draw(st.sampled_from(registry.ALL), label="flow")
+    choices = _stored_answers(flow)
+    keys = data.draw(st.permutations(sorted(choices)), label="order")
+    given_now = data.draw(st.integers(0, len(keys) - 1), label="given")
+    stored = {key: data.draw(st.sampled_from(choices[key]), label=key) for key in keys[:given_now]}
+    key = keys[given_now]
+    after = {**stored, key: data.draw(st.sampled_from(choices[key]), label=key)}
+    assert flow.with_answer(flow.answer_values(stored), after, key) == flow.answer_values(after)
+
+
+@pytest.mark.parametrize("flow", registry.ALL, ids=lambda f: f.name)
+def test_adding_one_answer_after_any_other_reads_as_reading_them_all_again(flow: Flow) -> None:
+    """Every answer added after every single answer before it (or none), compared as above:
+    the checklist's implications (a blood thinner counts once swelling is answered, a sign
+    tapped answers its own key) hang on one earlier answer, too rare for random draws alone."""
+    choices = _stored_answers(flow)
+    earlier = [{}] + [{key: value} for key, values in choices.items() for value in values]
+    for stored in earlier:
+        for key, values in choices.items():
+            for value in values:
+                if key in stored:
+                    continue
+                after = {**stored, key: value}
+                found = flow.with_answer(flow.answer_values(stored), after, key)
+                assert found == flow.answer_values(after), (stored, key, value)
