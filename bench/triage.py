@@ -1000,6 +1000,8 @@ class Options:
     # Over HTTP, the bare Application's request layer: PTB's default (httpx), or the same as the
     # bot's last transport (a like-for-like ratio).
     bare_http: Literal["ptb", "same"] = "ptb"
+    # Pairs of (bot, bare) throughput rows; with more than one the verdicts are their medians.
+    rounds: int = 1
 
     @property
     def db_kinds(self) -> tuple[DbKind, ...]:
@@ -1167,6 +1169,15 @@ async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
                     )
                 )
 
+        if options.rounds > 1:
+            await repeat_rounds(
+                options,
+                first=(loaded[kinds[-1], last], unloaded[kinds[-1], last], bare),
+                directory=directory,
+                say=say,
+                conclude=conclude,
+            )
+
         say(
             f"# 3. Scaling: every Bot API call delayed {options.delay_ms:g} ms,"
             f" {options.concurrency} runners x {options.scaling_updates} updates at once against"
@@ -1240,6 +1251,64 @@ async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
     for line in conclusions:
         say(line)
     return results
+
+
+async def repeat_rounds(
+    options: Options,
+    *,
+    first: tuple[Measurement, Measurement, Measurement],
+    directory: Path,
+    say: Callable[[str], None],
+    conclude: Callable[[str], None],
+) -> None:
+    """Run the last database's and transport's throughput rows again, alternating the bot (at
+    once, then one at a time) and the bare Application, `rounds - 1` more times; conclude with
+    each round's ratio and unloaded p99 and their medians. On a shared machine one pair of
+    rows can move by a third from one minute to the next; the median of rounds run
+    alternately is the steadier verdict."""
+    kind, transport = options.db_kinds[-1], options.transports[-1]
+    say(
+        f"# 2b. {options.rounds - 1} more rounds of rows 1 and 2 ({kind} db, {transport}),"
+        " alternating bot and bare"
+    )
+    rounds = [first]
+    for number in range(2, options.rounds + 1):
+        loaded = await measure_bot(
+            runners=options.runners,
+            db_kind=kind,
+            delay=0.0,
+            directory=directory,
+            label=f"round {number}: bot, {kind} db, {transport}",
+            transport=transport,
+        )
+        say(loaded.line())
+        alone = await measure_bot(
+            runners=min(options.runners, UNLOADED_RUNNERS),
+            db_kind=kind,
+            delay=0.0,
+            directory=directory,
+            label=f"round {number}: bot, {kind} db, {transport}, unloaded",
+            at_once=False,
+            transport=transport,
+        )
+        say(alone.line())
+        bare = await measure_bare(
+            runners=options.runners,
+            label=f"round {number}: bare PTB, {options.bare_transport}",
+            transport=options.bare_transport,
+        )
+        say(bare.line())
+        rounds.append((loaded, alone, bare))
+    ratios = [bot_.updates_per_second / bare.updates_per_second for bot_, _, bare in rounds]
+    p99s = [alone.percentile_ms(0.99) for _, alone, _ in rounds]
+    ratio, p99 = statistics.median(ratios), statistics.median(p99s)
+    conclude(
+        f"over {len(rounds)} rounds ({kind} db, {transport}): ratio bot / bare per round"
+        f" {', '.join(f'{r:.2f}' for r in ratios)}, median {ratio:.2f} (target >="
+        f" {TARGET_RATIO}: {_verdict(ratio >= TARGET_RATIO)}); unloaded p99 per round"
+        f" {', '.join(f'{p:.2f}' for p in p99s)} ms, median {p99:.2f} ms (target <"
+        f" {TARGET_P99_MS:g} ms: {_verdict(p99 < TARGET_P99_MS)})"
+    )
 
 
 async def run_profile(options: Options, out: TextIO) -> list[Measurement]:
@@ -1321,6 +1390,11 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         " or the same as the bot's (last) transport (default %(default)s)",
     )  # fmt: skip
     parser.add_argument(
+        "--rounds", type=int, default=Options.rounds,
+        help="pairs of bot and bare throughput rows, run alternately; with more than one the"
+        " ratio and unloaded p99 verdicts are their medians (default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
         "--profile-top", type=int, default=Options.profile_top,
         help="functions printed per profile listing (default %(default)s)",
     )  # fmt: skip
@@ -1330,6 +1404,8 @@ def parse_options(argv: Sequence[str] | None) -> Options:
             "--runners and --concurrency must be at least 1, --delay-ms and --paced-runners"
             " at least 0"
         )
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if not 1 <= args.scaling_updates <= UPDATES_PER_CONVERSATION:
         parser.error(f"--scaling-updates must be between 1 and {UPDATES_PER_CONVERSATION}")
     return Options(
@@ -1343,6 +1419,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         profile_top=args.profile_top,
         transport=args.transport,
         bare_http=args.bare_http,
+        rounds=args.rounds,
     )
 
 

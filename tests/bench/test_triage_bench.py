@@ -166,3 +166,41 @@ async def test_the_wrapped_functions_are_put_back(tmp_path: Path) -> None:
     assert bot.inbox.apply_inbox_update is bot.service.apply_inbox_update
     assert bot.inbox.queue_error_reply is bot.service.queue_error_reply
     assert bot.outbox.deliver is bot.outgoing.deliver
+
+
+def test_rounds_alternate_bot_and_bare_and_conclude_with_the_medians() -> None:
+    out = io.StringIO()
+    status = main(
+        [
+            "--runners", "3",
+            "--concurrency", "3",
+            "--delay-ms", "5",
+            "--paced-runners", "0",
+            "--transport", "local",
+            "--rounds", "3",
+        ],
+        out=out,
+    )  # fmt: skip
+    printed = out.getvalue()
+    assert status == 0, printed
+    lines = printed.splitlines()
+    # Rounds 2 and 3 each run the bot at once, one at a time, then bare, in that order.
+    order = [
+        line.split(":")[0] + ":" + line.split(":")[1].split(",")[0]
+        for line in lines
+        if line.startswith("round ")
+    ]
+    assert order == [
+        "round 2: bot",
+        "round 2: bot",
+        "round 2: bare PTB",
+        "round 3: bot",
+        "round 3: bot",
+        "round 3: bare PTB",
+    ]
+    (verdict,) = {line for line in lines if line.startswith("over 3 rounds (inline db, local)")}
+    per_round = verdict.split("per round ")[1].split(",")[:3]
+    ratios = [float(value.split(" ")[-1]) for value in per_round]
+    median = float(verdict.split("median ")[1].split(" ")[0])
+    assert len(ratios) == 3 and median == sorted(ratios)[1]
+    assert "unloaded p99 per round" in verdict
