@@ -8,7 +8,6 @@ text plus entities). Refusals are `ApiError`s carrying Telegram's status code an
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import re
@@ -202,7 +201,7 @@ def formatted(
             text, parsed = _parse_html_cached(text)
         except HtmlParseError as error:
             raise bad_request(f"can't parse entities: {error}") from None
-        entities = copy.deepcopy(list(parsed))
+        entities = copy_json(list(parsed))
     # Markdown modes are stored as sent: this bot speaks HTML, and no fake parses Markdown.
     entities = list(entities) if isinstance(entities, list) else []
     if not text.strip():
@@ -246,7 +245,7 @@ def inline_keyboard(reply_markup: Any) -> Json | None:
     for row in rows:
         for button in row:
             check_inline_button(button)
-    return {"inline_keyboard": copy.deepcopy(rows)} if any(rows) else None
+    return {"inline_keyboard": copy_json(rows)} if any(rows) else None
 
 
 def check_inline_button(button: Any) -> None:
