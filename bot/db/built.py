@@ -66,8 +66,9 @@ class Prepared:
         if self._sqlite is None:
             self._sqlite = _SqliteForm(self.statement, connection.dialect)
         form = self._sqlite
-        # The transaction's own DBAPI connection: SQLAlchemy has already begun it.
-        cursor = connection.connection.driver_connection.cursor()
+        # The transaction's own DBAPI connection, which SQLAlchemy has already begun (for
+        # aiosqlite, SQLAlchemy's adapter of it, usable from `run_sync`).
+        cursor = connection.connection.dbapi_connection.cursor()
         values = form.parameters(params)
         dbapi_error = connection.dialect.loaded_dbapi.Error
         try:

@@ -178,3 +178,21 @@ def test_a_database_error_is_raised_as_sqlalchemys_on_every_backend(db: Database
         db.run_sync(
             lambda s: ENQUEUE.execute(s, {"chat": None, "payload": {}, "once": False, "now": NOW})
         )
+
+
+async def test_runs_on_the_asyncio_database_too(sqlite_url: str) -> None:
+    # Database.asyncio runs store functions through AsyncSession.run_sync on aiosqlite, whose
+    # DBAPI connection is SQLAlchemy's adapter.
+    db = Database.asyncio(sqlite_url)
+    upgrade_to_head(db.engine)
+    try:
+        returned = await db.run(
+            lambda s: ENQUEUE.execute(
+                s, {"chat": 14, "payload": PAYLOAD, "once": True, "now": NOW}
+            ).first()
+        )
+        assert returned[1:] == (PAYLOAD, True, NOW)
+        rows = await db.run(lambda s: READ.execute(s, {"chat": 14}).all())
+        assert [tuple(row) for row in rows] == [("pending", None, False, PAYLOAD)]
+    finally:
+        await db.dispose()
