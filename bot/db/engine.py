@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 # Which drivers each backend may name, and whether each is usable sync and/or async.
@@ -110,4 +110,11 @@ def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) 
 
 
 def _begin_immediate(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # On the DBAPI cursor: through `exec_driver_sql`, SQLAlchemy's execution machinery cost
+    # several times the BEGIN itself, once for every transaction. An error is raised as
+    # SQLAlchemy's (a database locked past busy_timeout is an OperationalError either way).
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    try:
+        connection.connection.dbapi_connection.cursor().execute("BEGIN IMMEDIATE")
+    except dbapi_error as error:
+        raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, dbapi_error) from error

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from sqlalchemy import Engine, text
 
 from bot.db.engine import (
@@ -123,6 +124,21 @@ def test_a_sqlite_transaction_takes_the_write_lock_when_it_begins(
                 other.execute("BEGIN IMMEDIATE")
         finally:
             other.close()
+
+
+def test_a_begin_that_cannot_take_the_write_lock_raises_sqlalchemys_error(
+    sqlite_engine: Engine, sqlite_url: str
+):
+    # What callers catch is SQLAlchemy's OperationalError, as from any statement.
+    with sqlite_engine.connect() as connection:  # connected (and in WAL mode) first
+        connection.connection.dbapi_connection.execute("PRAGMA busy_timeout=50")
+        holder = sqlite3.connect(sqlite_path(sqlite_url), isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            with pytest.raises(sqlalchemy.exc.OperationalError, match="locked"):
+                connection.begin()
+        finally:
+            holder.close()
 
 
 async def test_an_async_sqlite_transaction_takes_the_write_lock_when_it_begins(sqlite_url: str):
