@@ -60,17 +60,14 @@ class Prepared:
         """Run the statement in `session`'s transaction. The result offers what the stores use
         of SQLAlchemy's `Result`: `rowcount`, `all`, `first`, `one_or_none`, `scalar`,
         `scalar_one` and `scalar_one_or_none`."""
-        connection = session.connection()
-        if connection.dialect.name != "sqlite":
+        cursor, dialect = _cursor_of(session)
+        if cursor is None:
             return session.execute(self.statement, params)
         if self._sqlite is None:
-            self._sqlite = _SqliteForm(self.statement, connection.dialect)
+            self._sqlite = _SqliteForm(self.statement, dialect)
         form = self._sqlite
-        # The transaction's own DBAPI connection, which SQLAlchemy has already begun (for
-        # aiosqlite, SQLAlchemy's adapter of it, usable from `run_sync`).
-        cursor = connection.connection.dbapi_connection.cursor()
         values = form.parameters(params)
-        dbapi_error = connection.dialect.loaded_dbapi.Error
+        dbapi_error = dialect.loaded_dbapi.Error
         try:
             cursor.execute(form.sql, values)
             rows = [form.row(raw) for raw in cursor.fetchall()] if form.returns_rows else []
@@ -79,6 +76,26 @@ class Prepared:
             # which is what the callers catch.
             raise DBAPIError.instance(form.sql, values, error, dbapi_error) from error
         return Ran(rows, cursor.rowcount)
+
+
+_CURSOR = "bot.db.built cursor"
+
+
+def _cursor_of(session: Session) -> tuple[Any, Any]:
+    """A DBAPI cursor on the connection of `session`'s current transaction (None when it is
+    not SQLite) and the dialect; kept in `session.info` for the rest of that transaction,
+    because asking the Session for its connection cost more than the statements."""
+    transaction = session.get_transaction()
+    kept = session.info.get(_CURSOR)
+    if transaction is not None and kept is not None and kept[0] is transaction:
+        return kept[1], kept[2]
+    connection = session.connection()
+    dialect = connection.dialect
+    # The transaction's own DBAPI connection, which SQLAlchemy has already begun (for
+    # aiosqlite, SQLAlchemy's adapter of it, usable from `run_sync`).
+    cursor = connection.connection.dbapi_connection.cursor() if dialect.name == "sqlite" else None
+    session.info[_CURSOR] = (session.get_transaction(), cursor, dialect)
+    return cursor, dialect
 
 
 class Ran:
@@ -130,24 +147,45 @@ class _SqliteForm:
         self.returns_rows = bool(compiled._result_columns)
         binds = compiled.binds
         bind_processors = compiled._bind_processors
-        # (name, whether the caller gives it, else its value fixed in the statement, processor)
-        self._slots = [
-            (name, binds[name].required, binds[name].value, bind_processors.get(name))
-            for name in compiled.positiontup
+        # What the caller gives, each name once (`now` is often in a statement three times),
+        # with its processor; and the positional values, those fixed in the statement already
+        # processed, with where each given one goes.
+        self._given: list[tuple[str, Any]] = []
+        self._template: list[Any] = []
+        self._fill: list[tuple[int, int]] = []
+        given_index: dict[str, int] = {}
+        for position, name in enumerate(compiled.positiontup):
+            process = bind_processors.get(name)
+            bind = binds[name]
+            if not bind.required:
+                self._template.append(process(bind.value) if process else bind.value)
+                continue
+            if name not in given_index:
+                given_index[name] = len(self._given)
+                self._given.append((name, process))
+            self._template.append(None)
+            self._fill.append((position, given_index[name]))
+        processors = [
+            entry.type._cached_result_processor(dialect, None) for entry in compiled._result_columns
         ]
         self._result_processors = [
-            entry.type._cached_result_processor(dialect, None) for entry in compiled._result_columns
+            (index, process) for index, process in enumerate(processors) if process is not None
         ]
 
     def parameters(self, given: dict[str, Any]) -> list[Any]:
-        values = []
-        for name, required, fixed, process in self._slots:
-            value = given[name] if required else fixed
-            values.append(process(value) if process is not None else value)
+        processed = [
+            process(given[name]) if process is not None else given[name]
+            for name, process in self._given
+        ]
+        values = self._template.copy()
+        for position, index in self._fill:
+            values[position] = processed[index]
         return values
 
     def row(self, raw: tuple[Any, ...]) -> tuple[Any, ...]:
-        return tuple(
-            process(value) if process is not None else value
-            for process, value in zip(self._result_processors, raw, strict=True)
-        )
+        if not self._result_processors:
+            return raw
+        row = list(raw)
+        for index, process in self._result_processors:
+            row[index] = process(row[index])
+        return tuple(row)

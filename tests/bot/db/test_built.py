@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
+from sqlalchemy.orm import Session
 
 from bot.db.built import Prepared, one_of
 from bot.db.database import Database
@@ -196,3 +197,24 @@ async def test_runs_on_the_asyncio_database_too(sqlite_url: str) -> None:
         assert [tuple(row) for row in rows] == [("pending", None, False, PAYLOAD)]
     finally:
         await db.dispose()
+
+
+def test_a_session_used_for_several_transactions_runs_each_statement_in_the_current_one(
+    db: Database,
+) -> None:
+    # The cursor is kept for the rest of a transaction: a later transaction of the same
+    # Session must not run on the earlier one's connection (whose transaction has ended).
+    class Undo(Exception):
+        pass
+
+    with Session(db.engine) as session:
+        with session.begin():
+            ENQUEUE.execute(session, {"chat": 15, "payload": {}, "once": False, "now": NOW})
+        with session.begin():
+            assert len(READ.execute(session, {"chat": 15}).all()) == 1
+        with pytest.raises(Undo), session.begin():
+            ENQUEUE.execute(session, {"chat": 16, "payload": {}, "once": False, "now": NOW})
+            raise Undo
+        with session.begin():
+            assert READ.execute(session, {"chat": 16}).all() == []
+    assert db.run_sync(lambda s: len(READ.execute(s, {"chat": 16}).all())) == 0
