@@ -85,17 +85,23 @@ def _cursor_of(session: Session) -> tuple[Any, Any]:
     """A DBAPI cursor on the connection of `session`'s current transaction (None when it is
     not SQLite) and the dialect; kept in `session.info` for the rest of that transaction,
     because asking the Session for its connection cost more than the statements."""
-    transaction = session.get_transaction()
+    transaction = _innermost(session)
     kept = session.info.get(_CURSOR)
     if transaction is not None and kept is not None and kept[0] is transaction:
         return kept[1], kept[2]
+    # Asked of the Session once a transaction: this also begins it, or the SAVEPOINT of a
+    # nested one (SQLAlchemy emits it when the connection is first asked for).
     connection = session.connection()
     dialect = connection.dialect
-    # The transaction's own DBAPI connection, which SQLAlchemy has already begun (for
-    # aiosqlite, SQLAlchemy's adapter of it, usable from `run_sync`).
+    # The transaction's own DBAPI connection (for aiosqlite, SQLAlchemy's adapter of it,
+    # usable from `run_sync`).
     cursor = connection.connection.dbapi_connection.cursor() if dialect.name == "sqlite" else None
-    session.info[_CURSOR] = (session.get_transaction(), cursor, dialect)
+    session.info[_CURSOR] = (_innermost(session), cursor, dialect)
     return cursor, dialect
+
+
+def _innermost(session: Session) -> Any:
+    return session.get_nested_transaction() or session.get_transaction()
 
 
 class Ran:

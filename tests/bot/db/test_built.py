@@ -218,3 +218,18 @@ def test_a_session_used_for_several_transactions_runs_each_statement_in_the_curr
         with session.begin():
             assert READ.execute(session, {"chat": 16}).all() == []
     assert db.run_sync(lambda s: len(READ.execute(s, {"chat": 16}).all())) == 0
+
+
+def test_a_write_inside_a_savepoint_is_undone_with_it(db: Database) -> None:
+    # SQLAlchemy emits a nested transaction's SAVEPOINT when the connection is first asked
+    # for: a prepared statement must ask, or its write would land outside the savepoint.
+    def work(session: Session) -> list[int]:
+        ENQUEUE.execute(session, {"chat": 17, "payload": {}, "once": False, "now": NOW})
+        nested = session.begin_nested()
+        ENQUEUE.execute(session, {"chat": 18, "payload": {}, "once": False, "now": NOW})
+        nested.rollback()
+        ENQUEUE.execute(session, {"chat": 19, "payload": {}, "once": False, "now": NOW})
+        return sorted(session.scalars(select(OutboxMessage.chat_id)))
+
+    assert db.run_sync(work) == [17, 19]
+    assert db.run_sync(lambda s: sorted(s.scalars(select(OutboxMessage.chat_id)))) == [17, 19]
