@@ -623,7 +623,11 @@ def time_slot_waits(bot_: Any, tracker: Tracker) -> None:
 
 
 # The applier's transaction applies the update and claims its first reply for the sender.
-TRANSACTION_LABELS = {"_apply_and_claim": "apply_inbox_update+claim_reply"}
+TRANSACTION_LABELS = {
+    "_apply_and_claim": "apply_inbox_update+claim_reply",
+    # Database.run_grouped: applies and send records of several chats in one transaction.
+    "_each": "grouped apply_inbox_update+claim_reply and _record",
+}
 
 
 def time_transactions(db: Database, tracker: Tracker) -> None:
@@ -666,12 +670,13 @@ def instrumented(tracker: Tracker) -> Iterator[None]:
         queued = apply_inbox_update(session, inbox_id=inbox_id, route=route, now=now)
         sender = getattr(route, "sender", None)
         if sender is not None:
-            session.info[_APPLIED] = (sender.chat_id, started, queued)
+            # A list: grouped transactions (`Database.run_grouped`) apply several updates.
+            session.info.setdefault(_APPLIED, []).append((sender.chat_id, started, queued))
         return queued
 
     def timed_queue_error_reply(session: Session, *, chat_id: int, now: Any) -> None:
         queue_error_reply(session, chat_id=chat_id, now=now)
-        session.info[_SET_ASIDE] = chat_id
+        session.info.setdefault(_SET_ASIDE, []).append(chat_id)
 
     async def timed_deliver(bot_: Any, chat_id: int, *args: Any, **kwargs: Any) -> None:
         tracker.sending(chat_id, time.perf_counter())
@@ -685,12 +690,9 @@ def instrumented(tracker: Tracker) -> Iterator[None]:
         chats = info.pop(_STORED, None)
         if chats:
             tracker.stored(chats, at)
-        applied = info.pop(_APPLIED, None)
-        if applied is not None:
-            chat, started, queued = applied
+        for chat, started, queued in info.pop(_APPLIED, ()):
             tracker.applied(chat, started, at, queued)
-        chat = info.pop(_SET_ASIDE, None)
-        if chat is not None:
+        for chat in info.pop(_SET_ASIDE, ()):
             tracker.set_aside(chat, at)
 
     event.listen(Session, "after_commit", after_commit)

@@ -394,7 +394,8 @@ class Applier(ChatServing):
         attempt = row.attempts
         while True:
             try:
-                queued, claimed = await self._db.run(
+                # Grouped with other chats' applies (and send records) made meanwhile.
+                queued, claimed = await self._db.run_grouped(
                     self._apply_and_claim, inbox_id=row.id, route=route, now=self._clock()
                 )
             except Exception as error:

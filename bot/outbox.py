@@ -40,7 +40,7 @@ from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 from telegram import Bot
@@ -108,6 +108,10 @@ def _process_exists(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# What a recorded try counts as: sent, failed (given up), or neither (to be tried again).
+Outcome = Literal["sent", "failed"] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,13 +324,18 @@ class OutboxSender:
         try:
             while row is not None:
                 result = await self._send(row)
-                row = await self._db.run(
+                # Grouped with other chats' records (and applies) made meanwhile: one commit.
+                row, outcome = await self._db.run_grouped(
                     self._record,
                     row=row,
                     result=result,
                     now=self._clock(),
                     more=not self._stop.is_set(),
                 )
+                if outcome == "sent":
+                    self.sent += 1
+                elif outcome == "failed":
+                    self.failed += 1
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -411,13 +420,15 @@ class OutboxSender:
 
     def _record(
         self, session: Session, *, row: OutboxRow, result: _Result, now: datetime, more: bool
-    ) -> OutboxRow | None:
-        """Record one try; the chat's next message, claimed, when this one is done with."""
+    ) -> tuple[OutboxRow | None, Outcome]:
+        """Record one try; the chat's next message, claimed, when this one is done with, and
+        whether the message counts as sent or failed (counted by the caller once committed:
+        a grouped transaction may run this twice)."""
         if result.error == "lost" and result.verdict is None:
-            return None  # another sender took it over: leave the chat to them
-        done = self._record_result(session, row=row, result=result, now=now)
+            return None, None  # another sender took it over: leave the chat to them
+        done, outcome = self._record_result(session, row=row, result=result, now=now)
         if not done or not more:
-            return None
+            return None, outcome
         return outbox_store.claim_next_for_chat(
             session,
             chat_id=row.chat_id,
@@ -425,18 +436,17 @@ class OutboxSender:
             worker=self.worker,
             lease=self._lease,
             start=self._start_when_claimed,
-        )
+        ), outcome
 
     def _record_result(
         self, session: Session, *, row: OutboxRow, result: _Result, now: datetime
-    ) -> bool:
-        """Record the try; whether the chat's next message may follow now."""
+    ) -> tuple[bool, Outcome]:
+        """Record the try; whether the chat's next message may follow now, and the outcome."""
         fence: dict[str, Any] = {"message_id": row.id, "worker": self.worker, "now": now}
         match result.verdict:
             case None:
                 outbox_store.mark_sent(session, **fence, follow_up=row.scheduled_id is not None)
-                self.sent += 1
-                return True
+                return True, "sent"
             case Verdict.WAIT:
                 log.warning(
                     "Telegram asks for %s s of quiet; message %s waits", result.wait, row.id
@@ -448,7 +458,7 @@ class OutboxSender:
                     error=result.error,
                     count_attempt=False,
                 )
-                return False
+                return False, None
             case Verdict.REFUSED:
                 log.info(
                     "chat %s refuses messages (%s): its follow-ups stop", row.chat_id, result.error
@@ -460,20 +470,17 @@ class OutboxSender:
                     schedule_store.deactivate_schedule(
                         session, runner_id=runner_id, reason=result.error, now=now
                     )
-                self.failed += 1
-                return False
+                return False, "failed"
             case Verdict.REJECTED:
                 log.error("Telegram rejected message %s for good: %s", row.id, result.error)
                 outbox_store.mark_failed(session, **fence, error=result.error)
-                self.failed += 1
-                return True
+                return True, "failed"
             case Verdict.UNKNOWN if row.at_most_once:
                 log.warning("message %s: outcome unknown (%s); not resent", row.id, result.error)
                 outbox_store.mark_failed(
                     session, **fence, error=f"outcome unknown, not resent: {result.error}"
                 )
-                self.failed += 1
-                return True
+                return True, "failed"
         delays = retry_delays(row)
         if row.attempts >= len(delays):
             log.error(
@@ -486,14 +493,13 @@ class OutboxSender:
             outbox_store.mark_failed(
                 session, **fence, error=f"gave up after {row.attempts + 1} tries: {result.error}"
             )
-            self.failed += 1
-            return True
+            return True, "failed"
         delay = delays[row.attempts]
         log.warning("message %s failed (%s); trying again in %s s", row.id, result.error, delay)
         outbox_store.retry_later(
             session, **fence, not_before=now + timedelta(seconds=delay), error=result.error
         )
-        return False
+        return False, None
 
 
 def _retry_after_seconds(flood: RetryAfter) -> float:

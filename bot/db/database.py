@@ -47,6 +47,8 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 SQLITE_WORKERS = 1
+# Calls of `run_grouped` sharing one transaction, at most (a getUpdates batch).
+GROUP_LIMIT = 100
 POSTGRES_WORKERS = 8
 
 
@@ -90,6 +92,12 @@ class Database(ABC):
     ) -> T:
         """Run `fn(session, ...)` in one transaction, awaiting the database; return its result."""
 
+    async def run_grouped(self, fn: Callable[Concatenate[Session, P], T], **kwargs: Any) -> T:
+        """`run`, where the Database may let calls made at about the same time share one
+        transaction (`InlineDatabase`): each `fn` must change nothing but the database, since
+        it may run twice (see there). Elsewhere it is `run`."""
+        return await self.run(fn, **kwargs)
+
     def run_sync(
         self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
@@ -122,6 +130,58 @@ class InlineDatabase(Database):
         if self.is_sqlite and path and path != ":memory:":
             self.checkpointer = WalCheckpointer(path, every=checkpoint_every)
             event.listen(self.engine, "connect", _no_automatic_checkpoint)
+        self._group: list[tuple[Callable[..., Any], dict[str, Any], asyncio.Future[Any]]] = []
+
+    async def run_grouped(self, fn: Callable[Concatenate[Session, P], T], **kwargs: Any) -> T:
+        """`run`, in one transaction with the other grouped calls made before the event loop
+        next turns: under load, the applies and send records of many chats commit together.
+        Each transaction's fixed cost (session, BEGIN, COMMIT: about 70 µs of Python) then
+        counts once a group instead of once a call; SQLite runs them one after another anyway.
+        When a call raises, the shared transaction is rolled back: that call's caller gets the
+        error, and the others run again, each in a transaction of its own, so one call's
+        failure reaches only its caller (hence: nothing but the database may be changed by
+        `fn`, which may run twice)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._group.append((fn, kwargs, future))
+        if len(self._group) == 1:
+            # After the tasks ready now, which may add theirs.
+            loop.call_soon(self._commit_group)
+        return await future
+
+    def _commit_group(self) -> None:
+        # At most GROUP_LIMIT calls a transaction, so that one commit does not keep the event
+        # loop (the long poll, buttons waiting for their answer) for long; the rest follow at
+        # its next turn.
+        taken, self._group = self._group[:GROUP_LIMIT], self._group[GROUP_LIMIT:]
+        if self._group:
+            asyncio.get_running_loop().call_soon(self._commit_group)
+        # A caller cancelled meanwhile (a stop) is not run: it is gone and expects nothing.
+        group = [call for call in taken if not call[2].done()]
+        if len(group) > 1:
+            try:
+                results = self.run_sync(_each, group=group)
+            except _CallFailed as failed:
+                # Its caller gets the error (a try of its own would be a second try); the
+                # others, rolled back with it, run again below.
+                _, _, future = group.pop(failed.index)
+                future.set_exception(failed.error)
+            except Exception:
+                pass  # the commit failed: each on its own, below
+            else:
+                for (_, _, future), result in zip(group, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+                return
+        for fn, kwargs, future in group:
+            try:
+                result = self.run_sync(fn, **kwargs)
+            except Exception as error:
+                if not future.done():
+                    future.set_exception(error)
+            else:
+                if not future.done():
+                    future.set_result(result)
 
     def run_sync(
         self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
@@ -139,6 +199,27 @@ class InlineDatabase(Database):
         if self.checkpointer is not None:
             self.checkpointer.stop()
         super().dispose_sync()
+
+
+class _CallFailed(Exception):
+    """Call `index` of a group raised `error`."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(index, error)
+        self.index = index
+        self.error = error
+
+
+def _each(
+    session: Session, *, group: list[tuple[Callable[..., Any], dict[str, Any], Any]]
+) -> list[Any]:
+    results = []
+    for index, (fn, kwargs, _) in enumerate(group):
+        try:
+            results.append(fn(session, **kwargs))
+        except Exception as error:
+            raise _CallFailed(index, error) from error
+    return results
 
 
 def _no_automatic_checkpoint(dbapi_connection: Any, connection_record: Any) -> None:
