@@ -1108,27 +1108,11 @@ async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
         unloaded: dict[tuple[DbKind, Transport], Measurement] = {}
         for kind in kinds:
             for transport in options.transports:
-                loaded[kind, transport] = report(
-                    await measure_bot(
-                        runners=options.runners,
-                        db_kind=kind,
-                        delay=0.0,
-                        directory=directory,
-                        label=f"bot, {kind} db, {transport}",
-                        transport=transport,
-                    )
+                at_once, alone = await measure_throughput(
+                    options, kind, transport, directory=directory, prefix=""
                 )
-                unloaded[kind, transport] = report(
-                    await measure_bot(
-                        runners=min(options.runners, UNLOADED_RUNNERS),
-                        db_kind=kind,
-                        delay=0.0,
-                        directory=directory,
-                        label=f"bot, {kind} db, {transport}, unloaded",
-                        at_once=False,
-                        transport=transport,
-                    )
-                )
+                loaded[kind, transport] = report(at_once)
+                unloaded[kind, transport] = report(alone)
 
         say(
             "# 2. Bare python-telegram-bot (its Updater long-polling the same fake, MessageHandler"
@@ -1255,6 +1239,31 @@ async def run_benchmark(options: Options, out: TextIO) -> list[Measurement]:
     return results
 
 
+async def measure_throughput(
+    options: Options, kind: DbKind, transport: Transport, *, directory: Path, prefix: str
+) -> tuple[Measurement, Measurement]:
+    """Row 1 for one database and transport: the bot with every runner at once, then with
+    runners one at a time (the unloaded latency)."""
+    loaded = await measure_bot(
+        runners=options.runners,
+        db_kind=kind,
+        delay=0.0,
+        directory=directory,
+        label=f"{prefix}bot, {kind} db, {transport}",
+        transport=transport,
+    )
+    alone = await measure_bot(
+        runners=min(options.runners, UNLOADED_RUNNERS),
+        db_kind=kind,
+        delay=0.0,
+        directory=directory,
+        label=f"{prefix}bot, {kind} db, {transport}, unloaded",
+        at_once=False,
+        transport=transport,
+    )
+    return loaded, alone
+
+
 async def repeat_rounds(
     options: Options,
     *,
@@ -1275,24 +1284,10 @@ async def repeat_rounds(
     )
     rounds = [first]
     for number in range(2, options.rounds + 1):
-        loaded = await measure_bot(
-            runners=options.runners,
-            db_kind=kind,
-            delay=0.0,
-            directory=directory,
-            label=f"round {number}: bot, {kind} db, {transport}",
-            transport=transport,
+        loaded, alone = await measure_throughput(
+            options, kind, transport, directory=directory, prefix=f"round {number}: "
         )
         say(loaded.line())
-        alone = await measure_bot(
-            runners=min(options.runners, UNLOADED_RUNNERS),
-            db_kind=kind,
-            delay=0.0,
-            directory=directory,
-            label=f"round {number}: bot, {kind} db, {transport}, unloaded",
-            at_once=False,
-            transport=transport,
-        )
         say(alone.line())
         bare = await measure_bare(
             runners=options.runners,

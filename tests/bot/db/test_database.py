@@ -287,28 +287,28 @@ def chats_stored(db: Database) -> list[int]:
     return db.run_sync(lambda s: sorted(s.scalars(select(Runner.chat_id))))
 
 
-async def test_grouped_calls_made_together_share_one_transaction_inline(sqlite_url: str):
-    db = Database.inline(sqlite_url)
-    upgrade_to_head(db.engine)
-    begins = counting_begins(db.engine)
-    try:
-        results = await asyncio.gather(
-            *(db.run_grouped(add_runner, chat_id=chat) for chat in range(1, 6))
-        )
-        assert results == [1, 2, 3, 4, 5]  # each caller gets its own call's result
-        assert len(begins) == 1
-        assert chats_stored(db) == [1, 2, 3, 4, 5]
-        # A call made alone is one transaction too.
-        before = len(begins)
-        assert await db.run_grouped(add_runner, chat_id=6) == 6
-        assert len(begins) == before + 1
-    finally:
-        await db.dispose()
+@pytest.fixture
+async def inline_db(sqlite_url: str) -> AsyncIterator[Database]:
+    """An inline Database (the grouping one) on a migrated SQLite file."""
+    async for database in migrated("inline", sqlite_url):
+        yield database
 
 
-async def test_a_failing_grouped_call_fails_only_its_caller_and_runs_once(sqlite_url: str):
-    db = Database.inline(sqlite_url)
-    upgrade_to_head(db.engine)
+async def test_grouped_calls_made_together_share_one_transaction_inline(inline_db: Database):
+    begins = counting_begins(inline_db.engine)
+    results = await asyncio.gather(
+        *(inline_db.run_grouped(add_runner, chat_id=chat) for chat in range(1, 6))
+    )
+    assert results == [1, 2, 3, 4, 5]  # each caller gets its own call's result
+    assert len(begins) == 1
+    assert chats_stored(inline_db) == [1, 2, 3, 4, 5]
+    # A call made alone is one transaction too.
+    before = len(begins)
+    assert await inline_db.run_grouped(add_runner, chat_id=6) == 6
+    assert len(begins) == before + 1
+
+
+async def test_a_failing_grouped_call_fails_only_its_caller_and_runs_once(inline_db: Database):
     calls: list[int] = []
 
     def add_or_fail(session: Session, *, chat_id: int) -> int:
@@ -317,31 +317,23 @@ async def test_a_failing_grouped_call_fails_only_its_caller_and_runs_once(sqlite
             create_runner_then_fail(session, chat_id=chat_id)
         return add_runner(session, chat_id=chat_id)
 
-    try:
-        results = await asyncio.gather(
-            *(db.run_grouped(add_or_fail, chat_id=chat) for chat in range(1, 6)),
-            return_exceptions=True,
-        )
-        assert results[:2] == [1, 2] and results[3:] == [4, 5]
-        assert isinstance(results[2], Boom)
-        assert calls.count(3) == 1  # its try is not repeated behind its caller's back
-        assert chats_stored(db) == [1, 2, 4, 5]  # the others committed, its row did not
-    finally:
-        await db.dispose()
+    results = await asyncio.gather(
+        *(inline_db.run_grouped(add_or_fail, chat_id=chat) for chat in range(1, 6)),
+        return_exceptions=True,
+    )
+    assert results[:2] == [1, 2] and results[3:] == [4, 5]
+    assert isinstance(results[2], Boom)
+    assert calls.count(3) == 1  # its try is not repeated behind its caller's back
+    assert chats_stored(inline_db) == [1, 2, 4, 5]  # the others committed, its row did not
 
 
-async def test_a_grouped_call_whose_caller_was_cancelled_is_not_run(sqlite_url: str):
-    db = Database.inline(sqlite_url)
-    upgrade_to_head(db.engine)
-    try:
-        gone = asyncio.ensure_future(db.run_grouped(add_runner, chat_id=1))
-        kept = asyncio.ensure_future(db.run_grouped(add_runner, chat_id=2))
-        await asyncio.sleep(0)  # both queued
-        gone.cancel()
-        assert await kept == 2
-        assert chats_stored(db) == [2]
-    finally:
-        await db.dispose()
+async def test_a_grouped_call_whose_caller_was_cancelled_is_not_run(inline_db: Database):
+    gone = asyncio.ensure_future(inline_db.run_grouped(add_runner, chat_id=1))
+    kept = asyncio.ensure_future(inline_db.run_grouped(add_runner, chat_id=2))
+    await asyncio.sleep(0)  # both queued
+    gone.cancel()
+    assert await kept == 2
+    assert chats_stored(inline_db) == [2]
 
 
 async def test_grouped_calls_on_postgresql_keep_a_transaction_each(postgres_url: str):
@@ -359,17 +351,12 @@ async def test_grouped_calls_on_postgresql_keep_a_transaction_each(postgres_url:
 
 
 async def test_a_large_group_is_committed_in_transactions_of_at_most_the_limit(
-    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+    inline_db: Database, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setattr(database_module, "GROUP_LIMIT", 4)
-    db = Database.inline(sqlite_url)
-    upgrade_to_head(db.engine)
-    begins = counting_begins(db.engine)
-    try:
-        results = await asyncio.gather(
-            *(db.run_grouped(add_runner, chat_id=chat) for chat in range(1, 11))
-        )
-        assert results == list(range(1, 11))
-        assert len(begins) == 3  # 4 + 4 + 2
-    finally:
-        await db.dispose()
+    begins = counting_begins(inline_db.engine)
+    results = await asyncio.gather(
+        *(inline_db.run_grouped(add_runner, chat_id=chat) for chat in range(1, 11))
+    )
+    assert results == list(range(1, 11))
+    assert len(begins) == 3  # 4 + 4 + 2
