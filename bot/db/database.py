@@ -18,6 +18,9 @@ benchmark can compare them; `Database.for_url` picks the one the bot runs on:
   through `AsyncSession.run_sync`, on the event loop itself: waiting for the database yields to
   other tasks, but the function's own Python work does not.
 
+`run_grouped` is `run` for the busiest calls (applying an update, recording a send): inline,
+the calls made before the event loop next turns share one transaction (see there).
+
 Either way `run_sync` runs the same transaction for code outside an event loop (scripts, the
 console) and `engine` is a plain sync `Engine` for migrations; the asyncio variant keeps one
 beside its asyncio engine, because an asyncio engine's `sync_engine` cannot connect outside the
