@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, select, text
@@ -360,3 +361,22 @@ async def test_a_large_group_is_committed_in_transactions_of_at_most_the_limit(
     )
     assert results == list(range(1, 11))
     assert len(begins) == 3  # 4 + 4 + 2
+
+
+async def test_when_the_shared_commit_fails_each_call_runs_again_on_its_own(
+    inline_db: Database,
+):
+    failures = ["the disk was full for a moment"]
+
+    def commit_fails_once(connection: Any) -> None:
+        if failures:
+            raise RuntimeError(failures.pop())
+
+    event.listen(inline_db.engine, "commit", commit_fails_once)
+    begins = counting_begins(inline_db.engine)
+    results = await asyncio.gather(
+        *(inline_db.run_grouped(add_runner, chat_id=chat) for chat in range(1, 4))
+    )
+    assert results == [1, 2, 3]
+    assert len(begins) == 4  # the failed group, then one each
+    assert chats_stored(inline_db) == [1, 2, 3]
