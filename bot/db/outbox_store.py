@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from bot.db.built import Prepared, one_of
 from bot.db.models import (
@@ -120,24 +120,25 @@ def enqueue(
     ).scalar_one()
 
 
-_earlier = aliased(OutboxMessage)
+def _is_head(message: Any) -> Any:
+    """`message` (the table, or an alias of it) is its chat's head: no earlier message of its
+    chat is unfinished. The one rule of both claims, of many chats and of one."""
+    earlier = _table.alias("earlier")
+    return ~exists().where(
+        earlier.c.chat_id == message.c.chat_id,
+        earlier.c.id < message.c.id,
+        one_of(earlier.c.state, _UNFINISHED),
+    )
 
 
 def _heads(*, now: datetime) -> Any:
     """Pending due messages with no earlier unfinished message in their chat."""
-    blocked = exists().where(
-        and_(
-            _earlier.chat_id == OutboxMessage.chat_id,
-            _earlier.id < OutboxMessage.id,
-            _earlier.state.in_(_UNFINISHED),
-        )
-    )
     return (
         select(*_COLUMNS)
         .where(
             OutboxMessage.state == OutboxState.PENDING.value,
             OutboxMessage.not_before <= now,
-            ~blocked,
+            _is_head(_table),
         )
         .order_by(OutboxMessage.id)
     )
@@ -191,7 +192,6 @@ def claim_next_for_chat(
 
 
 _head = _table.alias("head")
-_earlier_row = _table.alias("earlier")
 # One statement, on the table (an ORM select here cost more Python than the rest of a claim):
 # the chat's oldest unfinished message, when it is pending and due, claimed and returned. On
 # PostgreSQL the head is locked with SKIP LOCKED, so two senders never claim it both.
@@ -201,11 +201,7 @@ _HEAD_ID = (
         _head.c.chat_id == bindparam("chat"),
         _head.c.state == OutboxState.PENDING.value,
         _head.c.not_before <= bindparam("now"),
-        ~exists().where(
-            _earlier_row.c.chat_id == bindparam("chat"),
-            _earlier_row.c.id < _head.c.id,
-            one_of(_earlier_row.c.state, _UNFINISHED),
-        ),
+        _is_head(_head),
     )
     .order_by(_head.c.id)
     .limit(1)
