@@ -34,9 +34,24 @@ def insert_for_dialect(dialect: str, table: Any) -> Any:
     raise NotImplementedError(f"no upsert for {dialect}")
 
 
+def dialect_of(session: Session) -> str:
+    """The name of the dialect `session` is bound to ("sqlite", "postgresql")."""
+    return session.get_bind().dialect.name
+
+
 def dialect_insert(session: Session, table: Any) -> Any:
     """`insert_for_dialect` for the dialect `session` is bound to."""
-    return insert_for_dialect(session.get_bind().dialect.name, table)
+    return insert_for_dialect(dialect_of(session), table)
+
+
+def execute_on_cursor(cursor: Any, sql: str, values: Any, dialect: Any) -> None:
+    """`cursor.execute(sql, values)` on a DBAPI cursor, its errors raised as SQLAlchemy would
+    (sqlalchemy.exc.IntegrityError, OperationalError ...), which is what callers catch."""
+    dbapi_error = dialect.loaded_dbapi.Error
+    try:
+        cursor.execute(sql, values)
+    except dbapi_error as error:
+        raise DBAPIError.instance(sql, values, error, dbapi_error) from error
 
 
 class Prepared:
@@ -66,15 +81,8 @@ class Prepared:
         if self._sqlite is None:
             self._sqlite = _SqliteForm(self.statement, dialect)
         form = self._sqlite
-        values = form.parameters(params)
-        dbapi_error = dialect.loaded_dbapi.Error
-        try:
-            cursor.execute(form.sql, values)
-            rows = [form.row(raw) for raw in cursor.fetchall()] if form.returns_rows else []
-        except dbapi_error as error:
-            # Raised as SQLAlchemy would (sqlalchemy.exc.IntegrityError, OperationalError ...),
-            # which is what the callers catch.
-            raise DBAPIError.instance(form.sql, values, error, dbapi_error) from error
+        execute_on_cursor(cursor, form.sql, form.parameters(params), dialect)
+        rows = [form.row(raw) for raw in cursor.fetchall()] if form.returns_rows else []
         return Ran(rows, cursor.rowcount)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.db.built import Prepared, insert_for_dialect
+from bot.db.built import Prepared, dialect_of, insert_for_dialect
 from bot.db.models import FIRST_NAME_LENGTH, Conversation, Runner, spoken_locale
 from bot.db.store import StaleConversation, clean_locale
 from flows.text import clean_text
@@ -121,7 +121,7 @@ def save_runner(
     runner. A name with nothing left after cleaning counts as no name.
     """
     session.execute(
-        _save_runner(session.get_bind().dialect.name),
+        _save_runner(dialect_of(session)),
         {
             "chat": chat_id,
             "user": user_id,

@@ -16,8 +16,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.db.built import execute_on_cursor
 
 # Which drivers each backend may name, and whether each is usable sync and/or async.
 _SYNC_DRIVERS = {"sqlite": {"pysqlite"}, "postgresql": {"psycopg", "psycopg2", "pg8000"}}
@@ -111,10 +113,7 @@ def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) 
 
 def _begin_immediate(connection: Connection) -> None:
     # On the DBAPI cursor: through `exec_driver_sql`, SQLAlchemy's execution machinery cost
-    # several times the BEGIN itself, once for every transaction. An error is raised as
-    # SQLAlchemy's (a database locked past busy_timeout is an OperationalError either way).
-    dbapi_error = connection.dialect.loaded_dbapi.Error
-    try:
-        connection.connection.dbapi_connection.cursor().execute("BEGIN IMMEDIATE")
-    except dbapi_error as error:
-        raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, dbapi_error) from error
+    # several times the BEGIN itself, once for every transaction. A database locked past
+    # busy_timeout is SQLAlchemy's OperationalError either way.
+    cursor = connection.connection.dbapi_connection.cursor()
+    execute_on_cursor(cursor, "BEGIN IMMEDIATE", (), connection.dialect)

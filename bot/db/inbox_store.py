@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from bot.db.built import Prepared, insert_for_dialect
+from bot.db.built import Prepared, dialect_of, insert_for_dialect
 from bot.db.models import InboxState, InboxUpdate
 
 
@@ -100,7 +100,7 @@ def _insert_built_for(dialect: str) -> Prepared:
 
 
 def _insert_for(session: Session) -> Prepared:
-    return _insert_built_for(session.get_bind().dialect.name)
+    return _insert_built_for(dialect_of(session))
 
 
 _table = InboxUpdate.__table__
@@ -200,7 +200,7 @@ def claim_chat(session: Session, *, chat_key: int) -> bool:
     PostgreSQL: a transaction-scoped advisory lock, released by the commit or rollback, and by
     the server when the worker's connection dies (a crashed worker holds nothing). SQLite has
     one writer at a time and one process: there is nothing to take."""
-    if session.get_bind().dialect.name != "postgresql":
+    if dialect_of(session) != "postgresql":
         return True
     return bool(session.execute(_CLAIM_CHAT, {"name": CLAIM_NAME, "chat": chat_key}).scalar_one())
 

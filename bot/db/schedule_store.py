@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.db.built import Prepared, dialect_insert, insert_for_dialect, one_of
+from bot.db.built import Prepared, dialect_insert, dialect_of, insert_for_dialect, one_of
 from bot.db.models import (
     UNFINISHED_STATES,
     Conversation,
@@ -53,7 +53,7 @@ def schedule(session: Session, *, runner_id: int, message: ScheduleMessage, now:
         "body": dict(message.payload),
         "now": now,
     }
-    inserted = _schedule_insert(_dialect(session)).execute(session, values).scalar_one_or_none()
+    inserted = _schedule_insert(dialect_of(session)).execute(session, values).scalar_one_or_none()
     if inserted is not None:
         return True
     # A message cancelled earlier (reminders paused, then resumed the same day) comes back to
@@ -307,7 +307,3 @@ def _schedule_insert(dialect: str) -> Prepared:
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(_messages.c.id)
     )
-
-
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
